@@ -1,0 +1,5 @@
+import sys
+
+from cohear.cli import main
+
+sys.exit(main())

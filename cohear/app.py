@@ -1,0 +1,206 @@
+"""The FastAPI app factory: mounts each domain's router, answers errors as RFC 9457
+problem details, limits request size, and runs the embedded job worker."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import uuid
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from cohear import __version__
+from cohear.errors import CohearError
+from cohear.jobs import JobQueue
+from cohear.settings import Settings, load_settings
+from cohear.store import Store
+
+log = logging.getLogger("cohear.app")
+
+# Each domain contributes `router` from its api module; the shell only wires them.
+DOMAIN_ROUTERS = ("language_packs.api", "comms.api", "speech.api", "surveys.api")
+PUBLIC_PATHS = ("/healthz", "/docs", "/redoc", "/openapi.json")
+PROBLEM = "application/problem+json"
+
+
+def problem_response(status: int, title: str, detail: str, **extra) -> JSONResponse:
+    body = {"type": f"https://cohear.invalid/problems/{status}", "title": title,
+            "status": status, "detail": detail} | extra
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit, by Content-Length or by counting a stream."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes
+        detail = (f"the request body is larger than the limit of {limit:,} bytes. "
+                  "Send a smaller file, or raise COHEAR_MAX_REQUEST_BYTES")
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > limit
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    await problem_response(413, "Content too large", detail)(scope, receive, send)
+                    return
+        seen = 0
+        started = False
+
+        async def counted_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge()
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await problem_response(413, "Content too large", detail)(scope, receive, send)
+
+
+class _TooLarge(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(413, "the request body is larger than the limit. Send a smaller "
+                              "file, or raise COHEAR_MAX_REQUEST_BYTES")
+
+
+def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    store = Store(settings)
+    store.migrate()
+    jobs = JobQueue(store)
+    run_worker = settings.embedded_worker if start_worker is None else start_worker
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if run_worker:
+            jobs.start_worker(settings.worker_threads)
+        if settings.host not in ("127.0.0.1", "localhost", "::1"):
+            log.warning("cohear is listening on %s, beyond this machine, without TLS of its own: "
+                        "put it behind a TLS-terminating proxy", settings.host)
+        try:
+            yield
+        finally:
+            jobs.stop_worker()
+
+    app = FastAPI(title="cohear", version=__version__, lifespan=lifespan,
+                  description="Offline, multilingual health communication and community "
+                              "listening. Every route except /healthz and the docs needs "
+                              "`Authorization: Bearer <token>`.")
+    app.state.settings = settings
+    app.state.store = store
+    app.state.jobs = jobs
+
+    @app.exception_handler(CohearError)
+    async def cohear_error(request: Request, exc: CohearError):
+        body = exc.problem()
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(body, status_code=exc.status, media_type=PROBLEM, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"there is no route {request.method} {request.url.path}. See /docs for the API"
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}. See /docs"
+        return problem_response(exc.status_code, _title(exc.status_code), detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        errors = [{"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg")}
+                  for e in exc.errors()]
+        summary = "; ".join(f"{e['where']}: {e['problem']}" for e in errors[:5])
+        return problem_response(422, "Invalid request", f"the request is not valid: {summary}. "
+                                "Fix those fields and send it again", errors=errors)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        ref = uuid.uuid4().hex[:12]
+        log.exception("unexpected error %s on %s %s", ref, request.method, request.url.path)
+        return problem_response(500, "Internal error",
+                                f"cohear hit an unexpected error (reference {ref}). Nothing "
+                                "was half-saved; an admin can find the details in the server "
+                                "log under that reference", reference=ref)
+
+    @app.get("/healthz", tags=["shell"])
+    def healthz() -> dict:
+        return health(store, jobs)
+
+    from cohear.api import router as shell_router
+    app.include_router(shell_router)
+    for module_name in DOMAIN_ROUTERS:
+        module = importlib.import_module(module_name)
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    return app
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def health(store: Store, jobs: JobQueue) -> dict:
+    """What a monitor (or a person) needs to know: can cohear do its work right now?"""
+    from cohear import models
+
+    out: dict = {"status": "ok", "version": __version__}
+    try:
+        store.one("SELECT 1")
+        pending = store.pending_migrations()
+        out["database"] = {"ok": not pending, "path": str(store.path),
+                           "pending_migrations": [m.key for m in pending]}
+    except CohearError as exc:
+        out["database"] = {"ok": False, "error": exc.message()}
+    try:
+        out["jobs"] = {"ok": True, "backend": store.settings.job_backend, "counts": jobs.counts()}
+    except Exception as exc:  # noqa: BLE001
+        out["jobs"] = {"ok": False, "error": str(exc)}
+    try:
+        wanted = store.settings.whisper_model
+        listed = {m["name"]: m for m in models.list_models(store)}
+        m = listed.get(wanted)
+        out["whisper"] = {"ok": bool(m and m["verified"] and m["present"]), "model": wanted,
+                          "verified": bool(m and m["verified"]),
+                          "device": store.settings.whisper_device}
+        if not out["whisper"]["ok"]:
+            out["whisper"]["fix"] = "run `cohear models install`"
+    except Exception as exc:  # noqa: BLE001
+        out["whisper"] = {"ok": False, "error": str(exc)}
+    try:
+        from language_packs import packs
+        out["language_packs"] = {"ok": True, "installed": packs.installed_pairs(store)}
+    except (ImportError, AttributeError):
+        out["language_packs"] = {"ok": True, "installed": []}
+    if not all(part.get("ok") for key, part in out.items() if isinstance(part, dict)):
+        out["status"] = "degraded"
+    return out

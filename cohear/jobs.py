@@ -1,0 +1,376 @@
+"""Durable background jobs: huey carries the work, the `jobs` table is the ledger.
+
+- `enqueue()` writes a `queued` row (in the caller's transaction when given one)
+  and, after commit, puts a message on huey's queue (SQLite file by default,
+  Redis when `job_backend = "redis"`).
+- A worker takes a message, *claims* the row (queued -> running with a lease it
+  keeps renewing), runs the handler, and completes it with a conditional update
+  in one transaction, so a job can finish at most once (`completions <= 1`).
+- A worker that dies (kill -9, power cut) stops renewing its lease. Every worker
+  sweeps for running jobs whose lease ran out and queues them again (and for
+  queued rows whose huey message was lost), so no job is lost.
+
+Handlers are plain functions registered with `@handler("kind")`; they receive a
+`JobContext` for the store, the payload, progress reports and cancellation.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from huey import RedisHuey, SqliteHuey
+
+from cohear.errors import CohearError, Conflict, NotFound
+from cohear.settings import Settings
+from cohear.store import Store, utcnow
+
+log = logging.getLogger("cohear.jobs")
+
+Handler = Callable[["JobContext"], dict | None]
+HANDLERS: dict[str, Handler] = {}
+_BUILTIN_MODULES = ("cohear.maintenance", "speech.jobs", "comms.jobs", "surveys.jobs")
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+    return register
+
+
+def load_handlers(settings: Settings) -> None:
+    for name in _BUILTIN_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    for name in settings.job_modules:
+        importlib.import_module(name)
+
+
+class JobCancelled(Exception):
+    pass
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (this one was presumed dead)."""
+
+
+@dataclass
+class JobContext:
+    store: Store
+    job_id: int
+    kind: str
+    payload: dict
+    attempt: int
+    owner: str
+    created_by: int | None
+
+    def progress(self, fraction: float) -> None:
+        """Report progress (0..1); raises JobCancelled when someone cancelled the job."""
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT status, owner, cancel_requested FROM jobs WHERE id = ?",
+                               (self.job_id,)).fetchone()
+            if row["owner"] != self.owner or row["status"] != "running":
+                raise LeaseLost()
+            if row["cancel_requested"]:
+                raise JobCancelled()
+            conn.execute("UPDATE jobs SET progress = ? WHERE id = ?",
+                         (max(0.0, min(1.0, fraction)), self.job_id))
+
+    def complete(self, conn, result: dict | None) -> None:
+        """Mark the job done inside `conn`'s transaction. Handlers that write domain rows
+        call this in the same transaction, so the rows and the completion land together."""
+        cur = conn.execute(
+            "UPDATE jobs SET status = 'done', progress = 1, result_json = ?, finished_at = ?, "
+            "completions = completions + 1, owner = NULL, lease_expires_at = NULL "
+            "WHERE id = ? AND status = 'running' AND owner = ?",
+            (json.dumps(result or {}, ensure_ascii=False), utcnow(), self.job_id, self.owner))
+        if cur.rowcount != 1:
+            raise LeaseLost()
+        conn.execute("UPDATE job_runs SET ended_at = ?, outcome = 'done' WHERE job_id = ? "
+                     "AND attempt = ? AND owner = ?", (utcnow(), self.job_id, self.attempt,
+                                                        self.owner))
+        self.completed = True
+
+
+def make_huey(settings: Settings):
+    if settings.job_backend == "redis":
+        return RedisHuey("cohear", url=settings.redis_url, results=False)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("cohear", filename=str(settings.queue_path), results=False)
+
+
+class JobQueue:
+    def __init__(self, store: Store):
+        self.store = store
+        self.settings = store.settings
+        self.huey = make_huey(self.settings)
+        self._task = self.huey.task(name="cohear.run_job")(self._run_from_huey)
+        self._worker: "Worker | None" = None
+
+    # -- producing ---------------------------------------------------------------
+    def enqueue(self, kind: str, payload: dict, *, actor: Any = None, conn=None,
+                max_attempts: int | None = None) -> int:
+        """Queue a job. With `conn`, the row is part of the caller's transaction and the
+        huey message is sent by the next sweep or wake-up (call `wake()` after commit)."""
+        if kind not in HANDLERS:
+            load_handlers(self.settings)
+        if kind not in HANDLERS:
+            raise NotFound(f"there is no job kind {kind!r}", fix="known kinds: " +
+                           ", ".join(sorted(HANDLERS)))
+        sql = ("INSERT INTO jobs (kind, payload_json, status, max_attempts, created_by, created_at) "
+               "VALUES (?, ?, 'queued', ?, ?, ?)")
+        params = (kind, json.dumps(payload, ensure_ascii=False),
+                  max_attempts or self.settings.job_max_attempts,
+                  getattr(actor, "id", None) or None, utcnow())
+        if conn is not None:
+            return conn.execute(sql, params).lastrowid
+        with self.store.transaction() as c:
+            job_id = c.execute(sql, params).lastrowid
+        self.wake(job_id)
+        return job_id
+
+    def wake(self, job_id: int) -> None:
+        self.huey.enqueue(self._task.s(job_id))
+
+    # -- reading -----------------------------------------------------------------
+    def get(self, job_id: int) -> dict:
+        row = self.store.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if row is None:
+            raise NotFound(f"job {job_id} does not exist", fix="see `cohear jobs list`")
+        return job_dict(row)
+
+    def list(self, *, status: str | None = None, created_by: int | None = None,
+             limit: int = 100) -> list[dict]:
+        sql, params = "SELECT * FROM jobs WHERE 1=1", []
+        if status:
+            sql += " AND status = ?"
+            params.append(status)
+        if created_by is not None:
+            sql += " AND created_by = ?"
+            params.append(created_by)
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(limit)
+        return [job_dict(r) for r in self.store.all(sql, tuple(params))]
+
+    def cancel(self, job_id: int) -> dict:
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"job {job_id} does not exist", fix="see `cohear jobs list`")
+            if row["status"] in ("done", "failed", "cancelled"):
+                raise Conflict(f"job {job_id} has already ended ({row['status']})",
+                               fix="nothing to cancel")
+            if row["status"] == "queued":
+                conn.execute("UPDATE jobs SET status = 'cancelled', cancel_requested = 1, "
+                             "finished_at = ? WHERE id = ?", (utcnow(), job_id))
+            else:
+                conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
+        return self.get(job_id)
+
+    # -- running -----------------------------------------------------------------
+    def _run_from_huey(self, job_id: int) -> None:
+        self.run_job(job_id, owner=f"{socket.gethostname()}:{os.getpid()}:"
+                                   f"{threading.get_ident()}")
+
+    def claim(self, job_id: int, owner: str) -> JobContext | None:
+        lease = time.time() + self.settings.job_lease_seconds
+        with self.store.transaction() as conn:
+            row = conn.execute(
+                "UPDATE jobs SET status = 'running', owner = ?, lease_expires_at = ?, "
+                "attempts = attempts + 1, started_at = coalesce(started_at, ?) "
+                "WHERE id = ? AND status = 'queued' RETURNING *",
+                (owner, lease, utcnow(), job_id)).fetchone()
+            if row is None:
+                return None
+            conn.execute("INSERT INTO job_runs (job_id, attempt, owner, started_at) "
+                         "VALUES (?, ?, ?, ?)", (job_id, row["attempts"], owner, utcnow()))
+        return JobContext(self.store, job_id, row["kind"], json.loads(row["payload_json"]),
+                          row["attempts"], owner, row["created_by"])
+
+    def run_job(self, job_id: int, owner: str) -> str | None:
+        """Claim and run one job; returns its outcome, or None when it was not claimable."""
+        ctx = self.claim(job_id, owner)
+        if ctx is None:
+            return None
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(ctx, stop), daemon=True)
+        beat.start()
+        try:
+            fn = HANDLERS.get(ctx.kind)
+            if fn is None:
+                load_handlers(self.settings)
+                fn = HANDLERS.get(ctx.kind)
+            if fn is None:
+                raise CohearError(f"no handler for job kind {ctx.kind!r} in this worker",
+                                  fix="start the worker with the module that provides it")
+            result = fn(ctx)
+            if not getattr(ctx, "completed", False):
+                with self.store.transaction() as conn:
+                    ctx.complete(conn, result)
+            return "done"
+        except LeaseLost:
+            log.warning("job %s: lease lost to another worker; dropping this attempt", job_id)
+            return "lost"
+        except JobCancelled:
+            self._end(ctx, "cancelled", "cancelled on request")
+            return "cancelled"
+        except Exception as exc:  # noqa: BLE001 - a job failure must be recorded, not raised
+            permanent = isinstance(exc, CohearError) and exc.status < 500
+            reason = exc.message() if isinstance(exc, CohearError) else f"{type(exc).__name__}: {exc}"
+            log.error("job %s (%s) attempt %s failed: %s\n%s", job_id, ctx.kind, ctx.attempt,
+                      reason, traceback.format_exc())
+            retry = not permanent and ctx.attempt < self._max_attempts(job_id)
+            self._end(ctx, "queued" if retry else "failed", reason)
+            if retry:
+                self.wake(job_id)
+            return "retry" if retry else "failed"
+        finally:
+            stop.set()
+
+    def _max_attempts(self, job_id: int) -> int:
+        return self.store.one("SELECT max_attempts FROM jobs WHERE id = ?", (job_id,))[0]
+
+    def _end(self, ctx: JobContext, status: str, reason: str) -> None:
+        with self.store.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET status = ?, error = ?, owner = NULL, lease_expires_at = NULL, "
+                "finished_at = CASE WHEN ? = 'queued' THEN NULL ELSE ? END "
+                "WHERE id = ? AND owner = ? AND status = 'running'",
+                (status, reason, status, utcnow(), ctx.job_id, ctx.owner))
+            if cur.rowcount:
+                conn.execute("UPDATE job_runs SET ended_at = ?, outcome = ? WHERE job_id = ? "
+                             "AND attempt = ? AND owner = ?",
+                             (utcnow(), "failed" if status == "queued" else status,
+                              ctx.job_id, ctx.attempt, ctx.owner))
+
+    def _heartbeat(self, ctx: JobContext, stop: threading.Event) -> None:
+        interval = max(0.2, self.settings.job_lease_seconds / 3)
+        store = self.store  # connections are per thread, so this one gets its own
+        try:
+            while not stop.wait(interval):
+                try:
+                    with store.transaction() as conn:
+                        conn.execute("UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND "
+                                     "owner = ? AND status = 'running'",
+                                     (time.time() + self.settings.job_lease_seconds,
+                                      ctx.job_id, ctx.owner))
+                except CohearError as exc:
+                    log.warning("job %s: could not renew lease: %s", ctx.job_id, exc)
+        finally:
+            store.close()
+
+    def sweep(self) -> dict:
+        """Take back jobs whose worker died, and re-send messages for stale queued rows."""
+        now = time.time()
+        requeued, failed = [], []
+        with self.store.transaction() as conn:
+            for row in conn.execute("SELECT id, attempts, max_attempts, owner FROM jobs "
+                                    "WHERE status = 'running' AND lease_expires_at < ?", (now,)
+                                    ).fetchall():
+                conn.execute("UPDATE job_runs SET ended_at = ?, outcome = 'lost' WHERE job_id = ? "
+                             "AND owner = ? AND ended_at IS NULL", (utcnow(), row["id"], row["owner"]))
+                if row["attempts"] < row["max_attempts"]:
+                    conn.execute("UPDATE jobs SET status = 'queued', owner = NULL, "
+                                 "lease_expires_at = NULL, error = 'worker stopped mid-job; retried' "
+                                 "WHERE id = ?", (row["id"],))
+                    requeued.append(row["id"])
+                else:
+                    conn.execute("UPDATE jobs SET status = 'failed', owner = NULL, "
+                                 "lease_expires_at = NULL, finished_at = ?, error = ? WHERE id = ?",
+                                 (utcnow(), f"worker stopped mid-job {row['attempts']} times; "
+                                  "giving up", row["id"]))
+                    failed.append(row["id"])
+            queued = [r[0] for r in conn.execute("SELECT id FROM jobs WHERE status = 'queued'")]
+        for job_id in queued:
+            self.wake(job_id)
+        return {"requeued": requeued, "failed": failed, "queued": len(queued)}
+
+    # -- workers -----------------------------------------------------------------
+    def start_worker(self, threads: int = 1) -> "Worker":
+        self._worker = Worker(self, threads)
+        self._worker.start()
+        return self._worker
+
+    def stop_worker(self) -> None:
+        if self._worker:
+            self._worker.stop()
+            self._worker = None
+
+    def counts(self) -> dict:
+        rows = self.store.all("SELECT status, count(*) AS n FROM jobs GROUP BY status")
+        return {r["status"]: r["n"] for r in rows}
+
+
+def job_dict(row) -> dict:
+    item = dict(row)
+    item["payload"] = json.loads(item.pop("payload_json"))
+    item["result"] = json.loads(item.pop("result_json")) if row["result_json"] else None
+    item.pop("lease_expires_at", None)
+    item.pop("completions", None)
+    return item
+
+
+class Worker:
+    """Threads that take huey messages and run jobs; one of them also sweeps."""
+
+    def __init__(self, queue: JobQueue, threads: int = 1, poll: float = 0.2):
+        self.queue = queue
+        self.threads = max(1, threads)
+        self.poll = poll
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        load_handlers(self.queue.settings)
+        for i in range(self.threads):
+            t = threading.Thread(target=self._loop, args=(i == 0,), name=f"cohear-worker-{i}",
+                                 daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _loop(self, sweeper: bool) -> None:
+        queue = self.queue
+        next_sweep = 0.0
+        try:
+            while not self._stop.is_set():
+                try:
+                    if sweeper and time.time() >= next_sweep:
+                        queue.sweep()
+                        next_sweep = time.time() + max(1.0, self.queue.settings.job_lease_seconds / 2)
+                    task = queue.huey.dequeue()
+                    if task is None:
+                        self._stop.wait(self.poll)
+                        continue
+                    job_id = task.args[0]
+                    queue.run_job(job_id, owner=f"{socket.gethostname()}:{os.getpid()}:"
+                                                f"{threading.get_ident()}")
+                except Exception:  # noqa: BLE001 - a worker thread must keep going
+                    log.exception("worker loop error")
+                    self._stop.wait(1.0)
+        finally:
+            queue.store.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout)
+
+    def run_until_stopped(self) -> None:
+        self.start()
+        try:
+            while any(t.is_alive() for t in self._threads):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            self.stop()

@@ -1,0 +1,1 @@
+"""cohear's `comms` domain package (see README, "Where the code lives")."""

@@ -1,0 +1,1 @@
+"""cohear's `speech` domain package (see README, "Where the code lives")."""

@@ -1,0 +1,1 @@
+"""cohear's `surveys` domain package (see README, "Where the code lives")."""

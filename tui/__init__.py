@@ -1,0 +1,1 @@
+"""cohear's Textual review app (`cohear tui`)."""
