@@ -137,7 +137,7 @@ def authenticate(store: Store, token: str | None) -> User:
         raise Unauthorized("this needs a cohear API token",
                            fix="send 'Authorization: Bearer <token>'; an admin issues tokens "
                                "with `cohear users add NAME --role ROLE`")
-    parts = token.split("_")
+    parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "coh":
         raise Unauthorized("the token is not a cohear token",
                            fix="copy the whole token printed by `cohear users add`")

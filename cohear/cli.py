@@ -40,8 +40,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(models_app, name="models")
 app.add_typer(jobs_app, name="jobs")
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 _state: dict = {"data_dir": None}
 
 
@@ -333,8 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv or os.environ.get("COHEAR_DEBUG") == "1"
     try:
-        app(args=argv, prog_name="cohear", standalone_mode=False)
-        return 0
+        result = app(args=argv, prog_name="cohear", standalone_mode=False)
+        return result if isinstance(result, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
