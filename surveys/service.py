@@ -1,0 +1,899 @@
+"""Surveys and collection: surveys with versioned, typed questions in every language,
+respondents, sessions, consent, answers, review status, safeguarding and withdrawal.
+
+Codebooks and coding live in `coding.py`, agreement in `agreement.py`, exports in
+`exports.py`; this module holds the rules for getting answers in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from typing import IO, Any
+
+from cohear import audit
+from cohear.auth import User
+from cohear.errors import BadInput, Conflict, Forbidden, NotFound
+from cohear.permissions import register
+from cohear.store import Store, utcnow
+from surveys import links
+from surveys.safeguarding import keyword_hits
+
+ADMIN, COMMUNICATOR, COLLECTOR = "admin", "communicator", "collector"
+REVIEWER, RESEARCHER = "reviewer", "researcher"
+
+register({
+    "surveys.build": {ADMIN, COMMUNICATOR},
+    "surveys.read": {ADMIN, COMMUNICATOR, COLLECTOR, REVIEWER, RESEARCHER},
+    "surveys.approve_text": {ADMIN, COMMUNICATOR},
+    "sessions.run": {ADMIN, COLLECTOR},
+    "sessions.read": {ADMIN, COLLECTOR, REVIEWER, RESEARCHER},
+    "answers.read": {ADMIN, COLLECTOR, REVIEWER, RESEARCHER},
+    "answers.review": {ADMIN, REVIEWER},
+    "safeguarding.raise": {ADMIN, COLLECTOR, REVIEWER},
+    "safeguarding.handle": {ADMIN, REVIEWER},
+    "respondents.withdraw": {ADMIN, COLLECTOR, REVIEWER},
+})
+
+QUESTION_KINDS = ("consent", "open", "single_choice", "multiple_choice", "scale", "demographic")
+DEMOGRAPHIC_FIELDS = ("age_band", "gender", "ethnicity", "postcode_district")
+CONSENT_METHODS = ("verbal_recording", "tick")
+
+# NHS ethnic category codes (the 2001 census categories, NHS Data Dictionary).
+NHS_ETHNIC_CATEGORIES = {
+    "A": "White - British", "B": "White - Irish", "C": "White - Any other White background",
+    "D": "Mixed - White and Black Caribbean", "E": "Mixed - White and Black African",
+    "F": "Mixed - White and Asian", "G": "Mixed - Any other mixed background",
+    "H": "Asian or Asian British - Indian", "J": "Asian or Asian British - Pakistani",
+    "K": "Asian or Asian British - Bangladeshi",
+    "L": "Asian or Asian British - Any other Asian background",
+    "M": "Black or Black British - Caribbean", "N": "Black or Black British - African",
+    "P": "Black or Black British - Any other Black background",
+    "R": "Other ethnic groups - Chinese", "S": "Other ethnic groups - Any other ethnic group",
+    "Z": "Not stated",
+}
+DEFAULT_AGE_BANDS = ("16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+",
+                     "prefer not to say")
+DEFAULT_GENDERS = ("woman", "man", "non-binary", "in another way", "prefer not to say")
+
+_OUTWARD = r"[A-Z]{1,2}[0-9][A-Z0-9]?"
+_FULL_POSTCODE = re.compile(rf"^({_OUTWARD})\s*([0-9][A-Z]{{2}})$")
+_DISTRICT = re.compile(rf"^{_OUTWARD}$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+
+
+# -- surveys and questions ----------------------------------------------------------------
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _survey_dict(row) -> dict:
+    item = dict(row)
+    item["target_languages"] = json.loads(item.pop("target_languages_json"))
+    return item
+
+
+def _question_dict(row) -> dict:
+    item = dict(row)
+    item["options"] = json.loads(item.pop("options_json"))
+    return item
+
+
+def _check_language(tag: str) -> str:
+    return links.language(tag).tag
+
+
+def normalise_options(kind: str, options: dict | None) -> dict:
+    """Check a question's options for its kind; returns the stored form."""
+    options = dict(options or {})
+    if kind not in QUESTION_KINDS:
+        raise BadInput(f"{kind!r} is not a question type",
+                       fix="use one of: " + ", ".join(QUESTION_KINDS))
+    if kind == "consent":
+        version = options.get("consent_version", 1)
+        if not isinstance(version, int) or version < 1:
+            raise BadInput("a consent question's consent_version must be a whole number from 1",
+                           fix="number each wording of the consent text 1, 2, 3...")
+        return {"consent_version": version}
+    if kind == "open":
+        answer = options.get("answer", "either")
+        if answer not in ("voice", "text", "either"):
+            raise BadInput(f"an open question's answer must be voice, text or either, not {answer!r}",
+                           fix="choose voice, text or either")
+        return {"answer": answer}
+    if kind in ("single_choice", "multiple_choice"):
+        return {"choices": _check_choices(options.get("choices"))}
+    if kind == "scale":
+        low, high = options.get("min", 1), options.get("max", 5)
+        if not (isinstance(low, int) and isinstance(high, int)) or low >= high or high - low > 10:
+            raise BadInput(f"a scale runs from a whole number to a larger one (at most 11 points), "
+                           f"not {low!r} to {high!r}", fix="use e.g. min 1, max 5")
+        labels = {str(k): str(v) for k, v in (options.get("labels") or {}).items()}
+        bad = [k for k in labels if not k.lstrip("-").isdigit() or not low <= int(k) <= high]
+        if bad:
+            raise BadInput(f"scale labels {bad} are outside {low}..{high}",
+                           fix="label only points on the scale")
+        return {"min": low, "max": high, "labels": labels}
+    field = options.get("field")
+    if field not in DEMOGRAPHIC_FIELDS:
+        raise BadInput(f"a demographic question asks for one of {', '.join(DEMOGRAPHIC_FIELDS)}, "
+                       f"not {field!r}", fix="set options.field")
+    if field == "ethnicity":
+        return {"field": field, "choices": [{"value": k, "label": v}
+                                            for k, v in NHS_ETHNIC_CATEGORIES.items()]}
+    if field == "postcode_district":
+        return {"field": field}
+    defaults = DEFAULT_AGE_BANDS if field == "age_band" else DEFAULT_GENDERS
+    choices = options.get("choices") or [{"value": d, "label": d} for d in defaults]
+    return {"field": field, "choices": _check_choices(choices)}
+
+
+def _check_choices(choices: Any) -> list[dict]:
+    if not isinstance(choices, list) or len(choices) < 2:
+        raise BadInput("a choice question needs at least two choices",
+                       fix="give choices as [{'value': ..., 'label': ...}, ...]")
+    out, seen = [], set()
+    for c in choices:
+        if isinstance(c, str):
+            c = {"value": c, "label": c}
+        value = str(c.get("value", "")).strip()
+        if not value or value in seen:
+            raise BadInput(f"choice values must be present and different ({value!r})",
+                           fix="give each choice its own value")
+        seen.add(value)
+        item = {"value": value, "label": str(c.get("label") or value)}
+        if c.get("labels"):
+            item["labels"] = {str(k): str(v) for k, v in c["labels"].items()}
+        out.append(item)
+    return out
+
+
+def create_survey(store: Store, actor: User, *, title: str, purpose: str, base_language: str,
+                  target_languages: list[str] | None = None,
+                  questions: list[dict] | None = None) -> dict:
+    """A new survey (version 1), with its questions if given."""
+    actor.require("surveys.build")
+    title, purpose = (title or "").strip(), (purpose or "").strip()
+    if not title or not purpose:
+        raise BadInput("a survey needs a title and a purpose",
+                       fix="say what the survey is for, in a sentence")
+    base = _check_language(base_language)
+    targets = []
+    for tag in target_languages or []:
+        tag = _check_language(tag)
+        if tag != base and tag not in targets:
+            targets.append(tag)
+    with store.transaction() as conn:
+        survey_id = conn.execute(
+            "INSERT INTO surveys (title, purpose, base_language, target_languages_json, version, "
+            "created_by, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
+            (title, purpose, base, _json(targets), actor.id or None, utcnow())).lastrowid
+        audit.record(conn, actor, "survey.create", "survey", survey_id,
+                     after={"title": title, "purpose": purpose})
+        for q in questions or []:
+            _add_question(conn, actor, survey_id, 1, **q)
+    return get_survey(store, survey_id)
+
+
+def _add_question(conn, actor: User, survey_id: int, version: int, *, kind: str, name: str,
+                  text: str, options: dict | None = None, texts: dict[str, str] | None = None,
+                  position: int | None = None) -> int:
+    name = (name or "").strip()
+    if not _NAME.match(name):
+        raise BadInput(f"{name!r} is not a usable question name",
+                       fix="use letters, digits and underscores, starting with a letter")
+    text = (text or "").strip()
+    if not text:
+        raise BadInput(f"question {name!r} has no text", fix="write the question")
+    opts = normalise_options(kind, options)
+    if conn.execute("SELECT 1 FROM survey_questions WHERE survey_id = ? AND survey_version = ? "
+                    "AND name = ?", (survey_id, version, name)).fetchone():
+        raise Conflict(f"the survey already has a question called {name!r}",
+                       fix="give each question its own name")
+    if position is None:
+        position = conn.execute("SELECT coalesce(max(position), 0) + 1 FROM survey_questions "
+                                "WHERE survey_id = ? AND survey_version = ?",
+                                (survey_id, version)).fetchone()[0]
+    qid = conn.execute(
+        "INSERT INTO survey_questions (survey_id, survey_version, position, name, kind, text, "
+        "options_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (survey_id, version, position, name, kind, text, _json(opts))).lastrowid
+    audit.record(conn, actor, "question.create", "question", qid,
+                 after={"name": name, "kind": kind, "text": text})
+    for lang, translated in (texts or {}).items():
+        _put_text(conn, actor, qid, _check_language(lang), translated)
+    return qid
+
+
+def _current(conn, survey_id: int):
+    row = conn.execute("SELECT * FROM surveys WHERE id = ?", (survey_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"survey {survey_id} does not exist", fix="see `cohear surveys list`")
+    return row
+
+
+def _version_editable(conn, survey_id: int, version: int) -> None:
+    if conn.execute("SELECT 1 FROM survey_sessions WHERE survey_id = ? AND survey_version = ?",
+                    (survey_id, version)).fetchone():
+        raise Conflict(f"version {version} of survey {survey_id} already has collection sessions",
+                       fix="make a new version of the survey and change that one")
+
+
+def add_question(store: Store, actor: User, survey_id: int, *, kind: str, name: str, text: str,
+                 options: dict | None = None, texts: dict[str, str] | None = None) -> dict:
+    actor.require("surveys.build")
+    with store.transaction() as conn:
+        survey = _current(conn, survey_id)
+        _version_editable(conn, survey_id, survey["version"])
+        qid = _add_question(conn, actor, survey_id, survey["version"], kind=kind, name=name,
+                            text=text, options=options, texts=texts)
+    return get_question(store, qid)
+
+
+def new_version(store: Store, actor: User, survey_id: int) -> dict:
+    """Copy the current questions (and their texts) into the next version."""
+    actor.require("surveys.build")
+    with store.transaction() as conn:
+        survey = _current(conn, survey_id)
+        old, new = survey["version"], survey["version"] + 1
+        for q in conn.execute("SELECT * FROM survey_questions WHERE survey_id = ? AND "
+                              "survey_version = ? ORDER BY position", (survey_id, old)).fetchall():
+            qid = conn.execute(
+                "INSERT INTO survey_questions (survey_id, survey_version, position, name, kind, "
+                "text, options_json, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (survey_id, new, q["position"], q["name"], q["kind"], q["text"],
+                 q["options_json"], q["message_id"])).lastrowid
+            conn.execute("INSERT INTO question_texts (question_id, language, text, status, "
+                         "approved_by, approved_at) SELECT ?, language, text, status, approved_by, "
+                         "approved_at FROM question_texts WHERE question_id = ?", (qid, q["id"]))
+        conn.execute("UPDATE surveys SET version = ? WHERE id = ?", (new, survey_id))
+        # A new wording may need new approvals: collection reopens language by language.
+        conn.execute("DELETE FROM survey_languages WHERE survey_id = ?", (survey_id,))
+        audit.record(conn, actor, "survey.new_version", "survey", survey_id,
+                     detail=f"version {old} -> {new}")
+    return get_survey(store, survey_id)
+
+
+def get_survey(store: Store, survey_id: int, version: int | None = None) -> dict:
+    row = store.one("SELECT * FROM surveys WHERE id = ?", (survey_id,))
+    if row is None:
+        raise NotFound(f"survey {survey_id} does not exist", fix="see `cohear surveys list`")
+    survey = _survey_dict(row)
+    version = version or survey["version"]
+    survey["questions"] = [
+        _question_with_texts(store, q) for q in store.all(
+            "SELECT * FROM survey_questions WHERE survey_id = ? AND survey_version = ? "
+            "ORDER BY position", (survey_id, version))]
+    survey["open_languages"] = [
+        dict(r) for r in store.all("SELECT language, accepted_in_english, opened_at FROM "
+                                   "survey_languages WHERE survey_id = ? ORDER BY language",
+                                   (survey_id,))]
+    return survey
+
+
+def _question_with_texts(store: Store, row) -> dict:
+    q = _question_dict(row)
+    q["texts"] = {r["language"]: {"text": r["text"], "status": r["status"]} for r in store.all(
+        "SELECT language, text, status FROM question_texts WHERE question_id = ?", (row["id"],))}
+    return q
+
+
+def get_question(store: Store, question_id: int) -> dict:
+    row = store.one("SELECT * FROM survey_questions WHERE id = ?", (question_id,))
+    if row is None:
+        raise NotFound(f"question {question_id} does not exist", fix="check the id")
+    return _question_with_texts(store, row)
+
+
+def list_surveys(store: Store) -> list[dict]:
+    rows = store.all("""SELECT s.*, (SELECT count(*) FROM survey_questions q WHERE q.survey_id = s.id
+        AND q.survey_version = s.version) AS questions,
+        (SELECT count(*) FROM answers a JOIN survey_sessions ss ON ss.id = a.session_id
+         WHERE ss.survey_id = s.id) AS answers FROM surveys s ORDER BY s.id""")
+    return [_survey_dict(r) for r in rows]
+
+
+# -- question texts per language -------------------------------------------------------------
+
+def _put_text(conn, actor: User, question_id: int, language: str, text: str) -> None:
+    text = (text or "").strip()
+    if not text:
+        raise BadInput(f"the {language} text of question {question_id} is empty",
+                       fix="write the translated question")
+    before = conn.execute("SELECT text FROM question_texts WHERE question_id = ? AND language = ?",
+                          (question_id, language)).fetchone()
+    conn.execute("INSERT INTO question_texts (question_id, language, text, status) "
+                 "VALUES (?, ?, ?, 'draft') ON CONFLICT (question_id, language) DO UPDATE SET "
+                 "text = excluded.text, status = 'draft', approved_by = NULL, approved_at = NULL",
+                 (question_id, language, text))
+    audit.record(conn, actor, "question.text", "question", question_id,
+                 before={"language": language, "text": before["text"]} if before else None,
+                 after={"language": language, "text": text})
+
+
+def set_question_text(store: Store, actor: User, question_id: int, language: str,
+                      text: str) -> dict:
+    """A translation of a question (draft until approved)."""
+    actor.require("surveys.build")
+    language = _check_language(language)
+    with store.transaction() as conn:
+        q = conn.execute("SELECT * FROM survey_questions WHERE id = ?", (question_id,)).fetchone()
+        if q is None:
+            raise NotFound(f"question {question_id} does not exist", fix="check the id")
+        _put_text(conn, actor, question_id, language, text)
+    return get_question(store, question_id)
+
+
+def approve_question_text(store: Store, actor: User, question_id: int, language: str) -> dict:
+    actor.require("surveys.approve_text")
+    language = _check_language(language)
+    with store.transaction() as conn:
+        cur = conn.execute("UPDATE question_texts SET status = 'approved', approved_by = ?, "
+                           "approved_at = ? WHERE question_id = ? AND language = ?",
+                           (actor.id or None, utcnow(), question_id, language))
+        if cur.rowcount == 0:
+            raise NotFound(f"question {question_id} has no {language} text to approve",
+                           fix="add the translation first")
+        audit.record(conn, actor, "question.approve", "question", question_id, detail=language)
+    return get_question(store, question_id)
+
+
+def missing_approvals(store: Store, survey_id: int, language: str) -> list[str]:
+    """Names of current questions without an approved text in `language`."""
+    survey = get_survey(store, survey_id)
+    if language == survey["base_language"]:
+        return []
+    return [q["name"] for q in survey["questions"]
+            if q["texts"].get(language, {}).get("status") != "approved"]
+
+
+def open_language(store: Store, actor: User, survey_id: int, language: str, *,
+                  accept_english: bool = False) -> dict:
+    """Open the survey for collection in a language once every question is approved in it
+    (or, explicitly, accepting the English text where a translation is missing)."""
+    actor.require("surveys.build")
+    language = _check_language(language)
+    survey = get_survey(store, survey_id)
+    if not survey["questions"]:
+        raise Conflict(f"survey {survey_id} has no questions", fix="add questions first")
+    missing = missing_approvals(store, survey_id, language)
+    if missing and not accept_english:
+        raise Conflict(f"survey {survey_id} cannot open in {language}: questions "
+                       f"{', '.join(missing)} have no approved {language} text",
+                       fix="approve those translations, or open it accepting the English text")
+    with store.transaction() as conn:
+        conn.execute("INSERT OR REPLACE INTO survey_languages (survey_id, language, "
+                     "accepted_in_english, opened_by, opened_at) VALUES (?, ?, ?, ?, ?)",
+                     (survey_id, language, int(bool(missing)), actor.id or None, utcnow()))
+        audit.record(conn, actor, "survey.open", "survey", survey_id,
+                     detail=language + (" (accepting English for " + ", ".join(missing) + ")"
+                                        if missing else ""))
+    return get_survey(store, survey_id)
+
+
+def put_prompt(store: Store, actor: User, question_id: int, language: str, fileobj: IO[bytes],
+               media_type: str) -> dict:
+    """A recorded audio prompt for a question in a language (kept in the blob store)."""
+    actor.require("surveys.build")
+    language = _check_language(language)
+    if not (media_type or "").startswith("audio/"):
+        raise BadInput(f"a prompt must be audio, not {media_type!r}",
+                       fix="upload a WAV, MP3, OGG or M4A recording")
+    get_question(store, question_id)
+    sha, size = store.blobs.put_stream(fileobj, max_bytes=store.settings.max_request_bytes)
+    with store.transaction() as conn:
+        store.blobs.register(conn, sha, size, media_type)
+        conn.execute("INSERT OR REPLACE INTO question_prompts (question_id, language, "
+                     "blob_sha256, media_type, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?)",
+                     (question_id, language, sha, media_type, actor.id or None, utcnow()))
+        audit.record(conn, actor, "question.prompt", "question", question_id,
+                     detail=f"{language} prompt {sha[:12]}")
+    return {"question_id": question_id, "language": language, "sha256": sha, "size": size}
+
+
+def get_prompt(store: Store, question_id: int, language: str) -> dict:
+    row = store.one("SELECT * FROM question_prompts WHERE question_id = ? AND language = ?",
+                    (question_id, language))
+    if row is None:
+        raise NotFound(f"question {question_id} has no {language} audio prompt",
+                       fix="record one, or read the question aloud")
+    return dict(row)
+
+
+# -- respondents, sessions, consent ------------------------------------------------------------
+
+def _new_cohear_id() -> str:
+    return "R-" + secrets.token_hex(5).upper()
+
+
+def create_respondent(conn, actor: User, contact: str | None = None) -> int:
+    rid = conn.execute("INSERT INTO respondents (cohear_id, created_by, created_at) "
+                       "VALUES (?, ?, ?)", (_new_cohear_id(), actor.id or None, utcnow())).lastrowid
+    if contact:
+        conn.execute("INSERT INTO respondent_contacts (respondent_id, contact, added_by, added_at) "
+                     "VALUES (?, ?, ?, ?)", (rid, contact.strip(), actor.id or None, utcnow()))
+    audit.record(conn, actor, "respondent.create", "respondent", rid)
+    return rid
+
+
+def start_session(store: Store, actor: User, survey_id: int, language: str, *,
+                  respondent_id: int | None = None, contact: str | None = None) -> dict:
+    """A collector starts a session in a language the survey is open in."""
+    actor.require("sessions.run")
+    language = _check_language(language)
+    with store.transaction() as conn:
+        survey = _current(conn, survey_id)
+        if not conn.execute("SELECT 1 FROM survey_languages WHERE survey_id = ? AND language = ?",
+                            (survey_id, language)).fetchone():
+            raise Conflict(f"survey {survey_id} is not open for collection in {language}",
+                           fix="a communicator opens it once its questions are approved in "
+                               f"{language}")
+        if respondent_id is None:
+            respondent_id = create_respondent(conn, actor, contact)
+        else:
+            r = conn.execute("SELECT withdrawn_at FROM respondents WHERE id = ?",
+                             (respondent_id,)).fetchone()
+            if r is None:
+                raise NotFound(f"respondent {respondent_id} does not exist", fix="check the id")
+            if r["withdrawn_at"]:
+                raise Conflict(f"respondent {respondent_id} withdrew consent",
+                               fix="start with a new respondent if they wish to take part again")
+        sid = conn.execute(
+            "INSERT INTO survey_sessions (survey_id, survey_version, respondent_id, language, "
+            "collector_id, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (survey_id, survey["version"], respondent_id, language, actor.id, utcnow())).lastrowid
+        audit.record(conn, actor, "session.start", "session", sid,
+                     detail=f"survey {survey_id} v{survey['version']} in {language}")
+    return get_session(store, actor, sid)
+
+
+def _session_row(conn, actor: User, session_id: int, *, writing: bool = False):
+    row = conn.execute("SELECT * FROM survey_sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"session {session_id} does not exist", fix="check the id")
+    if actor.role == COLLECTOR and row["collector_id"] != actor.id:
+        if writing:
+            raise Forbidden(f"session {session_id} is run by another collector",
+                            fix="add answers only to your own sessions")
+        raise NotFound(f"session {session_id} does not exist", fix="you see only your own sessions")
+    return row
+
+
+def get_session(store: Store, actor: User, session_id: int) -> dict:
+    actor.require("sessions.read")
+    row = _session_row(store.conn, actor, session_id)
+    item = dict(row)
+    item["respondent"] = store.one("SELECT cohear_id FROM respondents WHERE id = ?",
+                                   (row["respondent_id"],))["cohear_id"]
+    item["consent"] = _active_consent(store.conn, session_id)
+    item["answers"] = [dict(r) for r in store.all(
+        "SELECT id, question_id, kind, status, safeguarding FROM answers WHERE session_id = ? "
+        "ORDER BY id", (session_id,))]
+    return item
+
+
+def list_sessions(store: Store, actor: User, survey_id: int | None = None) -> list[dict]:
+    actor.require("sessions.read")
+    sql = "SELECT s.*, r.cohear_id AS respondent FROM survey_sessions s JOIN respondents r " \
+          "ON r.id = s.respondent_id WHERE 1=1"
+    params: list = []
+    if actor.role == COLLECTOR:
+        sql += " AND s.collector_id = ?"
+        params.append(actor.id)
+    if survey_id is not None:
+        sql += " AND s.survey_id = ?"
+        params.append(survey_id)
+    return [dict(r) for r in store.all(sql + " ORDER BY s.id", tuple(params))]
+
+
+def _active_consent(conn, session_id: int) -> dict | None:
+    row = conn.execute("SELECT * FROM consents WHERE session_id = ? AND withdrawn_at IS NULL "
+                       "ORDER BY id DESC LIMIT 1", (session_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def record_consent(store: Store, actor: User, session_id: int, *, method: str,
+                   language: str | None = None, recording: IO[bytes] | None = None,
+                   filename: str = "consent", content_type: str | None = None) -> dict:
+    """Consent before any answer: which consent text version, in which language, how,
+    when and by whom. A verbal consent comes with its recording."""
+    actor.require("sessions.run")
+    if method not in CONSENT_METHODS:
+        raise BadInput(f"{method!r} is not a way of giving consent",
+                       fix="use verbal_recording or tick")
+    session = _session_row(store.conn, actor, session_id, writing=True)
+    language = _check_language(language or session["language"])
+    consent_q = store.one("SELECT * FROM survey_questions WHERE survey_id = ? AND "
+                          "survey_version = ? AND kind = 'consent' ORDER BY position LIMIT 1",
+                          (session["survey_id"], session["survey_version"]))
+    if consent_q is None:
+        raise Conflict(f"survey {session['survey_id']} has no consent question",
+                       fix="add a consent question to the survey before collecting answers")
+    if method == "verbal_recording" and recording is None:
+        raise BadInput("verbal consent needs its recording",
+                       fix="upload the recording of the respondent agreeing, or use tick")
+    recording_id = None
+    if recording is not None:
+        recording_id = links.store_recording(store, recording, filename=filename,
+                                             content_type=content_type, uploaded_by=actor,
+                                             language_hint=language)
+    version = json.loads(consent_q["options_json"]).get("consent_version", 1)
+    with store.transaction() as conn:
+        cid = conn.execute(
+            "INSERT INTO consents (session_id, respondent_id, question_id, consent_version, "
+            "language, method, recording_id, given_at, recorded_by) VALUES (?,?,?,?,?,?,?,?,?)",
+            (session_id, session["respondent_id"], consent_q["id"], version, language, method,
+             recording_id, utcnow(), actor.id)).lastrowid
+        audit.record(conn, actor, "consent.record", "respondent", session["respondent_id"],
+                     detail=f"consent text v{version} in {language} by {method} (session "
+                            f"{session_id})")
+    return dict(store.one("SELECT * FROM consents WHERE id = ?", (cid,)))
+
+
+# -- answers -------------------------------------------------------------------------------------
+
+def strip_postcode(value: str) -> tuple[str, bool]:
+    """The postcode district of a UK postcode (never the full postcode); (district, stripped)."""
+    text = re.sub(r"\s+", " ", (value or "").strip().upper())
+    full = _FULL_POSTCODE.match(text)
+    if full:
+        return full.group(1), True
+    if _DISTRICT.match(text):
+        return text, False
+    raise BadInput(f"{value!r} is not a UK postcode district",
+                   fix="give the first half of the postcode only, e.g. B11")
+
+
+def _check_answer_value(question, text: str | None, choices: list[str] | None,
+                        audio: bool) -> tuple[str, str | None, list[str] | None, dict]:
+    """(kind, text, choices, notes) for an answer to this question, or BadInput."""
+    kind, opts, name = question["kind"], json.loads(question["options_json"]), question["name"]
+    notes: dict = {}
+    if kind == "consent":
+        raise BadInput(f"question {name!r} is the consent question",
+                       fix="record consent with the consent step, not as an answer")
+    if kind == "open":
+        if audio:
+            if opts.get("answer") == "text":
+                raise BadInput(f"question {name!r} takes a written answer",
+                               fix="type the answer")
+            return "voice", None, None, notes
+        if not (text or "").strip():
+            raise BadInput(f"question {name!r} needs an answer", fix="type it or record it")
+        if opts.get("answer") == "voice":
+            raise BadInput(f"question {name!r} takes a voice answer", fix="record the answer")
+        return "text", text.strip(), None, notes
+    if audio:
+        raise BadInput(f"question {name!r} is a {kind.replace('_', ' ')} question",
+                       fix="send the chosen option, not a recording")
+    if kind == "scale":
+        raw = choices[0] if choices else text
+        try:
+            point = int(str(raw).strip())
+        except (TypeError, ValueError):
+            raise BadInput(f"question {name!r} wants a number on its scale, not {raw!r}",
+                           fix=f"choose {opts['min']} to {opts['max']}") from None
+        if not opts["min"] <= point <= opts["max"]:
+            raise BadInput(f"{point} is outside the scale of question {name!r}",
+                           fix=f"choose {opts['min']} to {opts['max']}")
+        return "choice", None, [str(point)], notes
+    if kind == "demographic" and opts["field"] == "postcode_district":
+        district, stripped = strip_postcode(choices[0] if choices else text or "")
+        if stripped:
+            notes["postcode"] = "the full postcode was cut to its district; only that is kept"
+        return "choice", None, [district], notes
+    allowed = [c["value"] for c in opts["choices"]]
+    picked = [str(c) for c in (choices or ([text] if text else []))]
+    if not picked:
+        raise BadInput(f"question {name!r} needs a choice", fix="choose one of: " +
+                       ", ".join(allowed))
+    unknown = [c for c in picked if c not in allowed]
+    if unknown:
+        raise BadInput(f"{unknown} are not choices of question {name!r}",
+                       fix="choose from: " + ", ".join(allowed))
+    if kind != "multiple_choice" and len(picked) != 1:
+        raise BadInput(f"question {name!r} takes one choice", fix="choose only one")
+    return "choice", None, list(dict.fromkeys(picked)), notes
+
+
+def submit_answer(store: Store, actor: User, session_id: int, question_id: int, *,
+                  text: str | None = None, choices: list[str] | None = None,
+                  audio: IO[bytes] | None = None, filename: str = "answer",
+                  content_type: str | None = None, jobs=None) -> dict:
+    """Accept an answer once consent is recorded; a voice answer queues transcription."""
+    actor.require("sessions.run")
+    conn = store.conn
+    session = _session_row(conn, actor, session_id, writing=True)
+    question = conn.execute("SELECT * FROM survey_questions WHERE id = ?",
+                            (question_id,)).fetchone()
+    if question is None:
+        raise NotFound(f"question {question_id} does not exist", fix="check the id")
+    if question["survey_id"] != session["survey_id"]:
+        raise BadInput(f"question {question_id} belongs to another survey",
+                       fix=f"answer the questions of survey {session['survey_id']}")
+    if question["survey_version"] != session["survey_version"]:
+        raise BadInput(f"question {question_id} is from version {question['survey_version']} of "
+                       f"the survey, but this session uses version {session['survey_version']}",
+                       fix="answer the questions of the session's own version")
+    if _active_consent(conn, session_id) is None:
+        raise Conflict(f"no consent is recorded for session {session_id}",
+                       fix="record the respondent's consent before any answer")
+    if conn.execute("SELECT 1 FROM answers WHERE session_id = ? AND question_id = ?",
+                    (session_id, question_id)).fetchone():
+        raise Conflict(f"question {question['name']!r} is already answered in this session",
+                       fix="a reviewer can correct the answer")
+    kind, clean_text, clean_choices, notes = _check_answer_value(question, text, choices,
+                                                                 audio is not None)
+    language = session["language"]
+    recording_id = None
+    if kind == "voice":
+        recording_id = links.store_recording(store, audio, filename=filename,
+                                             content_type=content_type, uploaded_by=actor,
+                                             language_hint=language)
+    hits = keyword_hits(clean_text or "", language)
+    with store.transaction() as conn:
+        aid = conn.execute(
+            "INSERT INTO answers (session_id, question_id, respondent_id, language, survey_version,"
+            " kind, choices_json, recording_id, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (session_id, question_id, session["respondent_id"], language,
+             session["survey_version"], kind,
+             _json(clean_choices) if clean_choices is not None else None, recording_id,
+             actor.id, utcnow())).lastrowid
+        if clean_text is not None:
+            _insert_text(conn, aid, "original", language, clean_text, "typed")
+        if hits:
+            _flag(conn, aid, "keywords: " + ", ".join(hits), "keywords")
+        audit.record(conn, actor, "answer.create", "answer", aid,
+                     after={"text": clean_text, "choices": clean_choices,
+                            "recording_id": recording_id})
+    if recording_id is not None:
+        job_id = links.queue_transcription(store, recording_id, actor, language)
+        if job_id is not None:
+            with store.transaction() as conn:
+                conn.execute("UPDATE answers SET transcription_job_id = ? WHERE id = ?",
+                             (job_id, aid))
+    out = get_answer(store, actor, aid)
+    out["notes"] = notes
+    return out
+
+
+def _insert_text(conn, answer_id: int, rendering: str, language: str, text: str,
+                 source: str) -> int:
+    version = conn.execute("SELECT coalesce(max(version), 0) + 1 FROM answer_texts WHERE "
+                           "answer_id = ? AND rendering = ?", (answer_id, rendering)).fetchone()[0]
+    return conn.execute("INSERT INTO answer_texts (answer_id, rendering, version, language, text, "
+                        "source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (answer_id, rendering, version, language, text, source,
+                         utcnow())).lastrowid
+
+
+def _answer_row(conn, actor: User, answer_id: int):
+    row = conn.execute("SELECT a.*, s.collector_id FROM answers a JOIN survey_sessions s "
+                       "ON s.id = a.session_id WHERE a.id = ?", (answer_id,)).fetchone()
+    if row is None or (actor.role == COLLECTOR and row["collector_id"] != actor.id):
+        raise NotFound(f"answer {answer_id} does not exist",
+                       fix="check the id" + ("; you see only your own sessions' answers"
+                                             if actor.role == COLLECTOR else ""))
+    return row
+
+
+def latest_texts(conn, answer_id: int) -> dict[str, dict]:
+    """rendering -> the newest answer_texts row of that rendering."""
+    out = {}
+    for r in conn.execute("SELECT * FROM answer_texts WHERE answer_id = ? ORDER BY version",
+                          (answer_id,)):
+        out[r["rendering"]] = dict(r)
+    return out
+
+
+def get_answer(store: Store, actor: User, answer_id: int) -> dict:
+    actor.require("answers.read")
+    row = _answer_row(store.conn, actor, answer_id)
+    item = dict(row)
+    item["choices"] = json.loads(item.pop("choices_json")) if row["choices_json"] else None
+    item["texts"] = latest_texts(store.conn, answer_id)
+    return item
+
+
+def add_text_version(store: Store, actor: User, answer_id: int, text: str, *,
+                     rendering: str = "original", source: str = "edit") -> dict:
+    """A new version of an answer's words (a corrected transcript, an English rendering)."""
+    actor.require("answers.review")
+    if rendering not in ("original", "english"):
+        raise BadInput(f"{rendering!r} is not a rendering", fix="use original or english")
+    text = (text or "").strip()
+    if not text:
+        raise BadInput("the text is empty", fix="write the answer's words")
+    with store.transaction() as conn:
+        row = _answer_row(conn, actor, answer_id)
+        before = latest_texts(conn, answer_id).get(rendering)
+        language = "en" if rendering == "english" else row["language"]
+        tid = _insert_text(conn, answer_id, rendering, language, text, source)
+        if rendering == "original" and row["status"] == "new":
+            conn.execute("UPDATE answers SET status = 'transcribed' WHERE id = ?", (answer_id,))
+        hits = keyword_hits(text, language)
+        if hits and not row["safeguarding"]:
+            _flag(conn, answer_id, "keywords: " + ", ".join(hits), "keywords")
+        audit.record(conn, actor, "answer.text", "answer", answer_id,
+                     before={"rendering": rendering, "text": before["text"]} if before else None,
+                     after={"rendering": rendering, "text": text})
+    return dict(store.one("SELECT * FROM answer_texts WHERE id = ?", (tid,)))
+
+
+def sync_transcript(store: Store, answer_id: int) -> bool:
+    """Copy a voice answer's newest transcript (and English rendering) from speech.
+    Returns True when a new version was stored."""
+    row = store.one("SELECT * FROM answers WHERE id = ?", (answer_id,))
+    if row is None or row["recording_id"] is None:
+        return False
+    found = links.latest_transcript(store, row["recording_id"])
+    if not found or not found["text"]:
+        return False
+    changed = False
+    with store.transaction() as conn:
+        current = latest_texts(conn, answer_id)
+        for rendering, text in (("original", found["text"]), ("english", found.get("english"))):
+            if text and (rendering not in current or current[rendering]["text"] != text):
+                language = "en" if rendering == "english" else row["language"]
+                _insert_text(conn, answer_id, rendering, language, text,
+                             "transcript" if rendering == "original" else "translation")
+                hits = keyword_hits(text, language)
+                if hits:
+                    _flag(conn, answer_id, "keywords: " + ", ".join(hits), "keywords")
+                changed = True
+        if changed and row["status"] == "new":
+            conn.execute("UPDATE answers SET status = 'transcribed' WHERE id = ?", (answer_id,))
+        if changed:
+            audit.record(conn, None, "answer.transcript", "answer", answer_id,
+                         after={"text": found["text"], "english": found.get("english")})
+    return changed
+
+
+def verify_answer(store: Store, actor: User, answer_id: int) -> dict:
+    actor.require("answers.review")
+    with store.transaction() as conn:
+        row = _answer_row(conn, actor, answer_id)
+        if row["kind"] == "voice" and row["status"] == "new":
+            raise Conflict(f"answer {answer_id} has no transcript yet",
+                           fix="wait for the transcription, or type the transcript first")
+        conn.execute("UPDATE answers SET status = 'verified', verified_by = ?, verified_at = ? "
+                     "WHERE id = ?", (actor.id, utcnow(), answer_id))
+        audit.record(conn, actor, "answer.verify", "answer", answer_id)
+    return get_answer(store, actor, answer_id)
+
+
+# -- safeguarding --------------------------------------------------------------------------------
+
+def _flag(conn, answer_id: int, reason: str, raised_by: str) -> None:
+    conn.execute("UPDATE answers SET safeguarding = 1, safeguarding_reason = ?, "
+                 "safeguarding_raised_by = ?, safeguarding_handled_by = NULL, "
+                 "safeguarding_handled_at = NULL WHERE id = ? AND safeguarding = 0",
+                 (reason, raised_by, answer_id))
+
+
+def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -> dict:
+    actor.require("safeguarding.raise")
+    reason = (reason or "").strip()
+    if not reason:
+        raise BadInput("say why this answer is a safeguarding concern", fix="add a reason")
+    with store.transaction() as conn:
+        _answer_row(conn, actor, answer_id)
+        conn.execute("UPDATE answers SET safeguarding = 1, safeguarding_reason = ?, "
+                     "safeguarding_raised_by = ?, safeguarding_handled_by = NULL, "
+                     "safeguarding_handled_at = NULL WHERE id = ?",
+                     (reason, actor.name, answer_id))
+        audit.record(conn, actor, "safeguarding.raise", "answer", answer_id,
+                     after={"reason": reason})
+    return get_answer(store, actor, answer_id)
+
+
+def handle_safeguarding(store: Store, actor: User, answer_id: int, note: str) -> dict:
+    actor.require("safeguarding.handle")
+    with store.transaction() as conn:
+        row = _answer_row(conn, actor, answer_id)
+        if not row["safeguarding"]:
+            raise Conflict(f"answer {answer_id} has no safeguarding flag", fix="nothing to handle")
+        conn.execute("UPDATE answers SET safeguarding_handled_by = ?, safeguarding_handled_at = ?, "
+                     "safeguarding_note = ? WHERE id = ?",
+                     (actor.id, utcnow(), (note or "").strip(), answer_id))
+        audit.record(conn, actor, "safeguarding.handle", "answer", answer_id,
+                     after={"note": note})
+    return get_answer(store, actor, answer_id)
+
+
+def review_queue(store: Store, actor: User, *, survey_id: int | None = None,
+                 status: str | None = None, limit: int = 200) -> list[dict]:
+    """Answers to review: unhandled safeguarding concerns first, then oldest first."""
+    actor.require("answers.read")
+    sql = ("SELECT a.id, a.session_id, a.question_id, a.language, a.kind, a.status, "
+           "a.safeguarding, a.safeguarding_reason, a.safeguarding_handled_by, s.survey_id "
+           "FROM answers a JOIN survey_sessions s ON s.id = a.session_id WHERE 1=1")
+    params: list = []
+    if actor.role == COLLECTOR:
+        sql += " AND s.collector_id = ?"
+        params.append(actor.id)
+    if survey_id is not None:
+        sql += " AND s.survey_id = ?"
+        params.append(survey_id)
+    if status:
+        sql += " AND a.status = ?"
+        params.append(status)
+    sql += (" ORDER BY (a.safeguarding = 1 AND a.safeguarding_handled_at IS NULL) DESC, "
+            "a.safeguarding DESC, a.id LIMIT ?")
+    params.append(limit)
+    return [dict(r) for r in store.all(sql, tuple(params))]
+
+
+# -- withdrawal -------------------------------------------------------------------------------
+
+def withdraw_consent(store: Store, actor: User, respondent_id: int) -> dict:
+    """Delete everything the respondent said (answers, their texts, codings, redactions,
+    recordings and transcripts, contact details); the audit log keeps only the fact."""
+    actor.require("respondents.withdraw")
+    resp = store.one("SELECT * FROM respondents WHERE id = ?", (respondent_id,))
+    if resp is None:
+        raise NotFound(f"respondent {respondent_id} does not exist", fix="check the id")
+    if actor.role == COLLECTOR and not store.one(
+            "SELECT 1 FROM survey_sessions WHERE respondent_id = ? AND collector_id = ?",
+            (respondent_id, actor.id)):
+        raise NotFound(f"respondent {respondent_id} does not exist",
+                       fix="you can record withdrawal only for your own respondents")
+    if resp["withdrawn_at"]:
+        raise Conflict(f"respondent {respondent_id} has already withdrawn", fix="nothing to do")
+    answer_ids = [r[0] for r in store.all("SELECT id FROM answers WHERE respondent_id = ?",
+                                          (respondent_id,))]
+    session_ids = [r[0] for r in store.all("SELECT id FROM survey_sessions WHERE "
+                                           "respondent_id = ?", (respondent_id,))]
+    recording_ids = [r[0] for r in store.all(
+        "SELECT recording_id FROM answers WHERE respondent_id = ? AND recording_id IS NOT NULL "
+        "UNION SELECT recording_id FROM consents WHERE respondent_id = ? AND recording_id IS NOT "
+        "NULL", (respondent_id, respondent_id))]
+    # Speech deletes its recordings, transcripts and unshared blobs first; if that fails,
+    # nothing here has changed and withdrawal can simply be tried again.
+    speech_deleted = links.delete_recordings(store, recording_ids, actor)
+    qmarks = ",".join("?" * len(answer_ids))
+    with store.transaction() as conn:
+        text_ids = [r[0] for r in conn.execute(
+            f"SELECT id FROM answer_texts WHERE answer_id IN ({qmarks})", answer_ids)]
+        tmarks = ",".join("?" * len(text_ids))
+        deleted = {
+            "codings": conn.execute(f"DELETE FROM codings WHERE answer_id IN ({qmarks})",
+                                    answer_ids).rowcount,
+            "redactions": conn.execute(f"DELETE FROM redactions WHERE answer_text_id IN "
+                                       f"({tmarks})", text_ids).rowcount,
+            "answer_texts": conn.execute(f"DELETE FROM answer_texts WHERE id IN ({tmarks})",
+                                         text_ids).rowcount,
+            "answers": conn.execute(f"DELETE FROM answers WHERE id IN ({qmarks})",
+                                    answer_ids).rowcount,
+            "contact_details": conn.execute("DELETE FROM respondent_contacts WHERE "
+                                            "respondent_id = ?", (respondent_id,)).rowcount,
+        }
+        deleted["recordings"] = int(speech_deleted.get("recordings", 0))
+        deleted["transcripts"] = int(speech_deleted.get("transcripts", 0))
+        conn.execute("UPDATE consents SET withdrawn_at = ?, recording_id = NULL "
+                     "WHERE respondent_id = ?", (utcnow(), respondent_id))
+        conn.execute("UPDATE respondents SET withdrawn_at = ? WHERE id = ?",
+                     (utcnow(), respondent_id))
+        erased = audit.erase_words(conn, "answer", answer_ids)
+        erased += audit.erase_words(conn, "answer_text", text_ids)
+        erased += audit.erase_words(conn, "respondent", [respondent_id])
+        erased += audit.erase_words(conn, "session", session_ids)
+        audit.record(conn, actor, "respondent.withdraw", "respondent", respondent_id,
+                     detail="consent withdrawn; deleted " + ", ".join(
+                         f"{n} {k.replace('_', ' ')}" for k, n in deleted.items()))
+    return {"respondent_id": respondent_id, "deleted": deleted, "audit_entries_erased": erased}
+
+
+def add_contact(store: Store, actor: User, respondent_id: int, contact: str) -> None:
+    """Keep a way to reach the respondent (separate table; never exported)."""
+    actor.require("sessions.run")
+    contact = (contact or "").strip()
+    if not contact:
+        raise BadInput("the contact detail is empty", fix="give a phone number or address")
+    with store.transaction() as conn:
+        conn.execute("INSERT OR REPLACE INTO respondent_contacts (respondent_id, contact, "
+                     "added_by, added_at) VALUES (?, ?, ?, ?)",
+                     (respondent_id, contact, actor.id or None, utcnow()))
+        audit.record(conn, actor, "respondent.contact", "respondent", respondent_id)
