@@ -1,0 +1,193 @@
+"""The exchange with human translators: the sentences of messages that need a
+translation, written as XLIFF 2.0 or PO, and the translated file read back in.
+
+XLIFF 2.0 and PO are written and read with translate-toolkit; XLIFF 1.2 files (which
+older CAT tools send back) are read too. Each unit's id names the message, the source
+version and the sentence (`m12-v3-s0`), so a file made for another message or an older
+version of it is refused before anything changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from translate.storage import po, xliff, xliff2
+
+from cohear.auth import User
+from cohear.errors import BadInput, Conflict, TooLarge
+from cohear.store import Store
+from comms import placeholders, segments, service
+
+FORMATS = ("xliff", "po")
+MAX_FILE_BYTES = 5 * 1024 * 1024
+NEEDS_TRANSLATOR = ("human_requested", "stale")
+_UNIT_ID = re.compile(r"^m(\d+)-v(\d+)-s(\d+)$")
+MEDIA_TYPES = {"xliff": "application/xliff+xml", "po": "text/x-gettext-translation"}
+
+
+def _unit_id(message_id: int, version: int, index: int) -> str:
+    return f"m{message_id}-v{version}-s{index}"
+
+
+def export_file(store: Store, message_ids: list[int], lang: str, fmt: str = "xliff", *,
+                include_all: bool = False) -> tuple[bytes, str]:
+    """A file for a translator, and a file name for it. It holds every sentence of each
+    message whose `lang` translation is missing, stale or requested from a human (with
+    `include_all`, of every message given). Sentences unchanged since a stale translation
+    come pre-filled, so only the changed ones are empty."""
+    if fmt not in FORMATS:
+        raise BadInput(f"{fmt!r} is not an exchange format", fix="use xliff or po")
+    tag = service.language(lang).tag
+    if not message_ids:
+        raise BadInput("no messages given", fix="name at least one message")
+    units: list[tuple[str, str, str, str]] = []   # id, source, target, note
+    source_langs = set()
+    for mid in dict.fromkeys(message_ids):
+        message = service._message_row(store, mid)
+        service._not_source(message, [tag])
+        source_langs.add(message["source_language"])
+        row = store.one("SELECT * FROM translations WHERE message_id = ? AND language = ?",
+                        (mid, tag))
+        if row is not None and row["status"] not in NEEDS_TRANSLATOR and not include_all:
+            continue
+        old = {s["source"]: s["target"] for s in json.loads(row["segments_json"])} if row else {}
+        for i, seg in enumerate(segments.split(message["source_text"], message["source_language"])):
+            kept = placeholders.find(seg.source, ())
+            note = f"message {mid} \"{message['title']}\", version {message['current_version']}"
+            if kept:
+                note += "; keep exactly: " + ", ".join(p.text for p in kept)
+            units.append((_unit_id(mid, message["current_version"], i), seg.source,
+                          old.get(seg.source, ""), note))
+    if len(source_langs) > 1:
+        raise BadInput("these messages are written in different languages",
+                       fix="export the messages of one source language at a time")
+    if not units:
+        raise BadInput(f"no sentence of these messages needs a {tag} translation",
+                       fix="pass include_all to export them anyway")
+    source_lang = source_langs.pop()
+    name = (f"messages-{message_ids[0]}" if len(message_ids) == 1 else
+            f"messages-{len(message_ids)}") + f"-{tag}"
+    if fmt == "po":
+        store_ = po.pofile()
+        store_.updateheader(add=True, Language=tag, Content_Type="text/plain; charset=UTF-8",
+                            X_Generator="cohear", X_Source_Language=source_lang)
+        for uid, source, target, note in units:
+            unit = store_.addsourceunit(source)
+            unit.setcontext(uid)
+            unit.addnote(note, origin="developer")
+            unit.target = target
+        return bytes(store_), name + ".po"
+    doc = xliff2.Xliff2File(sourcelanguage=source_lang, targetlanguage=tag)
+    for uid, source, target, note in units:
+        unit = doc.addsourceunit(source)
+        unit.setid(uid)
+        unit.addnote(note)
+        if target:
+            unit.target = target
+    return bytes(doc), name + ".xlf"
+
+
+def _parse(data: bytes) -> tuple[str, str | None, list[tuple[str, str, str]]]:
+    """(format name, target language, [(unit id, source, target)])."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<"):
+        if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+            raise BadInput("the XLIFF file declares a DOCTYPE or entities",
+                           fix="send the file as the translation tool saved it, without a DOCTYPE")
+        try:
+            if b"urn:oasis:names:tc:xliff:document:2" in head:
+                doc, kind = xliff2.Xliff2File.parsestring(data), "XLIFF 2.0"
+            else:
+                doc, kind = xliff.xlifffile.parsestring(data), "XLIFF 1.2"
+        except Exception as exc:  # noqa: BLE001 - any parse failure is the file's fault
+            raise BadInput(f"the file is not valid XLIFF ({exc})",
+                           fix="send the .xlf file exported by cohear, translated") from None
+        units = [((u.getid() or "").split("\x04")[-1], u.source or "", u.target or "")
+                 for u in doc.units if not u.isheader()]
+        return kind, doc.gettargetlanguage(), units
+    try:
+        doc = po.pofile.parsestring(data)
+    except Exception as exc:  # noqa: BLE001
+        raise BadInput(f"the file is neither XLIFF nor a valid PO file ({exc})",
+                       fix="send the .xlf or .po file exported by cohear, translated") from None
+    units = [(u.getcontext() or "", u.source or "", u.target or "")
+             for u in doc.units if not u.isheader()]
+    return "PO", doc.gettargetlanguage(), units
+
+
+def import_file(store: Store, actor: User, data: bytes, *, message_id: int | None = None,
+                lang: str | None = None) -> dict:
+    """Read a translated file back. Every sentence of every message in it must match the
+    message's current version and be translated; otherwise nothing is changed."""
+    if len(data) > MAX_FILE_BYTES:
+        raise TooLarge(f"the file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,}",
+                       fix="split the messages over several files")
+    kind, file_lang, units = _parse(data)
+    tag_text = lang or file_lang
+    if not tag_text:
+        raise BadInput("the file does not say which language it is in",
+                       fix="give the language (e.g. --language ur)")
+    tag = service.language(tag_text).tag
+    if lang and file_lang and service.language(file_lang).tag != tag:
+        raise BadInput(f"the file is a {file_lang} translation, not {tag}",
+                       fix="import it as the language it is in")
+    if not units:
+        raise BadInput("the file has no sentences", fix="export the message again")
+    by_message: dict[int, dict[int, str]] = {}
+    versions: dict[int, int] = {}
+    for uid, source, target in units:
+        m = _UNIT_ID.match(uid)
+        if not m:
+            raise BadInput(f"the file has a sentence {uid!r} that cohear did not export",
+                           fix="translate the file exported by cohear without changing its ids")
+        mid, version, index = (int(g) for g in m.groups())
+        if message_id is not None and mid != message_id:
+            raise BadInput(f"the file is for message {mid}, not message {message_id}",
+                           fix=f"import it into message {mid}, or export message {message_id}")
+        message = service._message_row(store, mid)
+        if version != message["current_version"]:
+            raise Conflict(f"the file was made for version {version} of message {mid}, but the "
+                           f"message is now at version {message['current_version']}",
+                           fix="export the message again and translate the new file")
+        segs = segments.split(message["source_text"], message["source_language"])
+        if index >= len(segs) or segs[index].source != source.strip():
+            raise Conflict(f"sentence {index + 1} of message {mid} in the file does not match "
+                           "the message's text",
+                           fix="export the message again; do not edit the source sentences")
+        if not target.strip():
+            raise BadInput(f"sentence {index + 1} of message {mid} has no translation",
+                           fix="translate every sentence, then import the file")
+        by_message.setdefault(mid, {})[index] = target.strip()
+        versions[mid] = version
+    done = []
+    for mid, targets in by_message.items():
+        message = service._message_row(store, mid)
+        service._not_source(message, [tag])
+        segs = segments.split(message["source_text"], message["source_language"])
+        absent = [str(i + 1) for i in range(len(segs)) if i not in targets]
+        if absent:
+            raise BadInput(f"the file lacks sentence(s) {', '.join(absent)} of message {mid}",
+                           fix="export the message again and translate the whole file")
+    with store.transaction() as conn:
+        for mid, targets in by_message.items():
+            message = service._message_row(store, mid)
+            segs = segments.split(message["source_text"], message["source_language"])
+            ordered = [targets[i] for i in range(len(segs))]
+            text = segments.join(ordered, [s.sep for s in segs])
+            row = conn.execute("SELECT * FROM translations WHERE message_id = ? AND language = ?",
+                               (mid, tag)).fetchone()
+            changes = {"text": text, "status": "received", "origin": "human",
+                       "source_version": message["current_version"],
+                       "segments_json": json.dumps(
+                           [{"source": s.source, "target": t, "back": None, "sep": s.sep,
+                             "reused": False} for s, t in zip(segs, ordered)], ensure_ascii=False),
+                       "placeholder_problems_json": service._problems(message["source_text"], text),
+                       "back_translation": None, "similarity": None, "pivoted": 0,
+                       "engine": None, "approved_by": None, "approved_at": None}
+            if row is None:
+                changes |= {"message_id": mid, "language": tag}
+            service._write_translation(conn, actor, row, changes,
+                                       reason=f"imported from a {kind} file")
+            done.append({"message_id": mid, "language": tag, "sentences": len(segs)})
+    return {"format": kind, "language": tag, "imported": done}

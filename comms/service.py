@@ -1,0 +1,644 @@
+"""Health messages and their translations: versions of the source, the per-language
+workflow (machine, needs_review, approved; human_requested, received; stale), the
+glossary and translation memory. No HTTP and no terminal here.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import nh3
+
+from cohear import audit
+from cohear.auth import User
+from cohear.errors import BadInput, Conflict, NotFound, TooLarge, Unprocessable
+from cohear.permissions import register
+from cohear.store import Store, utcnow
+from comms import placeholders, plain, segments, sms
+from comms.similarity import chrf
+
+register({
+    "comms.read": {"admin", "communicator", "reviewer", "researcher"},
+    "comms.write": {"admin", "communicator"},
+    "comms.edit_translation": {"admin", "communicator", "reviewer"},
+    # Admins may approve too, so a small team without a reviewer is not stuck.
+    "comms.approve": {"admin", "reviewer"},
+})
+
+CHANNELS = ("sms", "letter", "phone_script", "poster", "whatsapp")
+STATUSES = ("machine", "needs_review", "approved", "human_requested", "received", "stale")
+APPROVABLE = ("machine", "needs_review", "received")
+MAX_SOURCE_CHARS = 5000      # a long letter; longer text should be split into messages
+MAX_TRANSLATION_CHARS = 20000
+MAX_TITLE_CHARS = 200
+MAX_TAGS = 20
+SYNC_TRANSLATIONS = 5        # more message x language pairs than this go to a job
+
+_TAG_LIKE = re.compile(r"<\s*[a-zA-Z!/?]")
+# unicodedata name prefixes of the letters each ISO 15924 script allows.
+_SCRIPT_NAMES = {
+    "Latn": ("LATIN",), "Arab": ("ARABIC",), "Beng": ("BENGALI",), "Guru": ("GURMUKHI",),
+    "Gujr": ("GUJARATI",), "Deva": ("DEVANAGARI",), "Ethi": ("ETHIOPIC",),
+    "Hans": ("CJK",), "Hant": ("CJK",), "Hani": ("CJK",), "Cyrl": ("CYRILLIC",),
+    "Grek": ("GREEK",), "Thaa": ("THAANA",), "Hebr": ("HEBREW",),
+}
+
+
+# -- languages ---------------------------------------------------------------------
+def language(tag: str):
+    """The registry entry for `tag`; unknown tags raise BadInput naming the fix."""
+    from language_packs.registry import get_language
+    if not isinstance(tag, str) or not tag.strip():
+        raise BadInput("a language tag is needed", fix="use a BCP-47 tag such as ur or pa-Guru")
+    return get_language(tag.strip())
+
+
+def _engine(store: Store):
+    from language_packs.engine import get_engine
+    return get_engine(store)
+
+
+# -- checking input ------------------------------------------------------------------
+def clean_text(text: str, what: str, limit: int) -> str:
+    """Plain text only: HTML is reduced to its words (scripts and styles dropped),
+    control characters refused, length limited."""
+    if not isinstance(text, str):
+        raise BadInput(f"the {what} must be text", fix="send a string")
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").strip()
+    if _TAG_LIKE.search(text):
+        text = html.unescape(nh3.clean(text, tags=set(),
+                                       clean_content_tags={"script", "style"})).strip()
+    if not text:
+        raise BadInput(f"the {what} is empty", fix=f"write the {what}")
+    if len(text) > limit:
+        raise TooLarge(f"the {what} is {len(text):,} characters; the limit is {limit:,}",
+                       fix="shorten it, or split it into more than one message")
+    bad = [c for c in text if unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\t\u200c\u200d"]
+    if bad:
+        raise BadInput(f"the {what} contains control characters ({', '.join(map(repr, bad[:3]))})",
+                       fix="paste it as plain text")
+    return text
+
+
+def check_script(text: str, lang) -> None:
+    """Refuse letters from another script than the language's (e.g. Arabic letters in
+    an English source). Digits, punctuation and symbols are allowed in any script."""
+    allowed = _SCRIPT_NAMES.get(lang.script)
+    if not allowed:
+        return
+    foreign = []
+    for c in text:
+        if unicodedata.category(c).startswith("L"):
+            name = unicodedata.name(c, "")
+            if not name.startswith(allowed) and c not in foreign:
+                foreign.append(c)
+    if foreign:
+        raise BadInput(f"the text mixes scripts: {lang.english_name} is written in "
+                       f"{lang.script}, but it contains {''.join(foreign[:10])!r}",
+                       fix="write the message in one language; put other languages' "
+                           "text in their translations")
+
+
+# -- messages ------------------------------------------------------------------------
+def _tags(tags: Iterable[str] | None) -> list[str]:
+    out = []
+    for t in tags or []:
+        t = str(t).strip().lower()
+        if t and t not in out:
+            if len(t) > 50:
+                raise BadInput(f"the tag {t[:20]!r}... is too long", fix="keep tags under 50 characters")
+            out.append(t)
+    if len(out) > MAX_TAGS:
+        raise BadInput(f"{len(out)} tags is too many", fix=f"use at most {MAX_TAGS}")
+    return out
+
+
+def _channel(channel: str) -> str:
+    if channel not in CHANNELS:
+        raise BadInput(f"{channel!r} is not a channel", fix="use one of: " + ", ".join(CHANNELS))
+    return channel
+
+
+def create_message(store: Store, actor: User, *, title: str, source_text: str,
+                   channel: str, audience: str = "", tags: Iterable[str] | None = None,
+                   source_language: str = "en") -> dict:
+    """A new message at version 1."""
+    title = clean_text(title, "title", MAX_TITLE_CHARS)
+    text = clean_text(source_text, "message", MAX_SOURCE_CHARS)
+    lang = language(source_language)
+    check_script(text, lang)
+    now = utcnow()
+    with store.transaction() as conn:
+        mid = conn.execute(
+            "INSERT INTO messages (title, audience, channel, tags_json, source_language, "
+            "owner_id, current_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+            (title, (audience or "").strip()[:200], _channel(channel),
+             json.dumps(_tags(tags)), lang.tag, actor.id or None, now, now)).lastrowid
+        conn.execute("INSERT INTO message_versions (message_id, version, source_text, created_by, "
+                     "created_at) VALUES (?, 1, ?, ?, ?)", (mid, text, actor.id or None, now))
+        audit.record(conn, actor, "message.create", "message", mid,
+                     after={"title": title, "source_text": text, "version": 1})
+    return get_message(store, mid)
+
+
+def _message_row(store: Store, message_id: int):
+    row = store.one("SELECT m.*, v.source_text, u.name AS owner FROM messages m "
+                    "JOIN message_versions v ON v.message_id = m.id AND v.version = m.current_version "
+                    "LEFT JOIN users u ON u.id = m.owner_id WHERE m.id = ?", (message_id,))
+    if row is None:
+        raise NotFound(f"message {message_id} does not exist", fix="see `cohear messages list`")
+    return row
+
+
+def _message_dict(row, counts: dict | None = None) -> dict:
+    return {"id": row["id"], "title": row["title"], "audience": row["audience"],
+            "channel": row["channel"], "tags": json.loads(row["tags_json"]),
+            "source_language": row["source_language"], "owner": row["owner"],
+            "version": row["current_version"], "source_text": row["source_text"],
+            "created_at": row["created_at"], "updated_at": row["updated_at"],
+            "translations": counts or {}}
+
+
+def get_message(store: Store, message_id: int) -> dict:
+    row = _message_row(store, message_id)
+    counts = {r["language"]: r["status"] for r in store.all(
+        "SELECT language, status FROM translations WHERE message_id = ? ORDER BY language",
+        (message_id,))}
+    return _message_dict(row, counts)
+
+
+def list_messages(store: Store, *, tag: str | None = None, channel: str | None = None,
+                  limit: int = 500) -> list[dict]:
+    sql = ("SELECT m.*, v.source_text, u.name AS owner FROM messages m JOIN message_versions v "
+           "ON v.message_id = m.id AND v.version = m.current_version "
+           "LEFT JOIN users u ON u.id = m.owner_id WHERE 1=1")
+    params: list = []
+    if tag:
+        sql += " AND EXISTS (SELECT 1 FROM json_each(m.tags_json) WHERE value = ?)"
+        params.append(tag.strip().lower())
+    if channel:
+        sql += " AND m.channel = ?"
+        params.append(_channel(channel))
+    sql += " ORDER BY m.id LIMIT ?"
+    params.append(limit)
+    rows = store.all(sql, tuple(params))
+    statuses: dict[int, dict] = {}
+    for r in store.all("SELECT message_id, language, status FROM translations"):
+        statuses.setdefault(r["message_id"], {})[r["language"]] = r["status"]
+    return [_message_dict(r, statuses.get(r["id"], {})) for r in rows]
+
+
+def versions(store: Store, message_id: int) -> list[dict]:
+    _message_row(store, message_id)
+    return [dict(r) for r in store.all(
+        "SELECT v.version, v.source_text, v.created_at, u.name AS created_by FROM message_versions v "
+        "LEFT JOIN users u ON u.id = v.created_by WHERE v.message_id = ? ORDER BY v.version",
+        (message_id,))]
+
+
+def edit_message(store: Store, actor: User, message_id: int, *, source_text: str | None = None,
+                 title: str | None = None, audience: str | None = None,
+                 channel: str | None = None, tags: Iterable[str] | None = None) -> dict:
+    """Change a message. A new source text is a new version, and every translation of the
+    old one becomes `stale` (its text kept, still pointing at the version it translates)."""
+    row = _message_row(store, message_id)
+    lang = language(row["source_language"])
+    text = None if source_text is None else clean_text(source_text, "message", MAX_SOURCE_CHARS)
+    if text is not None:
+        check_script(text, lang)
+    changes: dict = {}
+    if title is not None:
+        changes["title"] = clean_text(title, "title", MAX_TITLE_CHARS)
+    if audience is not None:
+        changes["audience"] = audience.strip()[:200]
+    if channel is not None:
+        changes["channel"] = _channel(channel)
+    if tags is not None:
+        changes["tags_json"] = json.dumps(_tags(tags))
+    now = utcnow()
+    with store.transaction() as conn:
+        current = conn.execute("SELECT current_version FROM messages WHERE id = ?",
+                               (message_id,)).fetchone()[0]
+        version = current
+        if text is not None and text != row["source_text"]:
+            version = current + 1
+            conn.execute("INSERT INTO message_versions (message_id, version, source_text, "
+                         "created_by, created_at) VALUES (?, ?, ?, ?, ?)",
+                         (message_id, version, text, actor.id or None, now))
+            changes["current_version"] = version
+            audit.record(conn, actor, "message.edit_source", "message", message_id,
+                         before={"source_text": row["source_text"], "version": current},
+                         after={"source_text": text, "version": version})
+            for t in conn.execute("SELECT * FROM translations WHERE message_id = ? AND "
+                                  "status != 'stale'", (message_id,)).fetchall():
+                _write_translation(conn, actor, t, {"status": "stale"},
+                                   reason=f"source changed to version {version}")
+        if changes:
+            changes["updated_at"] = now
+            sets = ", ".join(f"{k} = ?" for k in changes)
+            conn.execute(f"UPDATE messages SET {sets} WHERE id = ?", (*changes.values(), message_id))
+            meta = {k: v for k, v in changes.items()
+                    if k in ("title", "audience", "channel", "tags_json")}
+            if meta:
+                audit.record(conn, actor, "message.edit", "message", message_id,
+                             before={k: row[k] for k in meta}, after=meta)
+    return get_message(store, message_id)
+
+
+def check_message(store: Store, message_id: int) -> dict:
+    """The plain-language check, the placeholders found and, for SMS, the length."""
+    row = _message_row(store, message_id)
+    text = row["source_text"]
+    report = plain.check(text) if row["source_language"] == "en" else {"findings": []}
+    report["placeholders"] = [p.__dict__ for p in placeholders.find(text, _terms(store))]
+    report["sms"] = sms.info(text)
+    report["version"] = row["current_version"]
+    return report
+
+
+# -- glossary ------------------------------------------------------------------------
+def _terms(store: Store) -> list[str]:
+    extra = [r["term"] for r in store.all(
+        "SELECT term FROM glossary WHERE language IS NULL AND translation IS NULL")]
+    return list(placeholders.DO_NOT_TRANSLATE) + extra
+
+
+def _fixed(store: Store, lang: str) -> dict[str, str]:
+    return {r["term"]: r["translation"] for r in store.all(
+        "SELECT term, translation FROM glossary WHERE language = ? AND translation IS NOT NULL",
+        (lang,))}
+
+
+def add_glossary_term(store: Store, actor: User, term: str, *, language_tag: str | None = None,
+                      translation: str | None = None, note: str = "") -> dict:
+    """A do-not-translate term (no language), or a fixed translation in one language."""
+    term = clean_text(term, "term", 100)
+    lang = language(language_tag).tag if language_tag else None
+    if translation is not None:
+        translation = clean_text(translation, "fixed translation", 200)
+        if lang is None:
+            raise BadInput("a fixed translation needs a language", fix="give --language")
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO glossary (term, language, translation, note, created_by, "
+                     "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (term, coalesce(language, '')) "
+                     "DO UPDATE SET translation = excluded.translation, note = excluded.note",
+                     (term, lang, translation, note, actor.id or None, utcnow()))
+        audit.record(conn, actor, "glossary.set", "glossary", term,
+                     after={"term": term, "language": lang, "translation": translation})
+    return {"term": term, "language": lang, "translation": translation, "note": note}
+
+
+def list_glossary(store: Store) -> list[dict]:
+    built_in = [{"term": t, "language": None, "translation": None, "note": "built in"}
+                for t in placeholders.DO_NOT_TRANSLATE]
+    return built_in + [dict(r) for r in store.all(
+        "SELECT term, language, translation, note FROM glossary ORDER BY term, language")]
+
+
+# -- translations: reading -------------------------------------------------------------
+def _translation_row(store: Store, message_id: int, lang: str):
+    row = store.one("SELECT * FROM translations WHERE message_id = ? AND language = ?",
+                    (message_id, lang))
+    if row is None:
+        raise NotFound(f"message {message_id} has no {lang} translation yet",
+                       fix="translate it first, or request a human translation")
+    return row
+
+
+def translation_dict(store: Store, row, message=None) -> dict:
+    message = message or _message_row(store, row["message_id"])
+    lang = language(row["language"])
+    segs = json.loads(row["segments_json"])
+    names = {r["id"]: r["name"] for r in store.all(
+        "SELECT id, name FROM users WHERE id IN (?, ?)", (row["approved_by"], row["updated_by"]))}
+    out = {
+        "message_id": row["message_id"], "language": row["language"],
+        "language_name": lang.english_name, "direction": lang.direction,
+        "status": row["status"], "text": row["text"],
+        "source_version": row["source_version"], "current_version": message["current_version"],
+        "origin": row["origin"], "engine": row["engine"], "pivoted": bool(row["pivoted"]),
+        "back_translation": row["back_translation"], "similarity": row["similarity"],
+        "similarity_measure": "chrF (0-100), source vs back-translation",
+        "placeholder_problems": json.loads(row["placeholder_problems_json"]),
+        "segments": segs, "reused_segments": sum(1 for s in segs if s.get("reused")),
+        "revision": row["revision"], "approved_by": names.get(row["approved_by"]),
+        "approved_at": row["approved_at"], "updated_by": names.get(row["updated_by"]),
+        "updated_at": row["updated_at"],
+    }
+    if message["channel"] == "sms" and row["text"]:
+        out["sms"] = sms.info(row["text"])
+    return out
+
+
+def list_translations(store: Store, message_id: int) -> list[dict]:
+    message = _message_row(store, message_id)
+    return [translation_dict(store, r, message) for r in store.all(
+        "SELECT * FROM translations WHERE message_id = ? ORDER BY language", (message_id,))]
+
+
+def get_translation(store: Store, message_id: int, lang: str) -> dict:
+    return translation_dict(store, _translation_row(store, message_id, language(lang).tag))
+
+
+def translation_history(store: Store, message_id: int, lang: str) -> list[dict]:
+    row = _translation_row(store, message_id, language(lang).tag)
+    return [dict(r) for r in store.all(
+        "SELECT r.revision, r.source_version, r.status, r.text, r.reason, r.created_at, "
+        "u.name AS created_by FROM translation_revisions r LEFT JOIN users u ON u.id = r.created_by "
+        "WHERE r.translation_id = ? ORDER BY r.revision", (row["id"],))]
+
+
+# -- translations: writing -------------------------------------------------------------
+_WORD_FIELDS = ("text", "status", "source_version")
+
+
+def _write_translation(conn, actor: User, row, changes: dict, *, reason: str) -> int:
+    """Change (or, with row None, create) a translation, adding a revision and an audit
+    entry with the before and after of its words and status."""
+    now = utcnow()
+    actor_id = actor.id or None
+    if row is None:
+        fields = {"revision": 1, "updated_at": now, "updated_by": actor_id, **changes}
+        cols = ", ".join(fields)
+        tid = conn.execute(f"INSERT INTO translations ({cols}) VALUES "
+                           f"({', '.join('?' * len(fields))})", tuple(fields.values())).lastrowid
+        before = None
+        current = fields
+    else:
+        tid = row["id"]
+        fields = {"revision": row["revision"] + 1, "updated_at": now, "updated_by": actor_id,
+                  **changes}
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        conn.execute(f"UPDATE translations SET {sets} WHERE id = ?", (*fields.values(), tid))
+        before = {k: row[k] for k in _WORD_FIELDS}
+        current = {**dict(row), **fields}
+    conn.execute("INSERT INTO translation_revisions (translation_id, revision, source_version, "
+                 "status, text, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 (tid, current["revision"], current["source_version"], current["status"],
+                  current["text"], reason, actor_id, now))
+    audit.record(conn, actor, f"translation.{current['status']}", "translation", tid,
+                 before=before, after={k: current[k] for k in _WORD_FIELDS}
+                 | {"message_id": current["message_id"], "language": current["language"]},
+                 detail=reason)
+    return tid
+
+
+def _problems(source: str, text: str) -> str:
+    return json.dumps(placeholders.missing(source, text), ensure_ascii=False)
+
+
+def edit_translation(store: Store, actor: User, message_id: int, lang: str, text: str) -> dict:
+    """A person's new text for a translation. It now needs review (or, when a human
+    translation was requested, it is `received`), and it translates the current version."""
+    tag = language(lang).tag
+    text = clean_text(text, "translation", MAX_TRANSLATION_CHARS)
+    message = _message_row(store, message_id)
+    with store.transaction() as conn:
+        row = conn.execute("SELECT * FROM translations WHERE message_id = ? AND language = ?",
+                           (message_id, tag)).fetchone()
+        if row is not None and row["text"] == text and row["source_version"] == message["current_version"]:
+            return translation_dict(store, row, message)
+        status = "received" if row is not None and row["status"] == "human_requested" else "needs_review"
+        changes = {"text": text, "status": status, "source_version": message["current_version"],
+                   "segments_json": "[]", "placeholder_problems_json":
+                   _problems(message["source_text"], text), "approved_by": None,
+                   "approved_at": None, "similarity": None, "back_translation": None}
+        if row is None:
+            changes |= {"message_id": message_id, "language": tag, "origin": "human"}
+        else:
+            changes["origin"] = "human"
+        _write_translation(conn, actor, row, changes, reason="edited by hand")
+    return get_translation(store, message_id, tag)
+
+
+def request_human(store: Store, actor: User, message_id: int, languages: Iterable[str]) -> list[dict]:
+    """Ask for a human translation (any language, and the only way for those without a
+    pack). The old text, if any, is kept until the new one arrives."""
+    tags = [language(t).tag for t in languages]
+    if not tags:
+        raise BadInput("no languages given", fix="name at least one language")
+    message = _message_row(store, message_id)
+    _not_source(message, tags)
+    with store.transaction() as conn:
+        for tag in tags:
+            row = conn.execute("SELECT * FROM translations WHERE message_id = ? AND language = ?",
+                               (message_id, tag)).fetchone()
+            if row is not None and row["status"] == "human_requested":
+                continue
+            changes = {"status": "human_requested", "approved_by": None, "approved_at": None}
+            if row is None:
+                changes |= {"message_id": message_id, "language": tag, "text": "",
+                            "origin": "none", "source_version": message["current_version"]}
+            _write_translation(conn, actor, row, changes, reason="human translation requested")
+    return [get_translation(store, message_id, t) for t in tags]
+
+
+def approve_translation(store: Store, actor: User, message_id: int, lang: str) -> dict:
+    """Approve a translation of the current version (reviewers and admins). Refused when
+    it is stale, empty, or has lost a placeholder. Its sentences go into memory."""
+    actor.require("comms.approve")
+    tag = language(lang).tag
+    message = _message_row(store, message_id)
+    with store.transaction() as conn:
+        row = conn.execute("SELECT * FROM translations WHERE message_id = ? AND language = ?",
+                           (message_id, tag)).fetchone()
+        if row is None:
+            raise NotFound(f"message {message_id} has no {tag} translation",
+                           fix="translate it or request a human translation first")
+        if row["status"] == "approved":
+            return translation_dict(store, row, message)
+        if row["source_version"] != message["current_version"] or row["status"] == "stale":
+            raise Conflict(f"the {tag} translation is of version {row['source_version']}, but "
+                           f"the message is now at version {message['current_version']}",
+                           fix="translate it again or edit it to match the new source, then approve")
+        if row["status"] not in APPROVABLE:
+            raise Conflict(f"the {tag} translation is {row['status']}: there is no text to approve",
+                           fix="wait for the translator's text (import it), then approve")
+        problems = placeholders.missing(message["source_text"], row["text"])
+        if problems:
+            lost = ", ".join(p["placeholder"] for p in problems)
+            raise Unprocessable(f"the {tag} translation has lost {lost}",
+                                fix="edit the translation so it contains every placeholder "
+                                    "exactly as in the source, then approve",
+                                extra={"placeholder_problems": problems})
+        now = utcnow()
+        _write_translation(conn, actor, row, {"status": "approved", "approved_by": actor.id or None,
+                                              "approved_at": now, "placeholder_problems_json": "[]"},
+                           reason="approved")
+        _remember(conn, actor, message, row, now)
+    return get_translation(store, message_id, tag)
+
+
+def _remember(conn, actor: User, message, row, now: str) -> None:
+    segs = json.loads(row["segments_json"])
+    aligned = segs and segments.join([s["target"] for s in segs], [s["sep"] for s in segs]) == row["text"]
+    pairs = ([(s["source"], s["target"], s.get("back")) for s in segs] if aligned
+             else [(message["source_text"], row["text"], row["back_translation"])])
+    for source, target, back in pairs:
+        conn.execute(
+            "INSERT INTO translation_memory (source_language, language, source_text, target_text, "
+            "back_translation, translation_id, approved_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (source_language, language, source_text) DO UPDATE SET "
+            "target_text = excluded.target_text, back_translation = excluded.back_translation, "
+            "translation_id = excluded.translation_id, approved_by = excluded.approved_by, "
+            "created_at = excluded.created_at",
+            (message["source_language"], row["language"], source, target, back, row["id"],
+             actor.id or None, now))
+
+
+def _not_source(message, tags: list[str]) -> None:
+    if message["source_language"] in tags:
+        raise BadInput(f"{message['source_language']} is the message's own language",
+                       fix="choose other languages to translate into")
+
+
+# -- machine translation ----------------------------------------------------------------
+@dataclass
+class _Work:
+    message: object
+    lang: str
+    row: object
+    segs: list
+    targets: list = field(default_factory=list)
+    backs: list = field(default_factory=list)
+    reused: list = field(default_factory=list)
+    pivoted: bool = False
+    engine: str | None = None
+
+
+def plan_translation(store: Store, message_ids: list[int], languages: Iterable[str], *,
+                     force: bool = False) -> tuple[list[_Work], list[dict]]:
+    """Check every message and language before anything is written: unknown messages,
+    unknown languages and languages with no pack are refused as a whole."""
+    tags = []
+    for t in languages:
+        tag = language(t).tag
+        if tag not in tags:
+            tags.append(tag)
+    if not tags:
+        raise BadInput("no languages given", fix="name at least one language, e.g. ur")
+    if not message_ids:
+        raise BadInput("no messages given", fix="name at least one message")
+    engine = None
+    work, skipped = [], []
+    for mid in dict.fromkeys(message_ids):
+        message = _message_row(store, mid)
+        _not_source(message, tags)
+        segs = segments.split(message["source_text"], message["source_language"])
+        for tag in tags:
+            row = store.one("SELECT * FROM translations WHERE message_id = ? AND language = ?",
+                            (mid, tag))
+            if (row is not None and not force and row["status"] != "stale"
+                    and row["source_version"] == message["current_version"]):
+                skipped.append({"message_id": mid, "language": tag, "status": row["status"],
+                                "reason": "already translated for this version"})
+                continue
+            work.append(_Work(message, tag, row, segs))
+    for src, tag in {(w.message["source_language"], w.lang) for w in work}:
+        engine = engine or _engine(store)
+        if not engine.can_translate(src, tag):
+            name = language(tag).english_name
+            raise Unprocessable(f"there is no translation pack for {src} to {tag} ({name}) "
+                                "on this machine",
+                                fix=f"request a human translation for {tag}, or install a "
+                                    "pack with `cohear packs install`")
+    return work, skipped
+
+
+def translate_messages(store: Store, actor: User, message_ids: list[int],
+                       languages: Iterable[str], *, force: bool = False,
+                       progress: Callable[[float], None] | None = None) -> dict:
+    """Machine-translate messages into languages, sentence by sentence, reusing approved
+    sentences from translation memory. Engine calls are batched per language pair; each
+    message's translations are written in one transaction."""
+    work, skipped = plan_translation(store, message_ids, languages, force=force)
+    report = progress or (lambda f: None)
+    _fill_from_memory(store, work)
+    if any(None in w.targets for w in work):
+        _machine_translate(store, work, report)
+    report(0.9)
+    written = []
+    by_message: dict[int, list[_Work]] = {}
+    for w in work:
+        by_message.setdefault(w.message["id"], []).append(w)
+    for mid, items in by_message.items():
+        with store.transaction() as conn:
+            current = conn.execute("SELECT current_version FROM messages WHERE id = ?",
+                                   (mid,)).fetchone()[0]
+            for w in items:
+                if current != w.message["current_version"]:
+                    continue  # edited meanwhile: the next run translates the new version
+                _save_machine(conn, actor, w)
+                written.append({"message_id": mid, "language": w.lang,
+                                "reused_segments": sum(w.reused),
+                                "segments": len(w.segs), "pivoted": w.pivoted})
+    report(1.0)
+    return {"translated": written, "skipped": skipped}
+
+
+def _fill_from_memory(store: Store, work: list[_Work]) -> None:
+    for w in work:
+        for seg in w.segs:
+            hit = store.one("SELECT target_text, back_translation FROM translation_memory WHERE "
+                            "source_language = ? AND language = ? AND source_text = ?",
+                            (w.message["source_language"], w.lang, seg.source))
+            w.targets.append(hit["target_text"] if hit else None)
+            w.backs.append(hit["back_translation"] if hit else None)
+            w.reused.append(hit is not None)
+
+
+def _machine_translate(store: Store, work: list[_Work], report) -> None:
+    engine = _engine(store)
+    terms = _terms(store)
+    pairs = sorted({(w.message["source_language"], w.lang) for w in work})
+    for n, (src, tag) in enumerate(pairs):
+        todo = [(w, i) for w in work if (w.message["source_language"], w.lang) == (src, tag)
+                for i, t in enumerate(w.targets) if t is None]
+        if not todo:
+            continue
+        fixed = _fixed(store, tag)
+        guarded = [placeholders.protect(w.segs[i].source, terms, fixed) for w, i in todo]
+        results = engine.translate([g.text for g in guarded], src, tag)
+        for (w, i), g, r in zip(todo, guarded, results):
+            w.targets[i] = placeholders.restore(r.text, g)
+            w.pivoted = w.pivoted or bool(r.pivoted)
+            w.engine = w.engine or r.engine
+        if engine.can_translate(tag, src):
+            back_guard = [placeholders.protect(w.targets[i], terms) for w, i in todo]
+            backs = engine.translate([g.text for g in back_guard], tag, src)
+            for (w, i), g, b in zip(todo, back_guard, backs):
+                w.backs[i] = placeholders.restore(b.text, g)
+        report(0.1 + 0.8 * (n + 1) / len(pairs))
+
+
+def _save_machine(conn, actor: User, w: _Work) -> None:
+    source = w.message["source_text"]
+    seps = [s.sep for s in w.segs]
+    text = segments.join(w.targets, seps)
+    back = segments.join(w.backs, seps) if all(b is not None for b in w.backs) else None
+    segs = [{"source": s.source, "target": t, "back": b, "sep": s.sep, "reused": r}
+            for s, t, b, r in zip(w.segs, w.targets, w.backs, w.reused)]
+    changes = {
+        "text": text, "status": "machine", "source_version": w.message["current_version"],
+        "segments_json": json.dumps(segs, ensure_ascii=False),
+        "origin": "memory" if all(w.reused) else "machine",
+        "engine": w.engine if not all(w.reused) else "translation memory",
+        "pivoted": int(w.pivoted), "back_translation": back,
+        "similarity": chrf(back, source) if back is not None else None,
+        "placeholder_problems_json": _problems(source, text),
+        "approved_by": None, "approved_at": None,
+    }
+    row = conn.execute("SELECT * FROM translations WHERE message_id = ? AND language = ?",
+                       (w.message["id"], w.lang)).fetchone()
+    if row is None:
+        changes |= {"message_id": w.message["id"], "language": w.lang}
+    reused = sum(w.reused)
+    reason = (f"machine translation ({w.engine or 'engine'}"
+              + (", pivoted through English" if w.pivoted else "")
+              + (f", {reused} of {len(w.segs)} sentences from memory" if reused else "") + ")")
+    _write_translation(conn, actor, row, changes, reason=reason)
