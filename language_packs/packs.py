@@ -1,0 +1,406 @@
+"""Argos Translate packs: install (from a file, a folder, or the Argos index by name),
+verify before use, list and remove. Packs live in <data_dir>/packs/<from>_<to>/.
+
+An install unpacks into a staging folder, checks the zip (no path traversal, no links,
+size bounds), `metadata.json`, and that the CTranslate2 model and the SentencePiece
+model load and run; only then is the folder renamed into place and recorded in the
+`language_packs` table. A failure at any step leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import threading
+import uuid
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+
+from cohear import audit
+from cohear.auth import SYSTEM, User
+from cohear.errors import BadInput, NotFound, Unprocessable
+from cohear.store import Store, utcnow
+from language_packs.registry import from_argos, get_language
+
+MAX_ARCHIVE_BYTES = 2 * 1024**3       # the largest published packs are a few hundred MB
+MAX_UNPACKED_BYTES = 4 * 1024**3
+MAX_MEMBERS = 10_000
+PACK_NAME = re.compile(r"^translate-([a-z]{2,3})_([a-z]{2,3})$")
+CHUNK = 1024 * 1024
+
+_install_lock = threading.Lock()
+
+
+def packs_dir(store: Store) -> Path:
+    return store.settings.data_dir / "packs"
+
+
+def pack_name(from_code: str, to_code: str) -> str:
+    return f"translate-{from_code}_{to_code}"
+
+
+# -- reading -------------------------------------------------------------------------
+def list_packs(store: Store) -> list[dict]:
+    """Installed packs, with whether their files are still where the table says."""
+    out = []
+    for row in store.all("SELECT * FROM language_packs ORDER BY source_tag, target_tag"):
+        item = dict(row)
+        item.pop("metadata_json")
+        item["present"] = (store.settings.data_dir / row["path"] / "model").is_dir()
+        out.append(item)
+    return out
+
+
+def installed_pairs(store: Store) -> list[dict]:
+    """One entry per installed direction: {source, target, name, version} (BCP-47 tags)."""
+    try:
+        rows = store.all("SELECT source_tag, target_tag, name, package_version "
+                         "FROM language_packs ORDER BY source_tag, target_tag")
+    except sqlite3.OperationalError:  # the table arrives with this package's migration
+        return []
+    return [{"source": r["source_tag"], "target": r["target_tag"], "name": r["name"],
+             "version": r["package_version"]} for r in rows]
+
+
+def find_pack(store: Store, source: str, target: str) -> sqlite3.Row | None:
+    return store.one("SELECT * FROM language_packs WHERE source_tag = ? AND target_tag = ?",
+                     (source, target))
+
+
+# -- install -------------------------------------------------------------------------
+def install(store: Store, what: str | Path, *, actor: User = SYSTEM,
+            expect_source: str | None = None, expect_target: str | None = None,
+            progress: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Install an `.argosmodel` file, every such file in a folder, or a pack by name
+    (`translate-en_ur`, from the Argos index; needs a network). Returns the installed packs.
+
+    `expect_source`/`expect_target` (BCP-47) refuse a pack for another direction.
+    """
+    path = Path(what)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix == ".argosmodel" and p.is_file())
+        if not files:
+            raise BadInput(f"the folder {path} holds no .argosmodel files",
+                           fix="point at a folder of Argos packs, or at one pack file")
+    elif path.is_file():
+        files = [path]
+    elif PACK_NAME.match(str(what)):
+        return [install_by_name(store, str(what), actor=actor, expect_source=expect_source,
+                                expect_target=expect_target)]
+    else:
+        raise BadInput(f"{what} is not a file, a folder, or a pack name like translate-en_ur",
+                       fix="give the path of an .argosmodel file or a folder of them")
+    installed = []
+    for i, file in enumerate(files):
+        try:
+            installed.append(install_file(store, file, actor=actor, expect_source=expect_source,
+                                          expect_target=expect_target))
+        except (BadInput, Unprocessable) as exc:
+            done = ", ".join(p["name"] for p in installed) or "none"
+            raise type(exc)(f"{file.name}: {exc.detail} (installed before it: {done})",
+                            fix=exc.fix) from None
+        if progress:
+            progress(i + 1, len(files))
+    return installed
+
+
+def install_file(store: Store, archive: Path, *, actor: User = SYSTEM,
+                 expect_source: str | None = None, expect_target: str | None = None) -> dict:
+    """Verify one `.argosmodel` in a staging folder, then move it into place and record it."""
+    archive = Path(archive)
+    size = archive.stat().st_size
+    if size > MAX_ARCHIVE_BYTES:
+        raise BadInput(f"{archive.name} is {size:,} bytes, over the limit of "
+                       f"{MAX_ARCHIVE_BYTES:,} for a pack", fix="check that it is an Argos pack")
+    if not zipfile.is_zipfile(archive):
+        raise Unprocessable(f"{archive.name} is not a zip archive, so not an Argos pack",
+                            fix="Argos packs are .argosmodel zip files; download it again")
+    root = packs_dir(store)
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    staging = root / f".staging-{uuid.uuid4().hex}"
+    try:
+        top = _extract(archive, staging)
+        metadata = verify(top)
+        source, target = metadata["source_tag"], metadata["target_tag"]
+        _check_direction(source, target, expect_source, expect_target)
+        return _activate(store, top, metadata, _sha256(archive), size, actor)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_direction(source: str, target: str, expect_source: str | None,
+                     expect_target: str | None) -> None:
+    wanted_source = get_language(expect_source).tag if expect_source else source
+    wanted_target = get_language(expect_target).tag if expect_target else target
+    if (source, target) != (wanted_source, wanted_target):
+        raise BadInput(f"this pack translates {source} to {target}, but a pack for "
+                       f"{wanted_source} to {wanted_target} was asked for",
+                       fix=f"install translate-{_code(wanted_source)}_{_code(wanted_target)} "
+                           "instead; Argos packs work in one direction only")
+
+
+def _code(tag: str) -> str:
+    return get_language(tag).argos_code or tag
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _extract(archive: Path, staging: Path) -> Path:
+    """Unpack member by member after checking every name; returns the pack's folder."""
+    damaged = Unprocessable(f"{archive.name} is damaged (the zip cannot be read)",
+                            fix="download or copy the pack again")
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = zf.infolist()
+            tops = _check_members(archive.name, members)
+            staging.mkdir(mode=0o700)
+            total = 0
+            for info in members:
+                dest = staging.joinpath(*PurePosixPath(info.filename).parts)
+                if info.is_dir():
+                    dest.mkdir(parents=True, exist_ok=True)
+                    continue
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(dest, "xb") as out:
+                    for chunk in iter(lambda: src.read(CHUNK), b""):
+                        total += len(chunk)
+                        if total > MAX_UNPACKED_BYTES:  # headers can lie; count what comes out
+                            raise BadInput(f"{archive.name} unpacks to more than "
+                                           f"{MAX_UNPACKED_BYTES:,} bytes",
+                                           fix="this is not a normal Argos pack; do not use it")
+                        out.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, FileExistsError):
+        raise damaged from None
+    return staging / tops
+
+
+def _check_members(name: str, members: list[zipfile.ZipInfo]) -> str:
+    if len(members) > MAX_MEMBERS:
+        raise Unprocessable(f"{name} holds {len(members):,} files, more than the "
+                            f"{MAX_MEMBERS:,} an Argos pack may", fix="do not use this file")
+    declared = sum(m.file_size for m in members)
+    if declared > MAX_UNPACKED_BYTES:
+        raise Unprocessable(f"{name} would unpack to {declared:,} bytes, over the limit of "
+                            f"{MAX_UNPACKED_BYTES:,}", fix="do not use this file")
+    tops: set[str] = set()
+    for m in members:
+        raw = m.filename
+        parts = PurePosixPath(raw).parts
+        unsafe = (raw.startswith(("/", "\\")) or "\\" in raw or ":" in raw or not parts
+                  or any(p in ("..", ".") for p in parts) or "\x00" in raw)
+        if unsafe:
+            raise Unprocessable(f"{name} contains an unsafe path {raw!r} (outside the pack "
+                                "folder)", fix="do not use this file; it is not a normal "
+                                               "Argos pack and may be an attack")
+        if (m.external_attr >> 16) & 0o170000 == 0o120000:
+            raise Unprocessable(f"{name} contains a symbolic link {raw!r}",
+                                fix="Argos packs hold plain files only; do not use this file")
+        if len(parts) == 1 and not m.is_dir():
+            raise Unprocessable(f"{name} has the file {raw!r} at its top level, not inside "
+                                "a pack folder", fix="an Argos pack is a zip of one folder "
+                                                     "holding metadata.json, model/ and "
+                                                     "sentencepiece.model")
+        tops.add(parts[0])
+    if len(tops) != 1:
+        raise Unprocessable(f"{name} has {len(tops)} top-level folders, not one",
+                            fix="an Argos pack is a zip of one folder holding metadata.json, "
+                                "model/ and sentencepiece.model")
+    return tops.pop()
+
+
+def verify(pack_dir: Path) -> dict:
+    """Check an unpacked pack: metadata, the CTranslate2 model and SentencePiece load and
+    translate one word. Returns the metadata with `source_tag`/`target_tag` added."""
+    metadata = read_metadata(pack_dir)
+    import ctranslate2
+    import sentencepiece as spm
+
+    model_dir = pack_dir / "model"
+    if not model_dir.is_dir() or not ctranslate2.contains_model(str(model_dir)):
+        raise Unprocessable(f"the pack {metadata['name']} has no CTranslate2 model in model/",
+                            fix="this is not a usable Argos pack; download it again")
+    sp_path = pack_dir / "sentencepiece.model"
+    if not sp_path.is_file():
+        older = " (it uses the older BPE tokenizer, which cohear does not run)" if (
+            pack_dir / "bpe.model").exists() else ""
+        raise Unprocessable(f"the pack {metadata['name']} has no sentencepiece.model{older}",
+                            fix="install a current version of the pack")
+    try:
+        processor = spm.SentencePieceProcessor(model_file=str(sp_path))
+    except (RuntimeError, OSError) as exc:
+        raise Unprocessable(f"the pack's sentencepiece.model does not load ({exc})",
+                            fix="the pack is damaged; download it again") from None
+    try:
+        translator = ctranslate2.Translator(str(model_dir), device="cpu", inter_threads=1,
+                                            intra_threads=1)
+        translator.translate_batch([processor.encode("Hello.", out_type=str)], beam_size=1,
+                                   max_decoding_length=8)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise Unprocessable(f"the pack's model does not load or run ({exc})",
+                            fix="the pack is damaged or for another CTranslate2; "
+                                "download it again") from None
+    return metadata
+
+
+def read_metadata(pack_dir: Path) -> dict:
+    """metadata.json of an unpacked pack, read with argostranslate's own reader and checked."""
+    path = pack_dir / "metadata.json"
+    if not path.is_file():
+        raise Unprocessable("the zip is not an Argos pack: its folder has no metadata.json",
+                            fix="Argos packs are .argosmodel files from the Argos index")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unprocessable(f"the pack's metadata.json is not valid JSON ({exc})",
+                            fix="the pack is damaged; download it again") from None
+    if not isinstance(raw, dict):
+        raise Unprocessable("the pack's metadata.json is not an object",
+                            fix="the pack is damaged; download it again")
+    from argostranslate.package import Package
+
+    pkg = Package(pack_dir)
+    missing = [k for k in ("from_code", "to_code", "package_version")
+               if not isinstance(getattr(pkg, k, None), str) or not getattr(pkg, k)]
+    if missing:
+        raise Unprocessable(f"the pack's metadata.json lacks {', '.join(missing)}",
+                            fix="this is not a complete Argos pack; download it again")
+    if pkg.type != "translate":
+        raise Unprocessable(f"the pack is of type {pkg.type!r}, not a translation pack",
+                            fix="install a translate-<from>_<to> pack")
+    return {
+        "name": pack_name(pkg.from_code, pkg.to_code), "from_code": pkg.from_code,
+        "to_code": pkg.to_code, "package_version": pkg.package_version,
+        "argos_version": pkg.argos_version or "", "target_prefix": pkg.target_prefix or "",
+        "source_tag": from_argos(pkg.from_code), "target_tag": from_argos(pkg.to_code),
+        "raw": raw,
+    }
+
+
+def _activate(store: Store, top: Path, metadata: dict, sha: str, size: int,
+              actor: User) -> dict:
+    """Rename the verified folder into place and record it; undo the rename on failure."""
+    rel = Path("packs") / f"{metadata['from_code']}_{metadata['to_code']}"
+    final = store.settings.data_dir / rel
+    with _install_lock:
+        old = None
+        if final.exists():
+            old = final.with_name(f".old-{uuid.uuid4().hex}")
+            os.rename(final, old)
+        os.rename(top, final)
+        try:
+            with store.transaction() as conn:
+                before = conn.execute(
+                    "SELECT name, package_version FROM language_packs "
+                    "WHERE source_tag = ? AND target_tag = ?",
+                    (metadata["source_tag"], metadata["target_tag"])).fetchone()
+                conn.execute("DELETE FROM language_packs WHERE source_tag = ? AND target_tag = ?",
+                             (metadata["source_tag"], metadata["target_tag"]))
+                conn.execute(
+                    "INSERT INTO language_packs (name, from_code, to_code, source_tag, "
+                    "target_tag, package_version, argos_version, path, archive_sha256, "
+                    "size_bytes, metadata_json, installed_at, installed_by) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (metadata["name"], metadata["from_code"], metadata["to_code"],
+                     metadata["source_tag"], metadata["target_tag"],
+                     metadata["package_version"], metadata["argos_version"], rel.as_posix(),
+                     sha, size, json.dumps(metadata["raw"], ensure_ascii=False), utcnow(),
+                     actor.name))
+                audit.record(conn, actor, "pack.install", "language_pack", metadata["name"],
+                             before=dict(before) if before else None,
+                             after={"name": metadata["name"],
+                                    "version": metadata["package_version"]},
+                             detail=f"sha256 {sha}")
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)
+            if old is not None:
+                os.rename(old, final)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return {"name": metadata["name"], "source": metadata["source_tag"],
+            "target": metadata["target_tag"], "version": metadata["package_version"],
+            "path": str(final), "archive_sha256": sha, "replaced": dict(before) if before
+            else None}
+
+
+def install_by_name(store: Store, name: str, *, actor: User = SYSTEM,
+                    expect_source: str | None = None, expect_target: str | None = None) -> dict:
+    """Download `translate-xx_yy` from the Argos index (needs a network), then install it
+    through the same checks as a file."""
+    m = PACK_NAME.match(name)
+    if not m:
+        raise BadInput(f"{name!r} is not a pack name", fix="pack names look like translate-en_ur")
+    from_code, to_code = m.groups()
+    from_argos(from_code)
+    from_argos(to_code)
+    import urllib.error
+    import urllib.request
+
+    from argostranslate import networking
+    from argostranslate import settings as argos_settings
+    from argostranslate.package import AvailablePackage
+
+    url = argos_settings.remote_package_index
+    offline = ("copy the .argosmodel file to this machine (from one with a network) and run "
+               "`cohear packs install FILE`")
+    try:
+        with urllib.request.urlopen(url, timeout=20) as response:
+            index = json.loads(response.read(64 * 1024 * 1024))
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise BadInput(f"cannot reach the Argos package index at {url} ({reason}); "
+                       "this machine looks offline", fix=offline) from None
+    wanted = [AvailablePackage(meta) for meta in index if isinstance(meta, dict)
+              and meta.get("from_code") == from_code and meta.get("to_code") == to_code
+              and meta.get("type", "translate") == "translate"]
+    if not wanted:
+        raise NotFound(f"the Argos index has no pack {name}",
+                       fix="see `cohear langs` for which languages have packs")
+    data = networking.get_from(wanted[0].links)
+    if data is None:
+        raise BadInput(f"the download of {name} failed", fix=offline)
+    root = packs_dir(store)
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    download = root / f".download-{uuid.uuid4().hex}.argosmodel"
+    try:
+        download.write_bytes(data)
+        return install_file(store, download, actor=actor, expect_source=expect_source,
+                            expect_target=expect_target)
+    finally:
+        download.unlink(missing_ok=True)
+
+
+# -- remove --------------------------------------------------------------------------
+def remove(store: Store, name: str, *, actor: User = SYSTEM) -> dict:
+    """Remove an installed pack by name (`translate-en_ur` or `en_ur`)."""
+    key = name.strip()
+    if not key.startswith("translate-"):
+        key = f"translate-{key}"
+    with _install_lock:
+        with store.transaction() as conn:
+            row = conn.execute("SELECT * FROM language_packs WHERE name = ?", (key,)).fetchone()
+            if row is None:
+                raise NotFound(f"no pack {name!r} is installed",
+                               fix="see `cohear packs list` for installed packs")
+            conn.execute("DELETE FROM language_packs WHERE id = ?", (row["id"],))
+            audit.record(conn, actor, "pack.remove", "language_pack", row["name"],
+                         before={"name": row["name"], "version": row["package_version"]})
+        folder = store.settings.data_dir / row["path"]
+        if folder.exists():
+            trash = folder.with_name(f".removed-{uuid.uuid4().hex}")
+            os.rename(folder, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+    return {"name": row["name"], "source": row["source_tag"], "target": row["target_tag"],
+            "version": row["package_version"]}
