@@ -1,5 +1,258 @@
-"""HTTP routes for health messages and their translations (filled in by the messages work)."""
+"""HTTP routes for health messages and their translations under /api/messages: they
+translate HTTP to comms.service calls and back. Roles: see comms/service.py."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["messages"])
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+
+from cohear.auth import User
+from cohear.deps import allow, get_jobs, get_store
+from cohear.jobs import JobQueue
+from cohear.store import Store
+from comms import exchange, exports, service
+from comms.schema import (
+    GlossaryTerm,
+    HumanRequest,
+    MessageEdit,
+    NewMessage,
+    TranslateMany,
+    TranslateRequest,
+    TranslationEdit,
+)
+
+router = APIRouter(prefix="/api/messages", tags=["messages"])
+
+StoreDep = Annotated[Store, Depends(get_store)]
+JobsDep = Annotated[JobQueue, Depends(get_jobs)]
+Reader = Annotated[User, Depends(allow("comms.read"))]
+Writer = Annotated[User, Depends(allow("comms.write"))]
+Editor = Annotated[User, Depends(allow("comms.edit_translation"))]
+Approver = Annotated[User, Depends(allow("comms.approve"))]
+Languages = Annotated[list[str] | None, Query()]
+
+
+def _translate(
+    store: Store, jobs: JobQueue, user: User, message_ids: list[int], body: TranslateRequest
+):
+    pairs = len(message_ids) * len(body.languages)
+    background = (
+        body.background if body.background is not None else pairs > service.SYNC_TRANSLATIONS
+    )
+    # Refuse unknown messages, languages and missing packs now, not later in a job.
+    service.plan_translation(store, message_ids, body.languages, force=body.force)
+    if background:
+        job_id = jobs.enqueue(
+            "comms.translate",
+            {"message_ids": message_ids, "languages": body.languages, "force": body.force},
+            actor=user,
+        )
+        return JSONResponse(
+            {"job_id": job_id, "status": "queued", "poll": f"/api/jobs/{job_id}"}, status_code=202
+        )
+    return service.translate_messages(store, user, message_ids, body.languages, force=body.force)
+
+
+# -- many messages -------------------------------------------------------------------
+@router.post("", status_code=201)
+def create_message(*, body: NewMessage, store: StoreDep, user: Writer) -> dict:
+    return service.create_message(store, user, **body.model_dump())
+
+
+@router.get("")
+def list_messages(
+    *, tag: str | None = None, channel: str | None = None, store: StoreDep, _: Reader
+) -> list[dict]:
+    return service.list_messages(store, tag=tag, channel=channel)
+
+
+@router.get("/coverage.json")
+def coverage_json(*, language: Languages = None, store: StoreDep, _: Reader) -> dict:
+    return exports.coverage(store, language)
+
+
+@router.get("/coverage.csv", response_class=PlainTextResponse)
+def coverage_csv(*, language: Languages = None, store: StoreDep, _: Reader) -> Response:
+    return Response(
+        exports.coverage_csv(store, language),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="coverage.csv"'},
+    )
+
+
+@router.post("/translate")
+def translate_many(*, body: TranslateMany, store: StoreDep, jobs: JobsDep, user: Writer):
+    return _translate(store, jobs, user, body.message_ids, body)
+
+
+@router.get("/glossary")
+def glossary(*, store: StoreDep, _: Reader) -> list[dict]:
+    return service.list_glossary(store)
+
+
+@router.post("/glossary", status_code=201)
+def add_glossary_term(*, body: GlossaryTerm, store: StoreDep, user: Writer) -> dict:
+    return service.add_glossary_term(
+        store,
+        user,
+        body.term,
+        language_tag=body.language,
+        translation=body.translation,
+        note=body.note,
+    )
+
+
+def _exchange_file(store: Store, ids: list[int], language: str, fmt: str, include_all: bool):
+    data, name = exchange.export_file(store, ids, language, fmt, include_all=include_all)
+    return Response(
+        data,
+        media_type=exchange.MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/export.xlf")
+def export_many_xliff(
+    *,
+    ids: Annotated[list[int], Query()],
+    language: Annotated[str, Query()],
+    all: bool = False,
+    store: StoreDep,
+    _: Writer,
+) -> Response:
+    return _exchange_file(store, ids, language, "xliff", all)
+
+
+@router.get("/export.po")
+def export_many_po(
+    *,
+    ids: Annotated[list[int], Query()],
+    language: Annotated[str, Query()],
+    all: bool = False,
+    store: StoreDep,
+    _: Writer,
+) -> Response:
+    return _exchange_file(store, ids, language, "po", all)
+
+
+@router.post("/import")
+async def import_many(
+    *, request: Request, language: str | None = None, store: StoreDep, user: Writer
+) -> dict:
+    return exchange.import_file(store, user, await request.body(), lang=language)
+
+
+# -- one message -----------------------------------------------------------------------
+@router.get("/{message_id}")
+def get_message(*, message_id: int, store: StoreDep, _: Reader) -> dict:
+    return service.get_message(store, message_id)
+
+
+@router.patch("/{message_id}")
+def edit_message(*, message_id: int, body: MessageEdit, store: StoreDep, user: Writer) -> dict:
+    return service.edit_message(store, user, message_id, **body.model_dump())
+
+
+@router.get("/{message_id}/versions")
+def versions(*, message_id: int, store: StoreDep, _: Reader) -> list[dict]:
+    return service.versions(store, message_id)
+
+
+@router.get("/{message_id}/check")
+def check(*, message_id: int, store: StoreDep, _: Reader) -> dict:
+    return service.check_message(store, message_id)
+
+
+@router.post("/{message_id}/translate")
+def translate(
+    *, message_id: int, body: TranslateRequest, store: StoreDep, jobs: JobsDep, user: Writer
+):
+    return _translate(store, jobs, user, [message_id], body)
+
+
+@router.get("/{message_id}/translations")
+def list_translations(*, message_id: int, store: StoreDep, _: Reader) -> list[dict]:
+    return service.list_translations(store, message_id)
+
+
+@router.get("/{message_id}/translations/{language}")
+def get_translation(*, message_id: int, language: str, store: StoreDep, _: Reader) -> dict:
+    return service.get_translation(store, message_id, language)
+
+
+@router.get("/{message_id}/translations/{language}/history")
+def translation_history(
+    *, message_id: int, language: str, store: StoreDep, _: Reader
+) -> list[dict]:
+    return service.translation_history(store, message_id, language)
+
+
+@router.put("/{message_id}/translations/{language}")
+def edit_translation(
+    *, message_id: int, language: str, body: TranslationEdit, store: StoreDep, user: Editor
+) -> dict:
+    return service.edit_translation(store, user, message_id, language, body.text)
+
+
+@router.post("/{message_id}/translations/{language}/approve")
+def approve(*, message_id: int, language: str, store: StoreDep, user: Approver) -> dict:
+    return service.approve_translation(store, user, message_id, language)
+
+
+@router.post("/{message_id}/human-requests")
+def request_human(
+    *, message_id: int, body: HumanRequest, store: StoreDep, user: Writer
+) -> list[dict]:
+    return service.request_human(store, user, message_id, body.languages)
+
+
+@router.get("/{message_id}/export.xlf")
+def export_xliff(
+    *,
+    message_id: int,
+    language: Annotated[str, Query()],
+    all: bool = False,
+    store: StoreDep,
+    _: Writer,
+) -> Response:
+    return _exchange_file(store, [message_id], language, "xliff", all)
+
+
+@router.get("/{message_id}/export.po")
+def export_po(
+    *,
+    message_id: int,
+    language: Annotated[str, Query()],
+    all: bool = False,
+    store: StoreDep,
+    _: Writer,
+) -> Response:
+    return _exchange_file(store, [message_id], language, "po", all)
+
+
+@router.post("/{message_id}/import")
+async def import_file(
+    *, message_id: int, request: Request, language: str | None = None, store: StoreDep, user: Writer
+) -> dict:
+    return exchange.import_file(
+        store, user, await request.body(), message_id=message_id, lang=language
+    )
+
+
+@router.get("/{message_id}/text", response_class=PlainTextResponse)
+def export_text(
+    *, message_id: int, language: Annotated[str, Query()], store: StoreDep, _: Reader
+) -> Response:
+    return PlainTextResponse(exports.export_text(store, message_id, language))
+
+
+@router.get("/{message_id}/page.html", response_class=HTMLResponse)
+def export_html(
+    *, message_id: int, language: Languages = None, store: StoreDep, _: Reader
+) -> Response:
+    return HTMLResponse(
+        exports.export_html(store, message_id, language),
+        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+    )
