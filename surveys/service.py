@@ -669,7 +669,7 @@ def _insert_text(conn, answer_id: int, rendering: str, language: str, text: str,
                          utcnow())).lastrowid
 
 
-def _answer_row(conn, actor: User, answer_id: int):
+def visible_answer_row(conn, actor: User, answer_id: int):
     row = conn.execute("SELECT a.*, s.collector_id FROM answers a JOIN survey_sessions s "
                        "ON s.id = a.session_id WHERE a.id = ?", (answer_id,)).fetchone()
     if row is None or (actor.role == COLLECTOR and row["collector_id"] != actor.id):
@@ -690,7 +690,7 @@ def latest_texts(conn, answer_id: int) -> dict[str, dict]:
 
 def get_answer(store: Store, actor: User, answer_id: int) -> dict:
     actor.require("answers.read")
-    row = _answer_row(store.conn, actor, answer_id)
+    row = visible_answer_row(store.conn, actor, answer_id)
     item = dict(row)
     item["choices"] = json.loads(item.pop("choices_json")) if row["choices_json"] else None
     item["texts"] = latest_texts(store.conn, answer_id)
@@ -707,7 +707,7 @@ def add_text_version(store: Store, actor: User, answer_id: int, text: str, *,
     if not text:
         raise BadInput("the text is empty", fix="write the answer's words")
     with store.transaction() as conn:
-        row = _answer_row(conn, actor, answer_id)
+        row = visible_answer_row(conn, actor, answer_id)
         before = latest_texts(conn, answer_id).get(rendering)
         language = "en" if rendering == "english" else row["language"]
         tid = _insert_text(conn, answer_id, rendering, language, text, source)
@@ -754,7 +754,7 @@ def sync_transcript(store: Store, answer_id: int) -> bool:
 def verify_answer(store: Store, actor: User, answer_id: int) -> dict:
     actor.require("answers.review")
     with store.transaction() as conn:
-        row = _answer_row(conn, actor, answer_id)
+        row = visible_answer_row(conn, actor, answer_id)
         if row["kind"] == "voice" and row["status"] == "new":
             raise Conflict(f"answer {answer_id} has no transcript yet",
                            fix="wait for the transcription, or type the transcript first")
@@ -779,7 +779,7 @@ def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -
     if not reason:
         raise BadInput("say why this answer is a safeguarding concern", fix="add a reason")
     with store.transaction() as conn:
-        _answer_row(conn, actor, answer_id)
+        visible_answer_row(conn, actor, answer_id)
         conn.execute("UPDATE answers SET safeguarding = 1, safeguarding_reason = ?, "
                      "safeguarding_raised_by = ?, safeguarding_handled_by = NULL, "
                      "safeguarding_handled_at = NULL WHERE id = ?",
@@ -792,7 +792,7 @@ def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -
 def handle_safeguarding(store: Store, actor: User, answer_id: int, note: str) -> dict:
     actor.require("safeguarding.handle")
     with store.transaction() as conn:
-        row = _answer_row(conn, actor, answer_id)
+        row = visible_answer_row(conn, actor, answer_id)
         if not row["safeguarding"]:
             raise Conflict(f"answer {answer_id} has no safeguarding flag", fix="nothing to handle")
         conn.execute("UPDATE answers SET safeguarding_handled_by = ?, safeguarding_handled_at = ?, "

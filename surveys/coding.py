@@ -1,0 +1,322 @@
+"""Codebooks and coding: hierarchical codes (parents, descriptions, colours, memos),
+CSV and REFI-QDA codebook (.qdc) exchange, and codes applied by named coders to a
+whole answer or to a span of one version of its words.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from collections.abc import Iterable
+
+from cohear import audit
+from cohear.auth import User
+from cohear.errors import BadInput, Conflict, NotFound
+from cohear.permissions import register
+from cohear.store import Store, utcnow
+from surveys.service import visible_answer_row
+
+register({
+    "codebooks.read": {"admin", "reviewer", "researcher", "communicator"},
+    "codebooks.manage": {"admin", "reviewer", "researcher"},
+    "coding.apply": {"admin", "reviewer", "researcher"},
+})
+
+CODEBOOK_CSV_COLUMNS = ("name", "parent", "description", "colour", "memo")
+QDC_NS = "urn:QDA-XML:codebook:1.0"
+_COLOUR = re.compile(r"^#(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})$")
+
+
+def _check_colour(colour: str | None) -> str:
+    colour = (colour or "#888888").strip()
+    if not _COLOUR.match(colour):
+        raise BadInput(f"{colour!r} is not a colour", fix="write colours as #RRGGBB, e.g. #1f77b4")
+    return colour
+
+
+def create_codebook(store: Store, actor: User, name: str, *, survey_id: int | None = None,
+                    codes: Iterable[dict] = ()) -> dict:
+    """A codebook; `codes` may name parents that come earlier in the list."""
+    actor.require("codebooks.manage")
+    name = (name or "").strip()
+    if not name:
+        raise BadInput("a codebook needs a name", fix="name it after the survey or theme")
+    with store.transaction() as conn:
+        if conn.execute("SELECT 1 FROM codebooks WHERE name = ?", (name,)).fetchone():
+            raise Conflict(f"a codebook called {name!r} already exists", fix="choose another name")
+        if survey_id is not None and not conn.execute("SELECT 1 FROM surveys WHERE id = ?",
+                                                      (survey_id,)).fetchone():
+            raise NotFound(f"survey {survey_id} does not exist", fix="check the id")
+        cb = conn.execute("INSERT INTO codebooks (name, survey_id, created_by, created_at) "
+                          "VALUES (?, ?, ?, ?)", (name, survey_id, actor.id or None,
+                                                  utcnow())).lastrowid
+        audit.record(conn, actor, "codebook.create", "codebook", cb, after={"name": name})
+        for code in codes:
+            _add_code(conn, actor, cb, **code)
+    return get_codebook(store, cb)
+
+
+def _add_code(conn, actor: User, codebook_id: int, *, name: str, parent: str | int | None = None,
+              description: str = "", colour: str | None = None, memo: str = "",
+              guid: str | None = None) -> int:
+    name = (name or "").strip()
+    if not name:
+        raise BadInput("a code needs a name", fix="name the theme it marks")
+    parent_id = None
+    if parent not in (None, ""):
+        col = "id" if isinstance(parent, int) else "name"
+        row = conn.execute(f"SELECT id FROM codes WHERE codebook_id = ? AND {col} = ?",
+                           (codebook_id, parent)).fetchone()
+        if row is None:
+            raise BadInput(f"the parent code {parent!r} of {name!r} is not in the codebook",
+                           fix="add the parent first (parents come before their children)")
+        parent_id = row["id"]
+    if conn.execute("SELECT 1 FROM codes WHERE codebook_id = ? AND name = ?",
+                    (codebook_id, name)).fetchone():
+        raise Conflict(f"the codebook already has a code called {name!r}",
+                       fix="give each code its own name")
+    try:
+        guid = str(uuid.UUID(guid)) if guid else str(uuid.uuid4())
+    except ValueError:
+        guid = str(uuid.uuid4())
+    if conn.execute("SELECT 1 FROM codes WHERE guid = ?", (guid,)).fetchone():
+        guid = str(uuid.uuid4())
+    cid = conn.execute("INSERT INTO codes (codebook_id, parent_id, name, description, colour, memo,"
+                       " guid) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (codebook_id, parent_id, name, (description or "").strip(),
+                        _check_colour(colour), (memo or "").strip(), guid)).lastrowid
+    audit.record(conn, actor, "code.create", "code", cid,
+                 after={"name": name, "description": description, "memo": memo})
+    return cid
+
+
+def add_code(store: Store, actor: User, codebook_id: int, name: str, *,
+             parent: str | int | None = None, description: str = "", colour: str | None = None,
+             memo: str = "") -> dict:
+    actor.require("codebooks.manage")
+    with store.transaction() as conn:
+        if not conn.execute("SELECT 1 FROM codebooks WHERE id = ?", (codebook_id,)).fetchone():
+            raise NotFound(f"codebook {codebook_id} does not exist", fix="check the id")
+        cid = _add_code(conn, actor, codebook_id, name=name, parent=parent,
+                        description=description, colour=colour, memo=memo)
+    return dict(store.one("SELECT * FROM codes WHERE id = ?", (cid,)))
+
+
+def get_codebook(store: Store, codebook_id: int) -> dict:
+    row = store.one("SELECT * FROM codebooks WHERE id = ?", (codebook_id,))
+    if row is None:
+        raise NotFound(f"codebook {codebook_id} does not exist", fix="check the id")
+    out = dict(row)
+    out["codes"] = codes_in_order(store, codebook_id)
+    return out
+
+
+def list_codebooks(store: Store) -> list[dict]:
+    return [dict(r) for r in store.all(
+        "SELECT b.*, (SELECT count(*) FROM codes c WHERE c.codebook_id = b.id) AS codes "
+        "FROM codebooks b ORDER BY b.id")]
+
+
+def codes_in_order(store: Store, codebook_id: int) -> list[dict]:
+    """Codes depth first (each parent before its children), with `path` and `depth`."""
+    rows = [dict(r) for r in store.all("SELECT * FROM codes WHERE codebook_id = ? ORDER BY id",
+                                       (codebook_id,))]
+    children: dict[int | None, list[dict]] = {}
+    for r in rows:
+        children.setdefault(r["parent_id"], []).append(r)
+    out: list[dict] = []
+
+    def walk(parent_id: int | None, prefix: str, depth: int) -> None:
+        for r in children.get(parent_id, []):
+            r["path"] = f"{prefix}/{r['name']}" if prefix else r["name"]
+            r["depth"] = depth
+            out.append(r)
+            walk(r["id"], r["path"], depth + 1)
+
+    walk(None, "", 0)
+    return out
+
+
+# -- exchange: CSV and REFI-QDA codebook ---------------------------------------------------
+
+def export_codebook_csv(store: Store, codebook_id: int) -> str:
+    codes = codes_in_order(store, codebook_id)
+    by_id = {c["id"]: c for c in codes}
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CODEBOOK_CSV_COLUMNS)
+    for c in codes:
+        parent = by_id[c["parent_id"]]["name"] if c["parent_id"] else ""
+        writer.writerow([c["name"], parent, c["description"], c["colour"], c["memo"]])
+    return buf.getvalue()
+
+
+def import_codebook_csv(store: Store, actor: User, name: str, text: str, *,
+                        survey_id: int | None = None) -> dict:
+    """A codebook from CSV with columns name, parent, description, colour, memo."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    if not reader.fieldnames or "name" not in [f.strip().lower() for f in reader.fieldnames]:
+        raise BadInput("the codebook CSV has no 'name' column",
+                       fix="the first row must name the columns: " +
+                           ", ".join(CODEBOOK_CSV_COLUMNS))
+    rows = []
+    for line, raw in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+        if not row.get("name"):
+            raise BadInput(f"row {line} of the codebook CSV has no name", fix="fill it in")
+        rows.append({"name": row["name"], "parent": row.get("parent") or None,
+                     "description": row.get("description", ""),
+                     "colour": row.get("colour") or row.get("color") or None,
+                     "memo": row.get("memo", "")})
+    return create_codebook(store, actor, name, survey_id=survey_id, codes=_parents_first(rows))
+
+
+def _parents_first(rows: list[dict]) -> list[dict]:
+    names = {r["name"] for r in rows}
+    done: set[str] = set()
+    out: list[dict] = []
+    pending = list(rows)
+    while pending:
+        progress = False
+        for r in list(pending):
+            if r["parent"] is None or r["parent"] in done or r["parent"] not in names:
+                out.append(r)
+                done.add(r["name"])
+                pending.remove(r)
+                progress = True
+        if not progress:
+            raise BadInput("the codebook's parents form a loop: " +
+                           ", ".join(r["name"] for r in pending), fix="fix the parent column")
+    return out
+
+
+def code_elements(codes: list[dict], maker) -> list:
+    """REFI-QDA <Code> elements (nested by parent) made with `maker(tag, attrib)`."""
+    built: dict[int, object] = {}
+    roots = []
+    for c in codes:
+        el = maker("Code", {"guid": c["guid"], "name": c["name"], "isCodable": "true",
+                            "color": c["colour"]})
+        if c["description"] or c["memo"]:
+            desc = maker("Description", {})
+            desc.text = c["description"] + (f"\n\nMemo: {c['memo']}" if c["memo"] else "")
+            el.insert(0, desc)
+        built[c["id"]] = el
+        if c["parent_id"] and c["parent_id"] in built:
+            built[c["parent_id"]].append(el)
+        else:
+            roots.append(el)
+    return roots
+
+
+def export_qdc(store: Store, codebook_id: int) -> bytes:
+    """The codebook as a REFI-QDA codebook file (.qdc)."""
+    from lxml import etree
+
+    codes = codes_in_order(store, codebook_id)
+    root = etree.Element(f"{{{QDC_NS}}}CodeBook", nsmap={None: QDC_NS}, origin="cohear")
+    codes_el = etree.SubElement(root, f"{{{QDC_NS}}}Codes")
+
+    def maker(tag, attrib):
+        return etree.Element(f"{{{QDC_NS}}}{tag}", attrib)
+
+    for el in code_elements(codes, maker):
+        codes_el.append(el)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+def import_qdc(store: Store, actor: User, name: str, data: bytes, *,
+               survey_id: int | None = None) -> dict:
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False,
+                                                             no_network=True))
+    except etree.XMLSyntaxError as exc:
+        raise BadInput(f"the codebook file is not XML ({exc})",
+                       fix="export it again as a REFI-QDA codebook (.qdc)") from None
+    if etree.QName(root).localname != "CodeBook":
+        raise BadInput("the file is not a REFI-QDA codebook (no <CodeBook>)",
+                       fix="export it again as a REFI-QDA codebook (.qdc)")
+    rows: list[dict] = []
+
+    def walk(el, parent: str | None) -> None:
+        for child in el:
+            if etree.QName(child).localname != "Code":
+                continue
+            desc = next((d.text or "" for d in child
+                         if etree.QName(d).localname == "Description"), "")
+            memo = ""
+            if "\n\nMemo: " in desc:
+                desc, memo = desc.split("\n\nMemo: ", 1)
+            rows.append({"name": child.get("name", ""), "parent": parent,
+                         "description": desc, "colour": child.get("color"), "memo": memo,
+                         "guid": child.get("guid")})
+            walk(child, child.get("name"))
+
+    for codes_el in root:
+        if etree.QName(codes_el).localname == "Codes":
+            walk(codes_el, None)
+    return create_codebook(store, actor, name, survey_id=survey_id, codes=rows)
+
+
+# -- coding ---------------------------------------------------------------------------
+
+def apply_code(store: Store, actor: User, answer_id: int, code_id: int, *,
+               answer_text_id: int | None = None, start: int | None = None,
+               end: int | None = None) -> dict:
+    """Code a whole answer, or the span [start, end) of one version of its words."""
+    actor.require("coding.apply")
+    with store.transaction() as conn:
+        visible_answer_row(conn, actor, answer_id)
+        if not conn.execute("SELECT 1 FROM codes WHERE id = ?", (code_id,)).fetchone():
+            raise NotFound(f"code {code_id} does not exist", fix="check the codebook")
+        span = (start, end)
+        if answer_text_id is None and span != (None, None):
+            raise BadInput("a span needs the version of the words it is in",
+                           fix="give answer_text_id with start and end")
+        if answer_text_id is not None:
+            text = conn.execute("SELECT text FROM answer_texts WHERE id = ? AND answer_id = ?",
+                                (answer_text_id, answer_id)).fetchone()
+            if text is None:
+                raise NotFound(f"answer {answer_id} has no text {answer_text_id}",
+                               fix="code one of the answer's own text versions")
+            length = len(text["text"])
+            if start is None or end is None:
+                start, end = 0, length
+            if not (isinstance(start, int) and isinstance(end, int)
+                    and 0 <= start < end <= length):
+                raise BadInput(f"the span {start}..{end} is outside the text, which is "
+                               f"{length} characters long",
+                               fix=f"choose 0 <= start < end <= {length}")
+        cid = conn.execute(
+            "INSERT INTO codings (answer_id, code_id, coder_id, answer_text_id, start_offset, "
+            "end_offset, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (answer_id, code_id, actor.id, answer_text_id, start, end, utcnow())).lastrowid
+        audit.record(conn, actor, "coding.apply", "answer", answer_id,
+                     after={"coding": cid, "code": code_id, "text": answer_text_id,
+                            "start": start, "end": end})
+    return dict(store.one("SELECT * FROM codings WHERE id = ?", (cid,)))
+
+
+def remove_coding(store: Store, actor: User, coding_id: int) -> None:
+    actor.require("coding.apply")
+    with store.transaction() as conn:
+        row = conn.execute("SELECT * FROM codings WHERE id = ?", (coding_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"coding {coding_id} does not exist", fix="check the id")
+        if row["coder_id"] != actor.id and actor.role != "admin":
+            raise Conflict(f"coding {coding_id} was made by another coder",
+                           fix="coders remove only their own codings")
+        conn.execute("DELETE FROM codings WHERE id = ?", (coding_id,))
+        audit.record(conn, actor, "coding.remove", "answer", row["answer_id"],
+                     before={"coding": coding_id, "code": row["code_id"]})
+
+
+def codings_for_answer(store: Store, answer_id: int) -> list[dict]:
+    return [dict(r) for r in store.all(
+        "SELECT g.*, c.name AS code, u.name AS coder FROM codings g JOIN codes c ON "
+        "c.id = g.code_id JOIN users u ON u.id = g.coder_id WHERE g.answer_id = ? ORDER BY g.id",
+        (answer_id,))]
