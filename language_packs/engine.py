@@ -97,7 +97,8 @@ class Engine:
                         f"{tgt.english_name} ({tgt.tag}) on this machine", fix=fix)
 
     # -- loading ---------------------------------------------------------------------
-    def _load(self, source: str, target: str) -> LoadedPack:
+    def load(self, source: str, target: str) -> LoadedPack:
+        """The warm pack for one direction (read from disk once; again only if replaced)."""
         row = find_pack(self.store, source, target)
         if row is None:
             raise self._no_route(source, target)
@@ -145,7 +146,7 @@ class Engine:
         current = list(texts)
         labels = []
         for step_source, step_target in steps:
-            pack = self._load(step_source, step_target)
+            pack = self.load(step_source, step_target)
             current = self._translate_texts(pack, current, step_source)
             labels.append(pack.label)
         return [Translation(t, source, target, len(steps) > 1, "+".join(labels))

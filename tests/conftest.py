@@ -126,3 +126,23 @@ def api(live_server, people):
     yield clients
     for c in clients.values():
         c.close()
+
+
+@pytest.fixture(scope="session")
+def copy_pack_files(tmp_path_factory) -> dict[tuple[str, str], Path]:
+    """Real tiny Argos packs (CTranslate2 copy models, see language_packs/copy_pack.py),
+    built once per test run: (from, to) Argos codes -> .argosmodel file."""
+    from language_packs.copy_pack import build_copy_pack
+    root = tmp_path_factory.mktemp("copy-packs")
+    pairs = [("en", "ur"), ("ur", "en"), ("en", "pl"), ("en", "bn"), ("en", "zt")]
+    return {pair: build_copy_pack(root, *pair) for pair in pairs}
+
+
+@pytest.fixture
+def copy_packs(store, copy_pack_files) -> dict[tuple[str, str], Path]:
+    """The copy packs installed in this test's data directory (en->ur, ur->en, en->pl,
+    en->bn, en->zh-Hant): each "translates" a text into itself."""
+    from language_packs.packs import install
+    for path in copy_pack_files.values():
+        install(store, path)
+    return copy_pack_files

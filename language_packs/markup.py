@@ -1,0 +1,76 @@
+"""HTML translation: sanitise first (nh3 drops scripts, styles, event handlers and
+unsafe links), then translate the text between tags and keep the tags as they were.
+
+Text nodes are translated separately, so words split by inline tags
+("wash <b>your</b> hands") are translated in pieces; keep messages' markup simple.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from html.parser import HTMLParser
+
+import nh3
+
+from cohear.errors import TooLarge
+from language_packs.engine import MAX_TEXT_CHARS, Translation
+
+# Markup a health message needs; everything else is removed with its attributes.
+ALLOWED_TAGS = {"a", "b", "strong", "i", "em", "u", "p", "br", "ul", "ol", "li", "h1", "h2",
+                "h3", "h4", "span", "div", "blockquote", "small", "sub", "sup", "table",
+                "thead", "tbody", "tr", "th", "td"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "*": {"lang", "dir", "title"}}
+
+
+def sanitise(markup: str) -> str:
+    """Remove scripts, styles, event handlers, comments and unsafe URLs."""
+    return nh3.clean(markup, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     clean_content_tags={"script", "style"}, strip_comments=True,
+                     url_schemes={"http", "https", "mailto", "tel"})
+
+
+class _Pieces(HTMLParser):
+    """Splits sanitised HTML into tags (kept verbatim) and text nodes (to translate)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.pieces: list[tuple[str, str]] = []  # ("tag", raw) or ("text", unescaped)
+
+    def handle_starttag(self, tag, attrs):
+        self.pieces.append(("tag", self.get_starttag_text() or f"<{tag}>"))
+
+    def handle_startendtag(self, tag, attrs):
+        self.pieces.append(("tag", self.get_starttag_text() or f"<{tag}/>"))
+
+    def handle_endtag(self, tag):
+        self.pieces.append(("tag", f"</{tag}>"))
+
+    def handle_data(self, data):
+        self.pieces.append(("text", data))
+
+
+def translate_html(markup: str, translate: Callable[[list[str]], list[Translation]],
+                   source: str, target: str) -> Translation:
+    """Sanitise `markup` and translate its text nodes in one batch with `translate`."""
+    if len(markup) > MAX_TEXT_CHARS:
+        raise TooLarge(f"the HTML is {len(markup):,} characters long; the limit is "
+                       f"{MAX_TEXT_CHARS:,} characters per text",
+                       fix="split it into shorter messages")
+    parser = _Pieces()
+    parser.feed(sanitise(markup))
+    parser.close()
+    texts = [(i, value) for i, (kind, value) in enumerate(parser.pieces)
+             if kind == "text" and value.strip()]
+    done = translate([value.strip() for _, value in texts]) if texts else []
+    out = [value if kind == "tag" else html.escape(value, quote=False)
+           for kind, value in parser.pieces]
+    for (i, value), result in zip(texts, done):
+        lead = value[:len(value) - len(value.lstrip())]
+        trail = value[len(value.rstrip()):]
+        out[i] = lead + html.escape(result.text, quote=False) + trail
+    first = done[0] if done else None
+    return Translation("".join(out), first.source if first else source,
+                       first.target if first else target,
+                       first.pivoted if first else False,
+                       first.engine if first else "none")

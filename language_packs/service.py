@@ -1,0 +1,79 @@
+"""What each region language can have here (machine translation, speech recognition,
+or human translation only), and translation of plain text or HTML for people and tools.
+
+Roles: any signed-in person may read the languages; staff may list packs; only admins
+install or remove packs; communicators, reviewers and admins may machine-translate
+(collectors and researchers work with people's words, not with message drafting).
+"""
+
+from __future__ import annotations
+
+from cohear.auth import User
+from cohear.errors import BadInput
+from cohear.permissions import ALL, STAFF, register
+from cohear.store import Store
+from language_packs.engine import Translation, get_engine
+from language_packs.packs import installed_pairs
+from language_packs.registry import ARGOS_PUBLISHED, LANGUAGES, Language, get_language
+
+register({
+    "languages.read": ALL,
+    "packs.read": STAFF,
+    "packs.manage": {"admin"},
+    "translate.use": {"communicator", "reviewer", "admin"},
+})
+
+MACHINE = "machine translation"
+HUMAN = "human translation only"
+
+
+def _describe(lang: Language, pairs: set[tuple[str, str]]) -> dict:
+    from_en = ("en", lang.tag) in pairs
+    to_en = (lang.tag, "en") in pairs
+    published = lang.argos_code in ARGOS_PUBLISHED if lang.argos_code else False
+    if lang.tag == "en":
+        translation = "source language"
+    elif from_en:
+        translation = MACHINE
+    else:
+        translation = HUMAN
+    if lang.tag != "en" and not from_en and published:
+        advice = f"an Argos pack exists: cohear packs install translate-en_{lang.argos_code}"
+    elif lang.tag != "en" and not published:
+        advice = "no Argos pack exists; use a human translator"
+    else:
+        advice = lang.note
+    return {
+        "tag": lang.tag, "english_name": lang.english_name, "native_name": lang.native_name,
+        "script": lang.script, "direction": lang.direction, "nhs_code": lang.nhs_code,
+        "argos_code": lang.argos_code, "whisper_code": lang.whisper_code, "note": lang.note,
+        "pack_from_english": from_en, "pack_to_english": to_en,
+        "argos_pack_published": published,
+        "speech_recognition": lang.whisper_code is not None,
+        "translation": translation, "advice": advice,
+    }
+
+
+def coverage(store: Store) -> list[dict]:
+    """Every registry language with what is installed for it on this machine."""
+    pairs = {(p["source"], p["target"]) for p in installed_pairs(store)}
+    return [_describe(lang, pairs) for lang in LANGUAGES.values()]
+
+
+def language(store: Store, tag: str) -> dict:
+    pairs = {(p["source"], p["target"]) for p in installed_pairs(store)}
+    return _describe(get_language(tag), pairs)
+
+
+def translate(store: Store, user: User, texts: list[str], source: str, target: str,
+              *, fmt: str = "text") -> list[Translation]:
+    """Machine-translate texts (plain or HTML) for a person allowed to."""
+    user.require("translate.use")
+    engine = get_engine(store)
+    if fmt == "text":
+        return engine.translate(list(texts), source, target)
+    if fmt != "html":
+        raise BadInput(f"the format {fmt!r} is not known", fix="use text or html")
+    from language_packs.markup import translate_html
+    return [translate_html(text, lambda parts: engine.translate(parts, source, target),
+                           source, target) for text in texts]
