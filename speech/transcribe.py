@@ -1,0 +1,309 @@
+"""Transcription with faster-whisper: the warm model cache, language detection and
+hinting, and the quality guards that mark Whisper's known hallucinations as rejected.
+
+Plain data in, plain data out: `transcribe()` takes 16 kHz mono samples and returns
+the language finding and a generator of `Segment`s, so callers can show progress.
+
+Confidence of a segment (0..1) = exp(avg_logprob) x (1 - no_speech_prob), where
+exp(avg_logprob) is the geometric mean probability of its tokens. A transcript's
+confidence is the mean over its kept segments, weighted by their duration.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cohear.errors import ModelError
+
+SAMPLE_RATE = 16_000
+LOW_CONFIDENCE = 0.5  # a segment or transcript below this needs a reviewer's ear
+# Whisper's own thresholds for its fallback decoding; cohear uses them to reject.
+NO_SPEECH_PROB = 0.6
+LOW_LOGPROB = -1.0
+MAX_COMPRESSION_RATIO = 2.4
+REPEATS = 4  # the same 1-4 word phrase this many times in a row is a loop
+# Detection this sure of another language than the hint decides the decoding language.
+CONFIDENT_DETECTION = 0.8
+
+
+def pick_device(requested: str = "auto", compute_type: str = "auto") -> tuple[str, str]:
+    """CUDA with float16 where a GPU is present, else CPU with int8; settings may force."""
+    import ctranslate2
+    device = requested
+    if device == "auto":
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    if device == "cuda" and ctranslate2.get_cuda_device_count() == 0:
+        raise ModelError("whisper_device is 'cuda' but CTranslate2 finds no CUDA GPU",
+                         fix="set COHEAR_WHISPER_DEVICE=auto or cpu, or install the NVIDIA driver")
+    if compute_type == "auto":
+        compute_type = "float16" if device == "cuda" else "int8"
+    return device, compute_type
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A Whisper model held warm in this process, with its batched pipeline."""
+
+    name: str
+    path: str
+    device: str
+    compute_type: str
+    whisper: object  # faster_whisper.WhisperModel
+    batched: object  # faster_whisper.BatchedInferencePipeline
+
+    def describe(self) -> dict:
+        return {"model": self.name, "device": self.device, "compute_type": self.compute_type}
+
+
+_CACHE: dict[tuple, LoadedModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_model(path: str | Path, *, name: str = "", device: str = "auto",
+               compute_type: str = "auto", cpu_threads: int = 0) -> LoadedModel:
+    """The model at `path`, loaded once per process and kept warm (keyed by path, device,
+    compute type and threads)."""
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+    device, compute_type = pick_device(device, compute_type)
+    key = (str(path), device, compute_type, cpu_threads)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            try:
+                whisper = WhisperModel(str(path), device=device, compute_type=compute_type,
+                                       cpu_threads=cpu_threads, local_files_only=True)
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise ModelError(f"the Whisper model at {path} could not be loaded on {device} "
+                                 f"({exc})", fix="check `cohear models verify NAME`, or set "
+                                 "COHEAR_WHISPER_DEVICE=cpu") from None
+            _CACHE[key] = LoadedModel(name or Path(path).name, str(path), device, compute_type,
+                                      whisper, BatchedInferencePipeline(model=whisper))
+        return _CACHE[key]
+
+
+def model_for(store) -> LoadedModel:
+    """The configured model (`whisper_model`), verified, on the configured device."""
+    from cohear.models import resolve
+    s = store.settings
+    path = resolve(store, s.whisper_model)
+    return load_model(path, name=s.whisper_model, device=s.whisper_device,
+                      compute_type=s.whisper_compute_type, cpu_threads=s.cpu_threads)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to transcribe one recording."""
+
+    language: str | None = None  # the survey's or caller's hint (a Whisper code)
+    task: str = "transcribe"  # or "translate" (into English)
+    word_timestamps: bool = False
+    initial_prompt: str | None = None
+    temperature: float | None = None  # None: Whisper's fallback ladder 0.0 .. 1.0
+    beam_size: int = 5
+    batch_size: int = 8
+    vad_filter: bool = True
+
+
+@dataclass
+class Segment:
+    index: int
+    start: float
+    end: float
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    words: list[dict] | None = None
+    rejected_reason: str | None = None
+
+    @property
+    def rejected(self) -> bool:
+        return self.rejected_reason is not None
+
+    @property
+    def confidence(self) -> float:
+        return segment_confidence(self.avg_logprob, self.no_speech_prob)
+
+    def as_dict(self) -> dict:
+        return {"index": self.index, "start": round(self.start, 3), "end": round(self.end, 3),
+                "text": self.text, "confidence": round(self.confidence, 3),
+                "avg_logprob": round(self.avg_logprob, 4),
+                "no_speech_prob": round(self.no_speech_prob, 4),
+                "compression_ratio": round(self.compression_ratio, 3),
+                "rejected": self.rejected, "rejected_reason": self.rejected_reason,
+                "words": self.words}
+
+
+@dataclass
+class LanguageFinding:
+    """The hint, what Whisper heard, and the language used to decode."""
+
+    hint: str | None
+    detected: str | None
+    probability: float | None
+    used: str | None
+    mismatch: bool = False
+
+    def as_dict(self) -> dict:
+        return {"hint": self.hint, "detected": self.detected,
+                "probability": None if self.probability is None else round(self.probability, 3),
+                "used": self.used, "language_mismatch": self.mismatch}
+
+
+@dataclass
+class Transcription:
+    """A finished transcription: the finding, all segments (rejected ones kept), facts."""
+
+    language: LanguageFinding
+    segments: list[Segment] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def kept(self) -> list[Segment]:
+        return [s for s in self.segments if not s.rejected]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.kept if s.text).strip()
+
+    @property
+    def confidence(self) -> float:
+        return transcript_confidence(self.kept)
+
+    @property
+    def needs_review(self) -> bool:
+        return needs_review(self.segments, self.language)
+
+
+def segment_confidence(avg_logprob: float, no_speech_prob: float) -> float:
+    """exp(avg_logprob) x (1 - no_speech_prob), clamped to 0..1 (see the module docstring)."""
+    value = math.exp(min(0.0, avg_logprob)) * (1.0 - max(0.0, min(1.0, no_speech_prob)))
+    return max(0.0, min(1.0, value))
+
+
+def transcript_confidence(kept: list[Segment]) -> float:
+    total = sum(max(0.0, s.end - s.start) for s in kept)
+    if not kept:
+        return 0.0
+    if total <= 0:
+        return sum(s.confidence for s in kept) / len(kept)
+    return sum(s.confidence * max(0.0, s.end - s.start) for s in kept) / total
+
+
+def needs_review(segments: list[Segment], language: LanguageFinding) -> bool:
+    """Low confidence, a rejected segment or a language that disagrees with the hint."""
+    kept = [s for s in segments if not s.rejected]
+    return (language.mismatch
+            or any(s.rejected for s in segments)
+            or any(s.confidence < LOW_CONFIDENCE for s in kept)
+            or (bool(kept) and transcript_confidence(kept) < LOW_CONFIDENCE)
+            or (language.probability is not None and language.probability < LOW_CONFIDENCE))
+
+
+_WORD = re.compile(r"\w+(?:['’]\w+)?", re.UNICODE)
+
+
+def repeated_phrase(text: str, repeats: int = REPEATS) -> str | None:
+    """A 1-4 word phrase said `repeats` or more times in a row, as Whisper's loops do."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    for n in range(1, 5):
+        for start in range(max(0, len(words) - n * repeats + 1)):
+            phrase = words[start:start + n]
+            count = 1
+            pos = start + n
+            while words[pos:pos + n] == phrase:
+                count += 1
+                pos += n
+            if count >= repeats:
+                return " ".join(phrase)
+    return None
+
+
+def rejection_reason(text: str, avg_logprob: float, no_speech_prob: float,
+                     compression_ratio: float) -> str | None:
+    """Why a segment looks like one of Whisper's hallucinations, or None to keep it."""
+    if not text.strip():
+        return "no words"
+    if no_speech_prob > NO_SPEECH_PROB and avg_logprob < LOW_LOGPROB:
+        return (f"text over silence (no-speech probability {no_speech_prob:.2f}, "
+                f"average log-probability {avg_logprob:.2f})")
+    if compression_ratio > MAX_COMPRESSION_RATIO:
+        return f"repetition loop (compression ratio {compression_ratio:.1f})"
+    phrase = repeated_phrase(text)
+    if phrase:
+        return f"repetition loop ({phrase!r} said {REPEATS} or more times in a row)"
+    return None
+
+
+def find_language(model: LoadedModel, audio: np.ndarray, hint: str | None) -> LanguageFinding:
+    """Detect the spoken language; with a hint, flag (not relabel) a disagreement.
+
+    Without a hint the detected language is used. With one, the hint is used unless
+    Whisper is at least CONFIDENT_DETECTION sure of another language (decoding English
+    speech as Polish gives nonsense); either way a disagreement sets `mismatch`.
+    """
+    try:
+        detected, probability, _ = model.whisper.detect_language(audio, vad_filter=True)
+    except (ValueError, IndexError, RuntimeError):
+        # No speech to listen to: nothing to disagree with.
+        return LanguageFinding(hint, None, None, hint)
+    if not hint:
+        return LanguageFinding(None, detected, probability, detected)
+    mismatch = detected != hint and probability >= LOW_CONFIDENCE
+    used = detected if mismatch and probability >= CONFIDENT_DETECTION else hint
+    return LanguageFinding(hint, detected, probability, used, mismatch)
+
+
+def transcribe(model: LoadedModel, audio: np.ndarray, options: Options = Options()
+               ) -> tuple[LanguageFinding, Iterator[Segment]]:
+    """Transcribe 16 kHz mono float32 samples. Segments come as a generator, each already
+    judged by the quality guards (rejected ones carry a reason and stay in the output)."""
+    finding = find_language(model, audio, options.language)
+    kwargs = {"language": finding.used, "task": options.task, "beam_size": options.beam_size,
+              "word_timestamps": options.word_timestamps,
+              "initial_prompt": options.initial_prompt or None,
+              "vad_filter": options.vad_filter}
+    if options.temperature is not None:
+        kwargs["temperature"] = options.temperature
+    if options.vad_filter:
+        raw, _info = model.batched.transcribe(audio, batch_size=options.batch_size, **kwargs)
+    else:
+        raw, _info = model.whisper.transcribe(audio, **kwargs)
+    return finding, _judged(raw)
+
+
+def _judged(raw) -> Iterator[Segment]:
+    for i, seg in enumerate(raw):
+        text = seg.text.strip()
+        words = None
+        if seg.words:
+            words = [{"start": round(w.start, 3), "end": round(w.end, 3), "word": w.word,
+                      "probability": round(w.probability, 3)} for w in seg.words]
+        yield Segment(i, float(seg.start), float(seg.end), text, float(seg.avg_logprob),
+                      float(seg.no_speech_prob), float(seg.compression_ratio), words,
+                      rejection_reason(text, seg.avg_logprob, seg.no_speech_prob,
+                                       seg.compression_ratio))
+
+
+def transcribe_all(model: LoadedModel, audio: np.ndarray, options: Options = Options()
+                   ) -> Transcription:
+    """`transcribe()` run to the end."""
+    finding, segments = transcribe(model, audio, options)
+    return Transcription(finding, list(segments), audio.size / SAMPLE_RATE)
+
+
+def read_wav(data: bytes) -> np.ndarray:
+    """The float32 samples of a 16 kHz mono 16-bit WAV (the normalised blob)."""
+    import io
+    import wave
+    with wave.open(io.BytesIO(data)) as wav:
+        if wav.getframerate() != SAMPLE_RATE or wav.getnchannels() != 1 or wav.getsampwidth() != 2:
+            raise ValueError("not a 16 kHz mono 16-bit WAV")
+        frames = wav.readframes(wav.getnframes())
+    return np.frombuffer(frames, dtype=np.int16).astype(np.float32) / 32768.0
