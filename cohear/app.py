@@ -24,7 +24,7 @@ log = logging.getLogger("cohear.app")
 
 # Each domain contributes `router` from its api module; the shell only wires them.
 DOMAIN_ROUTERS = ("language_packs.api", "comms.api", "speech.api", "surveys.api")
-PUBLIC_PATHS = ("/healthz", "/docs", "/redoc", "/openapi.json")
+PUBLIC_PATHS = ("/healthz", "/docs", "/docs-assets", "/openapi.json")
 PROBLEM = "application/problem+json"
 
 
@@ -83,6 +83,38 @@ class BodyLimit:
                 await problem_response(413, "Content too large", detail)(scope, receive, send)
 
 
+class SecurityHeaders:
+    """Headers every response carries; a route may set its own Content-Security-Policy."""
+
+    BASE = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"), (b"cross-origin-opener-policy", b"same-origin")]
+    DEFAULT_CSP = b"default-src 'none'; frame-ancestors 'none'"
+    DOCS_CSP = (b"default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                b"style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        docs = scope.get("path", "") in ("/docs", "/redoc", "/docs/oauth2-redirect")
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in self.BASE if k not in present]
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy",
+                                    self.DOCS_CSP if docs else self.DEFAULT_CSP))
+                message = dict(message, headers=headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class _TooLarge(HTTPException):
     def __init__(self) -> None:
         super().__init__(413, "the request body is larger than the limit. Send a smaller "
@@ -109,6 +141,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
             jobs.stop_worker()
 
     app = FastAPI(title="cohear", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="Offline, multilingual health communication and community "
                               "listening. Every route except /healthz and the docs needs "
                               "`Authorization: Bearer <token>`.")
@@ -152,13 +185,32 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     def healthz() -> dict:
         return health(store, jobs)
 
+    _offline_docs(app)
     from cohear.api import router as shell_router
     app.include_router(shell_router)
     for module_name in DOMAIN_ROUTERS:
         module = importlib.import_module(module_name)
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI served from the swagger-ui-bundle wheel: the docs work with no network."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+              name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="cohear API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
 
 
 def _title(status: int) -> str:

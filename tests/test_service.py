@@ -117,3 +117,15 @@ def test_binding_beyond_loopback_warns(tmp_path, caplog):
     with caplog.at_level("WARNING"), TestClient(app):
         pass
     assert any("without TLS" in r.message for r in caplog.records)
+
+
+def test_docs_are_served_without_any_cdn_and_responses_carry_security_headers(live_server):
+    with live_server.client() as c:
+        page = c.get("/docs")
+        assert page.status_code == 200
+        assert "cdn" not in page.text.lower() and "https://" not in page.text.split("<body>")[0]
+        assert c.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+        r = c.get("/healthz")
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
