@@ -72,7 +72,8 @@ def clean_text(text: str, what: str, limit: int) -> str:
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").strip()
     if _TAG_LIKE.search(text):
         text = html.unescape(nh3.clean(text, tags=set(),
-                                       clean_content_tags={"script", "style"})).strip()
+                                       clean_content_tags={"script", "style"}))
+        text = re.sub(r"[ \t]{2,}", " ", text).strip()
     if not text:
         raise BadInput(f"the {what} is empty", fix=f"write the {what}")
     if len(text) > limit:
@@ -405,7 +406,7 @@ def edit_translation(store: Store, actor: User, message_id: int, lang: str, text
             return translation_dict(store, row, message)
         status = "received" if row is not None and row["status"] == "human_requested" else "needs_review"
         changes = {"text": text, "status": status, "source_version": message["current_version"],
-                   "segments_json": "[]", "placeholder_problems_json":
+                   "segments_json": _align(message, text, tag), "placeholder_problems_json":
                    _problems(message["source_text"], text), "approved_by": None,
                    "approved_at": None, "similarity": None, "back_translation": None}
         if row is None:
@@ -414,6 +415,17 @@ def edit_translation(store: Store, actor: User, message_id: int, lang: str, text
             changes["origin"] = "human"
         _write_translation(conn, actor, row, changes, reason="edited by hand")
     return get_translation(store, message_id, tag)
+
+
+def _align(message, text: str, tag: str) -> str:
+    """Sentence pairs of a hand-edited translation, when it has as many sentences as the
+    source (then each can go into memory on approval); otherwise none."""
+    source = segments.split(message["source_text"], message["source_language"])
+    target = segments.split(text, tag)
+    if len(source) != len(target):
+        return "[]"
+    return json.dumps([{"source": s.source, "target": t.source, "back": None, "sep": t.sep,
+                        "reused": False} for s, t in zip(source, target)], ensure_ascii=False)
 
 
 def request_human(store: Store, actor: User, message_id: int, languages: Iterable[str]) -> list[dict]:
