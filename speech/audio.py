@@ -25,8 +25,10 @@ import av
 import numpy as np
 
 with warnings.catch_warnings():
-    # pydub looks for an ffmpeg binary at import and warns; cohear never asks it to run one.
+    # pydub looks for an ffmpeg binary at import and warns (cohear never asks it to run
+    # one), and imports audioop, deprecated in Python 3.11 (audioop-lts replaces it).
     warnings.simplefilter("ignore", RuntimeWarning)
+    warnings.simplefilter("ignore", DeprecationWarning)
     from pydub import AudioSegment
 
 from cohear.errors import TooLarge, Unprocessable, UnsupportedMedia

@@ -18,8 +18,8 @@ from speech.transcribe import Options, Transcription, model_for, read_wav, trans
 log = logging.getLogger("cohear.speech")
 
 
-def english_renderings(model, samples, result: Transcription, *, whisper_translate: bool = True,
-                       check=lambda: None) -> dict[str, str]:
+def english_renderings(store, model, samples, result: Transcription, *,
+                       whisper_translate: bool = True, check=lambda: None) -> dict[str, str]:
     """English versions of a transcript, by engine: `source` when it is English already,
     `argos` where a language pack is installed, `whisper-translate` (Whisper's translate
     task) otherwise or as well."""
@@ -30,7 +30,7 @@ def english_renderings(model, samples, result: Transcription, *, whisper_transla
     if lang == "en":
         return {"source": text}
     out: dict[str, str] = {}
-    argos = argos_english(text, lang)
+    argos = argos_english(store, text, lang)
     if argos:
         out["argos"] = argos
     if whisper_translate:
@@ -42,7 +42,7 @@ def english_renderings(model, samples, result: Transcription, *, whisper_transla
     return out
 
 
-def argos_english(text: str, whisper_code: str | None) -> str | None:
+def argos_english(store, text: str, whisper_code: str | None) -> str | None:
     """The Argos engine's English for `text`, or None where no pack (or no engine) is here."""
     try:
         from language_packs.engine import get_engine
@@ -51,7 +51,7 @@ def argos_english(text: str, whisper_code: str | None) -> str | None:
         return None
     try:
         source = from_whisper(whisper_code or "")
-        engine = get_engine()
+        engine = get_engine(store)
         if not engine.can_translate(source, "en"):
             return None
         return " ".join(t.text for t in engine.translate([text], source, "en")).strip() or None
@@ -79,7 +79,7 @@ def transcribe_recording(ctx: JobContext) -> dict:
         result.segments.append(segment)
         # The translate pass takes about as long again, so transcription is the first 70%.
         ctx.progress(0.7 * min(1.0, segment.end / duration))
-    english = english_renderings(model, samples, result, check=lambda: ctx.progress(0.7))
+    english = english_renderings(store, model, samples, result, check=lambda: ctx.progress(0.7))
     engine = model.describe() | {"vad_filter": options.vad_filter, "beam_size": options.beam_size}
     with store.transaction() as conn:
         tid = service.save_machine_transcript(conn, rec["id"], ctx.job_id, result, english,
