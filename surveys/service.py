@@ -17,7 +17,7 @@ from cohear.auth import User
 from cohear.errors import BadInput, Conflict, Forbidden, NotFound
 from cohear.permissions import register
 from cohear.store import Store, utcnow
-from surveys import links
+from surveys import links, redaction
 from surveys.safeguarding import keyword_hits
 
 ADMIN, COMMUNICATOR, COLLECTOR = "admin", "communicator", "collector"
@@ -642,7 +642,7 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
              _json(clean_choices) if clean_choices is not None else None, recording_id,
              actor.id, utcnow())).lastrowid
         if clean_text is not None:
-            _insert_text(conn, aid, "original", language, clean_text, "typed")
+            _insert_text(conn, store, aid, "original", language, clean_text, "typed")
         if hits:
             _flag(conn, aid, "keywords: " + ", ".join(hits), "keywords")
         audit.record(conn, actor, "answer.create", "answer", aid,
@@ -659,14 +659,17 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
     return out
 
 
-def _insert_text(conn, answer_id: int, rendering: str, language: str, text: str,
+def _insert_text(conn, store: Store, answer_id: int, rendering: str, language: str, text: str,
                  source: str) -> int:
+    """A new version of an answer's words, with redaction suggestions for it."""
     version = conn.execute("SELECT coalesce(max(version), 0) + 1 FROM answer_texts WHERE "
                            "answer_id = ? AND rendering = ?", (answer_id, rendering)).fetchone()[0]
-    return conn.execute("INSERT INTO answer_texts (answer_id, rendering, version, language, text, "
-                        "source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (answer_id, rendering, version, language, text, source,
-                         utcnow())).lastrowid
+    tid = conn.execute("INSERT INTO answer_texts (answer_id, rendering, version, language, text, "
+                       "source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (answer_id, rendering, version, language, text, source,
+                        utcnow())).lastrowid
+    redaction.suggest(conn, store, tid, text)
+    return tid
 
 
 def visible_answer_row(conn, actor: User, answer_id: int):
@@ -710,7 +713,7 @@ def add_text_version(store: Store, actor: User, answer_id: int, text: str, *,
         row = visible_answer_row(conn, actor, answer_id)
         before = latest_texts(conn, answer_id).get(rendering)
         language = "en" if rendering == "english" else row["language"]
-        tid = _insert_text(conn, answer_id, rendering, language, text, source)
+        tid = _insert_text(conn, store, answer_id, rendering, language, text, source)
         if rendering == "original" and row["status"] == "new":
             conn.execute("UPDATE answers SET status = 'transcribed' WHERE id = ?", (answer_id,))
         hits = keyword_hits(text, language)
@@ -737,7 +740,7 @@ def sync_transcript(store: Store, answer_id: int) -> bool:
         for rendering, text in (("original", found["text"]), ("english", found.get("english"))):
             if text and (rendering not in current or current[rendering]["text"] != text):
                 language = "en" if rendering == "english" else row["language"]
-                _insert_text(conn, answer_id, rendering, language, text,
+                _insert_text(conn, store, answer_id, rendering, language, text,
                              "transcript" if rendering == "original" else "translation")
                 hits = keyword_hits(text, language)
                 if hits:

@@ -1,0 +1,183 @@
+"""PII redaction: suggestions found in answers' words (phone numbers, NHS numbers with a
+valid mod-11 check digit, emails, full postcodes, names from a list), decided by a
+reviewer, and applied to text in exports with offsets mapped for coded spans.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+import phonenumbers
+
+from cohear import audit
+from cohear.auth import User
+from cohear.errors import BadInput, NotFound
+from cohear.permissions import register
+from cohear.store import Store, utcnow
+
+register({"redactions.decide": {"admin", "reviewer"}})
+
+KINDS = ("phone", "nhs_number", "email", "postcode", "name")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_NHS = re.compile(r"(?<!\d)(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?!\d)")
+_POSTCODE = re.compile(r"\b[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\b", re.IGNORECASE)
+# Common given names and surnames in the West Midlands' communities; a data directory
+# may add its own, one per line, in `redaction-names.txt`.
+NAMES = ("Mohammed", "Muhammad", "Ahmed", "Ali", "Hussain", "Khan", "Begum", "Bibi", "Akhtar",
+         "Fatima", "Ayesha", "Aisha", "Singh", "Kaur", "Patel", "Shah", "Sharma", "Kumar",
+         "Rahman", "Islam", "Uddin", "Hassan", "Abdi", "Omar", "Yusuf", "Nowak", "Kowalski",
+         "Kowalska", "Popescu", "Smith", "Jones", "Williams", "Brown", "Taylor", "Mary",
+         "John", "David", "Sarah", "Priya", "Amir", "Zainab", "Bilal", "Imran", "Nadia")
+
+
+def nhs_number_valid(digits: str) -> bool:
+    """The NHS number's mod-11 check: weights 10..2 on the first nine digits; 11 minus
+    the remainder is the check digit (11 counts as 0, 10 is never valid)."""
+    if not re.fullmatch(r"\d{10}", digits):
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1)))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    return check != 10 and check == int(digits[9])
+
+
+def find_pii(text: str, names: Iterable[str] = NAMES, region: str = "GB"
+             ) -> list[tuple[int, int, str]]:
+    """Spans (start, end, kind) that look like personal data, without overlaps."""
+    found: list[tuple[int, int, str]] = []
+    for m in _NHS.finditer(text):
+        if nhs_number_valid("".join(m.groups())):
+            found.append((m.start(), m.end(), "nhs_number"))
+    for m in _EMAIL.finditer(text):
+        found.append((m.start(), m.end(), "email"))
+    for m in _POSTCODE.finditer(text):
+        found.append((m.start(), m.end(), "postcode"))
+    # POSSIBLE, not VALID: a number outside the allocated ranges is still someone's number.
+    for match in phonenumbers.PhoneNumberMatcher(text, region,
+                                                 leniency=phonenumbers.Leniency.POSSIBLE):
+        if sum(ch.isdigit() for ch in match.raw_string) >= 7:  # not a year or an age
+            found.append((match.start, match.end, "phone"))
+    for name in names:
+        for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text):
+            found.append((m.start(), m.end(), "name"))
+    # Earlier kinds win an overlap (an NHS number is also a string of digits).
+    kept: list[tuple[int, int, str]] = []
+    for span in found:
+        if not any(span[0] < k[1] and k[0] < span[1] for k in kept):
+            kept.append(span)
+    return sorted(kept)
+
+
+def _names(store: Store) -> tuple[str, ...]:
+    extra = store.settings.data_dir / "redaction-names.txt"
+    if extra.exists():
+        more = [n.strip() for n in extra.read_text(encoding="utf-8").splitlines() if n.strip()]
+        return NAMES + tuple(more)
+    return NAMES
+
+
+def suggest(conn, store: Store, answer_text_id: int, text: str) -> int:
+    """Store suggestions for one text version (inside the caller's transaction)."""
+    added = 0
+    for start, end, kind in find_pii(text, _names(store)):
+        cur = conn.execute("INSERT OR IGNORE INTO redactions (answer_text_id, start_offset, "
+                           "end_offset, kind) VALUES (?, ?, ?, ?)",
+                           (answer_text_id, start, end, kind))
+        added += cur.rowcount
+    return added
+
+
+def list_for_answer(store: Store, answer_id: int) -> list[dict]:
+    rows = store.all("SELECT r.*, t.rendering, t.version, t.text FROM redactions r JOIN "
+                     "answer_texts t ON t.id = r.answer_text_id WHERE t.answer_id = ? "
+                     "ORDER BY r.id", (answer_id,))
+    out = []
+    for r in rows:
+        item = dict(r)
+        item["found"] = item.pop("text")[r["start_offset"]:r["end_offset"]]
+        out.append(item)
+    return out
+
+
+def decide(store: Store, actor: User, redaction_id: int, accept: bool) -> dict:
+    actor.require("redactions.decide")
+    with store.transaction() as conn:
+        row = conn.execute("SELECT r.*, t.answer_id FROM redactions r JOIN answer_texts t ON "
+                           "t.id = r.answer_text_id WHERE r.id = ?", (redaction_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"redaction {redaction_id} does not exist", fix="check the id")
+        status = "accepted" if accept else "rejected"
+        conn.execute("UPDATE redactions SET status = ?, decided_by = ?, decided_at = ? "
+                     "WHERE id = ?", (status, actor.id, utcnow(), redaction_id))
+        audit.record(conn, actor, f"redaction.{'accept' if accept else 'reject'}", "answer",
+                     row["answer_id"], detail=f"{row['kind']} at {row['start_offset']}..")
+    return dict(store.one("SELECT * FROM redactions WHERE id = ?", (redaction_id,)))
+
+
+def add_by_hand(store: Store, actor: User, answer_text_id: int, start: int, end: int,
+                kind: str = "name") -> dict:
+    """A reviewer marks a span themselves; it is accepted at once."""
+    actor.require("redactions.decide")
+    row = store.one("SELECT text FROM answer_texts WHERE id = ?", (answer_text_id,))
+    if row is None:
+        raise NotFound(f"text {answer_text_id} does not exist", fix="check the id")
+    if not 0 <= start < end <= len(row["text"]):
+        raise BadInput(f"the span {start}..{end} is outside the text",
+                       fix=f"choose 0 <= start < end <= {len(row['text'])}")
+    if kind not in KINDS:
+        raise BadInput(f"{kind!r} is not a kind of personal data", fix="use " + ", ".join(KINDS))
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO redactions (answer_text_id, start_offset, end_offset, kind, "
+                     "status, decided_by, decided_at) VALUES (?, ?, ?, ?, 'accepted', ?, ?) "
+                     "ON CONFLICT (answer_text_id, start_offset, end_offset) DO UPDATE SET "
+                     "status = 'accepted', decided_by = excluded.decided_by, "
+                     "decided_at = excluded.decided_at", (answer_text_id, start, end, kind,
+                                                          actor.id, utcnow()))
+        rid = conn.execute("SELECT id FROM redactions WHERE answer_text_id = ? AND "
+                           "start_offset = ? AND end_offset = ?",
+                           (answer_text_id, start, end)).fetchone()[0]
+    return dict(store.one("SELECT * FROM redactions WHERE id = ?", (rid,)))
+
+
+# -- applying ---------------------------------------------------------------------
+
+def parse_spans(packed: str | None) -> list[tuple[int, int, str]]:
+    """Spans packed by SQL as 'start:end:kind,...' (see exports)."""
+    if not packed:
+        return []
+    out = []
+    for part in packed.split(","):
+        s, e, k = part.split(":", 2)
+        out.append((int(s), int(e), k))
+    return sorted(out)
+
+
+def redact(text: str, spans: list[tuple[int, int, str]]) -> tuple[str, Callable[[int], int]]:
+    """The text with each span replaced by `[kind]`, and a function mapping an offset in
+    the original to the redacted text (an offset inside a span goes to its start)."""
+    if not spans:
+        return text, lambda p: p
+    pieces, cursor, starts = [], 0, []
+    for s, e, kind in spans:
+        if s < cursor:
+            continue
+        pieces.append(text[cursor:s])
+        label = f"[{kind}]"
+        starts.append((s, e, sum(len(p) for p in pieces), len(label)))
+        pieces.append(label)
+        cursor = e
+    pieces.append(text[cursor:])
+
+    def moved(p: int) -> int:
+        shift = 0
+        for s, e, new_start, length in starts:
+            if p <= s:
+                break
+            if p < e:
+                return new_start
+            shift += length - (e - s)
+        return p + shift
+
+    return "".join(pieces), moved
