@@ -331,6 +331,8 @@ for _module in DOMAIN_CLIS:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # Everything cohear writes (database, recordings, exports, tokens) is for its owner only.
+    os.umask(0o077)
     debug = "--debug" in argv or os.environ.get("COHEAR_DEBUG") == "1"
     try:
         result = app(args=argv, prog_name="cohear", standalone_mode=False)

@@ -107,8 +107,13 @@ class JobContext:
 def make_huey(settings: Settings):
     if settings.job_backend == "redis":
         return RedisHuey("cohear", url=settings.redis_url, results=False)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("cohear", filename=str(settings.queue_path), results=False)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    huey = SqliteHuey("cohear", filename=str(settings.queue_path), results=False)
+    for suffix in ("", "-wal", "-shm"):   # job payloads name people's recordings: owner only
+        path = settings.queue_path.with_name(settings.queue_path.name + suffix)
+        if path.exists():
+            os.chmod(path, 0o600)
+    return huey
 
 
 class JobQueue:

@@ -45,6 +45,11 @@ def test_the_run_sequence_brings_up_a_verified_service_with_a_demo(tmp_path):
     finally:
         server.terminate()
         server.wait(20)
+    # the database, the job queue, recordings and models are readable only by their owner
+    data = tmp_path / "data"
+    loose = [str(p.relative_to(data)) for p in data.rglob("*")
+             if p.stat().st_mode & 0o077 and not p.is_symlink()]
+    assert loose == []
     # seeding again adds nobody twice
     again = subprocess.run(COHEAR + ["demo"], env=env, check=True, capture_output=True, text=True)
     assert "added demo-" not in again.stdout
