@@ -1,5 +1,77 @@
-"""HTTP routes for languages and translation packs (filled in by the messages work)."""
+"""HTTP routes for the region's languages (`/api/languages`) and Argos packs
+(`/api/packs`), plus the LibreTranslate-compatible routes mounted at the root."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+
+from cohear.auth import User
+from cohear.deps import allow, get_store
+from cohear.errors import TooLarge
+from cohear.store import Store
+from language_packs import libretranslate, packs, service
 
 router = APIRouter(tags=["languages"])
+router.include_router(libretranslate.router)
+
+StoreDep = Annotated[Store, Depends(get_store)]
+Reader = Annotated[User, Depends(allow("languages.read"))]
+PackReader = Annotated[User, Depends(allow("packs.read"))]
+PackManager = Annotated[User, Depends(allow("packs.manage"))]
+
+
+@router.get("/api/languages")
+def list_languages(store: StoreDep, _: Reader) -> list[dict]:
+    """Every region language with what this machine can do for it: machine translation
+    (installed packs), speech recognition (Whisper), or human translation only."""
+    return service.coverage(store)
+
+
+@router.get("/api/languages/{tag}")
+def get_language(tag: str, store: StoreDep, _: Reader) -> dict:
+    return service.language(store, tag)
+
+
+@router.get("/api/packs")
+def list_packs(store: StoreDep, _: PackReader) -> list[dict]:
+    return packs.list_packs(store)
+
+
+@router.post("/api/packs", status_code=201)
+def install_pack(file: Annotated[UploadFile, File(description="an .argosmodel file")],
+                 store: StoreDep, actor: PackManager,
+                 source: Annotated[str | None, Form(description="refuse unless the pack "
+                                                                "translates from this tag")] = None,
+                 target: Annotated[str | None, Form(description="refuse unless the pack "
+                                                                "translates to this tag")] = None,
+                 ) -> dict:
+    """Upload and install one pack (admin). It is verified before it becomes active.
+    Packs are often larger than the default request limit: raise
+    COHEAR_MAX_REQUEST_BYTES, or install with `cohear packs install FILE`."""
+    root = packs.packs_dir(store)
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    upload = root / f".upload-{uuid.uuid4().hex}.argosmodel"
+    try:
+        size = 0
+        with open(upload, "xb") as out:
+            for chunk in iter(lambda: file.file.read(packs.CHUNK), b""):
+                size += len(chunk)
+                if size > packs.MAX_ARCHIVE_BYTES:
+                    raise TooLarge(f"the pack is larger than {packs.MAX_ARCHIVE_BYTES:,} bytes",
+                                   fix="check that it is an Argos pack")
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        return packs.install_file(store, upload, actor=actor, expect_source=source,
+                                  expect_target=target, label=file.filename or "the upload")
+    finally:
+        upload.unlink(missing_ok=True)
+
+
+@router.delete("/api/packs/{name}")
+def remove_pack(name: str, store: StoreDep, actor: PackManager) -> dict:
+    return packs.remove(store, name, actor=actor)

@@ -111,21 +111,24 @@ def install(store: Store, what: str | Path, *, actor: User = SYSTEM,
 
 
 def install_file(store: Store, archive: Path, *, actor: User = SYSTEM,
-                 expect_source: str | None = None, expect_target: str | None = None) -> dict:
-    """Verify one `.argosmodel` in a staging folder, then move it into place and record it."""
+                 expect_source: str | None = None, expect_target: str | None = None,
+                 label: str | None = None) -> dict:
+    """Verify one `.argosmodel` in a staging folder, then move it into place and record it.
+    `label` names the file in messages (an upload's original name; never used as a path)."""
     archive = Path(archive)
+    label = label or archive.name
     size = archive.stat().st_size
     if size > MAX_ARCHIVE_BYTES:
-        raise BadInput(f"{archive.name} is {size:,} bytes, over the limit of "
+        raise BadInput(f"{label} is {size:,} bytes, over the limit of "
                        f"{MAX_ARCHIVE_BYTES:,} for a pack", fix="check that it is an Argos pack")
     if not zipfile.is_zipfile(archive):
-        raise Unprocessable(f"{archive.name} is not a zip archive, so not an Argos pack",
+        raise Unprocessable(f"{label} is not a zip archive, so not an Argos pack",
                             fix="Argos packs are .argosmodel zip files; download it again")
     root = packs_dir(store)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     staging = root / f".staging-{uuid.uuid4().hex}"
     try:
-        top = _extract(archive, staging)
+        top = _extract(archive, staging, label)
         metadata = verify(top)
         source, target = metadata["source_tag"], metadata["target_tag"]
         _check_direction(source, target, expect_source, expect_target)
@@ -157,14 +160,14 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _extract(archive: Path, staging: Path) -> Path:
+def _extract(archive: Path, staging: Path, label: str) -> Path:
     """Unpack member by member after checking every name; returns the pack's folder."""
-    damaged = Unprocessable(f"{archive.name} is damaged (the zip cannot be read)",
+    damaged = Unprocessable(f"{label} is damaged (the zip cannot be read)",
                             fix="download or copy the pack again")
     try:
         with zipfile.ZipFile(archive) as zf:
             members = zf.infolist()
-            tops = _check_members(archive.name, members)
+            tops = _check_members(label, members)
             staging.mkdir(mode=0o700)
             total = 0
             for info in members:
@@ -177,7 +180,7 @@ def _extract(archive: Path, staging: Path) -> Path:
                     for chunk in iter(lambda: src.read(CHUNK), b""):
                         total += len(chunk)
                         if total > MAX_UNPACKED_BYTES:  # headers can lie; count what comes out
-                            raise BadInput(f"{archive.name} unpacks to more than "
+                            raise BadInput(f"{label} unpacks to more than "
                                            f"{MAX_UNPACKED_BYTES:,} bytes",
                                            fix="this is not a normal Argos pack; do not use it")
                         out.write(chunk)

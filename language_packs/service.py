@@ -77,3 +77,15 @@ def translate(store: Store, user: User, texts: list[str], source: str, target: s
     from language_packs.markup import translate_html
     return [translate_html(text, lambda parts: engine.translate(parts, source, target),
                            source, target) for text in texts]
+
+
+def translation_targets(store: Store) -> dict[str, list[str]]:
+    """source tag -> the tags installed packs reach from it (directly or via English)."""
+    pairs = {(p["source"], p["target"]) for p in installed_pairs(store)}
+    out: dict[str, list[str]] = {}
+    for source in LANGUAGES:
+        targets = [t for t in LANGUAGES if t != source and (
+            (source, t) in pairs or ((source, "en") in pairs and ("en", t) in pairs))]
+        if targets:
+            out[source] = targets
+    return out
