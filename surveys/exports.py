@@ -34,6 +34,7 @@ from cohear.store import Store, utcnow
 from surveys import links
 from surveys.coding import code_elements
 from surveys.redaction import parse_spans, redact
+from surveys.service import sync_pending_transcripts
 
 register({
     "exports.pseudonymised": {"admin", "researcher"},
@@ -529,6 +530,7 @@ def export_survey(store: Store, actor: User, survey_id: int, fmt: str, out: Path
         raise BadInput(f"{fmt!r} is not an export format", fix="use one of: " + ", ".join(FORMATS))
     out = Path(out)
     plan = _plan(store, survey_id, identifiable)
+    sync_pending_transcripts(store, survey_id)
     total = store.one("SELECT count(*) FROM answers a JOIN survey_sessions s ON "
                       "s.id = a.session_id WHERE s.survey_id = ?", (survey_id,))[0]
     if total == 0:

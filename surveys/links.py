@@ -61,11 +61,6 @@ def language(tag: str) -> LanguageInfo:
 
 # -- voice answers (speech) --------------------------------------------------------------
 
-def speech_available() -> bool:
-    svc = _service("speech.service")
-    return svc is not None and hasattr(svc, "ingest")
-
-
 def store_recording(store, fileobj: IO[bytes], *, filename: str, content_type: str | None,
                     uploaded_by: Any, language_hint: str | None) -> int:
     """Hand a voice answer to speech; returns the recording id."""
@@ -76,7 +71,7 @@ def store_recording(store, fileobj: IO[bytes], *, filename: str, content_type: s
                           status=503)
     recording = svc.ingest(store, fileobj, filename=filename, content_type=content_type,
                            uploaded_by=uploaded_by, language_hint=language_hint)
-    return int(recording["id"] if isinstance(recording, dict) else recording.id)
+    return int(recording.id)
 
 
 def queue_transcription(store, recording_id: int, actor: Any, language_hint: str | None
@@ -90,40 +85,52 @@ def queue_transcription(store, recording_id: int, actor: Any, language_hint: str
 def latest_transcript(store, recording_id: int) -> dict | None:
     """{"text", "english", "version"} of a recording's newest transcript, or None yet."""
     svc = _service("speech.service")
-    if svc is None:
+    if svc is None or not hasattr(svc, "transcript"):
         return None
-    for name in ("latest_transcript", "get_transcript"):
-        fn = getattr(svc, name, None)
-        if fn is None:
-            continue
-        try:
-            found = fn(store, recording_id)
-        except CohearError:
-            return None
-        if not found:
-            return None
-        found = found if isinstance(found, dict) else vars(found)
-        return {"text": found.get("text") or "", "english": found.get("english") or
-                found.get("english_text"), "version": found.get("version") or 1}
-    return None
+    from cohear.auth import SYSTEM
+    try:
+        found = svc.transcript(store, recording_id, SYSTEM)
+    except CohearError:
+        return None
+    english = found.get("english") or {}
+    return {"text": found.get("text") or "", "version": found.get("version") or 1,
+            "english": english.get("text") if isinstance(english, dict) else english}
 
 
-def delete_recordings(store, recording_ids: list[int], actor: Any) -> dict:
-    """Ask speech to delete these recordings and their transcripts (consent withdrawn)."""
+def delete_recordings(conn, store, recording_ids: list[int]) -> tuple[dict, list[str]]:
+    """Delete recordings, their transcripts and their audio blobs (consent withdrawn),
+    inside the caller's transaction. Returns (counts, blob files to delete after commit).
+
+    Integration point: speech/ has no deletion service yet, so this removes speech's
+    rows itself (recordings, transcripts, segments, English renderings, job links).
+    A blob still used by another recording or a question prompt is kept.
+    """
+    counts = {"recordings": 0, "transcripts": 0}
     if not recording_ids:
-        return {"recordings": 0, "transcripts": 0}
-    svc = _service("speech.service")
-    fn = getattr(svc, "delete_recordings", None) if svc else None
-    if fn is None:
-        fn = getattr(svc, "delete_recording", None) if svc else None
-        if fn is None:
-            raise CohearError("the speech package cannot delete recordings yet",
-                              fix="nothing was deleted; ask an admin to update cohear",
-                              status=503)
-        totals = {"recordings": 0, "transcripts": 0}
-        for rid in recording_ids:
-            out = fn(store, rid, actor=actor) or {}
-            totals["recordings"] += 1
-            totals["transcripts"] += int(out.get("transcripts", 0)) if isinstance(out, dict) else 0
-        return totals
-    return fn(store, recording_ids, actor=actor) or {"recordings": len(recording_ids)}
+        return counts, []
+    marks = ",".join("?" * len(recording_ids))
+    shas = {sha for row in conn.execute(
+        f"SELECT original_sha256, normalised_sha256 FROM recordings WHERE id IN ({marks})",
+        recording_ids) for sha in row}
+    transcript_ids = [r[0] for r in conn.execute(
+        f"SELECT id FROM transcripts WHERE recording_id IN ({marks})", recording_ids)]
+    tmarks = ",".join("?" * len(transcript_ids))
+    conn.execute(f"DELETE FROM transcript_english WHERE transcript_id IN ({tmarks})",
+                 transcript_ids)
+    conn.execute(f"DELETE FROM transcript_segments WHERE transcript_id IN ({tmarks})",
+                 transcript_ids)
+    counts["transcripts"] = conn.execute(f"DELETE FROM transcripts WHERE id IN ({tmarks})",
+                                         transcript_ids).rowcount
+    conn.execute(f"DELETE FROM recording_jobs WHERE recording_id IN ({marks})", recording_ids)
+    counts["recordings"] = conn.execute(f"DELETE FROM recordings WHERE id IN ({marks})",
+                                        recording_ids).rowcount
+    gone = []
+    for sha in sorted(shas):
+        still_used = conn.execute(
+            "SELECT 1 FROM recordings WHERE original_sha256 = ?1 OR normalised_sha256 = ?1 "
+            "UNION ALL SELECT 1 FROM question_prompts WHERE blob_sha256 = ?1 LIMIT 1",
+            (sha,)).fetchone()
+        if still_used is None:
+            store.blobs.forget(conn, sha)
+            gone.append(sha)
+    return counts, gone

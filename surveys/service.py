@@ -754,6 +754,18 @@ def sync_transcript(store: Store, answer_id: int) -> bool:
     return changed
 
 
+def sync_pending_transcripts(store: Store, survey_id: int | None = None) -> int:
+    """Pick up transcripts finished since the last look, for voice answers still `new`.
+    Called before review queues and exports are read; returns how many were updated."""
+    sql = ("SELECT a.id FROM answers a JOIN survey_sessions s ON s.id = a.session_id "
+           "WHERE a.kind = 'voice' AND a.status = 'new' AND a.recording_id IS NOT NULL")
+    params: tuple = ()
+    if survey_id is not None:
+        sql += " AND s.survey_id = ?"
+        params = (survey_id,)
+    return sum(sync_transcript(store, r[0]) for r in store.all(sql, params))
+
+
 def verify_answer(store: Store, actor: User, answer_id: int) -> dict:
     actor.require("answers.review")
     with store.transaction() as conn:
@@ -810,6 +822,7 @@ def review_queue(store: Store, actor: User, *, survey_id: int | None = None,
                  status: str | None = None, limit: int = 200) -> list[dict]:
     """Answers to review: unhandled safeguarding concerns first, then oldest first."""
     actor.require("answers.read")
+    sync_pending_transcripts(store, survey_id)
     sql = ("SELECT a.id, a.session_id, a.question_id, a.language, a.kind, a.status, "
            "a.safeguarding, a.safeguarding_reason, a.safeguarding_handled_by, s.survey_id "
            "FROM answers a JOIN survey_sessions s ON s.id = a.session_id WHERE 1=1")
@@ -849,13 +862,13 @@ def withdraw_consent(store: Store, actor: User, respondent_id: int) -> dict:
                                           (respondent_id,))]
     session_ids = [r[0] for r in store.all("SELECT id FROM survey_sessions WHERE "
                                            "respondent_id = ?", (respondent_id,))]
+    # A recording shared with another respondent (the same bytes uploaded twice) stays.
     recording_ids = [r[0] for r in store.all(
-        "SELECT recording_id FROM answers WHERE respondent_id = ? AND recording_id IS NOT NULL "
-        "UNION SELECT recording_id FROM consents WHERE respondent_id = ? AND recording_id IS NOT "
-        "NULL", (respondent_id, respondent_id))]
-    # Speech deletes its recordings, transcripts and unshared blobs first; if that fails,
-    # nothing here has changed and withdrawal can simply be tried again.
-    speech_deleted = links.delete_recordings(store, recording_ids, actor)
+        "SELECT recording_id FROM answers WHERE respondent_id = ?1 AND recording_id IS NOT NULL "
+        "UNION SELECT recording_id FROM consents WHERE respondent_id = ?1 AND recording_id IS "
+        "NOT NULL EXCEPT SELECT recording_id FROM answers WHERE respondent_id != ?1 AND "
+        "recording_id IS NOT NULL EXCEPT SELECT recording_id FROM consents WHERE "
+        "respondent_id != ?1 AND recording_id IS NOT NULL", (respondent_id,))]
     qmarks = ",".join("?" * len(answer_ids))
     with store.transaction() as conn:
         text_ids = [r[0] for r in conn.execute(
@@ -873,8 +886,13 @@ def withdraw_consent(store: Store, actor: User, respondent_id: int) -> dict:
             "contact_details": conn.execute("DELETE FROM respondent_contacts WHERE "
                                             "respondent_id = ?", (respondent_id,)).rowcount,
         }
-        deleted["recordings"] = int(speech_deleted.get("recordings", 0))
-        deleted["transcripts"] = int(speech_deleted.get("transcripts", 0))
+        # Answers and consents no longer point at the recordings, so they can go now.
+        conn.execute("UPDATE consents SET recording_id = NULL WHERE respondent_id = ?",
+                     (respondent_id,))
+        speech_deleted, blob_files = links.delete_recordings(conn, store, recording_ids)
+        deleted |= speech_deleted
+        deleted["audio_files"] = len(blob_files)
+        erased_recordings = audit.erase_words(conn, "recording", recording_ids)
         conn.execute("UPDATE consents SET withdrawn_at = ?, recording_id = NULL "
                      "WHERE respondent_id = ?", (utcnow(), respondent_id))
         conn.execute("UPDATE respondents SET withdrawn_at = ? WHERE id = ?",
@@ -882,10 +900,12 @@ def withdraw_consent(store: Store, actor: User, respondent_id: int) -> dict:
         erased = audit.erase_words(conn, "answer", answer_ids)
         erased += audit.erase_words(conn, "answer_text", text_ids)
         erased += audit.erase_words(conn, "respondent", [respondent_id])
-        erased += audit.erase_words(conn, "session", session_ids)
+        erased += audit.erase_words(conn, "session", session_ids) + erased_recordings
         audit.record(conn, actor, "respondent.withdraw", "respondent", respondent_id,
                      detail="consent withdrawn; deleted " + ", ".join(
                          f"{n} {k.replace('_', ' ')}" for k, n in deleted.items()))
+    for sha in blob_files:
+        store.blobs.delete_file(sha)
     return {"respondent_id": respondent_id, "deleted": deleted, "audit_entries_erased": erased}
 
 
