@@ -102,6 +102,8 @@ def install(store: Store, what: str | Path, *, actor: User = SYSTEM,
             installed.append(install_file(store, file, actor=actor, expect_source=expect_source,
                                           expect_target=expect_target))
         except (BadInput, Unprocessable) as exc:
+            if len(files) == 1:
+                raise
             done = ", ".join(p["name"] for p in installed) or "none"
             raise type(exc)(f"{file.name}: {exc.detail} (installed before it: {done})",
                             fix=exc.fix) from None
