@@ -146,3 +146,69 @@ def copy_packs(store, copy_pack_files) -> dict[tuple[str, str], Path]:
     for path in copy_pack_files.values():
         install(store, path)
     return copy_pack_files
+
+
+@pytest.fixture
+def review_workspace(store, people):
+    """What a reviewer finds in the TUI, seeded through the real services: a survey open in
+    Urdu, Bengali and English; an Urdu voice answer (real audio, decoded by FFmpeg) whose
+    machine transcript has a low-confidence segment; a Bengali typed answer; an English
+    answer with a phone number (a suggested redaction) and one with a safeguarding concern;
+    a codebook. Returns names -> ids and the users by role."""
+    from speech import service as speech
+    from speech.transcribe import LanguageFinding, Segment, Transcription
+    from surveys import coding
+    from surveys import service as surveys
+
+    users = {role: user for role, (user, _) in people.items()}
+    comm, collector, reviewer = users["communicator"], users["collector"], users["reviewer"]
+    survey = surveys.create_survey(
+        store, comm, title="Clinic bus", purpose="Hear how people get to the clinic",
+        base_language="en", target_languages=["ur", "bn"], questions=[
+            {"kind": "consent", "name": "consent", "text": "Do you agree to take part?",
+             "texts": {"ur": "کیا آپ حصہ لینے پر راضی ہیں؟", "bn": "আপনি কি অংশ নিতে রাজি?"}},
+            {"kind": "open", "name": "journey", "text": "How did you get to the clinic?",
+             "texts": {"ur": "آپ کلینک تک کیسے پہنچے؟", "bn": "আপনি কীভাবে ক্লিনিকে এলেন?"}},
+        ])
+    for q in survey["questions"]:
+        for lang in ("ur", "bn"):
+            surveys.approve_question_text(store, comm, q["id"], lang)
+    journey = next(q["id"] for q in survey["questions"] if q["name"] == "journey")
+    for lang in ("en", "ur", "bn"):
+        surveys.open_language(store, comm, survey["id"], lang)
+
+    def session(lang: str) -> int:
+        s = surveys.start_session(store, collector, survey["id"], lang)
+        surveys.record_consent(store, collector, s["id"], method="tick")
+        return s["id"]
+
+    with open(DEMO_DATA / "flu-vaccine-en.wav", "rb") as fh:
+        urdu = surveys.submit_answer(store, collector, session("ur"), journey, audio=fh,
+                                     filename="answer.wav", content_type="audio/wav")
+    # The machine's transcript, written the way the transcription job writes it.
+    segments = [Segment(0, 0.0, 2.4, "میں بس سے کلینک آئی", -0.15, 0.02, 1.2),
+                Segment(1, 2.4, 4.1, "بس بہت دیر سے آئی", -1.35, 0.10, 1.1)]
+    result = Transcription(LanguageFinding("ur", "ur", 0.91, "ur"), segments, 4.1)
+    with store.transaction() as conn:
+        speech.save_machine_transcript(
+            conn, urdu["recording_id"], None, result,
+            {"argos": "I came to the clinic by bus. The bus came very late."},
+            {"model": "base"})
+    surveys.sync_transcript(store, urdu["id"])
+    bengali = surveys.submit_answer(store, collector, session("bn"), journey,
+                                    text="আমি বাসে করে ক্লিনিকে এসেছি, বাস দেরিতে এসেছিল")
+    phone = surveys.submit_answer(store, collector, session("en"), journey,
+                                  text="The bus was late, call me on 07700 900123 about it")
+    concern = surveys.submit_answer(store, collector, session("en"), journey,
+                                    text="I walked because I have no money for the bus")
+    surveys.raise_safeguarding(store, reviewer, concern["id"], "cannot afford to travel")
+    book = coding.create_codebook(store, reviewer, "Getting there", survey_id=survey["id"],
+                                  codes=[{"name": "Transport", "colour": "#3366cc"},
+                                         {"name": "Bus", "parent": "Transport",
+                                          "description": "travel by bus",
+                                          "memo": "include coaches"},
+                                         {"name": "Cost", "colour": "#cc3333"}])
+    codes = {c["name"]: c["id"] for c in book["codes"]}
+    return {"users": users, "survey": survey["id"], "question": journey, "urdu": urdu["id"],
+            "recording": urdu["recording_id"], "bengali": bengali["id"], "phone": phone["id"],
+            "concern": concern["id"], "codebook": book["id"], "codes": codes}

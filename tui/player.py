@@ -1,0 +1,67 @@
+"""Playing a recording, or one segment of it, through whatever audio player this machine
+has (ffplay, paplay, aplay or afplay on PATH); over SSH there is usually none, and we say so.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import wave
+from pathlib import Path
+
+from cohear.errors import CohearError
+
+# In order of preference; each plays a WAV file given as the last argument.
+PLAYERS: dict[str, list[str]] = {
+    "ffplay": ["-nodisp", "-autoexit", "-loglevel", "quiet"],
+    "paplay": [],
+    "aplay": ["-q"],
+    "afplay": [],
+}
+
+
+class NoPlayer(CohearError):
+    status = 503
+    title = "No audio player"
+    type_slug = "no-audio-player"
+
+
+def find_player() -> str | None:
+    """The path of the first audio player on PATH, or None."""
+    for name in PLAYERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def cut_segment(wav_path: Path, start: float, end: float, out_dir: Path) -> Path:
+    """A new WAV file holding [start, end) seconds of `wav_path` (a PCM WAV)."""
+    with wave.open(str(wav_path), "rb") as src:
+        rate = src.getframerate()
+        first = max(0, int(start * rate))
+        last = min(src.getnframes(), max(first, int(end * rate)))
+        src.setpos(first)
+        frames = src.readframes(last - first)
+        params = src.getparams()
+    out = out_dir / f"segment-{first}-{last}.wav"
+    with wave.open(str(out), "wb") as dst:
+        dst.setparams(params)
+        dst.writeframes(frames)
+    return out
+
+
+def play(wav_path: Path, start: float | None = None, end: float | None = None
+         ) -> subprocess.Popen:
+    """Start playing (the whole file, or [start, end)); returns at once."""
+    player = find_player()
+    if player is None:
+        raise NoPlayer("this machine has no audio player (ffplay, paplay, aplay or afplay)",
+                       fix="listen on a machine with speakers, or install one of them")
+    target = wav_path
+    if start is not None and end is not None:
+        target = cut_segment(wav_path, start, end, Path(tempfile.mkdtemp(prefix="cohear-play-")))
+    args = PLAYERS[Path(player).name]
+    return subprocess.Popen([player, *args, str(target)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,0 +1,114 @@
+"""The review queue as pages: answers needing attention (unhandled safeguarding concerns,
+then low-confidence transcripts, then the rest, verified last), filtered and counted.
+
+A read-only query over the surveys tables (answers, sessions, questions, codings) and
+speech's transcripts, because `surveys.service.review_queue` has no offset, no language,
+collector or code filter and no confidence order. It never writes; collectors see only
+their own sessions' answers, exactly as in `surveys.service`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from cohear.auth import User
+from cohear.store import Store
+
+PAGE_SIZE = 50
+STATUSES = ("new", "transcribed", "verified")
+
+# Attention tiers: 0 an open safeguarding concern, 1 a transcript the machine is unsure
+# of, 2 anything else not yet verified, 3 verified.
+_TIER = ("CASE WHEN a.safeguarding = 1 AND a.safeguarding_handled_at IS NULL THEN 0 "
+         "WHEN a.status != 'verified' AND t.needs_review = 1 THEN 1 "
+         "WHEN a.status != 'verified' THEN 2 ELSE 3 END")
+# The newest transcript of the answer's recording, if it has one.
+_LATEST = ("LEFT JOIN transcripts t ON t.recording_id = a.recording_id AND t.version = "
+           "(SELECT max(version) FROM transcripts t2 WHERE t2.recording_id = a.recording_id)")
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    survey_id: int | None = None
+    language: str | None = None
+    status: str | None = None
+    collector_id: int | None = None
+    code_id: int | None = None
+
+    def but(self, **changes) -> QueueFilters:
+        return replace(self, **changes)
+
+
+def _where(user: User, filters: QueueFilters, *, with_status: bool = True
+           ) -> tuple[str, list]:
+    clauses, params = ["1=1"], []
+    if user.role == "collector":
+        clauses.append("s.collector_id = ?")
+        params.append(user.id)
+    if filters.survey_id is not None:
+        clauses.append("s.survey_id = ?")
+        params.append(filters.survey_id)
+    if filters.language:
+        clauses.append("a.language = ?")
+        params.append(filters.language)
+    if with_status and filters.status:
+        clauses.append("a.status = ?")
+        params.append(filters.status)
+    if filters.collector_id is not None:
+        clauses.append("s.collector_id = ?")
+        params.append(filters.collector_id)
+    if filters.code_id is not None:
+        clauses.append("EXISTS (SELECT 1 FROM codings g WHERE g.answer_id = a.id "
+                       "AND g.code_id = ?)")
+        params.append(filters.code_id)
+    return " AND ".join(clauses), params
+
+
+def queue_page(store: Store, user: User, filters: QueueFilters = QueueFilters(), *,
+               offset: int = 0, limit: int = PAGE_SIZE) -> list[dict]:
+    """One page of the queue, most urgent first."""
+    user.require("answers.read")
+    where, params = _where(user, filters)
+    sql = (f"SELECT a.id, a.language, a.kind, a.status, a.safeguarding, "
+           f"a.safeguarding_handled_at, s.survey_id, u.name AS collector, q.name AS question, "
+           f"t.confidence, t.needs_review, {_TIER} AS tier "
+           f"FROM answers a JOIN survey_sessions s ON s.id = a.session_id "
+           f"JOIN survey_questions q ON q.id = a.question_id "
+           f"JOIN users u ON u.id = s.collector_id {_LATEST} "
+           f"WHERE {where} ORDER BY tier, a.id LIMIT ? OFFSET ?")
+    return [dict(r) for r in store.all(sql, (*params, limit, max(0, offset)))]
+
+
+def status_counts(store: Store, user: User, filters: QueueFilters = QueueFilters()
+                  ) -> dict[str, int]:
+    """How many answers match the other filters, per review status (and in all)."""
+    user.require("answers.read")
+    where, params = _where(user, filters, with_status=False)
+    counts = dict.fromkeys(STATUSES, 0)
+    for row in store.all(f"SELECT a.status, count(*) AS n FROM answers a JOIN survey_sessions s "
+                         f"ON s.id = a.session_id WHERE {where} GROUP BY a.status", tuple(params)):
+        counts[row["status"]] = row["n"]
+    counts["safeguarding"] = store.one(
+        f"SELECT count(*) FROM answers a JOIN survey_sessions s ON s.id = a.session_id "
+        f"WHERE {where} AND a.safeguarding = 1 AND a.safeguarding_handled_at IS NULL",
+        tuple(params))[0]
+    counts["all"] = sum(counts[s] for s in STATUSES)
+    return counts
+
+
+def filter_choices(store: Store, user: User) -> dict[str, list[tuple[str, int | str]]]:
+    """What each filter can be set to: (label, value) pairs."""
+    user.require("answers.read")
+    surveys = [(f"{r['title']} (#{r['id']})", r["id"])
+               for r in store.all("SELECT id, title FROM surveys ORDER BY id")]
+    languages = [(r[0], r[0]) for r in store.all(
+        "SELECT DISTINCT language FROM survey_languages ORDER BY language")]
+    collectors = [(r["name"], r["id"]) for r in store.all(
+        "SELECT id, name FROM users WHERE role IN ('collector', 'admin') ORDER BY name")]
+    if user.role == "collector":
+        collectors = [(n, i) for n, i in collectors if i == user.id]
+    codes = [(f"{r['codebook']}: {r['name']}", r["id"]) for r in store.all(
+        "SELECT c.id, c.name, b.name AS codebook FROM codes c JOIN codebooks b "
+        "ON b.id = c.codebook_id ORDER BY b.name, c.name")]
+    return {"survey": surveys, "language": languages, "status": [(s, s) for s in STATUSES],
+            "collector": collectors, "code": codes}

@@ -1,0 +1,70 @@
+"""What every review screen shares: the signed-in user, the store, reporting errors in
+people's words, the way back, and the list of edits not yet saved.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from cohear.errors import CohearError
+
+if TYPE_CHECKING:
+    from tui.app import CohearApp
+
+
+class ReviewScreen(Screen):
+    """A screen of the review app."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+
+    @property
+    def cohear(self) -> CohearApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def store(self):
+        return self.cohear.store
+
+    @property
+    def user(self):
+        return self.cohear.user
+
+    @property
+    def reorder_rtl(self) -> bool:
+        return self.cohear.reorder_rtl
+
+    def unsaved_edits(self) -> list[str]:
+        """Descriptions of edits on this screen that are not saved yet."""
+        return []
+
+    def refresh_words(self) -> None:
+        """Redraw people's words (called when the right-to-left display mode changes)."""
+
+    def failed(self, exc: CohearError) -> None:
+        self.notify(exc.message(), title=exc.title, severity="error", timeout=8)
+
+    def attempt(self, action, *args, **kwargs):
+        """Run a service call; a refusal or failure is shown, not raised. None on failure."""
+        try:
+            return action(*args, **kwargs)
+        except CohearError as exc:
+            self.failed(exc)
+            return None
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) <= 2:
+            return
+        edits = self.unsaved_edits()
+        if not edits:
+            self.app.pop_screen()
+            return
+        from tui.screens.dialogs import DiscardEdits
+
+        def decided(discard: bool | None) -> None:
+            if discard:
+                self.app.pop_screen()
+
+        self.app.push_screen(DiscardEdits(edits, leaving="go back"), decided)

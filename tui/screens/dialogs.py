@@ -1,0 +1,72 @@
+"""Small questions the app asks: discard unsaved edits?, and a short note (why a
+safeguarding concern is raised, how it was handled).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class DiscardEdits(ModalScreen[bool]):
+    """Asks before unsaved edits would be lost; the default answer keeps them."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "keep", "Keep editing"),
+                Binding("d", "discard", "Discard")]
+
+    def __init__(self, edits: list[str], *, leaving: str = "quit"):
+        super().__init__()
+        self.edits = edits
+        self.leaving = leaving
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Unsaved edits", id="dialog-title")
+            yield Static("\n".join(f"- {e}" for e in self.edits), id="dialog-body")
+            yield Static(f"Save them first (Ctrl+S), or discard them and {self.leaving}.")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Keep editing", id="keep", variant="primary")
+                yield Button(f"Discard and {self.leaving}", id="discard", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#keep", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "discard")
+
+    def action_keep(self) -> None:
+        self.dismiss(False)
+
+    def action_discard(self) -> None:
+        self.dismiss(True)
+
+
+class AskNote(ModalScreen[str | None]):
+    """One line of text, or None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, placeholder: str = ""):
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.title_text, id="dialog-title")
+            yield Input(placeholder=self.placeholder, id="note")
+            yield Static("Enter to save, Escape to cancel.")
+
+    def on_mount(self) -> None:
+        self.query_one("#note", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

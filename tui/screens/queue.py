@@ -1,0 +1,159 @@
+"""The queue: answers needing attention, safeguarding first, then low-confidence
+transcripts, then the rest; filtered, counted per status, and read a page at a time.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Header, Select, Static
+
+from tui import review_queue
+from tui.review_queue import PAGE_SIZE, QueueFilters
+from tui.screens.base import ReviewScreen
+from tui.widgets.footer import KeyFooter
+from tui.widgets.queue import FILTERS, FilterBar, StatusCounts
+
+LOW_CONFIDENCE = 0.6
+
+
+class QueueScreen(ReviewScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "review", "Review"),
+        Binding("c", "code", "Code"),
+        Binding("n", "next_page", "Next page"),
+        Binding("b", "previous_page", "Previous page"),
+        Binding("r", "reload", "Reload"),
+        Binding("f", "focus_filters", "Filters"),
+        Binding("x", "clear_filters", "Clear filters"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filters = QueueFilters()
+        self.page_start = 0
+        self.rows: list[dict] = []
+        self.total = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield FilterBar(review_queue.filter_choices(self.store, self.user), id="filters")
+        yield StatusCounts(id="counts")
+        table: DataTable = DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+        table.add_columns("answer", "attention", "status", "language", "kind", "confidence",
+                          "question", "collector", "survey")
+        yield table
+        yield Static(id="page")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.load()
+        self.query_one("#queue", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        # Back from reviewing an answer: its place in the queue may have changed.
+        if self.rows:
+            self.load()
+
+    # -- loading -------------------------------------------------------------------------
+    def load(self) -> None:
+        counts = review_queue.status_counts(self.store, self.user, self.filters)
+        self.total = counts[self.filters.status] if self.filters.status else counts["all"]
+        if self.page_start >= self.total:
+            self.page_start = max(0, (self.total - 1) // PAGE_SIZE * PAGE_SIZE)
+        self.rows = review_queue.queue_page(self.store, self.user, self.filters,
+                                            offset=self.page_start)
+        self.query_one("#counts", StatusCounts).show(counts)
+        table = self.query_one("#queue", DataTable)
+        table.clear()
+        for row in self.rows:
+            table.add_row(*self._cells(row), key=str(row["id"]))
+        last = self.page_start + len(self.rows)
+        self.query_one("#page", Static).update(
+            f"answers {self.page_start + 1 if self.rows else 0}-{last} of {self.total:,}"
+            + ("  (n: next page)" if last < self.total else ""))
+
+    @staticmethod
+    def _cells(row: dict) -> list:
+        if row["safeguarding"] and not row["safeguarding_handled_at"]:
+            attention = Text("safeguarding", style="bold red")
+        elif row["safeguarding"]:
+            attention = Text("handled", style="dim")
+        elif row["tier"] == 1:
+            attention = Text("low confidence", style="yellow")
+        else:
+            attention = Text("")
+        conf = row["confidence"]
+        confidence = Text("" if conf is None else f"{conf:.2f}",
+                          style="yellow" if conf is not None and conf < LOW_CONFIDENCE else "")
+        status_style = {"verified": "green", "transcribed": "yellow"}.get(row["status"], "")
+        return [str(row["id"]), attention, Text(row["status"], style=status_style),
+                row["language"], row["kind"], confidence, row["question"], row["collector"],
+                str(row["survey_id"])]
+
+    def selected_answer(self) -> int | None:
+        table = self.query_one("#queue", DataTable)
+        if not self.rows or table.cursor_row is None or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row]["id"]
+
+    # -- filters -------------------------------------------------------------------------
+    @on(Select.Changed, ".filter")
+    def filter_changed(self, event: Select.Changed) -> None:
+        name = (event.select.id or "").removeprefix("filter-")
+        value = None if event.value is Select.BLANK else event.value
+        field = {"survey": "survey_id", "collector": "collector_id",
+                 "code": "code_id"}.get(name, name)
+        if getattr(self.filters, field) == value:
+            return
+        self.filters = self.filters.but(**{field: value})
+        self.page_start = 0
+        self.load()
+
+    def action_focus_filters(self) -> None:
+        self.query_one("#filter-survey", Select).focus()
+
+    def action_clear_filters(self) -> None:
+        with self.prevent(Select.Changed):
+            for name in FILTERS:
+                self.query_one(f"#filter-{name}", Select).clear()
+        self.filters = QueueFilters()
+        self.page_start = 0
+        self.load()
+
+    # -- moving and opening ----------------------------------------------------------------
+    def action_next_page(self) -> None:
+        if self.page_start + PAGE_SIZE < self.total:
+            self.page_start += PAGE_SIZE
+            self.load()
+
+    def action_previous_page(self) -> None:
+        if self.page_start:
+            self.page_start = max(0, self.page_start - PAGE_SIZE)
+            self.load()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_review()
+
+    def action_review(self) -> None:
+        from tui.screens.answer import AnswerScreen
+        answer_id = self.selected_answer()
+        if answer_id is not None:
+            self.app.push_screen(AnswerScreen(answer_id))
+
+    def action_code(self) -> None:
+        from tui.screens.coding import CodingScreen
+        answer_id = self.selected_answer()
+        if answer_id is None:
+            return
+        if not self.user.may("coding.apply"):
+            self.attempt(self.user.require, "coding.apply")
+            return
+        self.app.push_screen(CodingScreen(answer_id))

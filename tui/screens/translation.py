@@ -1,0 +1,143 @@
+"""One translation: the English source, the translation (editable), its back-translation
+and similarity score; approve it (reviewers), or mark it for a human translator."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Header, Static, TextArea
+
+from cohear.errors import CohearError
+from comms import service as comms
+from tui.display import words
+from tui.screens.base import ReviewScreen
+from tui.widgets.footer import KeyFooter
+from tui.widgets.translations import status_text
+
+
+class TranslationScreen(ReviewScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save edit"),
+        Binding("ctrl+r", "approve", "Approve"),
+        Binding("ctrl+t", "request_human", "Needs human translator"),
+    ]
+
+    def __init__(self, message_id: int, language: str):
+        super().__init__()
+        self.message_id = message_id
+        self.language = language
+        self.message: dict = {}
+        self.translation: dict = {}
+        self.loaded_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="translation-title")
+        with Horizontal(id="translation-body"):
+            with Vertical(id="translation-left"):
+                yield Static(id="source")
+                yield TextArea(id="translation-text", soft_wrap=True)
+            with VerticalScroll(id="translation-right"):
+                yield Static(id="back-translation")
+                yield Static(id="translation-facts")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.load()
+        self.query_one("#translation-text", TextArea).focus()
+
+    def load(self) -> None:
+        try:
+            self.message = comms.get_message(self.store, self.message_id)
+            self.translation = comms.get_translation(self.store, self.message_id, self.language)
+        except CohearError as exc:
+            self.failed(exc)
+            self.app.pop_screen()
+            return
+        self.loaded_text = self.translation["text"]
+        area = self.query_one("#translation-text", TextArea)
+        area.load_text(self.loaded_text)
+        area.read_only = not self.user.may("comms.edit_translation")
+        area.border_title = (f"{self.translation['language_name']} translation"
+                             + (" (read only for your role)" if area.read_only else
+                                " (Ctrl+S saves; stored order)"))
+        self.show()
+
+    def refresh_words(self) -> None:
+        if self.translation:
+            self.show()
+
+    def show(self) -> None:
+        t, m = self.translation, self.message
+        title = Text()
+        title.append(f"Message {m['id']}: {m['title']}", style="bold")
+        title.append(f"  ·  {t['language_name']} ({t['language']})  ·  ")
+        title.append_text(status_text(t["status"]))
+        self.query_one("#translation-title", Static).update(title)
+        source = Text(f"Source (version {m['version']}, {m['source_language']})\n", style="bold")
+        source.append(m["source_text"])
+        self.query_one("#source", Static).update(source)
+        back = Text("Back-translation\n", style="bold")
+        if t["back_translation"]:
+            back.append_text(words(t["back_translation"], reorder=self.reorder_rtl))
+        else:
+            back.append("none", style="dim")
+        self.query_one("#back-translation", Static).update(back)
+        facts = Text("\nSimilarity ", style="bold")
+        facts.append("-" if t["similarity"] is None else f"{t['similarity']:.1f} / 100")
+        facts.append(f"\n{t['similarity_measure']}", style="dim")
+        facts.append(f"\n\nText as stored, {'reordered' if self.reorder_rtl else 'as is'}\n",
+                     style="bold")
+        facts.append_text(words(t["text"], reorder=self.reorder_rtl))
+        facts.append(f"\n\norigin {t['origin']}, engine {t['engine'] or '-'}, "
+                     f"revision {t['revision']}")
+        if t["source_version"] != t["current_version"]:
+            facts.append(f"\ntranslates version {t['source_version']}, the message is at "
+                         f"{t['current_version']}", style="bold red")
+        for problem in t["placeholder_problems"]:
+            facts.append(f"\nmissing placeholder {problem.get('placeholder')}", style="bold red")
+        self.query_one("#translation-facts", Static).update(facts)
+
+    def unsaved_edits(self) -> list[str]:
+        if not self.translation:
+            return []
+        if self.query_one("#translation-text", TextArea).text != self.loaded_text:
+            return [f"message {self.message_id}: the {self.language} translation"]
+        return []
+
+    # -- writing ---------------------------------------------------------------------------
+    def action_save(self) -> None:
+        text = self.query_one("#translation-text", TextArea).text
+        if text == self.loaded_text:
+            self.notify("nothing has changed", timeout=3)
+            return
+        # comms checks this role in its API routes; the TUI checks it the same way.
+        if not self.user.may("comms.edit_translation"):
+            self.attempt(self.user.require, "comms.edit_translation")
+            return
+        if self.attempt(comms.edit_translation, self.store, self.user, self.message_id,
+                        self.language, text):
+            self.notify("saved; it now needs review", timeout=3)
+            self.load()
+
+    def action_approve(self) -> None:
+        if self.unsaved_edits():
+            self.notify("save your edit before approving", severity="warning")
+            return
+        if self.attempt(comms.approve_translation, self.store, self.user, self.message_id,
+                        self.language):
+            self.notify(f"{self.language} translation approved", timeout=3)
+            self.load()
+
+    def action_request_human(self) -> None:
+        if not self.user.may("comms.write"):
+            self.attempt(self.user.require, "comms.write")
+            return
+        if self.attempt(comms.request_human, self.store, self.user, self.message_id,
+                        [self.language]):
+            self.notify("marked: needs a human translator", timeout=3)
+            self.load()

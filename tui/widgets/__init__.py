@@ -1,0 +1,1 @@
+"""Widgets of the review app, grouped by the area of the screen they belong to."""

@@ -1,0 +1,38 @@
+"""Widgets of the queue screen: the filter bar and the per-status counts."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Select, Static
+
+FILTERS = ("survey", "language", "status", "collector", "code")
+
+
+class FilterBar(Horizontal):
+    """One drop-down per filter; blank means any."""
+
+    def __init__(self, choices: dict[str, list[tuple[str, int | str]]], **kwargs):
+        super().__init__(**kwargs)
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        for name in FILTERS:
+            yield Select(self.choices.get(name, []), prompt=f"any {name}", id=f"filter-{name}",
+                         allow_blank=True, classes="filter")
+
+
+class StatusCounts(Static):
+    """"safeguarding 2 · new 10 · transcribed 5 · verified 3 · all 18"."""
+
+    def show(self, counts: dict[str, int]) -> None:
+        text = Text()
+        parts = [("safeguarding", "bold red"), ("new", "bold"), ("transcribed", "bold yellow"),
+                 ("verified", "bold green"), ("all", "bold")]
+        for i, (name, style) in enumerate(parts):
+            if i:
+                text.append("  ·  ", style="dim")
+            text.append(f"{name} ")
+            text.append(f"{counts.get(name, 0):,}", style=style)
+        self.update(text)

@@ -1,0 +1,37 @@
+"""Widgets of the translation screens: status colours and their legend."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+STATUS_STYLES = {
+    "machine": "bold blue",
+    "needs_review": "bold yellow",
+    "stale": "bold red",
+    "human_requested": "bold magenta",
+    "received": "bold cyan",
+    "approved": "bold green",
+}
+STATUS_WORDS = {
+    "machine": "machine",
+    "needs_review": "needs review",
+    "stale": "stale",
+    "human_requested": "human requested",
+    "received": "received",
+    "approved": "approved",
+}
+
+
+def status_text(status: str | None) -> Text:
+    if status is None:
+        return Text("-", style="dim")
+    return Text(STATUS_WORDS.get(status, status), style=STATUS_STYLES.get(status, ""))
+
+
+def legend() -> Text:
+    out = Text()
+    for i, status in enumerate(STATUS_STYLES):
+        if i:
+            out.append("  ")
+        out.append_text(status_text(status))
+    return out
