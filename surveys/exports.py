@@ -577,3 +577,74 @@ def export_survey(store: Store, actor: User, survey_id: int, fmt: str, out: Path
 
 def open_export(path: str) -> IO[bytes]:
     return open(path, "rb")
+
+
+# -- exports as durable jobs -------------------------------------------------------------------
+
+EXPORT_JOB = "surveys.export"
+
+
+def request_export(store: Store, actor: User, survey_id: int, fmt: str, *,
+                   identifiable: bool = False, jobs=None) -> dict:
+    """Queue an export as a `surveys.export` job; the file lands in the data directory."""
+    from cohear.jobs import JobQueue
+
+    actor.require("exports.identifiable" if identifiable else "exports.pseudonymised")
+    if fmt not in FORMATS:
+        raise BadInput(f"{fmt!r} is not an export format", fix="use one of: " + ", ".join(FORMATS))
+    if store.one("SELECT 1 FROM surveys WHERE id = ?", (survey_id,)) is None:
+        raise NotFound(f"survey {survey_id} does not exist", fix="see GET /api/surveys")
+    if store.one("SELECT 1 FROM answers a JOIN survey_sessions s ON s.id = a.session_id "
+                 "WHERE s.survey_id = ? LIMIT 1", (survey_id,)) is None:
+        raise Conflict(f"survey {survey_id} has no answers to export",
+                       fix="collect some answers first; nothing was queued")
+    queue = jobs or JobQueue(store)
+    with store.transaction() as conn:
+        export_id = conn.execute(
+            "INSERT INTO survey_exports (survey_id, format, identifiable, status, created_by, "
+            "created_at) VALUES (?, ?, ?, 'queued', ?, ?)",
+            (survey_id, fmt, int(identifiable), actor.id, utcnow())).lastrowid
+        job_id = queue.enqueue(EXPORT_JOB, {"export_id": export_id}, actor=actor, conn=conn)
+        conn.execute("UPDATE survey_exports SET job_id = ? WHERE id = ?", (job_id, export_id))
+    queue.wake(job_id)
+    return get_export(store, actor, export_id)
+
+
+def export_path(store: Store, export_id: int, fmt: str) -> Path:
+    return store.settings.data_dir / "exports" / f"export-{export_id}{FORMATS[fmt]}"
+
+
+def get_export(store: Store, actor: User, export_id: int) -> dict:
+    actor.require("exports.pseudonymised")
+    row = store.one("SELECT e.*, j.status AS job_status, j.progress, j.error FROM survey_exports e"
+                    " LEFT JOIN jobs j ON j.id = e.job_id WHERE e.id = ?", (export_id,))
+    if row is None or (row["identifiable"] and not actor.may("exports.identifiable")):
+        raise NotFound(f"export {export_id} does not exist", fix="see GET /api/exports")
+    item = dict(row)
+    if item["status"] == "queued" and item["job_status"] in ("failed", "cancelled"):
+        item["status"] = "failed"
+    item.pop("path", None)
+    return item
+
+
+def list_exports(store: Store, actor: User) -> list[dict]:
+    actor.require("exports.pseudonymised")
+    ids = [r[0] for r in store.all("SELECT id FROM survey_exports ORDER BY id DESC LIMIT 200")]
+    out = []
+    for export_id in ids:
+        try:
+            out.append(get_export(store, actor, export_id))
+        except NotFound:
+            continue
+    return out
+
+
+def export_file(store: Store, actor: User, export_id: int) -> tuple[Path, str]:
+    """(path, download name) of a finished export."""
+    item = get_export(store, actor, export_id)
+    if item["status"] != "done":
+        raise Conflict(f"export {export_id} is {item['status']}",
+                       fix="wait for its job to finish" if item["status"] == "queued"
+                       else "ask for a new export")
+    path = export_path(store, export_id, item["format"])
+    return path, f"survey-{item['survey_id']}-export-{export_id}{FORMATS[item['format']]}"

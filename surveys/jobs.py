@@ -1,0 +1,27 @@
+"""Job handlers of the surveys package: `surveys.export` writes one export of a survey
+in the background, so big surveys never hold an HTTP request open."""
+
+from __future__ import annotations
+
+from cohear.auth import get_user
+from cohear.jobs import JobContext, handler
+from cohear.store import utcnow
+from surveys import exports
+
+
+@handler(exports.EXPORT_JOB)
+def run_export(ctx: JobContext) -> dict:
+    store = ctx.store
+    row = store.get("survey_exports", ctx.payload["export_id"], "export")
+    actor = get_user(store, row["created_by"])
+    path = exports.export_path(store, row["id"], row["format"])
+    report = exports.export_survey(store, actor, row["survey_id"], row["format"], path,
+                                   identifiable=bool(row["identifiable"]),
+                                   progress=lambda done, total: ctx.progress(done / total))
+    with store.transaction() as conn:
+        conn.execute("UPDATE survey_exports SET status = 'done', path = ?, rows = ?, "
+                     "finished_at = ? WHERE id = ?", (str(path), report["rows"], utcnow(),
+                                                      row["id"]))
+        result = {"export_id": row["id"], "rows": report["rows"], "format": row["format"]}
+        ctx.complete(conn, result)
+    return result
