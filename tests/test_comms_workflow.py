@@ -358,3 +358,25 @@ def test_demo_seed_is_idempotent(store, team):
     [message] = service.list_messages(store)
     assert message["translations"] == {"pa-Guru": "human_requested"}
     assert service.check_message(store, message["id"])["reading_age"] <= 11
+
+
+def test_an_engine_that_drops_a_placeholder_token_gets_its_translation_flagged(
+        store, team, flu, copy_packs, monkeypatch):
+    from language_packs.engine import get_engine
+    engine = get_engine(store)
+    real = engine.translate
+
+    def dropping(texts, source, target):
+        # A fake only to make the failure happen: this engine loses each sentence's
+        # first token ({first_name} in one, the phone number in the other).
+        return [r.__class__(r.text.replace("XX0XX", ""), r.source, r.target, r.pivoted, r.engine)
+                for r in real(texts, source, target)]
+
+    monkeypatch.setattr(engine, "translate", dropping)
+    service.translate_messages(store, team["communicator"], [flu["id"]], ["pl"])
+    t = service.get_translation(store, flu["id"], "pl")
+    assert "{first_name}" not in t["text"]
+    assert {p["placeholder"] for p in t["placeholder_problems"]} == {"{first_name}",
+                                                                     "0121 496 0000"}
+    with pytest.raises(Unprocessable):
+        service.approve_translation(store, team["reviewer"], flu["id"], "pl")
