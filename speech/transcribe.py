@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +109,9 @@ class Options:
     beam_size: int = 5
     batch_size: int = 8
     vad_filter: bool = True
+    # Timestamps make sentence-sized segments (readable subtitles, finer progress);
+    # without them the batched pipeline returns one segment per 30 s of speech.
+    without_timestamps: bool = False
 
 
 @dataclass
@@ -272,23 +276,40 @@ def transcribe(model: LoadedModel, audio: np.ndarray, options: Options = Options
     if options.temperature is not None:
         kwargs["temperature"] = options.temperature
     if options.vad_filter:
-        raw, _info = model.batched.transcribe(audio, batch_size=options.batch_size, **kwargs)
+        raw, _info = model.batched.transcribe(audio, batch_size=options.batch_size,
+                                              without_timestamps=options.without_timestamps,
+                                              **kwargs)
     else:
         raw, _info = model.whisper.transcribe(audio, **kwargs)
     return finding, _judged(raw)
 
 
+def text_compression_ratio(text: str) -> float:
+    """Whisper's repetition measure (bytes over zlib-compressed bytes), for one segment.
+
+    Whisper reports it for a whole 30 s window, where a speaker who says two sentences
+    twice looks like a loop; per segment, only a segment that repeats itself scores high.
+    """
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
 def _judged(raw) -> Iterator[Segment]:
+    previous: list[str] = []
     for i, seg in enumerate(raw):
         text = seg.text.strip()
         words = None
         if seg.words:
             words = [{"start": round(w.start, 3), "end": round(w.end, 3), "word": w.word,
                       "probability": round(w.probability, 3)} for w in seg.words]
+        ratio = text_compression_ratio(text)
+        reason = rejection_reason(text, seg.avg_logprob, seg.no_speech_prob, ratio)
+        said = " ".join(_WORD.findall(text.casefold()))
+        if reason is None and said and previous[-2:] == [said, said]:
+            reason = "repetition loop (the same words as the two segments before)"
+        previous.append(said)
         yield Segment(i, float(seg.start), float(seg.end), text, float(seg.avg_logprob),
-                      float(seg.no_speech_prob), float(seg.compression_ratio), words,
-                      rejection_reason(text, seg.avg_logprob, seg.no_speech_prob,
-                                       seg.compression_ratio))
+                      float(seg.no_speech_prob), ratio, words, reason)
 
 
 def transcribe_all(model: LoadedModel, audio: np.ndarray, options: Options = Options()
