@@ -181,7 +181,8 @@ def import_file(store: Store, actor: User, data: bytes, *, message_id: int | Non
                        "source_version": message["current_version"],
                        "segments_json": json.dumps(
                            [{"source": s.source, "target": t, "back": None, "sep": s.sep,
-                             "reused": False} for s, t in zip(segs, ordered)], ensure_ascii=False),
+                             "reused": False} for s, t in zip(segs, ordered, strict=True)],
+                           ensure_ascii=False),
                        "placeholder_problems_json": service._problems(message["source_text"], text),
                        "back_translation": None, "similarity": None, "pivoted": 0,
                        "engine": None, "approved_by": None, "approved_at": None}

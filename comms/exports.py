@@ -108,11 +108,12 @@ def export_html(store: Store, message_id: int, languages: list[str] | None = Non
             f'<p class="language" lang="en" dir="ltr">{html.escape(b["name"])}</p>\n'
             f'<div lang="{lang}" dir="{d}">\n{_paragraphs(b["text"])}\n</div>\n</section>')
     title = html.escape(message["title"])
-    return (f'<!DOCTYPE html>\n<html lang="{html.escape(src["language"])}" dir="{src["direction"]}">\n'
+    src_lang, src_dir = html.escape(src["language"]), src["direction"]
+    return (f'<!DOCTYPE html>\n<html lang="{src_lang}" dir="{src_dir}">\n'
             f'<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             '<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:2em auto;'
             'line-height:1.5}section{border-top:1px solid #ccc;padding:1em 0}'
             '.language{color:#555;font-size:.9em}</style>\n</head>\n'
-            f'<body>\n<h1 lang="{html.escape(src["language"])}" dir="{src["direction"]}">{title}</h1>\n'
+            f'<body>\n<h1 lang="{src_lang}" dir="{src_dir}">{title}</h1>\n'
             + "\n".join(body) + "\n</body>\n</html>\n")

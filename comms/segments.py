@@ -67,4 +67,4 @@ def split(text: str, lang: str = "en") -> list[Segment]:
 
 
 def join(targets: list[str], seps: list[str]) -> str:
-    return "".join(t + s for t, s in zip(targets, seps)).strip()
+    return "".join(t + s for t, s in zip(targets, seps, strict=True)).strip()

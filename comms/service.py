@@ -79,7 +79,9 @@ def clean_text(text: str, what: str, limit: int) -> str:
     if len(text) > limit:
         raise TooLarge(f"the {what} is {len(text):,} characters; the limit is {limit:,}",
                        fix="shorten it, or split it into more than one message")
-    bad = [c for c in text if unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\t\u200c\u200d"]
+    # Zero-width (non-)joiners are part of spelling in Persian, Urdu and Indic scripts.
+    bad = [c for c in text
+           if unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\t\u200c\u200d"]
     if bad:
         raise BadInput(f"the {what} contains control characters ({', '.join(map(repr, bad[:3]))})",
                        fix="paste it as plain text")
@@ -112,7 +114,8 @@ def _tags(tags: Iterable[str] | None) -> list[str]:
         t = str(t).strip().lower()
         if t and t not in out:
             if len(t) > 50:
-                raise BadInput(f"the tag {t[:20]!r}... is too long", fix="keep tags under 50 characters")
+                raise BadInput(f"the tag {t[:20]!r}... is too long",
+                               fix="keep tags under 50 characters")
             out.append(t)
     if len(out) > MAX_TAGS:
         raise BadInput(f"{len(out)} tags is too many", fix=f"use at most {MAX_TAGS}")
@@ -149,7 +152,8 @@ def create_message(store: Store, actor: User, *, title: str, source_text: str,
 
 def _message_row(store: Store, message_id: int):
     row = store.one("SELECT m.*, v.source_text, u.name AS owner FROM messages m "
-                    "JOIN message_versions v ON v.message_id = m.id AND v.version = m.current_version "
+                    "JOIN message_versions v "
+                    "ON v.message_id = m.id AND v.version = m.current_version "
                     "LEFT JOIN users u ON u.id = m.owner_id WHERE m.id = ?", (message_id,))
     if row is None:
         raise NotFound(f"message {message_id} does not exist", fix="see `cohear messages list`")
@@ -197,7 +201,8 @@ def list_messages(store: Store, *, tag: str | None = None, channel: str | None =
 def versions(store: Store, message_id: int) -> list[dict]:
     _message_row(store, message_id)
     return [dict(r) for r in store.all(
-        "SELECT v.version, v.source_text, v.created_at, u.name AS created_by FROM message_versions v "
+        "SELECT v.version, v.source_text, v.created_at, u.name AS created_by "
+        "FROM message_versions v "
         "LEFT JOIN users u ON u.id = v.created_by WHERE v.message_id = ? ORDER BY v.version",
         (message_id,))]
 
@@ -242,7 +247,8 @@ def edit_message(store: Store, actor: User, message_id: int, *, source_text: str
         if changes:
             changes["updated_at"] = now
             sets = ", ".join(f"{k} = ?" for k in changes)
-            conn.execute(f"UPDATE messages SET {sets} WHERE id = ?", (*changes.values(), message_id))
+            conn.execute(f"UPDATE messages SET {sets} WHERE id = ?",
+                         (*changes.values(), message_id))
             meta = {k: v for k, v in changes.items()
                     if k in ("title", "audience", "channel", "tags_json")}
             if meta:
@@ -286,7 +292,8 @@ def add_glossary_term(store: Store, actor: User, term: str, *, language_tag: str
             raise BadInput("a fixed translation needs a language", fix="give --language")
     with store.transaction() as conn:
         conn.execute("INSERT INTO glossary (term, language, translation, note, created_by, "
-                     "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (term, coalesce(language, '')) "
+                     "created_at) VALUES (?, ?, ?, ?, ?, ?) "
+                     "ON CONFLICT (term, coalesce(language, '')) "
                      "DO UPDATE SET translation = excluded.translation, note = excluded.note",
                      (term, lang, translation, note, actor.id or None, utcnow()))
         audit.record(conn, actor, "glossary.set", "glossary", term,
@@ -350,7 +357,8 @@ def translation_history(store: Store, message_id: int, lang: str) -> list[dict]:
     row = _translation_row(store, message_id, language(lang).tag)
     return [dict(r) for r in store.all(
         "SELECT r.revision, r.source_version, r.status, r.text, r.reason, r.created_at, "
-        "u.name AS created_by FROM translation_revisions r LEFT JOIN users u ON u.id = r.created_by "
+        "u.name AS created_by FROM translation_revisions r "
+        "LEFT JOIN users u ON u.id = r.created_by "
         "WHERE r.translation_id = ? ORDER BY r.revision", (row["id"],))]
 
 
@@ -402,9 +410,11 @@ def edit_translation(store: Store, actor: User, message_id: int, lang: str, text
     with store.transaction() as conn:
         row = conn.execute("SELECT * FROM translations WHERE message_id = ? AND language = ?",
                            (message_id, tag)).fetchone()
-        if row is not None and row["text"] == text and row["source_version"] == message["current_version"]:
+        current = message["current_version"]
+        if row is not None and row["text"] == text and row["source_version"] == current:
             return translation_dict(store, row, message)
-        status = "received" if row is not None and row["status"] == "human_requested" else "needs_review"
+        requested = row is not None and row["status"] == "human_requested"
+        status = "received" if requested else "needs_review"
         changes = {"text": text, "status": status, "source_version": message["current_version"],
                    "segments_json": _align(message, text, tag), "placeholder_problems_json":
                    _problems(message["source_text"], text), "approved_by": None,
@@ -424,11 +434,13 @@ def _align(message, text: str, tag: str) -> str:
     target = segments.split(text, tag)
     if len(source) != len(target):
         return "[]"
-    return json.dumps([{"source": s.source, "target": t.source, "back": None, "sep": t.sep,
-                        "reused": False} for s, t in zip(source, target)], ensure_ascii=False)
+    pairs = [{"source": s.source, "target": t.source, "back": None, "sep": t.sep,
+              "reused": False} for s, t in zip(source, target, strict=True)]
+    return json.dumps(pairs, ensure_ascii=False)
 
 
-def request_human(store: Store, actor: User, message_id: int, languages: Iterable[str]) -> list[dict]:
+def request_human(store: Store, actor: User, message_id: int,
+                  languages: Iterable[str]) -> list[dict]:
     """Ask for a human translation (any language, and the only way for those without a
     pack). The old text, if any, is kept until the new one arrives."""
     tags = [language(t).tag for t in languages]
@@ -467,7 +479,8 @@ def approve_translation(store: Store, actor: User, message_id: int, lang: str) -
         if row["source_version"] != message["current_version"] or row["status"] == "stale":
             raise Conflict(f"the {tag} translation is of version {row['source_version']}, but "
                            f"the message is now at version {message['current_version']}",
-                           fix="translate it again or edit it to match the new source, then approve")
+                           fix="translate it again or edit it to match the new source, "
+                               "then approve")
         if row["status"] not in APPROVABLE:
             raise Conflict(f"the {tag} translation is {row['status']}: there is no text to approve",
                            fix="wait for the translator's text (import it), then approve")
@@ -479,22 +492,24 @@ def approve_translation(store: Store, actor: User, message_id: int, lang: str) -
                                     "exactly as in the source, then approve",
                                 extra={"placeholder_problems": problems})
         now = utcnow()
-        _write_translation(conn, actor, row, {"status": "approved", "approved_by": actor.id or None,
-                                              "approved_at": now, "placeholder_problems_json": "[]"},
-                           reason="approved")
+        approval = {"status": "approved", "approved_by": actor.id or None, "approved_at": now,
+                    "placeholder_problems_json": "[]"}
+        _write_translation(conn, actor, row, approval, reason="approved")
         _remember(conn, actor, message, row, now)
     return get_translation(store, message_id, tag)
 
 
 def _remember(conn, actor: User, message, row, now: str) -> None:
     segs = json.loads(row["segments_json"])
-    aligned = segs and segments.join([s["target"] for s in segs], [s["sep"] for s in segs]) == row["text"]
+    joined = segments.join([s["target"] for s in segs], [s["sep"] for s in segs])
+    aligned = bool(segs) and joined == row["text"]
     pairs = ([(s["source"], s["target"], s.get("back")) for s in segs] if aligned
              else [(message["source_text"], row["text"], row["back_translation"])])
     for source, target, back in pairs:
         conn.execute(
             "INSERT INTO translation_memory (source_language, language, source_text, target_text, "
-            "back_translation, translation_id, approved_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "back_translation, translation_id, approved_by, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (source_language, language, source_text) DO UPDATE SET "
             "target_text = excluded.target_text, back_translation = excluded.back_translation, "
             "translation_id = excluded.translation_id, approved_by = excluded.approved_by, "
@@ -616,14 +631,14 @@ def _machine_translate(store: Store, work: list[_Work], report) -> None:
         fixed = _fixed(store, tag)
         guarded = [placeholders.protect(w.segs[i].source, terms, fixed) for w, i in todo]
         results = engine.translate([g.text for g in guarded], src, tag)
-        for (w, i), g, r in zip(todo, guarded, results):
+        for (w, i), g, r in zip(todo, guarded, results, strict=True):
             w.targets[i] = placeholders.restore(r.text, g)
             w.pivoted = w.pivoted or bool(r.pivoted)
             w.engine = w.engine or r.engine
         if engine.can_translate(tag, src):
             back_guard = [placeholders.protect(w.targets[i], terms) for w, i in todo]
             backs = engine.translate([g.text for g in back_guard], tag, src)
-            for (w, i), g, b in zip(todo, back_guard, backs):
+            for (w, i), g, b in zip(todo, back_guard, backs, strict=True):
                 w.backs[i] = placeholders.restore(b.text, g)
         report(0.1 + 0.8 * (n + 1) / len(pairs))
 
@@ -634,7 +649,7 @@ def _save_machine(conn, actor: User, w: _Work) -> None:
     text = segments.join(w.targets, seps)
     back = segments.join(w.backs, seps) if all(b is not None for b in w.backs) else None
     segs = [{"source": s.source, "target": t, "back": b, "sep": s.sep, "reused": r}
-            for s, t, b, r in zip(w.segs, w.targets, w.backs, w.reused)]
+            for s, t, b, r in zip(w.segs, w.targets, w.backs, w.reused, strict=True)]
     changes = {
         "text": text, "status": "machine", "source_version": w.message["current_version"],
         "segments_json": json.dumps(segs, ensure_ascii=False),
