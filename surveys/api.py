@@ -1,5 +1,368 @@
-"""HTTP routes for surveys, sessions, answers, codebooks and exports (filled in by the surveys work)."""
+"""HTTP routes for surveys, sessions, answers, codebooks and exports. Each route only
+translates HTTP to a surveys service call and back; roles are checked by `allow(...)`
+and the services check the finer rules (a collector reaches only their own sessions)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["surveys"])
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+from fastapi.responses import FileResponse, Response
+
+from cohear.auth import User
+from cohear.deps import allow, get_jobs, get_store
+from cohear.errors import BadInput
+from cohear.jobs import JobQueue
+from cohear.store import Store
+from surveys import agreement, coding, exports, redaction, service, summary, xlsform
+from surveys.schema import (
+    MAX_ID,
+    AnswerText,
+    Decision,
+    NewCode,
+    NewCodebook,
+    NewCoding,
+    NewExport,
+    NewQuestion,
+    NewSession,
+    NewSurvey,
+    Note,
+    OpenLanguage,
+    QuestionText,
+    Reason,
+)
+
+router = APIRouter()
+StoreDep = Annotated[Store, Depends(get_store)]
+JobsDep = Annotated[JobQueue, Depends(get_jobs)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+LangPath = Annotated[str, Path(min_length=2, max_length=35, pattern=r"^[A-Za-z0-9-]+$")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _read_upload(file: UploadFile, limit: int) -> bytes:
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise BadInput(f"the file is larger than {limit:,} bytes", fix="send a smaller file")
+    return data
+
+
+# -- surveys ---------------------------------------------------------------------------------
+
+@router.get("/api/surveys", tags=["surveys"])
+def list_surveys(store: StoreDep, _: Annotated[User, Depends(allow("surveys.read"))]):
+    return service.list_surveys(store)
+
+
+@router.post("/api/surveys", status_code=201, tags=["surveys"])
+def create_survey(body: NewSurvey, store: StoreDep,
+                  user: Annotated[User, Depends(allow("surveys.build"))]) -> dict:
+    return service.create_survey(store, user, title=body.title, purpose=body.purpose,
+                                 base_language=body.base_language,
+                                 target_languages=body.target_languages,
+                                 questions=[q.model_dump() for q in body.questions])
+
+
+@router.post("/api/surveys/xlsform", status_code=201, tags=["surveys"])
+def import_xlsform(file: Annotated[UploadFile, File(description="an XLSForm (.xlsx)")],
+                   store: StoreDep, user: Annotated[User, Depends(allow("surveys.build"))]
+                   ) -> dict:
+    """Create a survey from a KoboToolbox/ODK XLSForm; the report lists what was left out."""
+    return xlsform.import_xlsform(store, user, _read_upload(file, 20 * 1024 * 1024))
+
+
+@router.get("/api/surveys/{survey_id}", tags=["surveys"])
+def get_survey(survey_id: IdPath, store: StoreDep,
+               _: Annotated[User, Depends(allow("surveys.read"))]) -> dict:
+    return service.get_survey(store, survey_id)
+
+
+@router.get("/api/surveys/{survey_id}/xlsform", tags=["surveys"])
+def export_xlsform(survey_id: IdPath, store: StoreDep,
+                   _: Annotated[User, Depends(allow("surveys.read"))]) -> Response:
+    data = xlsform.export_xlsform(store, survey_id)
+    return Response(data, media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="survey-{survey_id}.xlsx"'})
+
+
+@router.post("/api/surveys/{survey_id}/questions", status_code=201, tags=["surveys"])
+def add_question(survey_id: IdPath, body: NewQuestion, store: StoreDep,
+                 user: Annotated[User, Depends(allow("surveys.build"))]) -> dict:
+    return service.add_question(store, user, survey_id, kind=body.kind, name=body.name,
+                                text=body.text, options=body.options, texts=body.texts)
+
+
+@router.post("/api/surveys/{survey_id}/versions", status_code=201, tags=["surveys"])
+def new_version(survey_id: IdPath, store: StoreDep,
+                user: Annotated[User, Depends(allow("surveys.build"))]) -> dict:
+    return service.new_version(store, user, survey_id)
+
+
+@router.post("/api/surveys/{survey_id}/languages/{language}", tags=["surveys"])
+def open_language(survey_id: IdPath, language: LangPath, body: OpenLanguage, store: StoreDep,
+                  user: Annotated[User, Depends(allow("surveys.build"))]) -> dict:
+    """Open the survey for collection in a language (its questions must be approved)."""
+    return service.open_language(store, user, survey_id, language,
+                                 accept_english=body.accept_english)
+
+
+@router.put("/api/surveys/questions/{question_id}/texts/{language}", tags=["surveys"])
+def set_question_text(question_id: IdPath, language: LangPath, body: QuestionText,
+                      store: StoreDep, user: Annotated[User, Depends(allow("surveys.build"))]
+                      ) -> dict:
+    return service.set_question_text(store, user, question_id, language, body.text)
+
+
+@router.post("/api/surveys/questions/{question_id}/texts/{language}/approve", tags=["surveys"])
+def approve_question_text(question_id: IdPath, language: LangPath, store: StoreDep,
+                          user: Annotated[User, Depends(allow("surveys.approve_text"))]) -> dict:
+    return service.approve_question_text(store, user, question_id, language)
+
+
+@router.put("/api/surveys/questions/{question_id}/prompts/{language}", tags=["surveys"])
+def put_prompt(question_id: IdPath, language: LangPath,
+               file: Annotated[UploadFile, File(description="the question read aloud")],
+               store: StoreDep, user: Annotated[User, Depends(allow("surveys.build"))]) -> dict:
+    return service.put_prompt(store, user, question_id, language, file.file,
+                              file.content_type or "")
+
+
+@router.get("/api/surveys/questions/{question_id}/prompts/{language}", tags=["surveys"])
+def get_prompt(question_id: IdPath, language: LangPath, store: StoreDep,
+               _: Annotated[User, Depends(allow("surveys.read"))]) -> FileResponse:
+    prompt = service.get_prompt(store, question_id, language)
+    return FileResponse(store.blobs.path(prompt["blob_sha256"]), media_type=prompt["media_type"])
+
+
+@router.get("/api/surveys/{survey_id}/agreement", tags=["surveys"])
+def survey_agreement(survey_id: IdPath, store: StoreDep,
+                     user: Annotated[User, Depends(allow("agreement.read"))],
+                     coder: Annotated[list[Annotated[int, Query(ge=1, le=MAX_ID)]] | None,
+                                      Query(description="coder ids (default: all)")] = None
+                     ) -> dict:
+    """Cohen's kappa (two coders) or Krippendorff's alpha, per code and overall."""
+    result = agreement.survey_agreement(store, user, survey_id, coder)
+    for item in result["codes"]:
+        item.pop("coincidence", None)
+    return result
+
+
+@router.get("/api/surveys/{survey_id}/summary", tags=["surveys"])
+def survey_summary(survey_id: IdPath, store: StoreDep,
+                   user: Annotated[User, Depends(allow("surveys.summary"))]) -> dict:
+    return summary.summarise(store, user, survey_id)
+
+
+@router.get("/api/surveys/{survey_id}/charts/{chart}", tags=["surveys"])
+def survey_chart(survey_id: IdPath, chart: Literal["answers", "codes"], store: StoreDep,
+                 user: Annotated[User, Depends(allow("surveys.summary"))]) -> Response:
+    """A PNG chart: answers per question and language, or code frequencies by language."""
+    return Response(summary.chart_png(store, user, survey_id, chart), media_type="image/png")
+
+
+# -- sessions ------------------------------------------------------------------------------------
+
+@router.post("/api/sessions", status_code=201, tags=["sessions"])
+def start_session(body: NewSession, store: StoreDep,
+                  user: Annotated[User, Depends(allow("sessions.run"))]) -> dict:
+    return service.start_session(store, user, body.survey_id, body.language,
+                                 respondent_id=body.respondent_id, contact=body.contact)
+
+
+@router.get("/api/sessions", tags=["sessions"])
+def list_sessions(store: StoreDep, user: Annotated[User, Depends(allow("sessions.read"))],
+                  survey_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None):
+    return service.list_sessions(store, user, survey_id)
+
+
+@router.get("/api/sessions/{session_id}", tags=["sessions"])
+def get_session(session_id: IdPath, store: StoreDep,
+                user: Annotated[User, Depends(allow("sessions.read"))]) -> dict:
+    return service.get_session(store, user, session_id)
+
+
+@router.post("/api/sessions/{session_id}/consent", status_code=201, tags=["sessions"])
+def record_consent(session_id: IdPath, store: StoreDep,
+                   user: Annotated[User, Depends(allow("sessions.run"))],
+                   method: Annotated[Literal["verbal_recording", "tick"], Form()],
+                   language: Annotated[str | None, Form(max_length=35)] = None,
+                   file: Annotated[UploadFile | None, File(description="verbal consent")] = None
+                   ) -> dict:
+    """Record consent (before any answer): the consent text version, language and how."""
+    return service.record_consent(store, user, session_id, method=method, language=language,
+                                  recording=file.file if file else None,
+                                  filename=file.filename if file else "consent",
+                                  content_type=file.content_type if file else None)
+
+
+@router.post("/api/sessions/{session_id}/answers", status_code=201, tags=["sessions"])
+def submit_answer(session_id: IdPath, store: StoreDep, jobs: JobsDep,
+                  user: Annotated[User, Depends(allow("sessions.run"))],
+                  question_id: Annotated[int, Form(ge=1, le=MAX_ID)],
+                  text: Annotated[str | None, Form(max_length=200_000)] = None,
+                  choices: Annotated[list[str] | None, Form()] = None,
+                  file: Annotated[UploadFile | None, File(description="a voice answer")] = None
+                  ) -> dict:
+    """An answer: text, chosen options, or a recording (which queues transcription)."""
+    return service.submit_answer(store, user, session_id, question_id, text=text,
+                                 choices=choices, audio=file.file if file else None,
+                                 filename=file.filename if file else "answer",
+                                 content_type=file.content_type if file else None, jobs=jobs)
+
+
+@router.post("/api/sessions/{session_id}/withdraw", tags=["sessions"])
+def withdraw(session_id: IdPath, store: StoreDep,
+             user: Annotated[User, Depends(allow("respondents.withdraw"))]) -> dict:
+    """The session's respondent withdraws consent: their words and recordings are deleted."""
+    session = service.get_session(store, user, session_id)
+    return service.withdraw_consent(store, user, session["respondent_id"])
+
+
+# -- answers -------------------------------------------------------------------------------------
+
+@router.get("/api/answers", tags=["answers"])
+def review_queue(store: StoreDep, user: Annotated[User, Depends(allow("answers.read"))],
+                 survey_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                 status: Literal["new", "transcribed", "verified"] | None = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 200):
+    """Answers to review, safeguarding concerns first."""
+    return service.review_queue(store, user, survey_id=survey_id, status=status, limit=limit)
+
+
+@router.get("/api/answers/{answer_id}", tags=["answers"])
+def get_answer(answer_id: IdPath, store: StoreDep,
+               user: Annotated[User, Depends(allow("answers.read"))]) -> dict:
+    answer = service.get_answer(store, user, answer_id)
+    answer["codings"] = coding.codings_for_answer(store, answer_id)
+    if user.may("redactions.decide"):
+        answer["redactions"] = redaction.list_for_answer(store, answer_id)
+    return answer
+
+
+@router.post("/api/answers/{answer_id}/texts", status_code=201, tags=["answers"])
+def add_text(answer_id: IdPath, body: AnswerText, store: StoreDep,
+             user: Annotated[User, Depends(allow("answers.review"))]) -> dict:
+    """A corrected transcript or an English rendering, as a new version."""
+    return service.add_text_version(store, user, answer_id, body.text, rendering=body.rendering)
+
+
+@router.post("/api/answers/{answer_id}/verify", tags=["answers"])
+def verify(answer_id: IdPath, store: StoreDep,
+           user: Annotated[User, Depends(allow("answers.review"))]) -> dict:
+    return service.verify_answer(store, user, answer_id)
+
+
+@router.post("/api/answers/{answer_id}/safeguarding", tags=["answers"])
+def raise_safeguarding(answer_id: IdPath, body: Reason, store: StoreDep,
+                       user: Annotated[User, Depends(allow("safeguarding.raise"))]) -> dict:
+    return service.raise_safeguarding(store, user, answer_id, body.reason)
+
+
+@router.post("/api/answers/{answer_id}/safeguarding/handled", tags=["answers"])
+def handle_safeguarding(answer_id: IdPath, body: Note, store: StoreDep,
+                        user: Annotated[User, Depends(allow("safeguarding.handle"))]) -> dict:
+    return service.handle_safeguarding(store, user, answer_id, body.note)
+
+
+@router.post("/api/answers/{answer_id}/codings", status_code=201, tags=["answers"])
+def apply_code(answer_id: IdPath, body: NewCoding, store: StoreDep,
+               user: Annotated[User, Depends(allow("coding.apply"))]) -> dict:
+    return coding.apply_code(store, user, answer_id, body.code_id,
+                             answer_text_id=body.answer_text_id, start=body.start, end=body.end)
+
+
+@router.delete("/api/answers/codings/{coding_id}", status_code=204, tags=["answers"])
+def remove_coding(coding_id: IdPath, store: StoreDep,
+                  user: Annotated[User, Depends(allow("coding.apply"))]) -> Response:
+    coding.remove_coding(store, user, coding_id)
+    return Response(status_code=204)
+
+
+@router.post("/api/answers/redactions/{redaction_id}", tags=["answers"])
+def decide_redaction(redaction_id: IdPath, body: Decision, store: StoreDep,
+                     user: Annotated[User, Depends(allow("redactions.decide"))]) -> dict:
+    """Accept or reject a suggested redaction; accepted ones apply in every export."""
+    return redaction.decide(store, user, redaction_id, body.accept)
+
+
+# -- codebooks -----------------------------------------------------------------------------------
+
+@router.get("/api/codebooks", tags=["codebooks"])
+def list_codebooks(store: StoreDep, _: Annotated[User, Depends(allow("codebooks.read"))]):
+    return coding.list_codebooks(store)
+
+
+@router.post("/api/codebooks", status_code=201, tags=["codebooks"])
+def create_codebook(body: NewCodebook, store: StoreDep,
+                    user: Annotated[User, Depends(allow("codebooks.manage"))]) -> dict:
+    return coding.create_codebook(store, user, body.name, survey_id=body.survey_id,
+                                  codes=[c.model_dump() for c in body.codes])
+
+
+@router.post("/api/codebooks/import", status_code=201, tags=["codebooks"])
+def import_codebook(file: Annotated[UploadFile, File(description="CSV or REFI-QDA .qdc")],
+                    name: Annotated[str, Form(min_length=1, max_length=200)], store: StoreDep,
+                    user: Annotated[User, Depends(allow("codebooks.manage"))]) -> dict:
+    data = _read_upload(file, 10 * 1024 * 1024)
+    if data.lstrip()[:1] == b"<":
+        return coding.import_qdc(store, user, name, data)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput("the codebook CSV is not UTF-8 text", fix="save it as UTF-8 CSV") from None
+    return coding.import_codebook_csv(store, user, name, text)
+
+
+@router.get("/api/codebooks/{codebook_id}", tags=["codebooks"])
+def get_codebook(codebook_id: IdPath, store: StoreDep,
+                 _: Annotated[User, Depends(allow("codebooks.read"))]) -> dict:
+    return coding.get_codebook(store, codebook_id)
+
+
+@router.post("/api/codebooks/{codebook_id}/codes", status_code=201, tags=["codebooks"])
+def add_code(codebook_id: IdPath, body: NewCode, store: StoreDep,
+             user: Annotated[User, Depends(allow("codebooks.manage"))]) -> dict:
+    return coding.add_code(store, user, codebook_id, body.name, parent=body.parent,
+                           description=body.description, colour=body.colour, memo=body.memo)
+
+
+@router.get("/api/codebooks/{codebook_id}/export", tags=["codebooks"])
+def export_codebook(codebook_id: IdPath, store: StoreDep,
+                    _: Annotated[User, Depends(allow("codebooks.read"))],
+                    format: Literal["csv", "qdc"] = "csv") -> Response:
+    coding.get_codebook(store, codebook_id)
+    if format == "qdc":
+        return Response(coding.export_qdc(store, codebook_id), media_type="application/xml",
+                        headers={"Content-Disposition":
+                                 f'attachment; filename="codebook-{codebook_id}.qdc"'})
+    return Response(coding.export_codebook_csv(store, codebook_id), media_type="text/csv",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="codebook-{codebook_id}.csv"'})
+
+
+# -- exports -------------------------------------------------------------------------------------
+
+@router.post("/api/exports", status_code=202, tags=["exports"])
+def request_export(body: NewExport, store: StoreDep, jobs: JobsDep,
+                   user: Annotated[User, Depends(allow("exports.pseudonymised"))]) -> dict:
+    """Queue an export (a `surveys.export` job); identifiable exports need an admin."""
+    return exports.request_export(store, user, body.survey_id, body.format,
+                                  identifiable=body.identifiable, jobs=jobs)
+
+
+@router.get("/api/exports", tags=["exports"])
+def list_exports(store: StoreDep, user: Annotated[User, Depends(allow("exports.pseudonymised"))]):
+    return exports.list_exports(store, user)
+
+
+@router.get("/api/exports/{export_id}", tags=["exports"])
+def get_export(export_id: IdPath, store: StoreDep,
+               user: Annotated[User, Depends(allow("exports.pseudonymised"))]) -> dict:
+    return exports.get_export(store, user, export_id)
+
+
+@router.get("/api/exports/{export_id}/file", tags=["exports"])
+def export_file(export_id: IdPath, store: StoreDep,
+                user: Annotated[User, Depends(allow("exports.pseudonymised"))]) -> FileResponse:
+    path, name = exports.export_file(store, user, export_id)
+    return FileResponse(path, filename=name)

@@ -90,7 +90,7 @@ def parse_xlsform(data: bytes) -> dict:
         coded = _LANG_CODE.match(spec)
         default_lang = links.language(coded.group("code") if coded else spec).tag
     survey_rows = list(_rows(sheets["survey"]))
-    columns = {k for _, row in survey_rows for k in row}
+    columns = list(dict.fromkeys(k for _, row in survey_rows for k in row))  # sheet order
     lower = {c.lower(): c for c in columns}
     if "type" not in lower or "name" not in lower:
         raise BadInput("the survey sheet needs 'type' and 'name' columns",

@@ -1,0 +1,191 @@
+"""The surveys API over a real uvicorn server: roles, collector isolation, consent
+before answers, coding, agreement, and exports run as durable jobs and downloaded."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+import pytest
+
+from tests.test_surveys_xlsform import build_form
+
+SURVEY = {
+    "title": "Pharmacy use", "purpose": "Learn how people use pharmacies",
+    "base_language": "en", "target_languages": ["ur"],
+    "questions": [
+        {"kind": "consent", "name": "consent", "text": "Do you agree?"},
+        {"kind": "open", "name": "story", "text": "Tell us about your pharmacy",
+         "texts": {"ur": "اپنی فارمیسی کے بارے میں بتائیں"}},
+        {"kind": "scale", "name": "ease", "text": "How easy is it?",
+         "options": {"min": 1, "max": 5}},
+    ],
+}
+
+
+def wait_for(client, path, done=lambda body: body["status"] != "queued", timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        body = client.get(path).json()
+        if done(body) or time.monotonic() > deadline:
+            return body
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def survey(api):
+    r = api["communicator"].post("/api/surveys", json=SURVEY)
+    assert r.status_code == 201, r.text
+    s = r.json()
+    assert api["communicator"].post(f"/api/surveys/{s['id']}/languages/en",
+                                    json={}).status_code == 200
+    return s
+
+
+def start(api, role, survey):
+    r = api[role].post("/api/sessions", json={"survey_id": survey["id"], "language": "en"})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_a_language_opens_over_http_only_once_approved(api, survey):
+    comm = api["communicator"]
+    r = comm.post(f"/api/surveys/{survey['id']}/languages/ur", json={})
+    assert r.status_code == 409 and "consent" in r.json()["detail"]
+    for q in survey["questions"]:
+        if q["name"] != "story":
+            assert comm.put(f"/api/surveys/questions/{q['id']}/texts/ur",
+                            json={"text": "اردو"}).status_code == 200
+        r = comm.post(f"/api/surveys/questions/{q['id']}/texts/ur/approve")
+        assert r.status_code == 200, r.text
+    assert api["collector"].post(f"/api/surveys/questions/{q['id']}/texts/ur/approve"
+                                 ).status_code == 403
+    assert comm.post(f"/api/surveys/{survey['id']}/languages/ur", json={}).status_code == 200
+
+
+def test_consent_comes_before_any_answer_over_http(api, survey):
+    session = start(api, "collector", survey)
+    story = survey["questions"][1]["id"]
+    c = api["collector"]
+    r = c.post(f"/api/sessions/{session['id']}/answers", data={"question_id": story,
+                                                               "text": "Too early"})
+    assert r.status_code == 409 and "consent" in r.json()["detail"]
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert c.post(f"/api/sessions/{session['id']}/consent",
+                  data={"method": "tick"}).status_code == 201
+    r = c.post(f"/api/sessions/{session['id']}/answers", data={"question_id": story,
+                                                               "text": "Open late"})
+    assert r.status_code == 201, r.text
+    r = c.post(f"/api/sessions/{session['id']}/answers",
+               data={"question_id": survey["questions"][2]["id"], "choices": ["4"]})
+    assert r.status_code == 201 and r.json()["choices"] == ["4"]
+    assert c.get(f"/api/sessions/{session['id']}").json()["consent"]["method"] == "tick"
+
+
+def test_collectors_see_and_upload_only_to_their_own_sessions(api, survey):
+    mine = start(api, "collector", survey)
+    api["collector"].post(f"/api/sessions/{mine['id']}/consent", data={"method": "tick"})
+    answer = api["collector"].post(f"/api/sessions/{mine['id']}/answers", data={
+        "question_id": survey["questions"][1]["id"], "text": "Mine"}).json()
+    other = api["collector2"]
+    r = other.post(f"/api/sessions/{mine['id']}/answers",
+                   data={"question_id": survey["questions"][2]["id"], "choices": ["1"]})
+    assert r.status_code == 403 and "another collector" in r.json()["detail"]
+    assert other.post(f"/api/sessions/{mine['id']}/consent",
+                      data={"method": "tick"}).status_code == 403
+    assert other.get(f"/api/sessions/{mine['id']}").status_code == 404
+    assert other.get(f"/api/answers/{answer['id']}").status_code == 404
+    assert other.get("/api/sessions").json() == []
+    assert other.get("/api/answers").json() == []
+    assert [s["id"] for s in api["reviewer"].get("/api/sessions").json()] == [mine["id"]]
+    assert [a["id"] for a in api["researcher"].get("/api/answers").json()] == [answer["id"]]
+    # Nothing was added by the refused upload.
+    assert len(api["reviewer"].get(f"/api/sessions/{mine['id']}").json()["answers"]) == 1
+
+
+def test_roles_are_enforced_on_survey_building_and_exports(api, survey):
+    assert api["collector"].post("/api/surveys", json=SURVEY).status_code == 403
+    assert api["researcher"].post("/api/surveys", json=SURVEY).status_code == 403
+    r = api["reviewer"].post("/api/exports", json={"survey_id": survey["id"], "format": "csv"})
+    assert r.status_code == 403 and "researcher" in r.json()["detail"]
+    r = api["researcher"].post("/api/exports", json={"survey_id": survey["id"], "format": "csv",
+                                                     "identifiable": True})
+    assert r.status_code == 403
+
+
+def test_code_agree_and_export_as_a_job_then_download(api, survey):
+    c = api["collector"]
+    story = survey["questions"][1]["id"]
+    answers = []
+    for words in ("The pharmacist explained my pills", "Queue was long, call 0121 496 0018"):
+        s = start(api, "collector", survey)
+        c.post(f"/api/sessions/{s['id']}/consent", data={"method": "tick"})
+        answers.append(c.post(f"/api/sessions/{s['id']}/answers",
+                              data={"question_id": story, "text": words}).json())
+    book = api["researcher"].post("/api/codebooks", json={"name": "Pharmacy", "codes": [
+        {"name": "advice"}, {"name": "waiting", "colour": "#ff8800"}]}).json()
+    codes = {c_["name"]: c_["id"] for c_ in book["codes"]}
+    text_id = answers[1]["texts"]["original"]["id"]
+    for role in ("reviewer", "researcher"):
+        r = api[role].post(f"/api/answers/{answers[0]['id']}/codings",
+                           json={"code_id": codes["advice"]})
+        assert r.status_code == 201, r.text
+        r = api[role].post(f"/api/answers/{answers[1]['id']}/codings",
+                           json={"code_id": codes["waiting"], "answer_text_id": text_id,
+                                 "start": 0, "end": 13})
+        assert r.status_code == 201, r.text
+    r = api["reviewer"].post(f"/api/answers/{answers[1]['id']}/codings",
+                             json={"code_id": codes["waiting"], "answer_text_id": text_id,
+                                   "start": 5, "end": 500})
+    assert r.status_code == 400 and "outside the text" in r.json()["detail"]
+    agreement = api["researcher"].get(f"/api/surveys/{survey['id']}/agreement").json()
+    assert agreement["overall"]["confusion"] == {"both": 2, "first_only": 0, "second_only": 0,
+                                                 "neither": 2}
+    assert agreement["overall"]["kappa"] == 1.0
+
+    r = api["researcher"].post("/api/exports", json={"survey_id": survey["id"],
+                                                     "format": "csv"})
+    assert r.status_code == 202, r.text
+    export = wait_for(api["researcher"], f"/api/exports/{r.json()['id']}")
+    assert export["status"] == "done" and export["rows"] == 4
+    download = api["researcher"].get(f"/api/exports/{export['id']}/file")
+    assert download.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert len(rows) == 4
+    assert "0121 496 0018" not in download.text and "[phone]" in download.text
+    assert {r_["segment_text"] for r_ in rows} >= {"Queue was lon"}
+
+
+def test_an_empty_survey_export_is_refused_and_nothing_is_queued(api, survey):
+    r = api["researcher"].post("/api/exports", json={"survey_id": survey["id"],
+                                                     "format": "qdpx"})
+    assert r.status_code == 409 and "no answers" in r.json()["detail"]
+    assert api["researcher"].get("/api/exports").json() == []
+
+
+def test_xlsform_upload_and_download(api):
+    r = api["communicator"].post("/api/surveys/xlsform",
+                                 files={"file": ("form.xlsx", build_form(), "application/octet-stream")})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["survey"]["target_languages"] == ["ur", "pl"]
+    assert any("integer" in line for line in body["report"]["unsupported"])
+    r = api["communicator"].post("/api/surveys/xlsform",
+                                 files={"file": ("form.xlsx", b"not a spreadsheet", "text/plain")})
+    assert r.status_code == 400 and "XLSForm" in r.json()["detail"]
+    r = api["researcher"].get(f"/api/surveys/{body['survey']['id']}/xlsform")
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+
+
+def test_withdrawal_over_http_reports_what_was_deleted(api, survey):
+    s = start(api, "collector", survey)
+    c = api["collector"]
+    c.post(f"/api/sessions/{s['id']}/consent", data={"method": "tick"})
+    c.post(f"/api/sessions/{s['id']}/answers", data={"question_id": survey["questions"][1]["id"],
+                                                     "text": "Please forget me"})
+    assert api["collector2"].post(f"/api/sessions/{s['id']}/withdraw").status_code == 404
+    r = c.post(f"/api/sessions/{s['id']}/withdraw")
+    assert r.status_code == 200, r.text
+    assert r.json()["deleted"]["answers"] == 1
+    assert api["reviewer"].get("/api/answers").json() == []
