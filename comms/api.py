@@ -32,6 +32,10 @@ Writer = Annotated[User, Depends(allow("comms.write"))]
 Editor = Annotated[User, Depends(allow("comms.edit_translation"))]
 Approver = Annotated[User, Depends(allow("comms.approve"))]
 Languages = Annotated[list[str] | None, Query()]
+# Translator files are sent as the raw request body, as a CAT tool saved them.
+_FILE = {"schema": {"type": "string", "format": "binary"}}
+IMPORT_BODY = {"requestBody": {"required": True, "content": {
+    "application/xliff+xml": _FILE, "text/x-gettext-translation": _FILE}}}
 
 
 def _translate(
@@ -137,7 +141,7 @@ def export_many_po(
     return _exchange_file(store, ids, language, "po", all)
 
 
-@router.post("/import")
+@router.post("/import", openapi_extra=IMPORT_BODY)
 async def import_many(
     *, request: Request, language: str | None = None, store: StoreDep, user: Writer
 ) -> dict:
@@ -232,7 +236,7 @@ def export_po(
     return _exchange_file(store, [message_id], language, "po", all)
 
 
-@router.post("/{message_id}/import")
+@router.post("/{message_id}/import", openapi_extra=IMPORT_BODY)
 async def import_file(
     *, message_id: int, request: Request, language: str | None = None, store: StoreDep, user: Writer
 ) -> dict:

@@ -1,5 +1,9 @@
 """Sentence segments of a message: the unit of translation memory and of the
 translator exchange files. Splitting is offline (pysbd, with a rule-based fallback).
+
+The engine splits again inside each segment (language_packs.splitter); this module
+keeps what memory and the plain-language check need besides: each sentence's offset
+and the white space between sentences, so a translation can be rebuilt from them.
 """
 
 from __future__ import annotations
