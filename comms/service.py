@@ -407,6 +407,7 @@ def edit_translation(store: Store, actor: User, message_id: int, lang: str, text
     tag = language(lang).tag
     text = clean_text(text, "translation", MAX_TRANSLATION_CHARS)
     message = _message_row(store, message_id)
+    _not_source(message, [tag])
     with store.transaction() as conn:
         row = conn.execute("SELECT * FROM translations WHERE message_id = ? AND language = ?",
                            (message_id, tag)).fetchone()

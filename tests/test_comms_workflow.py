@@ -380,3 +380,24 @@ def test_an_engine_that_drops_a_placeholder_token_gets_its_translation_flagged(
                                                                      "0121 496 0000"}
     with pytest.raises(Unprocessable):
         service.approve_translation(store, team["reviewer"], flu["id"], "pl")
+
+
+def test_export_after_a_source_edit_prefills_unchanged_sentences(store, team, flu, copy_packs):
+    comm = team["communicator"]
+    service.translate_messages(store, comm, [flu["id"]], ["ur"])
+    service.edit_message(store, comm, flu["id"],
+                         source_text=FLU.replace("Call 0121 496 0000 to book.",
+                                                 "Call 0121 496 0000 or ask at reception."))
+    data, _ = exchange.export_file(store, [flu["id"]], "ur", "xliff")
+    from translate.storage.xliff2 import Xliff2File
+    units = Xliff2File.parsestring(data).units
+    assert [u.getid() for u in units] == [f"m{flu['id']}-v2-s0", f"m{flu['id']}-v2-s1"]
+    assert units[0].target == units[0].source          # unchanged: the old (copied) text
+    assert not units[1].target                          # changed: for the translator
+    done = service.create_message(store, comm, title="Short", source_text="Stay well.",
+                                  channel="sms")
+    service.translate_messages(store, comm, [done["id"]], ["ur"])
+    with pytest.raises(BadInput, match="no sentence"):
+        exchange.export_file(store, [done["id"]], "ur", "po")
+    assert b"Stay well." in exchange.export_file(store, [done["id"]], "ur", "po",
+                                                 include_all=True)[0]
