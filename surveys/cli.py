@@ -1,0 +1,126 @@
+"""`cohear surveys ...` and `cohear export`: import XLSForms, list and show surveys,
+summarise them, and write research exports with a progress bar (a thin layer over
+the surveys services)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+surveys_app = typer.Typer(help="Co-production surveys: import, list, show, summarise.",
+                          no_args_is_help=True)
+AS_HELP = "Act as this cohear user (recorded in the audit log); default: the system."
+
+
+def _ctx(as_user: str | None):
+    from cohear.auth import SYSTEM, get_user
+    from cohear.cli import open_store
+
+    store = open_store()
+    return store, (get_user(store, as_user) if as_user else SYSTEM)
+
+
+@surveys_app.command("import-xlsform")
+def import_xlsform(file: Annotated[Path, typer.Argument(help="A KoboToolbox/ODK XLSForm (.xlsx).",
+                                                        exists=True, dir_okay=False)],
+                   as_user: Annotated[str | None, typer.Option("--as", help=AS_HELP)] = None):
+    """Create a survey from an XLSForm; prints what could not be imported."""
+    from cohear.cli import console
+    from surveys import xlsform
+
+    store, actor = _ctx(as_user)
+    out = xlsform.import_xlsform(store, actor, file.read_bytes())
+    survey = out["survey"]
+    console.print(f"survey {survey['id']} {survey['title']!r}: {len(survey['questions'])} "
+                  f"questions in {', '.join([survey['base_language']] + survey['target_languages'])}")
+    for line in out["report"]["unsupported"]:
+        console.print(f"  [yellow]not imported:[/] {line}", highlight=False)
+
+
+@surveys_app.command("list")
+def list_surveys():
+    """List surveys with their version, question and answer counts."""
+    from cohear.cli import open_store, print_table
+    from surveys import service
+
+    rows = service.list_surveys(open_store())
+    for r in rows:
+        r["languages"] = ", ".join([r["base_language"]] + r["target_languages"])
+    print_table(rows, ["id", "title", "version", "languages", "questions", "answers"])
+
+
+@surveys_app.command("show")
+def show(survey_id: int):
+    """Show one survey: its purpose, languages open for collection, and questions."""
+    from cohear.cli import console, print_table
+    from surveys import service
+
+    store, _ = _ctx(None)
+    survey = service.get_survey(store, survey_id)
+    console.print(f"[bold]{survey['title']}[/] (version {survey['version']}): {survey['purpose']}")
+    opened = ", ".join(o["language"] + (" (English accepted)" if o["accepted_in_english"] else "")
+                       for o in survey["open_languages"]) or "none yet"
+    console.print(f"open for collection in: {opened}")
+    rows = [{"#": q["position"], "name": q["name"], "type": q["kind"], "text": q["text"],
+             "approved in": ", ".join(k for k, v in q["texts"].items()
+                                      if v["status"] == "approved")}
+            for q in survey["questions"]]
+    print_table(rows, ["#", "name", "type", "text", "approved in"])
+
+
+@surveys_app.command("summary")
+def summary_command(survey_id: int,
+                    charts: Annotated[Path | None, typer.Option(
+                        help="Write answers.png and codes.png into this folder.")] = None):
+    """Counts of answers per question, language and demographic band, and code frequencies."""
+    from cohear.cli import console, print_table
+    from surveys import summary
+
+    store, actor = _ctx(None)
+    data = summary.summarise(store, actor, survey_id)
+    print_table(data["answers_by_question_and_language"], ["question", "language", "answers"],
+                title="answers")
+    if data["answers_by_demographic_band"]:
+        print_table(data["answers_by_demographic_band"],
+                    ["demographic", "band", "question", "answers"], title="by demographic band")
+    if data["codes_by_language"]:
+        print_table(data["codes_by_language"], ["code", "language", "codings", "answers"],
+                    title="codes")
+    if charts:
+        charts.mkdir(parents=True, exist_ok=True)
+        for name in ("answers", "codes"):
+            if name == "codes" and not data["codes_by_language"]:
+                continue
+            (charts / f"{name}.png").write_bytes(summary.chart_png(store, actor, survey_id, name))
+            console.print(f"wrote {charts / (name + '.png')}")
+
+
+def export_command(
+    survey: Annotated[int, typer.Option("--survey", help="The survey's id.")],
+    format: Annotated[str, typer.Option("--format",
+                                        help="csv, wide-csv, xlsx, json or qdpx.")],
+    out: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    identifiable: Annotated[bool, typer.Option(
+        help="Respondent ids instead of pseudonyms (admins only; audit-logged).")] = False,
+    as_user: Annotated[str | None, typer.Option("--as", help=AS_HELP)] = None,
+):
+    """Export a survey for research: pseudonymised, redacted, with a data dictionary."""
+    from cohear.cli import console, progress_bar
+    from surveys import exports
+
+    store, actor = _ctx(as_user)
+    with progress_bar("exporting") as bar:
+        task = bar.add_task(f"survey {survey} as {format}", total=None)
+        report = exports.export_survey(
+            store, actor, survey, format, out, identifiable=identifiable,
+            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    console.print(f"wrote {report['rows']} rows to {report['path']}"
+                  + (f" (columns described in {report['dictionary']})"
+                     if report["dictionary"] else ""))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(surveys_app, name="surveys")
+    app.command("export")(export_command)
