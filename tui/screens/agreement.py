@@ -70,8 +70,8 @@ class AgreementScreen(ReviewScreen):
         self.query_one("#survey", Select).focus()
 
     def _value(self, widget_id: str):
-        value = self.query_one(f"#{widget_id}", Select).value
-        return None if value is Select.BLANK else value
+        select = self.query_one(f"#{widget_id}", Select)
+        return None if select.is_blank() else select.value
 
     # -- agreement -------------------------------------------------------------------------
     def action_agreement(self) -> None:

@@ -21,6 +21,7 @@ from tui.display import language_is_rtl, words
 from tui.screens.base import ReviewScreen
 from tui.screens.dialogs import AskNote
 from tui.widgets.answer import SegmentTable, recording_facts
+from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
 
 try:  # voice answers need the speech package; typed answers do not
@@ -60,7 +61,7 @@ class AnswerScreen(ReviewScreen):
             with Vertical(id="answer-left"):
                 yield Static(id="question")
                 yield SegmentTable(id="segments")
-                yield TextArea(id="transcript", soft_wrap=True)
+                yield WordsEditor(id="transcript")
             with VerticalScroll(id="answer-right"):
                 yield Static(id="english")
                 yield Static(id="recording")

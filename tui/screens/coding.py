@@ -19,6 +19,7 @@ from surveys import service as surveys
 from tui.display import words
 from tui.screens.base import ReviewScreen
 from tui.widgets.coding import CodebookTree, coding_lines
+from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
 
 
@@ -44,7 +45,7 @@ class CodingScreen(ReviewScreen):
             yield CodebookTree("Codebooks", id="codebook")
             with Vertical(id="coding-right"):
                 yield Static(id="coding-title")
-                yield TextArea(id="coding-text", read_only=True, soft_wrap=True)
+                yield WordsEditor(id="coding-text", read_only=True)
                 with VerticalScroll(id="coding-lists"):
                     yield Static(id="code-memo")
                     yield Static(id="my-codes")

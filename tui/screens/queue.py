@@ -32,6 +32,8 @@ class QueueScreen(ReviewScreen):
         Binding("x", "clear_filters", "Clear filters"),
     ]
 
+    page_size = PAGE_SIZE
+
     def __init__(self) -> None:
         super().__init__()
         self.filters = QueueFilters()
@@ -64,9 +66,9 @@ class QueueScreen(ReviewScreen):
         counts = review_queue.status_counts(self.store, self.user, self.filters)
         self.total = counts[self.filters.status] if self.filters.status else counts["all"]
         if self.page_start >= self.total:
-            self.page_start = max(0, (self.total - 1) // PAGE_SIZE * PAGE_SIZE)
+            self.page_start = max(0, (self.total - 1) // self.page_size * self.page_size)
         self.rows = review_queue.queue_page(self.store, self.user, self.filters,
-                                            offset=self.page_start)
+                                            offset=self.page_start, limit=self.page_size)
         self.query_one("#counts", StatusCounts).show(counts)
         table = self.query_one("#queue", DataTable)
         table.clear()
@@ -105,7 +107,7 @@ class QueueScreen(ReviewScreen):
     @on(Select.Changed, ".filter")
     def filter_changed(self, event: Select.Changed) -> None:
         name = (event.select.id or "").removeprefix("filter-")
-        value = None if event.value is Select.BLANK else event.value
+        value = None if event.select.is_blank() else event.value
         field = {"survey": "survey_id", "collector": "collector_id",
                  "code": "code_id"}.get(name, name)
         if getattr(self.filters, field) == value:
@@ -127,13 +129,13 @@ class QueueScreen(ReviewScreen):
 
     # -- moving and opening ----------------------------------------------------------------
     def action_next_page(self) -> None:
-        if self.page_start + PAGE_SIZE < self.total:
-            self.page_start += PAGE_SIZE
+        if self.page_start + self.page_size < self.total:
+            self.page_start += self.page_size
             self.load()
 
     def action_previous_page(self) -> None:
         if self.page_start:
-            self.page_start = max(0, self.page_start - PAGE_SIZE)
+            self.page_start = max(0, self.page_start - self.page_size)
             self.load()
 
     def action_reload(self) -> None:

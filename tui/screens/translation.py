@@ -15,6 +15,7 @@ from cohear.errors import CohearError
 from comms import service as comms
 from tui.display import words
 from tui.screens.base import ReviewScreen
+from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
 from tui.widgets.translations import status_text
 
@@ -40,7 +41,7 @@ class TranslationScreen(ReviewScreen):
         with Horizontal(id="translation-body"):
             with Vertical(id="translation-left"):
                 yield Static(id="source")
-                yield TextArea(id="translation-text", soft_wrap=True)
+                yield WordsEditor(id="translation-text")
             with VerticalScroll(id="translation-right"):
                 yield Static(id="back-translation")
                 yield Static(id="translation-facts")
