@@ -35,7 +35,10 @@ def _error(status: int, message: str, *, kind: str = "invalid_request_error",
 def _from_cohear(exc: CohearError) -> JSONResponse:
     kind = {401: "authentication_error", 403: "permission_error", 404: "not_found_error"}.get(
         exc.status, "invalid_request_error" if exc.status < 500 else "server_error")
-    return _error(exc.status, exc.message(), kind=kind, param=exc.extra.get("param"),
+    # OpenAI answers 400 for any unusable file or field (clients map it to BadRequestError);
+    # cohear's own reason (unsupported-media, too-large, ...) goes in `code`.
+    status = exc.status if exc.status in (401, 403, 404, 429) or exc.status >= 500 else 400
+    return _error(status, exc.message(), kind=kind, param=exc.extra.get("param"),
                   code=exc.type_slug)
 
 
