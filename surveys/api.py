@@ -37,7 +37,6 @@ StoreDep = Annotated[Store, Depends(get_store)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 LangPath = Annotated[str, Path(min_length=2, max_length=35, pattern=r"^[A-Za-z0-9-]+$")]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _read_upload(file: UploadFile, limit: int) -> bytes:
@@ -75,14 +74,6 @@ def import_xlsform(file: Annotated[UploadFile, File(description="an XLSForm (.xl
 def get_survey(survey_id: IdPath, store: StoreDep,
                _: Annotated[User, Depends(allow("surveys.read"))]) -> dict:
     return service.get_survey(store, survey_id)
-
-
-@router.get("/api/surveys/{survey_id}/xlsform", tags=["surveys"])
-def export_xlsform(survey_id: IdPath, store: StoreDep,
-                   _: Annotated[User, Depends(allow("surveys.read"))]) -> Response:
-    data = xlsform.export_xlsform(store, survey_id)
-    return Response(data, media_type=XLSX, headers={
-        "Content-Disposition": f'attachment; filename="survey-{survey_id}.xlsx"'})
 
 
 @router.post("/api/surveys/{survey_id}/questions", status_code=201, tags=["surveys"])

@@ -39,6 +39,21 @@ def import_xlsform(file: Annotated[Path, typer.Argument(help="A KoboToolbox/ODK 
         console.print(f"  [yellow]not imported:[/] {line}", highlight=False)
 
 
+@surveys_app.command("export-xlsform")
+def export_xlsform(survey_id: int,
+                   out: Annotated[Path, typer.Option("--out", help="The .xlsx file to write.")]):
+    """Write a survey's current version as an XLSForm (for KoboToolbox or ODK)."""
+    from cohear.cli import console
+    from surveys import xlsform
+
+    store, _ = _ctx(None)
+    data = xlsform.export_xlsform(store, survey_id)
+    tmp = out.with_name(f".{out.name}.partial")
+    tmp.write_bytes(data)
+    tmp.replace(out)
+    console.print(f"wrote {out}")
+
+
 @surveys_app.command("list")
 def list_surveys():
     """List surveys with their version, question and answer counts."""
