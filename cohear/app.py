@@ -23,7 +23,8 @@ from cohear.store import Store
 log = logging.getLogger("cohear.app")
 
 # Each domain contributes `router` from its api module; the shell only wires them.
-DOMAIN_ROUTERS = ("language_packs.api", "comms.api", "speech.api", "surveys.api")
+DOMAIN_ROUTERS = ("language_packs.api", "comms.api", "speech.api", "surveys.api",
+                  "webcollect.api")
 PUBLIC_PATHS = ("/healthz", "/docs", "/docs-assets", "/openapi.json")
 PROBLEM = "application/problem+json"
 

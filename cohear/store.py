@@ -28,7 +28,7 @@ from cohear.settings import Settings
 
 # Packages whose `migrations/NNNN_name.sql` files make up the schema, in the order
 # they are applied. A later package may refer to an earlier one's tables.
-MIGRATION_PACKAGES = ("cohear", "language_packs", "comms", "speech", "surveys")
+MIGRATION_PACKAGES = ("cohear", "language_packs", "comms", "speech", "surveys", "webcollect")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 15_000
 CHUNK = 1024 * 1024

@@ -1,0 +1,258 @@
+"""HTTP for the field-capture page: the page itself at /collect (with its security
+headers), its fonts and interface text, and the JSON API under /collect/api.
+
+Authentication is a bearer token in the Authorization header, never a cookie, so a
+page on another site cannot make the browser act for a signed-in collector (no CSRF).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import resources
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+
+from cohear.auth import User
+from cohear.deps import allow, get_store
+from cohear.store import Store
+from webcollect import fonts, links, service, strings
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; media-src 'self' blob:; connect-src 'self'; worker-src 'self'; "
+    "manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
+    "object-src 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "microphone=(self), camera=(), geolocation=(), payment=(), usb=()",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
+                ".html": "text/html; charset=utf-8", ".json": "application/json"}
+
+
+class SecureRoute(APIRoute):
+    """Every answer from this router carries the page's security headers."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def with_headers(request: Request) -> Response:
+            response = await handler(request)
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+            return response
+
+        return with_headers
+
+
+router = APIRouter(tags=["field page"], route_class=SecureRoute)
+StoreDep = Annotated[Store, Depends(get_store)]
+Collector = Annotated[User, Depends(allow("sessions.run"))]
+Admin = Annotated[User, Depends(allow("collect.links"))]
+# Ids beyond SQLite's integers are refused at the door rather than deep inside a query.
+Id = Annotated[int, Path(ge=1, le=2**53)]
+IdempotencyKey = Annotated[str, Header(description="a new random key per item; the same "
+                                                   "key when sending it again")]
+
+
+def public(reason: str) -> Callable:
+    """Mark a route that needs no sign-in (read by the authorisation matrix test)."""
+    def mark(endpoint: Callable) -> Callable:
+        endpoint.auth_scheme = reason
+        return endpoint
+    return mark
+
+
+def _static(name: str) -> Response:
+    root = resources.files("webcollect") / "static"
+    entry = root / name
+    suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+    if "/" in name or name.startswith(".") or suffix not in STATIC_TYPES or not entry.is_file():
+        return JSONResponse({"title": "Not found", "status": 404,
+                             "detail": f"there is no file {name!r} on the field page"},
+                            status_code=404, media_type="application/problem+json")
+    # no-cache: the phone may keep a copy but asks whether it changed before using it.
+    return Response(entry.read_bytes(), media_type=STATIC_TYPES[suffix],
+                    headers={"Cache-Control": "no-cache"})
+
+
+# -- the page -----------------------------------------------------------------------
+
+@public("the page itself, before sign-in")
+@router.get("/collect", include_in_schema=False)
+def page_redirect() -> Response:
+    return RedirectResponse("/collect/", status_code=308)
+
+
+@public("the page itself, before sign-in")
+@router.get("/collect/", include_in_schema=False)
+def page() -> Response:
+    """The field-capture page (no sign-in needed to load it; everything else needs one)."""
+    return _static("index.html")
+
+
+@public("the page's own scripts and styles")
+@router.get("/collect/static/{name}", include_in_schema=False)
+def static_file(name: str) -> Response:
+    return _static(name)
+
+
+@public("the page's offline copy of itself")
+@router.get("/collect/sw.js", include_in_schema=False)
+def service_worker() -> Response:
+    # Served from /collect/ so that it may look after the whole page.
+    return _static("sw.js")
+
+
+@public("fonts for the page")
+@router.get("/collect/fonts.css", include_in_schema=False)
+def fonts_css() -> Response:
+    return Response(fonts.stylesheet(), media_type="text/css",
+                    headers={"Cache-Control": "no-cache"})
+
+
+@public("fonts for the page")
+@router.get("/collect/fonts/{name}", include_in_schema=False)
+def font_file(name: str) -> Response:
+    return FileResponse(fonts.font_path(name), media_type="font/ttf",
+                        headers={"Cache-Control": "public, max-age=604800"})
+
+
+@public("the sign-in screen needs the page's words")
+@router.get("/collect/api/interface/{language}")
+def interface_text(language: str, store: StoreDep) -> dict:
+    """The page's own words in a language: each string's approved translation (comms
+    messages tagged `collect-page`), else English. Public: the sign-in screen needs it."""
+    return strings.interface_text(store, language)
+
+
+# -- one-time links -----------------------------------------------------------------
+
+class LinkRequest(BaseModel):
+    collector: str = Field(max_length=100, description="the collector's user name")
+    link_minutes: int = Field(links.DEFAULT_LINK_MINUTES,
+                              description="the link must be opened within this many minutes")
+    token_minutes: int = Field(links.DEFAULT_TOKEN_MINUTES,
+                               description="how long the sign-in it gives lasts")
+
+
+class Exchange(BaseModel):
+    code: str = Field(max_length=200)
+
+
+@router.post("/collect/api/links", status_code=201)
+def issue_link(body: LinkRequest, request: Request, store: StoreDep, user: Admin) -> dict:
+    """Issue a one-time sign-in link for a collector (admins). The code is shown once."""
+    link = links.issue_link(store, user, body.collector, link_minutes=body.link_minutes,
+                            token_minutes=body.token_minutes)
+    link["url"] = str(request.base_url).rstrip("/") + link["path"]
+    return link
+
+
+@router.get("/collect/api/links")
+def list_links(store: StoreDep, user: Admin) -> list[dict]:
+    """One-time links, newest first, with their state (never their codes)."""
+    return links.list_links(store, user)
+
+
+@router.delete("/collect/api/links/{link_id}")
+def revoke_link(link_id: Id, store: StoreDep, user: Admin) -> dict:
+    """Withdraw a link; if it was used, the token it gave stops working too."""
+    return links.revoke_link(store, user, link_id)
+
+
+@public("the one-time code in the body is the credential")
+@router.post("/collect/api/links/exchange")
+def exchange_link(body: Exchange, store: StoreDep) -> dict:
+    """Swap a one-time link's code for a short-lived collector token (works once)."""
+    return links.exchange(store, body.code)
+
+
+# -- collecting ---------------------------------------------------------------------
+
+class SessionRequest(BaseModel):
+    survey_id: int = Field(ge=1, le=2**53)
+    language: str = Field(max_length=35)
+
+
+def _created(result: dict) -> JSONResponse:
+    return JSONResponse(result, status_code=200 if result.get("duplicate") else 201)
+
+
+@router.get("/collect/api/surveys")
+def surveys(store: StoreDep, user: Collector) -> list[dict]:
+    """Surveys open for collection, with the languages each is open in."""
+    return service.surveys_for(store, user)
+
+
+@router.get("/collect/api/surveys/{survey_id}/{language}")
+def survey_in(survey_id: Id, language: str, store: StoreDep, user: Collector) -> dict:
+    """A survey's consent text and questions in one language."""
+    return service.survey_in(store, user, survey_id, language)
+
+
+@router.get("/collect/api/questions/{question_id}/prompt/{language}")
+def prompt(question_id: Id, language: str, store: StoreDep, user: Collector) -> Response:
+    """A question's recorded audio prompt in a language."""
+    path, media_type = service.prompt_file(store, user, question_id, language)
+    return FileResponse(path, media_type=media_type)
+
+
+@router.post("/collect/api/sessions")
+def start_session(body: SessionRequest, idempotency_key: IdempotencyKey, store: StoreDep,
+                  user: Collector):
+    """Start a session with a new respondent. The same Idempotency-Key again returns
+    the same session (200) instead of starting another (201)."""
+    return _created(service.start_session(store, user, idempotency_key, body.survey_id,
+                                          body.language))
+
+
+@router.post("/collect/api/sessions/{session_id}/consent")
+def record_consent(session_id: Id, method: Annotated[str, Form(description="tick or "
+                                                                           "verbal_recording")],
+                   idempotency_key: IdempotencyKey, store: StoreDep, user: Collector,
+                   recording: Annotated[UploadFile | None,
+                                        File(description="spoken consent")] = None):
+    """Record the respondent's consent, before any answer."""
+    return _created(service.record_consent(
+        store, user, idempotency_key, session_id, method=method,
+        recording=recording.file if recording else None,
+        content_type=recording.content_type if recording else None))
+
+
+@router.post("/collect/api/sessions/{session_id}/answers")
+def submit_answer(session_id: Id, question_id: Annotated[int, Form(ge=1, le=2**53)],
+                  idempotency_key: IdempotencyKey, store: StoreDep, user: Collector,
+                  text: Annotated[str | None, Form()] = None,
+                  choices: Annotated[list[str] | None, Form()] = None,
+                  audio: Annotated[UploadFile | None,
+                                   File(description="the recorded answer")] = None):
+    """One answer: a recording, typed text, or chosen options. Sent again with the
+    same Idempotency-Key (or the same recording), it is recognised, not stored twice."""
+    return _created(service.submit_answer(
+        store, user, idempotency_key, session_id, question_id, text=text, choices=choices,
+        audio=audio.file if audio else None,
+        content_type=audio.content_type if audio else None))
+
+
+@router.get("/collect/api/sessions/{session_id}")
+def session(session_id: Id, store: StoreDep, user: Collector) -> dict:
+    """One of your sessions: consent, answers and each answer's transcription."""
+    return service.session_summary(store, user, session_id)
+
+
+@router.get("/collect/api/status")
+def status(store: StoreDep, user: Collector,
+           session: Annotated[list[Annotated[int, Field(ge=1, le=2**53)]],
+                              Query()] = ()) -> list[dict]:
+    """Several of your sessions at once (`?session=1&session=2`)."""
+    return service.sessions_summary(store, user, list(session))

@@ -1,0 +1,308 @@
+"""What the field-capture page does, over the surveys and speech services: the surveys
+a collector can run, a survey in one language, and sessions, consent and answers sent
+at most once each (an idempotency key per item), with each answer's transcription.
+
+Collectors see only their own sessions; surveys and speech check that again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+from cohear.auth import User
+from cohear.errors import BadInput, CohearError, Conflict, NotFound, TooLarge
+from cohear.store import Store, utcnow
+from surveys import service as surveys
+
+MAX_ANSWER_BYTES = 25 * 1024 * 1024   # about 50 minutes of the page's 64 kbit/s Opus
+MAX_TEXT_CHARS = 5_000
+STALE_SECONDS = 600                   # a key claimed this long ago by a request that died
+_KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
+
+
+# -- reading surveys ----------------------------------------------------------------
+
+def _language(tag: str) -> dict:
+    from surveys import links
+    info = links.language(tag)
+    try:
+        from language_packs.registry import get_language
+        direction = get_language(info.tag).direction
+    except (ImportError, CohearError):
+        direction = "rtl" if info.tag.split("-")[0] in ("ur", "ar", "fa", "ps", "ckb") else "ltr"
+    return {"tag": info.tag, "name": info.english_name, "direction": direction}
+
+
+def surveys_for(store: Store, user: User) -> list[dict]:
+    """Surveys open for collection in at least one language, with those languages."""
+    user.require("sessions.run")
+    out = []
+    for s in surveys.list_surveys(store):
+        survey = surveys.get_survey(store, s["id"])
+        languages = [_language(o["language"]) for o in survey["open_languages"]]
+        if languages and any(q["kind"] == "consent" for q in survey["questions"]):
+            out.append({"id": s["id"], "title": s["title"], "purpose": s["purpose"],
+                        "version": s["version"], "languages": languages})
+    return out
+
+
+def _text_in(question: dict, language: str) -> tuple[str, str]:
+    """(text, language it is in): the approved translation, else the base text."""
+    found = question["texts"].get(language)
+    if found and found["status"] == "approved":
+        return found["text"], language
+    return question["text"], ""
+
+
+def survey_in(store: Store, user: User, survey_id: int, language: str) -> dict:
+    """The survey's current questions in one language, ready to put on the page."""
+    user.require("sessions.run")
+    lang = _language(language)
+    survey = surveys.get_survey(store, survey_id)
+    if lang["tag"] not in {o["language"] for o in survey["open_languages"]}:
+        raise Conflict(f"survey {survey_id} is not open for collection in {lang['name']}",
+                       fix="choose one of the languages offered, or ask a communicator to "
+                           "open this one")
+    prompts = {r["question_id"] for r in store.all(
+        "SELECT question_id FROM question_prompts WHERE language = ?", (lang["tag"],))}
+    consent, questions = None, []
+    for q in survey["questions"]:
+        text, text_language = _text_in(q, lang["tag"])
+        item = {"id": q["id"], "name": q["name"], "kind": q["kind"], "text": text,
+                "in_base_language": not text_language and lang["tag"] != survey["base_language"],
+                "has_prompt": q["id"] in prompts}
+        opts = q["options"]
+        if q["kind"] == "consent":
+            item["consent_version"] = opts.get("consent_version", 1)
+            consent = consent or item
+            continue
+        if q["kind"] == "open":
+            item["answer"] = opts.get("answer", "either")
+        elif q["kind"] == "scale":
+            item |= {"min": opts["min"], "max": opts["max"], "labels": opts.get("labels", {})}
+        elif "choices" in opts:
+            item["choices"] = [{"value": c["value"],
+                                "label": (c.get("labels") or {}).get(lang["tag"], c["label"])}
+                               for c in opts["choices"]]
+        if q["kind"] == "demographic":
+            item["field"] = opts["field"]
+        questions.append(item)
+    if consent is None:
+        raise Conflict(f"survey {survey_id} has no consent question",
+                       fix="a communicator adds one before collection starts")
+    return {"id": survey["id"], "title": survey["title"], "version": survey["version"],
+            "base_language": survey["base_language"], "language": lang,
+            "consent": consent, "questions": questions}
+
+
+def prompt_file(store: Store, user: User, question_id: int, language: str) -> tuple[Any, str]:
+    """(path, media type) of a question's recorded audio prompt in a language."""
+    user.require("sessions.run")
+    prompt = surveys.get_prompt(store, question_id, _language(language)["tag"])
+    return store.blobs.path(prompt["blob_sha256"]), prompt["media_type"]
+
+
+# -- sending at most once -----------------------------------------------------------
+
+def check_key(key: str | None) -> str:
+    key = (key or "").strip()
+    if not _KEY.match(key):
+        raise BadInput("each upload needs an Idempotency-Key header of 8 to 100 letters, "
+                       "digits, - or _", fix="send a new random key (e.g. a UUID) per item, "
+                                             "and the same key when sending it again")
+    return key
+
+
+def _once(store: Store, user: User, key: str, kind: str,
+          make: Callable[[], int], already: Callable[[], int | None]) -> tuple[int, bool]:
+    """Run `make` once per (collector, key); returns (entity id, duplicate).
+
+    The key is claimed before the work and marked done after it, so a request sent
+    twice at the same moment cannot store two answers. `already` finds the entity when
+    an earlier attempt stored it but died before marking its key done."""
+    key = check_key(key)
+    with store.transaction() as conn:
+        row = conn.execute("SELECT * FROM collect_uploads WHERE collector_id = ? AND "
+                           "idempotency_key = ?", (user.id, key)).fetchone()
+        if row is not None and row["kind"] != kind:
+            raise Conflict(f"this key was already used for a {row['kind']}",
+                           fix="use a new key for each item")
+        if row is not None and row["state"] == "done":
+            return row["entity_id"], True
+        if row is not None and time.time() - _epoch(row["started_at"]) < STALE_SECONDS:
+            raise CohearError("this item is being saved by an earlier request",
+                              fix="try again in a moment", status=503)
+        conn.execute("INSERT OR REPLACE INTO collect_uploads (collector_id, idempotency_key, "
+                     "kind, state, started_at) VALUES (?, ?, ?, 'working', ?)",
+                     (user.id, key, kind, utcnow()))
+    try:
+        entity_id, duplicate = already(), True
+        if entity_id is None:
+            entity_id, duplicate = make(), False
+    except BaseException:
+        with store.transaction() as conn:
+            conn.execute("DELETE FROM collect_uploads WHERE collector_id = ? AND "
+                         "idempotency_key = ? AND state = 'working'", (user.id, key))
+        raise
+    with store.transaction() as conn:
+        conn.execute("UPDATE collect_uploads SET state = 'done', entity_id = ?, finished_at = ? "
+                     "WHERE collector_id = ? AND idempotency_key = ?",
+                     (entity_id, utcnow(), user.id, key))
+    return entity_id, duplicate
+
+
+def _epoch(stamp: str) -> float:
+    return dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=dt.UTC).timestamp()
+
+
+def _spool(fileobj: IO[bytes]) -> tuple[IO[bytes], str, int]:
+    """Copy an upload to a temporary file, refusing it past the limit; (file, sha256, size)."""
+    # The caller closes it once the services have read it.
+    out = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115
+    h, size = hashlib.sha256(), 0
+    for chunk in iter(lambda: fileobj.read(1024 * 1024), b""):
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            out.close()
+            raise TooLarge(f"the recording is larger than the page's limit of "
+                           f"{MAX_ANSWER_BYTES // (1024 * 1024)} MB",
+                           fix="record a shorter answer, or split it in two")
+        h.update(chunk)
+        out.write(chunk)
+    out.seek(0)
+    return out, h.hexdigest(), size
+
+
+# -- sessions, consent, answers -----------------------------------------------------------
+
+def start_session(store: Store, user: User, key: str, survey_id: int, language: str) -> dict:
+    """A new respondent and session, once per key."""
+    user.require("sessions.run")
+
+    def make() -> int:
+        return surveys.start_session(store, user, survey_id, language)["id"]
+
+    session_id, duplicate = _once(store, user, key, "session", make, lambda: None)
+    return session_summary(store, user, session_id) | {"duplicate": duplicate}
+
+
+def record_consent(store: Store, user: User, key: str, session_id: int, *, method: str,
+                   recording: IO[bytes] | None = None, content_type: str | None = None) -> dict:
+    """The respondent's consent (ticked, or spoken and recorded), once per key."""
+    user.require("sessions.run")
+    spooled = None
+    if recording is not None:
+        spooled, _, _ = _spool(recording)
+
+    def make() -> int:
+        return surveys.record_consent(store, user, session_id, method=method, recording=spooled,
+                                      filename="consent.webm", content_type=content_type)["id"]
+
+    def already() -> int | None:
+        session = surveys.get_session(store, user, session_id)
+        consent = session["consent"]
+        return consent["id"] if consent and consent["method"] == method else None
+
+    try:
+        consent_id, duplicate = _once(store, user, key, "consent", make, already)
+    finally:
+        if spooled is not None:
+            spooled.close()
+    return {"consent_id": consent_id, "session_id": session_id, "duplicate": duplicate}
+
+
+def submit_answer(store: Store, user: User, key: str, session_id: int, question_id: int, *,
+                  text: str | None = None, choices: list[str] | None = None,
+                  audio: IO[bytes] | None = None, content_type: str | None = None) -> dict:
+    """One answer (voice, typed or chosen), once per key. A voice answer's bytes go to
+    speech, which keeps each recording once (by sha256) and queues its transcription."""
+    user.require("sessions.run")
+    if text is not None and len(text) > MAX_TEXT_CHARS:
+        raise TooLarge(f"the typed answer is {len(text):,} characters long",
+                       fix=f"keep it under {MAX_TEXT_CHARS:,} characters, or record it")
+    spooled, sha = None, None
+    if audio is not None:
+        spooled, sha, _ = _spool(audio)
+
+    def make() -> int:
+        return surveys.submit_answer(store, user, session_id, question_id, text=text,
+                                     choices=choices, audio=spooled, filename="answer.webm",
+                                     content_type=content_type)["id"]
+
+    def already() -> int | None:
+        # An earlier attempt may have stored this answer and died before its key was
+        # marked done; the same words or the same bytes mean the same answer.
+        session = surveys.get_session(store, user, session_id)
+        for a in session["answers"]:
+            if a["question_id"] == question_id and _same(store, user, a["id"], text, choices,
+                                                         sha):
+                return a["id"]
+        return None
+
+    try:
+        answer_id, duplicate = _once(store, user, key, "answer", make, already)
+    finally:
+        if spooled is not None:
+            spooled.close()
+    return answer_status(store, user, answer_id) | {"duplicate": duplicate}
+
+
+def _same(store: Store, user: User, answer_id: int, text: str | None,
+          choices: list[str] | None, sha: str | None) -> bool:
+    answer = surveys.get_answer(store, user, answer_id)
+    if sha is not None:
+        if answer["recording_id"] is None:
+            return False
+        from speech import service as speech
+        return speech.get_recording(store, answer["recording_id"], user).original_sha256 == sha
+    if choices:
+        return answer["choices"] == list(dict.fromkeys(choices))
+    original = answer["texts"].get("original")
+    return bool(original) and original["text"] == (text or "").strip()
+
+
+# -- where things stand ------------------------------------------------------------------
+
+def answer_status(store: Store, user: User, answer_id: int) -> dict:
+    """An answer and, for a voice answer, where its transcription stands."""
+    answer = surveys.get_answer(store, user, answer_id)
+    out = {"answer_id": answer["id"], "question_id": answer["question_id"],
+           "session_id": answer["session_id"], "kind": answer["kind"],
+           "transcription": "not needed"}
+    if answer["recording_id"] is not None:
+        from speech import service as speech
+        rec = speech.get_recording(store, answer["recording_id"], user)
+        out["transcription"] = rec.status
+        if rec.status == "transcribed" and answer["status"] == "new":
+            # Keep the survey's copy of the words in step with speech's transcript.
+            surveys.sync_transcript(store, answer_id)
+    return out
+
+
+def session_summary(store: Store, user: User, session_id: int) -> dict:
+    """A collector's own session: its respondent's pseudonym, consent and answers."""
+    session = surveys.get_session(store, user, session_id)
+    return {"session_id": session["id"], "survey_id": session["survey_id"],
+            "language": session["language"], "respondent": session["respondent"],
+            "consent": session["consent"] is not None,
+            "answers": [answer_status(store, user, a["id"]) for a in session["answers"]]}
+
+
+def sessions_summary(store: Store, user: User, session_ids: list[int]) -> list[dict]:
+    """Several of the collector's sessions at once; any not theirs is simply not found."""
+    if len(session_ids) > 200:
+        raise BadInput("ask about at most 200 sessions at once", fix="ask in smaller groups")
+    out = []
+    for sid in dict.fromkeys(session_ids):
+        try:
+            out.append(session_summary(store, user, sid))
+        except NotFound:
+            out.append({"session_id": sid, "missing": True})
+    return out

@@ -1,0 +1,265 @@
+// The outbox: every session, consent and answer is saved on the phone (IndexedDB) the
+// moment it is recorded, then sent in order with retries. Each item has its own
+// Idempotency-Key, so sending it again after a dropped connection never stores it twice.
+
+const DB_NAME = "cohear-collect";
+const DB_VERSION = 1;
+const MAX_WAIT_MS = 30000;
+const POLL_MS = 4000;
+const UPLOAD_TIMEOUT_MS = 120000;
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+export async function openDatabase() {
+  const req = indexedDB.open(DB_NAME, DB_VERSION);
+  req.onupgradeneeded = () => {
+    const db = req.result;
+    const items = db.createObjectStore("items", { keyPath: "key" });
+    items.createIndex("createdAt", "createdAt");
+    db.createObjectStore("sessions", { keyPath: "key" });
+  };
+  return request(req);
+}
+
+export function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function extension(type) {
+  if ((type || "").includes("ogg")) return "ogg";
+  if ((type || "").includes("mp4")) return "m4a";
+  return "webm";
+}
+
+export class Outbox {
+  constructor(db, { token, onChange, onSignedOut }) {
+    this.db = db;
+    this.token = token;
+    this.onChange = onChange || (() => {});
+    this.onSignedOut = onSignedOut || (() => {});
+    this.running = false;
+    this.timer = null;
+    window.addEventListener("online", () => this.retryNow());
+  }
+
+  async store(name, mode, work) {
+    const tx = this.db.transaction(name, mode);
+    const result = await work(tx.objectStore(name));
+    await new Promise((resolve, reject) => {
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
+    return result;
+  }
+
+  put(item) { return this.store("items", "readwrite", (s) => request(s.put(item))); }
+
+  async all() {
+    const items = await this.store("items", "readonly", (s) => request(s.index("createdAt").getAll()));
+    return items;
+  }
+
+  saveSession(session) { return this.store("sessions", "readwrite", (s) => request(s.put(session))); }
+
+  getSession(key) { return this.store("sessions", "readonly", (s) => request(s.get(key))); }
+
+  async add(item) {
+    const full = { state: "waiting", attempts: 0, nextTry: 0, createdAt: Date.now(), ...item };
+    await this.put(full);
+    this.onChange();
+    this.pump();
+    return full;
+  }
+
+  // After a reload, anything caught half-sent is simply sent again (same key).
+  async recover() {
+    for (const item of await this.all()) {
+      if (item.state === "uploading") {
+        item.state = "waiting";
+        await this.put(item);
+      }
+    }
+    this.pump();
+  }
+
+  async retryNow() {
+    for (const item of await this.all()) {
+      if (item.state === "waiting") {
+        item.nextTry = 0;
+        await this.put(item);
+      }
+    }
+    this.pump();
+  }
+
+  schedule(ms) {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.pump(), Math.max(200, ms));
+  }
+
+  async pump() {
+    if (this.running) { this.again = true; return; }
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        await this.sendWaiting();
+      } while (this.again);
+      await this.pollTranscriptions();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  async sendWaiting() {
+    const items = await this.all();
+    const byKey = new Map(items.map((i) => [i.key, i]));
+    let soonest = Infinity;
+    for (const item of items) {
+      if (item.state !== "waiting") continue;
+      const session = byKey.get(item.sessionKey);
+      const consent = items.find((i) => i.kind === "consent" && i.sessionKey === item.sessionKey);
+      // Order matters: the session exists before its consent, consent before answers.
+      if (item.kind !== "session" && (!session || session.state !== "done")) continue;
+      if (item.kind === "answer" && (!consent || consent.state !== "done")) continue;
+      if (item.nextTry > Date.now()) { soonest = Math.min(soonest, item.nextTry); continue; }
+      if (!navigator.onLine) { soonest = Math.min(soonest, Date.now() + MAX_WAIT_MS); break; }
+      const outcome = await this.send(item, session);
+      if (outcome === "stop") return;
+      if (outcome === "retry") { soonest = Math.min(soonest, item.nextTry); break; }
+      this.again = true;
+      return;
+    }
+    if (soonest !== Infinity) this.schedule(soonest - Date.now());
+  }
+
+  async send(item, session) {
+    item.state = "uploading";
+    await this.put(item);
+    this.onChange();
+    let response;
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(), UPLOAD_TIMEOUT_MS);
+    try {
+      response = await fetch(this.url(item, session), {
+        method: "POST", body: this.body(item), signal: controller.signal,
+        headers: this.headers(item),
+      });
+    } catch (err) {
+      return this.later(item, null);
+    } finally {
+      clearTimeout(timeout);
+    }
+    let body = {};
+    try { body = await response.json(); } catch (err) { body = {}; }
+    if (response.ok) {
+      item.state = "done";
+      item.serverId = body.session_id && item.kind === "session" ? body.session_id :
+        body.answer_id || body.consent_id || null;
+      item.respondent = body.respondent || item.respondent;
+      item.transcription = body.transcription || null;
+      item.duplicate = !!body.duplicate;
+      item.error = null;
+      delete item.blob;  // sent and confirmed: the phone no longer needs to hold the audio
+      await this.put(item);
+      this.onChange();
+      return "done";
+    }
+    if (response.status === 401) {
+      item.state = "waiting";
+      await this.put(item);
+      this.onChange();
+      this.onSignedOut(body.detail);
+      return "stop";
+    }
+    if (response.status >= 500 || response.status === 408 || response.status === 429) {
+      return this.later(item, body.detail);
+    }
+    item.state = "failed";
+    item.error = body.detail || `HTTP ${response.status}`;
+    await this.put(item);
+    this.onChange();
+    return "failed";
+  }
+
+  async later(item, detail) {
+    item.attempts += 1;
+    item.state = "waiting";
+    item.error = detail || null;
+    item.nextTry = Date.now() + Math.min(MAX_WAIT_MS, 1000 * 2 ** Math.min(item.attempts, 5));
+    await this.put(item);
+    this.onChange();
+    return "retry";
+  }
+
+  headers(item) {
+    const h = { Authorization: `Bearer ${this.token()}`, "Idempotency-Key": item.key };
+    if (item.kind === "session") h["Content-Type"] = "application/json";
+    return h;
+  }
+
+  url(item, session) {
+    if (item.kind === "session") return "/collect/api/sessions";
+    const base = `/collect/api/sessions/${session.serverId}`;
+    return item.kind === "consent" ? `${base}/consent` : `${base}/answers`;
+  }
+
+  body(item) {
+    const p = item.payload;
+    if (item.kind === "session") return JSON.stringify({ survey_id: p.surveyId, language: p.language });
+    const form = new FormData();
+    if (item.kind === "consent") {
+      form.append("method", p.method);
+      if (item.blob) form.append("recording", item.blob, `consent.${extension(item.blob.type)}`);
+      return form;
+    }
+    form.append("question_id", String(p.questionId));
+    if (p.text) form.append("text", p.text);
+    for (const choice of p.choices || []) form.append("choices", choice);
+    if (item.blob) form.append("audio", item.blob, `answer.${extension(item.blob.type)}`);
+    return form;
+  }
+
+  // Sent voice answers: ask how their transcription is going until it has finished.
+  async pollTranscriptions() {
+    const items = await this.all();
+    const sessions = new Map(items.filter((i) => i.kind === "session" && i.serverId)
+      .map((i) => [i.key, i.serverId]));
+    const open = items.filter((i) => i.kind === "answer" && i.state === "done" &&
+      ["uploaded", "queued", "transcribing"].includes(i.transcription));
+    if (!open.length) return;
+    if (navigator.onLine) {
+      const ids = [...new Set(open.map((i) => sessions.get(i.sessionKey)).filter(Boolean))];
+      try {
+        const query = ids.map((id) => `session=${id}`).join("&");
+        const response = await fetch(`/collect/api/status?${query}`,
+          { headers: { Authorization: `Bearer ${this.token()}` } });
+        if (response.ok) {
+          const found = new Map();
+          for (const s of await response.json()) {
+            for (const a of s.answers || []) found.set(a.answer_id, a.transcription);
+          }
+          for (const item of open) {
+            const now = found.get(item.serverId);
+            if (now && now !== item.transcription) {
+              item.transcription = now;
+              await this.put(item);
+            }
+          }
+          this.onChange();
+        }
+      } catch (err) {
+        // No connection: ask again later.
+      }
+    }
+    this.schedule(POLL_MS);
+  }
+}
