@@ -59,6 +59,47 @@ def language(tag: str) -> LanguageInfo:
     return LanguageInfo(tag, _FALLBACK_NAMES.get(primary, tag), primary)
 
 
+# -- question texts (comms) ---------------------------------------------------------
+
+def _comms():
+    svc = _service("comms.service")
+    if svc is None:
+        raise CohearError("survey questions need the comms package, which is not installed",
+                          fix="install cohear with comms", status=503)
+    return svc
+
+
+def question_message(store, actor: Any, *, survey_title: str, name: str, text: str,
+                     language: str) -> int:
+    """A comms message carrying a question's words (read aloud, so a phone script)."""
+    message = _comms().create_message(
+        store, actor, title=f"{survey_title[:150]}: question {name}"[:200], source_text=text,
+        channel="phone_script", tags=["survey-question"], source_language=language)
+    return int(message["id"])
+
+
+def question_translations(store, message_id: int | None) -> dict[str, dict]:
+    """language -> {"text", "status"} of a question's message; a translation made for an
+    older wording counts as stale, never approved."""
+    if message_id is None:
+        return {}
+    out = {}
+    for t in _comms().list_translations(store, message_id):
+        status = t["status"]
+        if status == "approved" and t["source_version"] != t["current_version"]:
+            status = "stale"
+        out[t["language"]] = {"text": t["text"], "status": status}
+    return out
+
+
+def set_translation(store, actor: Any, message_id: int, language: str, text: str) -> None:
+    _comms().edit_translation(store, actor, message_id, language, text)
+
+
+def approve_translation(store, actor: Any, message_id: int, language: str) -> None:
+    _comms().approve_translation(store, actor, message_id, language)
+
+
 # -- voice answers (speech) --------------------------------------------------------------
 
 def store_recording(store, fileobj: IO[bytes], *, filename: str, content_type: str | None,

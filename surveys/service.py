@@ -26,7 +26,7 @@ REVIEWER, RESEARCHER = "reviewer", "researcher"
 register({
     "surveys.build": {ADMIN, COMMUNICATOR},
     "surveys.read": {ADMIN, COMMUNICATOR, COLLECTOR, REVIEWER, RESEARCHER},
-    "surveys.approve_text": {ADMIN, COMMUNICATOR},
+    "surveys.approve_text": {ADMIN, REVIEWER},  # the same reviewers as comms approvals
     "sessions.run": {ADMIN, COLLECTOR},
     "sessions.read": {ADMIN, COLLECTOR, REVIEWER, RESEARCHER},
     "answers.read": {ADMIN, COLLECTOR, REVIEWER, RESEARCHER},
@@ -173,11 +173,12 @@ def create_survey(store: Store, actor: User, *, title: str, purpose: str, base_l
         audit.record(conn, actor, "survey.create", "survey", survey_id,
                      after={"title": title, "purpose": purpose})
         for q in questions or []:
-            _add_question(conn, actor, survey_id, 1, **q)
+            _add_question(conn, store, actor, survey_id, 1, **q)
     return get_survey(store, survey_id)
 
 
-def _add_question(conn, actor: User, survey_id: int, version: int, *, kind: str, name: str,
+def _add_question(conn, store: Store, actor: User, survey_id: int, version: int, *,
+                  kind: str, name: str,
                   text: str, options: dict | None = None, texts: dict[str, str] | None = None,
                   position: int | None = None) -> int:
     name = (name or "").strip()
@@ -196,14 +197,20 @@ def _add_question(conn, actor: User, survey_id: int, version: int, *, kind: str,
         position = conn.execute("SELECT coalesce(max(position), 0) + 1 FROM survey_questions "
                                 "WHERE survey_id = ? AND survey_version = ?",
                                 (survey_id, version)).fetchone()[0]
+    survey = conn.execute("SELECT title, base_language FROM surveys WHERE id = ?",
+                          (survey_id,)).fetchone()
+    # The question's words are a comms message, translated and approved per language
+    # through the same workflow as any health message (it joins this transaction).
+    message_id = links.question_message(store, actor, survey_title=survey["title"], name=name,
+                                        text=text, language=survey["base_language"])
     qid = conn.execute(
         "INSERT INTO survey_questions (survey_id, survey_version, position, name, kind, text, "
-        "options_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (survey_id, version, position, name, kind, text, _json(opts))).lastrowid
+        "options_json, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (survey_id, version, position, name, kind, text, _json(opts), message_id)).lastrowid
     audit.record(conn, actor, "question.create", "question", qid,
-                 after={"name": name, "kind": kind, "text": text})
+                 after={"name": name, "kind": kind, "text": text, "message_id": message_id})
     for lang, translated in (texts or {}).items():
-        _put_text(conn, actor, qid, _check_language(lang), translated)
+        links.set_translation(store, actor, message_id, _check_language(lang), translated)
     return qid
 
 
@@ -227,7 +234,8 @@ def add_question(store: Store, actor: User, survey_id: int, *, kind: str, name: 
     with store.transaction() as conn:
         survey = _current(conn, survey_id)
         _version_editable(conn, survey_id, survey["version"])
-        qid = _add_question(conn, actor, survey_id, survey["version"], kind=kind, name=name,
+        qid = _add_question(conn, store, actor, survey_id, survey["version"], kind=kind,
+                            name=name,
                             text=text, options=options, texts=texts)
     return get_question(store, qid)
 
@@ -238,16 +246,14 @@ def new_version(store: Store, actor: User, survey_id: int) -> dict:
     with store.transaction() as conn:
         survey = _current(conn, survey_id)
         old, new = survey["version"], survey["version"] + 1
+        # The same messages carry the words, so their translations and approvals carry over.
         for q in conn.execute("SELECT * FROM survey_questions WHERE survey_id = ? AND "
                               "survey_version = ? ORDER BY position", (survey_id, old)).fetchall():
-            qid = conn.execute(
+            conn.execute(
                 "INSERT INTO survey_questions (survey_id, survey_version, position, name, kind, "
                 "text, options_json, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (survey_id, new, q["position"], q["name"], q["kind"], q["text"],
-                 q["options_json"], q["message_id"])).lastrowid
-            conn.execute("INSERT INTO question_texts (question_id, language, text, status, "
-                         "approved_by, approved_at) SELECT ?, language, text, status, approved_by, "
-                         "approved_at FROM question_texts WHERE question_id = ?", (qid, q["id"]))
+                 q["options_json"], q["message_id"]))
         conn.execute("UPDATE surveys SET version = ? WHERE id = ?", (new, survey_id))
         # A new wording may need new approvals: collection reopens language by language.
         conn.execute("DELETE FROM survey_languages WHERE survey_id = ?", (survey_id,))
@@ -275,8 +281,7 @@ def get_survey(store: Store, survey_id: int, version: int | None = None) -> dict
 
 def _question_with_texts(store: Store, row) -> dict:
     q = _question_dict(row)
-    q["texts"] = {r["language"]: {"text": r["text"], "status": r["status"]} for r in store.all(
-        "SELECT language, text, status FROM question_texts WHERE question_id = ?", (row["id"],))}
+    q["texts"] = links.question_translations(store, row["message_id"])
     return q
 
 
@@ -297,46 +302,27 @@ def list_surveys(store: Store) -> list[dict]:
 
 # -- question texts per language -------------------------------------------------------------
 
-def _put_text(conn, actor: User, question_id: int, language: str, text: str) -> None:
-    text = (text or "").strip()
-    if not text:
-        raise BadInput(f"the {language} text of question {question_id} is empty",
-                       fix="write the translated question")
-    before = conn.execute("SELECT text FROM question_texts WHERE question_id = ? AND language = ?",
-                          (question_id, language)).fetchone()
-    conn.execute("INSERT INTO question_texts (question_id, language, text, status) "
-                 "VALUES (?, ?, ?, 'draft') ON CONFLICT (question_id, language) DO UPDATE SET "
-                 "text = excluded.text, status = 'draft', approved_by = NULL, approved_at = NULL",
-                 (question_id, language, text))
-    audit.record(conn, actor, "question.text", "question", question_id,
-                 before={"language": language, "text": before["text"]} if before else None,
-                 after={"language": language, "text": text})
+def _question_message(store: Store, question_id: int) -> int:
+    q = store.one("SELECT message_id FROM survey_questions WHERE id = ?", (question_id,))
+    if q is None:
+        raise NotFound(f"question {question_id} does not exist", fix="check the id")
+    return q["message_id"]
 
 
 def set_question_text(store: Store, actor: User, question_id: int, language: str,
                       text: str) -> dict:
-    """A translation of a question (draft until approved)."""
+    """A translation of a question (its comms message), to be reviewed and approved."""
     actor.require("surveys.build")
     language = _check_language(language)
-    with store.transaction() as conn:
-        q = conn.execute("SELECT * FROM survey_questions WHERE id = ?", (question_id,)).fetchone()
-        if q is None:
-            raise NotFound(f"question {question_id} does not exist", fix="check the id")
-        _put_text(conn, actor, question_id, language, text)
+    links.set_translation(store, actor, _question_message(store, question_id), language, text)
     return get_question(store, question_id)
 
 
 def approve_question_text(store: Store, actor: User, question_id: int, language: str) -> dict:
+    """Approve a question's translation through comms' review workflow."""
     actor.require("surveys.approve_text")
     language = _check_language(language)
-    with store.transaction() as conn:
-        cur = conn.execute("UPDATE question_texts SET status = 'approved', approved_by = ?, "
-                           "approved_at = ? WHERE question_id = ? AND language = ?",
-                           (actor.id or None, utcnow(), question_id, language))
-        if cur.rowcount == 0:
-            raise NotFound(f"question {question_id} has no {language} text to approve",
-                           fix="add the translation first")
-        audit.record(conn, actor, "question.approve", "question", question_id, detail=language)
+    links.approve_translation(store, actor, _question_message(store, question_id), language)
     return get_question(store, question_id)
 
 

@@ -96,7 +96,7 @@ def test_a_language_opens_only_when_every_question_is_approved_in_it(store, user
     with pytest.raises(Conflict):
         service.open_language(store, comm, survey["id"], "ur")
     for q in survey["questions"]:
-        service.approve_question_text(store, comm, q["id"], "ur")
+        service.approve_question_text(store, users["reviewer"], q["id"], "ur")
     opened = service.open_language(store, comm, survey["id"], "ur")
     ur = next(o for o in opened["open_languages"] if o["language"] == "ur")
     assert ur["accepted_in_english"] == 0
@@ -289,3 +289,20 @@ def test_withdrawal_deletes_the_respondents_words_and_keeps_only_the_fact(store,
     with pytest.raises(Conflict):
         service.start_session(store, c, survey["id"], "en",
                               respondent_id=consented["respondent_id"])
+
+
+def test_each_question_is_a_comms_message_approved_through_the_same_workflow(store, users,
+                                                                             survey):
+    from comms import service as comms
+
+    q = survey["questions"][1]
+    message = comms.get_message(store, q["message_id"])
+    assert message["source_text"] == q["text"] and message["channel"] == "phone_script"
+    # Translated and approved in comms (as any message is): the survey sees the approval.
+    comms.edit_translation(store, users["communicator"], q["message_id"], "pl",
+                           "Opowiedz nam o ostatniej wizycie u lekarza rodzinnego.")
+    assert service.get_question(store, q["id"])["texts"]["pl"]["status"] == "needs_review"
+    comms.approve_translation(store, users["reviewer"], q["message_id"], "pl")
+    assert service.get_question(store, q["id"])["texts"]["pl"] == {
+        "text": "Opowiedz nam o ostatniej wizycie u lekarza rodzinnego.", "status": "approved"}
+    assert "experience" not in service.missing_approvals(store, survey["id"], "pl")

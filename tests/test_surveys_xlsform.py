@@ -85,7 +85,7 @@ def test_a_multilingual_xlsform_is_imported_with_its_languages_and_choice_lists(
         "value": "mosque", "label": "Mosque or temple",
         "labels": {"ur": "مسجد یا مندر", "pl": "Meczet lub świątynia"}}
     assert q["experience"]["texts"]["ur"] == {"text": "اپنے پچھلے جی پی کے دورے کے بارے میں بتائیں",
-                                             "status": "draft"}
+                                             "status": "needs_review"}
     assert q["experience"]["text"] == "Tell us about your last GP visit"
 
 
@@ -102,7 +102,7 @@ def test_unsupported_features_are_listed_in_the_import_report(store, communicato
     assert report["imported"] == ["consent", "experience", "heard_111", "news", "trust", "other"]
 
 
-def test_imported_translations_are_drafts_until_approved(store, communicator):
+def test_imported_translations_need_review_before_approval(store, communicator):
     survey = xlsform.import_xlsform(store, communicator, build_form())["survey"]
     assert set(service.missing_approvals(store, survey["id"], "ur")) == \
         {q["name"] for q in survey["questions"]}
