@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     settings = settings or load_settings()
     store = Store(settings)
     store.migrate()
+    store.blobs.clean_tmp()  # half-written files of a process that crashed mid-upload
     jobs = JobQueue(store)
     run_worker = settings.embedded_worker if start_worker is None else start_worker
 

@@ -285,6 +285,7 @@ class Store:
                 if repair and now - path.stat().st_mtime > grace_seconds:
                     path.unlink(missing_ok=True)
                     report["removed"].append(sha)
+        report["partial_files_removed"] = self.blobs.clean_tmp() if repair else []
         report["blobs_checked"] = checked
         report["ok"] = not report["problems"]
         return report
@@ -391,6 +392,20 @@ class BlobStore:
             if tmp_path.exists():
                 tmp_path.unlink()
 
+    def clean_tmp(self) -> list[str]:
+        """Remove half-written temporary files left by processes that died mid-write.
+        A file whose writer (the pid in its name) is still alive is left alone."""
+        removed = []
+        if not self.tmp.exists():
+            return removed
+        for part in self.tmp.glob("*.part"):
+            pid = int(part.name.split("-", 1)[0]) if part.name.split("-", 1)[0].isdigit() else 0
+            if pid and _alive(pid):
+                continue
+            part.unlink(missing_ok=True)
+            removed.append(part.name)
+        return removed
+
     def register(self, conn: sqlite3.Connection, sha256: str, size: int,
                  media_type: str = "application/octet-stream") -> None:
         """Record the blob in the database (inside the caller's transaction)."""
@@ -414,6 +429,16 @@ class BlobStore:
 
     def delete_file(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def dumps(value) -> str:
