@@ -151,6 +151,8 @@ def create_message(store: Store, actor: User, *, title: str, source_text: str,
 
 
 def _message_row(store: Store, message_id: int):
+    if not isinstance(message_id, int) or not 0 < message_id < 2**63:
+        raise NotFound(f"message {message_id} does not exist", fix="see `cohear messages list`")
     row = store.one("SELECT m.*, v.source_text, u.name AS owner FROM messages m "
                     "JOIN message_versions v "
                     "ON v.message_id = m.id AND v.version = m.current_version "
