@@ -172,7 +172,7 @@ def review_workspace(store, people):
         ])
     for q in survey["questions"]:
         for lang in ("ur", "bn"):
-            surveys.approve_question_text(store, comm, q["id"], lang)
+            surveys.approve_question_text(store, reviewer, q["id"], lang)
     journey = next(q["id"] for q in survey["questions"] if q["name"] == "journey")
     for lang in ("en", "ur", "bn"):
         surveys.open_language(store, comm, survey["id"], lang)

@@ -31,7 +31,7 @@ class CohearApp(App):
         Binding("f6", "open_translations", "Translations", priority=True),
         Binding("f7", "open_agreement", "Agreement", priority=True),
         Binding("q", "quit", "Quit"),
-        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
     reorder_rtl: reactive[bool] = reactive(False)

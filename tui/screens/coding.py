@@ -27,7 +27,7 @@ class CodingScreen(ReviewScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "code_selection", "Code selection"),
         Binding("w", "code_whole", "Code whole answer"),
-        Binding("u", "remove_last", "Remove my last code"),
+        Binding("u", "remove_last", "Remove my code"),
         Binding("t", "focus_tree", "Codebook"),
         Binding("e", "focus_text", "Text"),
     ]

@@ -36,6 +36,7 @@ class QueueScreen(ReviewScreen):
 
     def __init__(self) -> None:
         super().__init__()
+        self.away = False
         self.filters = QueueFilters()
         self.page_start = 0
         self.rows: list[dict] = []
@@ -56,9 +57,13 @@ class QueueScreen(ReviewScreen):
         self.load()
         self.query_one("#queue", DataTable).focus()
 
+    def on_screen_suspend(self) -> None:
+        self.away = True
+
     def on_screen_resume(self) -> None:
-        # Back from reviewing an answer: its place in the queue may have changed.
-        if self.rows:
+        # Back from another screen: what it changed may move rows or their status.
+        if self.away:
+            self.away = False
             self.load()
 
     # -- loading -------------------------------------------------------------------------

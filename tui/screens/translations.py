@@ -23,6 +23,7 @@ class TranslationsScreen(ReviewScreen):
 
     def __init__(self) -> None:
         super().__init__()
+        self.away = False
         self.messages: list[dict] = []
         self.languages: list[str] = []
 
@@ -37,8 +38,13 @@ class TranslationsScreen(ReviewScreen):
         self.load()
         self.query_one("#translations", DataTable).focus()
 
+    def on_screen_suspend(self) -> None:
+        self.away = True
+
     def on_screen_resume(self) -> None:
-        if self.messages:
+        # Back from another screen: what it changed may move rows or their status.
+        if self.away:
+            self.away = False
             self.load()
 
     def load(self) -> None:

@@ -15,10 +15,14 @@ class CodebookTree(Tree):
         for book in codebooks:
             node = self.root.add(Text(book["name"], style="bold"), expand=True)
             placed = {None: node}
+            parents = {code["parent_id"] for code in book["codes"]}
             for code in book["codes"]:
                 parent = placed.get(code["parent_id"], node)
                 label = Text("■ ", style=code["colour"]).append(code["name"], style="")
-                placed[code["id"]] = parent.add(label, data=code, expand=True)
+                if code["id"] in parents:
+                    placed[code["id"]] = parent.add(label, data=code, expand=True)
+                else:
+                    parent.add_leaf(label, data=code)
             if not book["codes"]:
                 node.add_leaf(Text("no codes yet", style="dim"))
 

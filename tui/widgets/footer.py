@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Footer
 
-KEYS_PER_ROW = 7
+KEYS_PER_ROW = 6
 
 
 class KeyFooter(Footer):
