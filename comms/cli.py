@@ -269,6 +269,35 @@ def import_xliff(
         )
 
 
+@messages_app.command("export")
+def export(
+    message_id: int,
+    language: Annotated[
+        list[str] | None, typer.Option("--language", "-l", help="Approved language(s).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or html.")] = "html",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File (default: stdout).")] = None,
+):
+    """An approved message as plain text (one language) or an HTML page (several)."""
+    from cohear.cli import open_store
+    from cohear.errors import BadInput
+    from comms import exports
+
+    store = open_store()
+    if fmt == "text":
+        if not language or len(language) != 1:
+            raise BadInput("plain text is one language", fix="give exactly one --language")
+        content = exports.export_text(store, message_id, language[0])
+    elif fmt == "html":
+        content = exports.export_html(store, message_id, language or None)
+    else:
+        raise BadInput(f"{fmt!r} is not an export format", fix="use text or html")
+    if out is None:
+        sys.stdout.write(content)
+    else:
+        out.write_text(content, encoding="utf-8")
+
+
 @messages_app.command("coverage")
 def coverage(
     language: Annotated[list[str] | None, typer.Option("--language", "-l")] = None,

@@ -565,8 +565,11 @@ def plan_translation(store: Store, message_ids: list[int], languages: Iterable[s
                             (mid, tag))
             if (row is not None and not force and row["status"] != "stale"
                     and row["source_version"] == message["current_version"]):
+                reason = ("a human translation was requested"
+                          if row["status"] == "human_requested"
+                          else "already translated for this version")
                 skipped.append({"message_id": mid, "language": tag, "status": row["status"],
-                                "reason": "already translated for this version"})
+                                "reason": reason + " (force translates it again)"})
                 continue
             work.append(_Work(message, tag, row, segs))
     for src, tag in {(w.message["source_language"], w.lang) for w in work}:

@@ -32,6 +32,13 @@ def test_messages_from_draft_to_approved_on_the_command_line(capsys, settings, p
     assert code == 0 and "approved by test-reviewer" in out
     code, out, _ = run(capsys, data, "messages", "coverage", "--format", "json")
     assert json.loads(out)["messages"][0]["statuses"] == {"pl": "machine", "ur": "approved"}
+    code, out, _ = run(capsys, data, "messages", "export", "1", "-l", "ur", "--format", "text")
+    assert code == 0 and out == "Your hypertension check is due, {first_name}.\n"
+    page = tmp_path / "flu.html"
+    code, _, _ = run(capsys, data, "messages", "export", "1", "-o", str(page))
+    assert code == 0 and '<section lang="ur" dir="rtl">' in page.read_text()
+    code, _, err = run(capsys, data, "messages", "export", "1", "-l", "pl", "--format", "text")
+    assert code == 1 and "not approved" in err
 
     code, _, _ = run(capsys, data, "messages", "request-human", "1", "-l", "so")
     xlf = tmp_path / "so.xlf"
