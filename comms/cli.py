@@ -101,7 +101,7 @@ def show(
             f"{t['source_version']}{score}{', pivoted' if t['pivoted'] else ''})",
             highlight=False,
         )
-        console.print(t["text"], highlight=False, markup=False)
+        console.print(t["text"] or "(no text yet)", highlight=False, markup=False)
         if t["placeholder_problems"]:
             console.print(
                 "[red]lost:[/] " + ", ".join(p["placeholder"] for p in t["placeholder_problems"])

@@ -90,12 +90,19 @@ def clean_text(text: str, what: str, limit: int) -> str:
 
 def check_script(text: str, lang) -> None:
     """Refuse letters from another script than the language's (e.g. Arabic letters in
-    an English source). Digits, punctuation and symbols are allowed in any script."""
+    an English source). Placeholders and protected terms are left out, digits and
+    punctuation are allowed, and a non-Latin language may also hold Latin words (GP,
+    brand names), as real messages do."""
     allowed = _SCRIPT_NAMES.get(lang.script)
     if not allowed:
         return
+    if lang.script != "Latn":
+        allowed = (*allowed, "LATIN")
+    kept = list(text)
+    for p in placeholders.find(text):
+        kept[p.start:p.end] = " " * (p.end - p.start)
     foreign = []
-    for c in text:
+    for c in kept:
         if unicodedata.category(c).startswith("L"):
             name = unicodedata.name(c, "")
             if not name.startswith(allowed) and c not in foreign:

@@ -311,6 +311,17 @@ def test_bad_messages_get_a_clear_error_and_change_nothing(store, team, kwargs, 
     assert counts(store) == before
 
 
+def test_an_urdu_source_may_hold_placeholders_and_latin_names_but_not_another_script(
+        store, team):
+    m = service.create_message(store, team["communicator"], title="Urdu first", channel="sms",
+                               source_language="ur",
+                               source_text="سلام {first_name}، اپنے GP سے NHS 111 پر بات کریں۔")
+    assert m["source_language"] == "ur"
+    with pytest.raises(BadInput, match="mixes scripts"):
+        service.create_message(store, team["communicator"], title="Mixed", channel="sms",
+                               source_language="ur", source_text="سلام، ਸਤ ਸ੍ਰੀ ਅਕਾਲ")
+
+
 def test_html_in_a_message_is_reduced_to_its_words(store, team):
     m = service.create_message(store, team["communicator"], title="<i>Flu</i>", channel="sms",
                                source_text="<p>Get your <b>flu jab</b> at A&amp;E? No, "
