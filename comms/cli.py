@@ -102,6 +102,9 @@ def show(
             highlight=False,
         )
         console.print(t["text"] or "(no text yet)", highlight=False, markup=False)
+        if t["back_translation"]:
+            console.print("back-translation: " + t["back_translation"], style="dim",
+                          highlight=False, markup=False)
         if t["placeholder_problems"]:
             console.print(
                 "[red]lost:[/] " + ", ".join(p["placeholder"] for p in t["placeholder_problems"])

@@ -24,6 +24,8 @@ def test_messages_from_draft_to_approved_on_the_command_line(capsys, settings, p
     assert code == 0 and "5-17 jargon" in out and "high blood pressure" in out
     code, out, _ = run(capsys, data, "messages", "translate", "1", "-l", "ur", "-l", "pl")
     assert code == 0 and "message 1 ur: machine translation" in out
+    code, out, _ = run(capsys, data, "messages", "show", "1")
+    assert code == 0 and "chrF 100.0" in out and "back-translation: Your hypertension" in out
     code, out, err = run(capsys, data, "messages", "approve", "1", "-l", "ur",
                          "--as", "test-communicator")
     assert code == 1 and "admin or reviewer" in err
