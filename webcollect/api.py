@@ -226,6 +226,7 @@ def record_consent(session_id: Id, method: Annotated[str, Form(description="tick
     return _created(service.record_consent(
         store, user, idempotency_key, session_id, method=method,
         recording=recording.file if recording else None,
+        filename=recording.filename if recording else None,
         content_type=recording.content_type if recording else None))
 
 
@@ -240,7 +241,7 @@ def submit_answer(session_id: Id, question_id: Annotated[int, Form(ge=1, le=2**5
     same Idempotency-Key (or the same recording), it is recognised, not stored twice."""
     return _created(service.submit_answer(
         store, user, idempotency_key, session_id, question_id, text=text, choices=choices,
-        audio=audio.file if audio else None,
+        audio=audio.file if audio else None, filename=audio.filename if audio else None,
         content_type=audio.content_type if audio else None))
 
 

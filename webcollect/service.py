@@ -194,7 +194,8 @@ def start_session(store: Store, user: User, key: str, survey_id: int, language: 
 
 
 def record_consent(store: Store, user: User, key: str, session_id: int, *, method: str,
-                   recording: IO[bytes] | None = None, content_type: str | None = None) -> dict:
+                   recording: IO[bytes] | None = None, filename: str | None = None,
+                   content_type: str | None = None) -> dict:
     """The respondent's consent (ticked, or spoken and recorded), once per key."""
     user.require("sessions.run")
     spooled = None
@@ -203,7 +204,8 @@ def record_consent(store: Store, user: User, key: str, session_id: int, *, metho
 
     def make() -> int:
         return surveys.record_consent(store, user, session_id, method=method, recording=spooled,
-                                      filename="consent.webm", content_type=content_type)["id"]
+                                      filename=filename or "consent",
+                                      content_type=content_type)["id"]
 
     def already() -> int | None:
         session = surveys.get_session(store, user, session_id)
@@ -220,7 +222,8 @@ def record_consent(store: Store, user: User, key: str, session_id: int, *, metho
 
 def submit_answer(store: Store, user: User, key: str, session_id: int, question_id: int, *,
                   text: str | None = None, choices: list[str] | None = None,
-                  audio: IO[bytes] | None = None, content_type: str | None = None) -> dict:
+                  audio: IO[bytes] | None = None, filename: str | None = None,
+                  content_type: str | None = None) -> dict:
     """One answer (voice, typed or chosen), once per key. A voice answer's bytes go to
     speech, which keeps each recording once (by sha256) and queues its transcription."""
     user.require("sessions.run")
@@ -233,7 +236,8 @@ def submit_answer(store: Store, user: User, key: str, session_id: int, question_
 
     def make() -> int:
         return surveys.submit_answer(store, user, session_id, question_id, text=text,
-                                     choices=choices, audio=spooled, filename="answer.webm",
+                                     choices=choices, audio=spooled,
+                                     filename=filename or "answer",
                                      content_type=content_type)["id"]
 
     def already() -> int | None:
