@@ -340,29 +340,23 @@ def _write_dictionary_csv(path: Path, rows: list[tuple[str, str]]) -> None:
         writer.writerows(rows)
 
 
-def _write_xlsx(plan: Plan, path: Path, paths: dict, codes: list, tick: Callable) -> int:
+def _write_xlsx(plan: Plan, path: Path, codes: list, tick: Callable) -> int:
+    """One row per respondent (a column per question and per code), and the dictionary."""
     from openpyxl import Workbook
 
-    wb = Workbook(write_only=True)  # rows go to disk as they come; memory stays flat
-    long_sheet = wb.create_sheet("segments")
-    columns = list(LONG_COLUMNS)
-    long_sheet.append(columns)
+    wb = Workbook(write_only=True)  # rows go to a temporary file as they come: memory stays flat
+    sheet = wb.create_sheet("respondents")
+    columns, meaning = wide_columns(plan, codes)
+    sheet.append(columns)
     n = 0
-    for row in iter_long_rows(plan, paths):
-        long_sheet.append([row[c] for c in columns])
+    for row in iter_wide_rows(plan, codes):
+        sheet.append([row.get(c, "") for c in columns])
         n += 1
         tick(n)
-    wide_sheet = wb.create_sheet("respondents")
-    wcols, meaning = wide_columns(plan, codes)
-    wide_sheet.append(wcols)
-    for row in iter_wide_rows(plan, codes):
-        wide_sheet.append([row.get(c, 0 if c.startswith("code:") else "") for c in wcols])
     dictionary = wb.create_sheet("dictionary")
-    dictionary.append(["sheet", "column", "meaning"])
-    for col, text in LONG_COLUMNS.items():
-        dictionary.append(["segments", col, text])
+    dictionary.append(["column", "meaning"])
     for col, text in meaning.items():
-        dictionary.append(["respondents", col, text])
+        dictionary.append([col, text])
     wb.save(path)
     return n
 
@@ -401,8 +395,9 @@ def _guid(kind: str, value) -> str:
 
 
 def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
-    """A REFI-QDA project: each answer's newest words (and any coded older version) as
-    text sources, the codebooks used, coders as users, codings as selections."""
+    """A REFI-QDA project (a zip holding project.qde): each answer's newest words (and any
+    coded older version) as text sources, the codebooks used, coders as users, codings
+    as selections. The XML is written as the rows are read, then zipped."""
     from lxml import etree
 
     store = plan.store
@@ -418,8 +413,7 @@ def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
     n = 0
     qde_tmp = path.with_name(path.name + ".qde")
     try:
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf, \
-                etree.xmlfile(str(qde_tmp), encoding="utf-8") as xf:
+        with etree.xmlfile(str(qde_tmp), encoding="utf-8") as xf:
             xf.write_declaration()
             with xf.element(f"{{{PROJECT_NS}}}Project", nsmap={None: PROJECT_NS},
                             name=plan.survey["title"], origin="cohear",
@@ -440,9 +434,7 @@ def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
                 with xf.element(f"{{{PROJECT_NS}}}Sources"):
                     for a, codings in iter_answers_with_codings(plan):
                         for source in _text_sources(plan, a, codings):
-                            name = f"{source['guid']}.txt"
-                            zf.writestr(f"Sources/{name}", source["text"])
-                            xf.write(_source_element(source, name))
+                            xf.write(_source_element(source))
                         n += 1
                         tick(n)
                 description = etree.Element(f"{{{PROJECT_NS}}}Description")
@@ -451,7 +443,7 @@ def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
                                         "Pseudonymised export: respondents are salted "
                                         "pseudonyms and personal data is redacted."))
                 xf.write(description)
-        with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             zf.write(qde_tmp, "project.qde")
     finally:
         qde_tmp.unlink(missing_ok=True)
@@ -500,12 +492,14 @@ def _text_sources(plan: Plan, a, codings: list) -> list[dict]:
     return out
 
 
-def _source_element(source: dict, name: str):
+def _source_element(source: dict):
     from lxml import etree
 
+    # The words go inline (PlainTextContent), not as one zip entry per source: a zip keeps
+    # every entry's header in memory, which would grow with the survey.
     p = f"{{{PROJECT_NS}}}"
-    el = etree.Element(p + "TextSource", guid=source["guid"], name=source["name"],
-                       plainTextPath=f"internal://{name}")
+    el = etree.Element(p + "TextSource", guid=source["guid"], name=source["name"])
+    etree.SubElement(el, p + "PlainTextContent").text = source["text"]
     for sel in source["selections"]:
         s = etree.SubElement(el, p + "PlainTextSelection", guid=_guid("selection", sel["guid"]),
                              startPosition=str(sel["start"]), endPosition=str(sel["end"]))
@@ -554,7 +548,7 @@ def export_survey(store: Store, actor: User, survey_id: int, fmt: str, out: Path
             rows = _write_csv(tmp, columns, iter_wide_rows(plan, codes), tick)
             dictionary = _dictionary_rows(fmt, meaning)
         elif fmt == "xlsx":
-            rows = _write_xlsx(plan, tmp, paths, codes, tick)
+            rows = _write_xlsx(plan, tmp, codes, tick)
             dictionary = None
         elif fmt == "json":
             rows = _write_json(plan, tmp, paths, tick)
