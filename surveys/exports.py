@@ -24,7 +24,6 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from cohear import audit
 from cohear.auth import User
@@ -567,10 +566,6 @@ def export_survey(store: Store, actor: User, survey_id: int, fmt: str, out: Path
     return {"survey_id": survey_id, "format": fmt, "path": str(out), "rows": rows,
             "identifiable": identifiable, "answers": total,
             "dictionary": str(dictionary_path) if dictionary_path else None}
-
-
-def open_export(path: str) -> IO[bytes]:
-    return open(path, "rb")
 
 
 # -- exports as durable jobs -------------------------------------------------------------------

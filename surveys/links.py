@@ -59,6 +59,17 @@ def language(tag: str) -> LanguageInfo:
     return LanguageInfo(tag, _FALLBACK_NAMES.get(primary, tag), primary)
 
 
+def tag_for_name(name: str) -> str | None:
+    """The tag of a language given by name ("Urdu", "Polski"), or None when unknown."""
+    wanted = (name or "").strip().casefold()
+    registry = _service("language_packs.registry")
+    for lang in getattr(registry, "LANGUAGES", {}).values():
+        if wanted in (lang.english_name.casefold(), (lang.native_name or "").casefold()):
+            return lang.tag
+    return next((tag for tag, english in _FALLBACK_NAMES.items()
+                 if english.casefold() == wanted), None)
+
+
 # -- question texts (comms) ---------------------------------------------------------
 
 def _comms():

@@ -57,8 +57,7 @@ def _language_of(column: str, default: str | None) -> str | None:
     coded = _LANG_CODE.match(spec.strip())
     if coded:
         return links.language(coded.group("code")).tag
-    by_name = {v.lower(): k for k, v in links._FALLBACK_NAMES.items()}
-    return by_name.get(spec.strip().lower())
+    return links.tag_for_name(spec)
 
 
 def _load(data: bytes):
@@ -88,7 +87,8 @@ def parse_xlsform(data: bytes) -> dict:
     if settings.get("default_language"):
         spec = settings["default_language"]
         coded = _LANG_CODE.match(spec)
-        default_lang = links.language(coded.group("code") if coded else spec).tag
+        default_lang = links.language(coded.group("code") if coded
+                                      else links.tag_for_name(spec) or spec).tag
     survey_rows = list(_rows(sheets["survey"]))
     columns = list(dict.fromkeys(k for _, row in survey_rows for k in row))  # sheet order
     lower = {c.lower(): c for c in columns}

@@ -147,3 +147,18 @@ def test_a_malformed_xlsform_is_refused_and_nothing_is_created(store, communicat
     assert words in err.value.detail
     assert store.one("SELECT count(*) FROM surveys")[0] == 0
     assert store.one("SELECT count(*) FROM survey_questions")[0] == 0
+
+
+def test_language_columns_without_a_code_are_found_by_name_or_reported(store, communicator):
+    wb = Workbook()
+    sheet = wb.active
+    sheet.title = "survey"
+    sheet.append(["type", "name", "label::English", "label::Urdu", "label::Klingon"])
+    sheet.append(["text", "q1", "How are you?", "آپ کیسے ہیں؟", "nuqneH"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = xlsform.import_xlsform(store, communicator, buf.getvalue())
+    assert out["survey"]["base_language"] == "en"
+    assert out["survey"]["target_languages"] == ["ur"]
+    assert any("label::Klingon" in line and "no code" in line
+               for line in out["report"]["unsupported"])
