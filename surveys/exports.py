@@ -134,7 +134,8 @@ def _plan(store: Store, survey_id: int, identifiable: bool) -> Plan:
 
 def _answer_rows(plan: Plan, conn: sqlite3.Connection) -> Iterator[sqlite3.Row]:
     """Answers of the survey with their newest words and redaction spans, in respondent
-    order. One query, read row by row."""
+    order (the respondent index, then one respondent's answers by question). One query,
+    read row by row."""
     orig, eng = _LATEST.format(r="original"), _LATEST.format(r="english")
     sql = f"""
         SELECT a.*, r.cohear_id, q.name AS question, q.kind AS question_type,
@@ -154,13 +155,15 @@ def _answer_rows(plan: Plan, conn: sqlite3.Connection) -> Iterator[sqlite3.Row]:
 
 
 def _coding_rows(plan: Plan, conn: sqlite3.Connection) -> Iterator[sqlite3.Row]:
-    """Codings of the survey's answers, in the same respondent order as `_answer_rows`."""
+    """Codings of the survey's answers, in the same respondent order as `_answer_rows`.
+    Answers drive the loop (CROSS JOIN keeps that order), so SQLite walks the respondent
+    index and sorts only one respondent's rows at a time instead of every coding."""
     sql = f"""
         SELECT g.*, a.respondent_id, c.name AS code, c.guid AS code_guid, u.name AS coder,
                t.rendering, t.version AS text_version, t.text AS coded_text,
                {_SPANS.format(t='t.id', statuses=plan.statuses)} AS coded_spans
-        FROM codings g
-        JOIN answers a ON a.id = g.answer_id
+        FROM answers a
+        CROSS JOIN codings g ON g.answer_id = a.id
         JOIN survey_questions q ON q.id = a.question_id
         JOIN survey_sessions s ON s.id = a.session_id
         JOIN codes c ON c.id = g.code_id
