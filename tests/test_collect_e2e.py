@@ -88,6 +88,16 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def unnamed_controls(page) -> list[str]:
+    """Visible controls without a name a screen reader can say (WCAG 4.1.2)."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+        'input, select, textarea, button, meter, audio, output')]
+        .filter(el => el.offsetParent !== null).filter(el => {
+          const label = el.labels && el.labels.length ? el.labels[0].textContent.trim() : '';
+          return !(label || el.getAttribute('aria-label') || el.textContent.trim());
+        }).map(el => el.outerHTML)""")
+
+
 def record(page, recorder: str, seconds: int) -> None:
     """Press Record, wait until the elapsed time shows `seconds`, press Stop."""
     page.click(f"{recorder} .rec-start")
@@ -136,8 +146,10 @@ def test_a_collector_records_consent_and_three_answers_through_a_lost_connection
         "() => Number(document.querySelector('#answer-recorder').dataset.seconds) >= 4",
         timeout=30_000)
     shot(page, "04-recording")
+    assert unnamed_controls(page) == []
     page.click("#answer-recorder .rec-stop")
     page.wait_for_selector("#answer-recorder[data-state=recorded]")
+    assert unnamed_controls(page) == []
     page.click("#save-answer")
 
     # The connection goes; answers 2 and 3 are recorded and kept on the phone.
@@ -236,4 +248,36 @@ def test_nothing_is_loaded_from_outside_cohear(browser, live_server):
     assert violations == []
     # At 360 px nothing is wider than the screen.
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    context.close()
+
+
+def test_a_one_time_link_signs_the_phone_in_and_leaves_no_code_behind(browser, live_server,
+                                                                       api, survey):
+    link = api["admin"].post("/collect/api/links", json={"collector": "test-collector"}).json()
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(link["url"])
+    page.wait_for_selector("#setup:not([hidden])")
+    assert page.text_content("#who") == "Signed in as test-collector"
+    assert "link=" not in page.url
+    assert unnamed_controls(page) == []
+    # A second visit with the same link is refused, and says so.
+    again = context.new_page()
+    again.goto(link["url"].replace("#", "?x=1#"))
+    again.wait_for_selector("#notice:not([hidden])")
+    assert "already used" in again.text_content("#notice")
+    context.close()
+
+
+def test_the_page_opens_again_without_a_connection(browser, live_server):
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/collect/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.is_visible("#sign-in")
+    assert page.get_attribute("#connection", "data-online") == "false"
     context.close()
