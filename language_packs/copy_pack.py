@@ -7,17 +7,19 @@ that can be predicted exactly: the "translation" of a sentence is the sentence.
 
 How the weights make the model copy (one encoder and one decoder layer, one head):
 
-* The model width is split into three blocks: `token-in` (a ±1 code per token),
-  `position` (a ±1 code per position) and `token-out`.
-* Embeddings write a token's code into `token-in`; position encodings write the
+* The model width is split into two blocks: `token` (a ±1 code per token) and
+  `position` (a ±1 code per position).
+* Embeddings write a token's code into `token`; position encodings write the
   position's code into `position`. Every code has zero mean and the same norm, so
   the layer norms only rescale vectors by one constant and change no decision.
 * Self-attention and feed-forward layers have zero output weights: they add nothing.
 * Decoder cross-attention compares `position` blocks only. The codes are checked
   to be nearly orthogonal, so decoder step t attends (with a large scale, i.e. one-hot) to
-  source position t, and copies that position's `token-in` code to `token-out`.
-* The output projection reads `token-out` and scores each token by the dot product
-  of codes; the codes are checked to make the right token win by a wide margin.
+  source position t, and adds that position's token code, times COPY_GAIN, to the
+  decoder's `token` block (which still holds the previous token's code once).
+* The output projection reads `token` and scores each token by the dot product of
+  codes: the copied token scores COPY_GAIN times more than the previous one, and the
+  codes are checked to be far enough apart that the copied token always wins.
 * The source gets `</s>` appended (`add_source_eos`), so when the decoder reaches
   the end of the source it copies `</s>` and stops.
 
@@ -40,12 +42,13 @@ from pathlib import Path
 
 import numpy as np
 
-TOKEN_DIMS = 128
-POSITION_DIMS = 128
+TOKEN_DIMS = 96
+POSITION_DIMS = 96
 MAX_POSITIONS = 1024
-D_MODEL = 2 * TOKEN_DIMS + POSITION_DIMS
+D_MODEL = TOKEN_DIMS + POSITION_DIMS
+COPY_GAIN = 3.0
 FFN_DIMS = 8
-ATTENTION_SCALE = 4.0  # makes attention one-hot: score margin >> 50 after softmax scaling
+ATTENTION_SCALE = 6.0  # makes attention one-hot: score margin >> 50 after softmax scaling
 
 # A small English corpus of health-message words, so the vocabulary has real pieces
 # besides the 256 byte-fallback ones.
@@ -129,12 +132,11 @@ def build_copy_model(model_dir: Path, vocabulary: list[str], seed: int = 7) -> P
     spec = ctranslate2.specs.TransformerSpec.from_config(1, 1)
     vocab_size = len(vocabulary)
     codes = _balanced_codes(vocab_size, TOKEN_DIMS, seed)
-    tin = slice(0, TOKEN_DIMS)
-    pos = slice(TOKEN_DIMS, TOKEN_DIMS + POSITION_DIMS)
-    tout = slice(TOKEN_DIMS + POSITION_DIMS, D_MODEL)
+    tok = slice(0, TOKEN_DIMS)
+    pos = slice(TOKEN_DIMS, D_MODEL)
 
     embeddings = np.zeros((vocab_size, D_MODEL), dtype=np.float32)
-    embeddings[:, tin] = codes
+    embeddings[:, tok] = codes
     positions = np.zeros((MAX_POSITIONS, D_MODEL), dtype=np.float32)
     positions[:, pos] = _balanced_codes(MAX_POSITIONS, POSITION_DIMS, seed + 1)
 
@@ -158,15 +160,15 @@ def build_copy_model(model_dir: Path, vocabulary: list[str], seed: int = 7) -> P
     query[pos, pos] = np.eye(POSITION_DIMS) * ATTENTION_SCALE
     key_value = np.zeros((2 * D_MODEL, D_MODEL))
     key_value[:D_MODEL][pos, pos] = np.eye(POSITION_DIMS) * ATTENTION_SCALE
-    key_value[D_MODEL:][tin, tin] = np.eye(TOKEN_DIMS)
+    key_value[D_MODEL:][tok, tok] = np.eye(TOKEN_DIMS)
     out = np.zeros((D_MODEL, D_MODEL))
-    out[tout, tin] = np.eye(TOKEN_DIMS)
+    out[tok, tok] = np.eye(TOKEN_DIMS) * COPY_GAIN
     _linear(cross.linear[0], query)
     _linear(cross.linear[1], key_value)
     _linear(cross.linear[2], out)
 
     projection = np.zeros((vocab_size, D_MODEL), dtype=np.float32)
-    projection[:, tout] = codes
+    projection[:, tok] = codes
     _linear(spec.decoder.projection, projection)
 
     spec.register_source_vocabulary(vocabulary)
@@ -184,8 +186,8 @@ def build_copy_pack(dest_path: Path, from_code: str, to_code: str, *,
                     seed: int = 7) -> Path:
     """Build a copy-model `.argosmodel` for `from_code` -> `to_code` at `dest_path`.
 
-    `dest_path` may be a folder (the file is named `translate-<from>_<to>-<version>.argosmodel`
-    inside it) or a file name. The zip has the exact Argos layout: one top-level folder
+    `dest_path` is a file name ending in `.argosmodel`, or else a folder (created if need
+    be) to hold `translate-<from>_<to>-<version>.argosmodel`. The zip has the exact Argos layout: one top-level folder
     holding `metadata.json`, `model/` (CTranslate2) and `sentencepiece.model`.
     Returns the path of the written file.
     """
@@ -193,7 +195,7 @@ def build_copy_pack(dest_path: Path, from_code: str, to_code: str, *,
 
     dest_path = Path(dest_path)
     name = f"translate-{from_code}_{to_code}-{package_version.replace('.', '_')}"
-    target = dest_path / f"{name}.argosmodel" if dest_path.is_dir() else dest_path
+    target = dest_path if dest_path.suffix == ".argosmodel" else dest_path / f"{name}.argosmodel"
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="copy-pack-") as tmp:
         root = Path(tmp) / name
