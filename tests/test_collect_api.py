@@ -359,3 +359,55 @@ def test_recordings_over_the_duration_limit_are_refused(api, survey, store, cons
     r = answer(api["collector"], consented, question(survey, "barriers"), audio=VOICE)
     assert r.status_code == 413 and "longer than the limit" in r.json()["detail"]
     assert count(store, "answers") == 0 and count(store, "recordings") == 0
+
+
+def test_a_questions_recorded_prompt_plays_on_the_page(api, survey, store, people):
+    import io
+
+    from surveys import service as surveys
+    barriers = question(survey, "barriers")
+    surveys.put_prompt(store, people["admin"][0], barriers, "ur", io.BytesIO(VOICE), "audio/wav")
+    urdu = api["collector"].get(f"/collect/api/surveys/{survey['id']}/ur").json()
+    assert [q["has_prompt"] for q in urdu["questions"]] == [True, False]
+    r = api["collector"].get(f"/collect/api/questions/{barriers}/prompt/ur")
+    assert r.status_code == 200 and r.content == VOICE
+    assert r.headers["content-type"] == "audio/wav"
+    assert api["collector"].get(f"/collect/api/questions/{barriers}/prompt/en").status_code == 404
+    assert api["anonymous"].get(f"/collect/api/questions/{barriers}/prompt/ur").status_code == 401
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_every_text_colour_meets_wcag_aa_contrast_on_its_background():
+    from importlib import resources
+    css = (resources.files("webcollect") / "static" / "collect.css").read_text()
+    var = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-fA-F]{6})", css))
+    pairs = {
+        "body text": (var["ink"], var["paper"]),
+        "help text": (var["muted"], var["paper"]),
+        "question on its panel": (var["ink"], var["panel"]),
+        "buttons and the top bar": (var["primary-ink"], var["primary"]),
+        "quiet buttons": (var["primary"], var["paper"]),
+        "sent": (var["ok"], var["paper"]),
+        "waiting": (var["warn"], var["paper"]),
+        "not accepted": (var["bad"], var["paper"]),
+    }
+    # Colours written out in rules rather than variables, with the background they sit on.
+    for rule in (r"\.connection\.offline \{[^}]*\}", r"\.notice \{[^}]*\}",
+                 r"button:disabled \{[^}]*\}"):
+        body = re.search(rule, css).group(0)
+        fg = re.search(r"[^-]color:\s*(#[0-9a-fA-F]{6}|var\(--([a-z-]+)\))", body)
+        bg = re.search(r"background:\s*(#[0-9a-fA-F]{6})", body).group(1)
+        pairs[rule] = (fg.group(1) if fg.group(1).startswith("#") else var[fg.group(2)], bg)
+    low = {name: round(contrast(*p), 2) for name, p in pairs.items() if contrast(*p) < 4.5}
+    assert low == {}
+    assert round(contrast("#000000", "#ffffff"), 1) == 21.0
