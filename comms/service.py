@@ -278,9 +278,12 @@ def check_message(store: Store, message_id: int) -> dict:
 
 
 # -- glossary ------------------------------------------------------------------------
-def _terms(store: Store) -> list[str]:
+def _terms(store: Store, lang: str | None = None) -> list[str]:
+    """Terms kept as they are: the built-in ones, the glossary's for every language, and
+    (given `lang`) the glossary's for that language."""
     extra = [r["term"] for r in store.all(
-        "SELECT term FROM glossary WHERE language IS NULL AND translation IS NULL")]
+        "SELECT term FROM glossary WHERE translation IS NULL AND "
+        "(language IS NULL OR language = ?)", (lang,))]
     return list(placeholders.DO_NOT_TRANSLATE) + extra
 
 
@@ -634,7 +637,6 @@ def _fill_from_memory(store: Store, work: list[_Work]) -> None:
 
 def _machine_translate(store: Store, work: list[_Work], report) -> None:
     engine = _engine(store)
-    terms = _terms(store)
     pairs = sorted({(w.message["source_language"], w.lang) for w in work})
     for n, (src, tag) in enumerate(pairs):
         todo = [(w, i) for w in work if (w.message["source_language"], w.lang) == (src, tag)
@@ -642,6 +644,7 @@ def _machine_translate(store: Store, work: list[_Work], report) -> None:
         if not todo:
             continue
         fixed = _fixed(store, tag)
+        terms = _terms(store, tag)
         guarded = [placeholders.protect(w.segs[i].source, terms, fixed) for w, i in todo]
         results = engine.translate([g.text for g in guarded], src, tag)
         for (w, i), g, r in zip(todo, guarded, results, strict=True):

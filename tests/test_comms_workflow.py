@@ -80,6 +80,19 @@ def test_placeholders_are_protected_from_the_engine_and_glossary_terms_fixed(
     assert t["back_translation"] is not None and t["similarity"] is not None
 
 
+def test_glossary_terms_are_updated_not_duplicated(store, team):
+    comm = team["communicator"]
+    service.add_glossary_term(store, comm, "GP", language_tag="ur", translation="ڈاکٹر")
+    service.add_glossary_term(store, comm, "GP", language_tag="ur", translation="جی پی")
+    service.add_glossary_term(store, comm, "Pharmacy First")
+    service.add_glossary_term(store, comm, "Pharmacy First")
+    mine = [g for g in service.list_glossary(store) if g["note"] != "built in"]
+    assert [(g["term"], g["language"], g["translation"]) for g in mine] == [
+        ("GP", "ur", "جی پی"), ("Pharmacy First", None, None)]
+    with pytest.raises(BadInput, match="needs a language"):
+        service.add_glossary_term(store, comm, "A&E", translation="x")
+
+
 def test_a_translation_that_lost_a_placeholder_is_flagged_and_cannot_be_approved(
         store, team, flu, copy_packs):
     service.translate_messages(store, team["communicator"], [flu["id"]], ["ur"])
