@@ -25,7 +25,12 @@ def cohen_kappa(pairs: Iterable[tuple[Hashable, Hashable]]) -> dict:
 
     Returns {"kappa", "observed", "expected", "n", "confusion": {(a, b): count}}; kappa is
     None when chance agreement is total (both raters used one category only)."""
-    confusion = Counter(pairs)
+    return kappa_from_confusion(Counter(pairs))
+
+
+def kappa_from_confusion(confusion: dict) -> dict:
+    """Kappa from counts {(first rater's value, second's): n}."""
+    confusion = {k: v for k, v in confusion.items() if v}
     n = sum(confusion.values())
     if n == 0:
         return {"kappa": None, "observed": None, "expected": None, "n": 0, "confusion": {}}
@@ -37,7 +42,7 @@ def cohen_kappa(pairs: Iterable[tuple[Hashable, Hashable]]) -> dict:
     expected = sum(first[c] * second[c] for c in first) / (n * n)
     kappa = None if expected == 1 else (observed - expected) / (1 - expected)
     return {"kappa": kappa, "observed": observed, "expected": expected, "n": n,
-            "confusion": dict(confusion)}
+            "confusion": confusion}
 
 
 def krippendorff_alpha(units: Iterable[Sequence[Hashable | None]]) -> dict:
@@ -53,6 +58,11 @@ def krippendorff_alpha(units: Iterable[Sequence[Hashable | None]]) -> dict:
             continue
         for a, b in permutations(range(m), 2):
             coincidence[(values[a], values[b])] += 1 / (m - 1)
+    return alpha_from_coincidence(coincidence)
+
+
+def alpha_from_coincidence(coincidence: dict) -> dict:
+    """Nominal alpha from a coincidence matrix {(value, value): weight}."""
     totals: Counter = Counter()
     for (c, _), w in coincidence.items():
         totals[c] += w
@@ -67,31 +77,16 @@ def krippendorff_alpha(units: Iterable[Sequence[Hashable | None]]) -> dict:
             "n": n, "coincidence": {k: round(v, 6) for k, v in coincidence.items()}}
 
 
-def _decisions(store: Store, survey_id: int, coder_ids: list[int]):
-    """(answers each coder coded, {(answer, code, coder)}, codes used) for the survey."""
-    coded: dict[int, set[int]] = {c: set() for c in coder_ids}
-    applied: set[tuple[int, int, int]] = set()
-    codes: dict[int, str] = {}
-    marks = ",".join("?" * len(coder_ids))
-    # Rows arrive one at a time; only ids are kept, so memory grows with answers, not text.
-    cur = store.conn.execute(
-        f"SELECT g.answer_id, g.code_id, g.coder_id, c.name FROM codings g "
-        f"JOIN answers a ON a.id = g.answer_id JOIN survey_sessions s ON s.id = a.session_id "
-        f"JOIN codes c ON c.id = g.code_id WHERE s.survey_id = ? AND g.coder_id IN ({marks})",
-        (survey_id, *coder_ids))
-    for answer_id, code_id, coder_id, name in cur:
-        coded[coder_id].add(answer_id)
-        applied.add((answer_id, code_id, coder_id))
-        codes[code_id] = name
-    return coded, applied, codes
-
-
 def survey_agreement(store: Store, actor: User, survey_id: int,
                      coder_ids: list[int] | None = None) -> dict:
-    """Kappa (two coders) or alpha (any number) per code and overall for a survey."""
+    """Kappa (two coders) or alpha (any number) per code and overall for a survey.
+
+    The counts are aggregated by SQLite (GROUP BY over codings), so memory does not grow
+    with the number of answers; only one row per code reaches Python."""
     actor.require("agreement.read")
+    conn = store.conn
     if coder_ids is None:
-        coder_ids = [r[0] for r in store.all(
+        coder_ids = [r[0] for r in conn.execute(
             "SELECT DISTINCT g.coder_id FROM codings g JOIN answers a ON a.id = g.answer_id "
             "JOIN survey_sessions s ON s.id = a.session_id WHERE s.survey_id = ? "
             "ORDER BY g.coder_id", (survey_id,))]
@@ -100,44 +95,78 @@ def survey_agreement(store: Store, actor: User, survey_id: int,
         raise Conflict(f"survey {survey_id} has {len(coder_ids)} coder(s); agreement needs two "
                        "or more coding the same answers",
                        fix="ask a second coder to code some of the same answers independently")
-    coded, applied, codes = _decisions(store, survey_id, coder_ids)
-    names = {r["id"]: r["name"] for r in store.all(
-        f"SELECT id, name FROM users WHERE id IN ({','.join('?' * len(coder_ids))})",
-        tuple(coder_ids))}
-    all_answers = sorted(set().union(*coded.values()))
+    marks = ",".join("?" * len(coder_ids))
+    names = {r["id"]: r["name"] for r in conn.execute(
+        f"SELECT id, name FROM users WHERE id IN ({marks})", coder_ids)}
+    # decided: (answer, code, coder) a coder applied; coded: (answer, coder) looked at;
+    # m: coders per pairable answer (two or more looked at it); k: coders per answer and
+    # code who applied it. Alpha's coincidences for a binary value follow from m and k.
+    params = {"survey": survey_id} | {f"c{i}": c for i, c in enumerate(coder_ids)}
+    scope = ("FROM codings g JOIN answers a ON a.id = g.answer_id JOIN survey_sessions s "
+             "ON s.id = a.session_id WHERE s.survey_id = :survey AND g.coder_id IN ("
+             + ",".join(f":c{i}" for i in range(len(coder_ids))) + ")")
+    ctes = f"""WITH decided AS (SELECT DISTINCT g.answer_id, g.code_id, g.coder_id {scope}),
+        coded AS (SELECT DISTINCT g.answer_id, g.coder_id {scope}),
+        m AS (SELECT answer_id, count(*) AS m FROM coded GROUP BY answer_id HAVING m >= 2),
+        k AS (SELECT d.answer_id, d.code_id, count(*) AS k FROM decided d
+              JOIN m ON m.answer_id = d.answer_id GROUP BY d.answer_id, d.code_id)"""
+    pairable, values = conn.execute(f"{ctes} SELECT count(*), coalesce(sum(m), 0) FROM m",
+                                    params).fetchone()
+    units_all = conn.execute(f"{ctes} SELECT count(DISTINCT answer_id) FROM coded",
+                             params).fetchone()[0]
+    codes = conn.execute(
+        f"""{ctes} SELECT c.id, c.name,
+            coalesce(sum(1.0 * k.k * (k.k - 1) / (m.m - 1)), 0) AS o11,
+            coalesce(sum(1.0 * k.k * (m.m - k.k) / (m.m - 1)), 0) AS o10,
+            coalesce(sum(1.0 * (m.m - k.k) * (m.m - k.k - 1) / (m.m - 1) - m.m), 0) AS o00_fix
+            FROM codes c LEFT JOIN k ON k.code_id = c.id LEFT JOIN m ON m.answer_id = k.answer_id
+            WHERE c.id IN (SELECT code_id FROM decided) GROUP BY c.id ORDER BY c.name""",
+        params).fetchall()
     out: dict = {"survey_id": survey_id, "coders": [{"id": c, "name": names.get(c)}
                                                     for c in coder_ids],
-                 "units": len(all_answers), "codes": []}
-    pooled_pairs: list[tuple[int, int]] = []
-    pooled_units: list[list[int | None]] = []
+                 "units": units_all, "pairable_units": pairable, "codes": []}
     two = len(coder_ids) == 2
+    confusions: dict[int, Counter] = {}
     if two:
-        a, b = coder_ids
-        shared = sorted(coded[a] & coded[b])
-        out["shared_units"] = len(shared)
+        shared = pairable  # with two coders, a pairable answer is one both coded
+        out["shared_units"] = shared
         if not shared:
             raise BadInput("the two coders have not coded any of the same answers",
                            fix="agreement compares coders on answers both have coded")
-    for code_id, code_name in sorted(codes.items(), key=lambda kv: kv[1]):
-        item: dict = {"code_id": code_id, "code": code_name}
-        units = [[(1 if (ans, code_id, c) in applied else 0) if ans in coded[c] else None
-                  for c in coder_ids] for ans in all_answers]
-        pooled_units += units
-        alpha = krippendorff_alpha(units)
-        item["alpha"] = alpha["alpha"]
+        for code_id, both, first_only, second_only in conn.execute(
+                f"""{ctes} SELECT d.code_id,
+                    sum(d.coder_id = :c0 AND EXISTS (SELECT 1 FROM decided x WHERE
+                        x.answer_id = d.answer_id AND x.code_id = d.code_id AND x.coder_id = :c1)),
+                    sum(d.coder_id = :c0 AND NOT EXISTS (SELECT 1 FROM decided x WHERE
+                        x.answer_id = d.answer_id AND x.code_id = d.code_id AND x.coder_id = :c1)),
+                    sum(d.coder_id = :c1 AND NOT EXISTS (SELECT 1 FROM decided x WHERE
+                        x.answer_id = d.answer_id AND x.code_id = d.code_id AND x.coder_id = :c0))
+                    FROM decided d JOIN m ON m.answer_id = d.answer_id GROUP BY d.code_id""",
+                params):
+            confusions[code_id] = Counter({(1, 1): both, (1, 0): first_only, (0, 1): second_only,
+                                           (0, 0): shared - both - first_only - second_only})
+    pooled_coincidence: Counter = Counter()
+    pooled_confusion: Counter = Counter()
+    for row in codes:
+        o11, o10 = row["o11"], row["o10"]
+        # Answers where nobody applied the code add (0, 0) coincidences m each; o00_fix
+        # corrects that for the answers where someone did.
+        o00 = values + row["o00_fix"]
+        coincidence = {(1, 1): o11, (1, 0): o10, (0, 1): o10, (0, 0): o00}
+        pooled_coincidence.update(coincidence)
+        item: dict = {"code_id": row["id"], "code": row["name"],
+                      "alpha": alpha_from_coincidence(coincidence)["alpha"]}
         if two:
-            pairs = [(u[0], u[1]) for u in units if u[0] is not None and u[1] is not None]
-            pooled_pairs += pairs
-            k = cohen_kappa(pairs)
-            item["kappa"] = k["kappa"]
-            item["observed_agreement"] = k["observed"]
-            item["expected_agreement"] = k["expected"]
-            item["confusion"] = _confusion_words(k["confusion"])
+            k = kappa_from_confusion(confusions.get(row["id"], Counter({(0, 0): shared})))
+            pooled_confusion.update(confusions.get(row["id"], Counter({(0, 0): shared})))
+            item.update({"kappa": k["kappa"], "observed_agreement": k["observed"],
+                         "expected_agreement": k["expected"],
+                         "confusion": _confusion_words(k["confusion"])})
         out["codes"].append(item)
-    overall_alpha = krippendorff_alpha(pooled_units)
-    out["overall"] = {"alpha": overall_alpha["alpha"], "decisions": len(pooled_units)}
+    out["overall"] = {"alpha": alpha_from_coincidence(pooled_coincidence)["alpha"],
+                      "decisions": pairable * len(codes)}
     if two:
-        k = cohen_kappa(pooled_pairs)
+        k = kappa_from_confusion(pooled_confusion)
         out["overall"].update({"kappa": k["kappa"], "observed_agreement": k["observed"],
                                "expected_agreement": k["expected"],
                                "confusion": _confusion_words(k["confusion"])})

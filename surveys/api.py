@@ -132,10 +132,7 @@ def survey_agreement(survey_id: IdPath, store: StoreDep,
                                       Query(description="coder ids (default: all)")] = None
                      ) -> dict:
     """Cohen's kappa (two coders) or Krippendorff's alpha, per code and overall."""
-    result = agreement.survey_agreement(store, user, survey_id, coder)
-    for item in result["codes"]:
-        item.pop("coincidence", None)
-    return result
+    return agreement.survey_agreement(store, user, survey_id, coder)
 
 
 @router.get("/api/surveys/{survey_id}/summary", tags=["surveys"])

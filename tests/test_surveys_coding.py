@@ -218,3 +218,38 @@ def test_alpha_for_three_coders_and_agreement_needs_two(store, users, answers, c
     with pytest.raises(Conflict):
         agreement.survey_agreement(store, users["reviewer"], answers["survey"]["id"],
                                    [users["reviewer"].id])
+
+
+def test_agreement_from_the_database_matches_the_unit_by_unit_computation(store, users, answers,
+                                                                         codebook):
+    import random
+
+    rng = random.Random(3)
+    coders = [users["reviewer"], users["researcher"], users["admin"]]
+    names = ["access", "cost", "trust"]
+    units = {name: [] for name in names}
+    for a in answers["answers"]:
+        row = {name: [] for name in names}
+        for coder in coders:
+            if rng.random() < 0.2:  # this coder never looked at this answer
+                for name in names:
+                    row[name].append(None)
+                continue
+            chosen = [n for n in names if rng.random() < 0.5] or [names[0]]
+            for name in names:
+                row[name].append(int(name in chosen))
+                if name in chosen:
+                    coding.apply_code(store, coder, a["id"], code_id(codebook, name))
+        for name in names:
+            units[name].append(row[name])
+    result = agreement.survey_agreement(store, users["researcher"], answers["survey"]["id"])
+    for item in result["codes"]:
+        expected = agreement.krippendorff_alpha(units[item["code"]])["alpha"]
+        assert item["alpha"] == pytest.approx(expected)
+    pooled = [u for name in names for u in units[name]]
+    assert result["overall"]["alpha"] == pytest.approx(agreement.krippendorff_alpha(pooled)["alpha"])
+    two = agreement.survey_agreement(store, users["researcher"], answers["survey"]["id"],
+                                     [coders[0].id, coders[1].id])
+    for item in two["codes"]:
+        pairs = [(u[0], u[1]) for u in units[item["code"]] if None not in u[:2]]
+        assert item["kappa"] == pytest.approx(agreement.cohen_kappa(pairs)["kappa"])
