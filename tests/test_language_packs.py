@@ -219,3 +219,13 @@ def test_html_is_sanitised_and_its_text_translated(store, copy_packs, people):
     assert result.text == ('<p>Wash <b>your</b> hands &amp; dry them.</p>'
                            '<a rel="noopener noreferrer">Call</a>')
     assert result.engine == "argos:translate-en_ur-1.0"
+
+
+def test_demo_packs_are_named_as_copies_and_seeded_once(store, people):
+    from language_packs import demo
+    admin = people["admin"][0]
+    lines = demo.seed(store, {"admin": admin})
+    assert len(lines) == 4 and "copies its input" in lines[0]
+    [result] = get_engine(store).translate(["Hello."], "en", "ur")
+    assert result.engine == "argos:translate-en_ur-0.0-demo-copy"
+    assert demo.seed(store, {"admin": admin}) == []
