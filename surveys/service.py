@@ -490,6 +490,11 @@ def record_consent(store: Store, actor: User, session_id: int, *, method: str,
         raise BadInput(f"{method!r} is not a way of giving consent",
                        fix="use verbal_recording or tick")
     session = _session_row(store.conn, actor, session_id, writing=True)
+    if store.one("SELECT withdrawn_at FROM respondents WHERE id = ?",
+                 (session["respondent_id"],))["withdrawn_at"]:
+        raise Conflict(f"the respondent of session {session_id} withdrew consent",
+                       fix="start a new session with a new respondent if they wish to take "
+                           "part again")
     language = _check_language(language or session["language"])
     consent_q = store.one("SELECT * FROM survey_questions WHERE survey_id = ? AND "
                           "survey_version = ? AND kind = 'consent' ORDER BY position LIMIT 1",

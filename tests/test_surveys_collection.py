@@ -289,6 +289,11 @@ def test_withdrawal_deletes_the_respondents_words_and_keeps_only_the_fact(store,
     with pytest.raises(Conflict):
         service.start_session(store, c, survey["id"], "en",
                               respondent_id=consented["respondent_id"])
+    # Their old session cannot take consent, so it can never take answers again.
+    with pytest.raises(Conflict):
+        service.record_consent(store, c, consented["id"], method="tick")
+    with pytest.raises(Conflict):
+        service.submit_answer(store, c, consented["id"], qid(survey, "trust"), text="3")
 
 
 def test_each_question_is_a_comms_message_approved_through_the_same_workflow(store, users,
