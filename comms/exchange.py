@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 
+from lxml import etree
 from translate.storage import po, xliff, xliff2
 
 from cohear.auth import User
@@ -23,6 +24,7 @@ FORMATS = ("xliff", "po")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 NEEDS_TRANSLATOR = ("human_requested", "stale")
 _UNIT_ID = re.compile(r"^m(\d+)-v(\d+)-s(\d+)$")
+XLIFF2_NS = "urn:oasis:names:tc:xliff:document:2.0"
 MEDIA_TYPES = {"xliff": "application/xliff+xml", "po": "text/x-gettext-translation"}
 
 
@@ -71,7 +73,8 @@ def export_file(store: Store, message_ids: list[int], lang: str, fmt: str = "xli
     if fmt == "po":
         store_ = po.pofile()
         store_.updateheader(add=True, Language=tag, Content_Type="text/plain; charset=UTF-8",
-                            X_Generator="cohear", X_Source_Language=source_lang)
+                            Project_Id_Version=name, X_Generator="cohear",
+                            X_Source_Language=source_lang)
         for uid, source, target, note in units:
             unit = store_.addsourceunit(source)
             unit.setcontext(uid)
@@ -85,7 +88,25 @@ def export_file(store: Store, message_ids: list[int], lang: str, fmt: str = "xli
         unit.addnote(note)
         if target:
             unit.target = target
-    return bytes(doc), name + ".xlf"
+    return _xliff2_layout(bytes(doc)), name + ".xlf"
+
+
+def _xliff2_layout(data: bytes) -> bytes:
+    """translate-toolkit puts `<notes>` and `xml:space` on `<segment>`; the XLIFF 2.0
+    core schema has them on `<unit>` (notes first), where strict CAT tools look."""
+    root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False))
+    ns = {"x": XLIFF2_NS}
+    space = "{http://www.w3.org/XML/1998/namespace}space"
+    for unit in root.iterfind(".//x:unit", ns):
+        for segment in unit.iterfind("x:segment", ns):
+            if segment.get(space):
+                unit.set(space, segment.attrib.pop(space))
+            for notes in segment.findall("x:notes", ns):
+                segment.remove(notes)
+                unit.insert(0, notes)
+            segment.set("state", "translated" if segment.find("x:target", ns) is not None
+                        else "initial")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 def _parse(data: bytes) -> tuple[str, str | None, list[tuple[str, str, str]]]:
