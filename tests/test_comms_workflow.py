@@ -187,6 +187,12 @@ def test_xliff_round_trip_for_a_human_translation(store, team, flu):
     assert name.endswith(".xlf")
     assert b'version="2.0"' in data and b'trgLang="pa-Guru"' in data
     assert b"{first_name}" in data and b"keep exactly" in data
+    from lxml import etree
+    ns = {"x": "urn:oasis:names:tc:xliff:document:2.0"}
+    for unit in etree.fromstring(data).iterfind(".//x:unit", ns):
+        # XLIFF 2.0 core: <notes> come first in <unit>; <segment> holds source and target.
+        assert [etree.QName(c).localname for c in unit] == ["notes", "segment"]
+        assert unit.find("x:segment", ns).get("state") == "initial"
     from translate.storage.xliff2 import Xliff2File
     doc = Xliff2File.parsestring(data)
     punjabi = ["ਸਤ ਸ੍ਰੀ ਅਕਾਲ {first_name}, ਤੁਸੀਂ ਆਪਣੀ GP ਸਰਜਰੀ ਵਿੱਚ ਮੁਫ਼ਤ ਫਲੂ ਵੈਕਸੀਨ ਲਗਵਾ ਸਕਦੇ ਹੋ।",
