@@ -3,7 +3,8 @@ and an English rendering, three codings per answer) with bulk SQL, then times ev
 export format and the kappa computation, each in its own subprocess so its peak memory
 (ru_maxrss) is its own.
 
-Prints rows per second, the time of each export against a baseline measured in the same
+Prints rows per second (rows of that format: segments, respondents, answers or kappa
+decisions) and answers per second, the time of each export against a baseline measured in the same
 run (streaming the same answer rows without writing anything), and peak memory at both
 sizes side by side: a flat export keeps the 100k/10k memory ratio near 1.
 
@@ -162,7 +163,8 @@ def main() -> None:
             for what in ("baseline", *FORMATS, "kappa"):
                 results[size][what] = r = _child(data_dir, survey_id, what)
                 print(f"  {size:>7,} {what:<9} {r['seconds']:7.2f} s  {r['rows']:>8,} rows  "
-                      f"{r['rows'] / r['seconds']:>9,.0f} rows/s  peak {r['peak_mib']:6.1f} MiB",
+                      f"{r['rows'] / r['seconds']:>9,.0f} rows/s  "
+                      f"{size / r['seconds']:>8,.0f} answers/s  peak {r['peak_mib']:6.1f} MiB",
                       flush=True)
     small, large = args.sizes
     print()

@@ -105,11 +105,15 @@ def survey_agreement(store: Store, actor: User, survey_id: int,
     scope = ("FROM codings g JOIN answers a ON a.id = g.answer_id JOIN survey_sessions s "
              "ON s.id = a.session_id WHERE s.survey_id = :survey AND g.coder_id IN ("
              + ",".join(f":c{i}" for i in range(len(coder_ids))) + ")")
-    ctes = f"""WITH decided AS (SELECT DISTINCT g.answer_id, g.code_id, g.coder_id {scope}),
-        coded AS (SELECT DISTINCT g.answer_id, g.coder_id {scope}),
-        m AS (SELECT answer_id, count(*) AS m FROM coded GROUP BY answer_id HAVING m >= 2),
-        k AS (SELECT d.answer_id, d.code_id, count(*) AS k FROM decided d
-              JOIN m ON m.answer_id = d.answer_id GROUP BY d.answer_id, d.code_id)"""
+    ctes = f"""WITH decided AS MATERIALIZED (
+            SELECT DISTINCT g.answer_id, g.code_id, g.coder_id {scope}),
+        coded AS MATERIALIZED (SELECT DISTINCT answer_id, coder_id FROM decided),
+        m AS MATERIALIZED (SELECT answer_id, count(*) AS m FROM coded GROUP BY answer_id
+                           HAVING m >= 2),
+        k AS MATERIALIZED (SELECT d.answer_id, d.code_id, count(*) AS k,
+                                  max(d.coder_id = :c0) AS first, max(d.coder_id = :c1) AS second
+                           FROM decided d JOIN m ON m.answer_id = d.answer_id
+                           GROUP BY d.answer_id, d.code_id)"""
     pairable, values = conn.execute(f"{ctes} SELECT count(*), coalesce(sum(m), 0) FROM m",
                                     params).fetchone()
     units_all = conn.execute(f"{ctes} SELECT count(DISTINCT answer_id) FROM coded",
@@ -134,15 +138,8 @@ def survey_agreement(store: Store, actor: User, survey_id: int,
             raise BadInput("the two coders have not coded any of the same answers",
                            fix="agreement compares coders on answers both have coded")
         for code_id, both, first_only, second_only in conn.execute(
-                f"""{ctes} SELECT d.code_id,
-                    sum(d.coder_id = :c0 AND EXISTS (SELECT 1 FROM decided x WHERE
-                        x.answer_id = d.answer_id AND x.code_id = d.code_id AND x.coder_id = :c1)),
-                    sum(d.coder_id = :c0 AND NOT EXISTS (SELECT 1 FROM decided x WHERE
-                        x.answer_id = d.answer_id AND x.code_id = d.code_id AND x.coder_id = :c1)),
-                    sum(d.coder_id = :c1 AND NOT EXISTS (SELECT 1 FROM decided x WHERE
-                        x.answer_id = d.answer_id AND x.code_id = d.code_id AND x.coder_id = :c0))
-                    FROM decided d JOIN m ON m.answer_id = d.answer_id GROUP BY d.code_id""",
-                params):
+                f"""{ctes} SELECT code_id, sum(first AND second), sum(first AND NOT second),
+                    sum(second AND NOT first) FROM k GROUP BY code_id""", params):
             confusions[code_id] = Counter({(1, 1): both, (1, 0): first_only, (0, 1): second_only,
                                            (0, 0): shared - both - first_only - second_only})
     pooled_coincidence: Counter = Counter()
