@@ -120,7 +120,7 @@ def measure(data_dir: Path, survey_id: int, what: str) -> dict:
     store = _store(data_dir)
     start = time.perf_counter()
     if what == "baseline":
-        plan = exports._plan(store, survey_id, identifiable=False)
+        plan = exports.export_plan(store, survey_id, identifiable=False)
         rows = sum(1 for _ in exports.iter_answers_with_codings(plan))
     elif what == "kappa":
         result = agreement.survey_agreement(store, SYSTEM, survey_id)

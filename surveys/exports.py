@@ -123,7 +123,8 @@ class Plan:
         return self.languages[tag]
 
 
-def _plan(store: Store, survey_id: int, identifiable: bool) -> Plan:
+def export_plan(store: Store, survey_id: int, identifiable: bool) -> Plan:
+    """What an export of this survey reads and how it shows respondents."""
     row = store.one("SELECT * FROM surveys WHERE id = ?", (survey_id,))
     if row is None:
         raise NotFound(f"survey {survey_id} does not exist", fix="see `cohear surveys list`")
@@ -525,7 +526,7 @@ def export_survey(store: Store, actor: User, survey_id: int, fmt: str, out: Path
     if fmt not in FORMATS:
         raise BadInput(f"{fmt!r} is not an export format", fix="use one of: " + ", ".join(FORMATS))
     out = Path(out)
-    plan = _plan(store, survey_id, identifiable)
+    plan = export_plan(store, survey_id, identifiable)
     sync_pending_transcripts(store, survey_id)
     total = store.one("SELECT count(*) FROM answers a JOIN survey_sessions s ON "
                       "s.id = a.session_id WHERE s.survey_id = ?", (survey_id,))[0]
