@@ -371,25 +371,11 @@ async def test_code_a_whole_answer_and_remove_it(store, review_workspace):
 
 # -- the command palette and help --------------------------------------------------------------
 
-async def test_every_action_is_in_the_command_palette(store, review_workspace):
+async def test_f1_lists_every_key_and_the_command_palette_runs_every_action(
+        store, review_workspace):
     ws = review_workspace
     reviewer = ws["users"]["reviewer"]
     app = CohearApp(store, reviewer)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await open_answer(pilot, ws["urdu"])
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"Verify")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause(0.3)
-    assert surveys.get_answer(store, reviewer, ws["urdu"])["status"] == "verified"
-
-
-async def test_f1_lists_every_key_of_the_screen(store, review_workspace):
-    ws = review_workspace
-    app = CohearApp(store, ws["users"]["reviewer"])
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await open_answer(pilot, ws["urdu"])
@@ -404,6 +390,13 @@ async def test_f1_lists_every_key_of_the_screen(store, review_workspace):
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, AnswerScreen)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Verify")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+    assert surveys.get_answer(store, reviewer, ws["urdu"])["status"] == "verified"
 
 
 # -- roles ------------------------------------------------------------------------------------

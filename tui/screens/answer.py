@@ -145,6 +145,7 @@ class AnswerScreen(ReviewScreen):
         self._show_recording()
         self._show_safeguarding()
         self.query_one("#redactions", Static).update(self._redactions())
+        self.refresh_bindings()
 
     def _show_english(self) -> None:
         english = Text("English\n", style="bold")
@@ -213,12 +214,26 @@ class AnswerScreen(ReviewScreen):
             self.notify(f"redaction of {pending['kind']} {'accepted' if accept else 'rejected'}",
                         timeout=3)
             self.query_one("#redactions", Static).update(self._redactions())
+        self.refresh_bindings()
 
     def action_accept_redaction(self) -> None:
         self._decide(True)
 
     def action_reject_redaction(self) -> None:
         self._decide(False)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Keys that can do nothing for this answer stay in the footer, dimmed."""
+        if not self.answer:
+            return True
+        if action in ("play", "play_segment") and self.recording is None:
+            return None
+        if action in ("accept_redaction", "reject_redaction") and self._next_redaction() is None:
+            return None
+        if action == "clear_concern" and not (self.answer["safeguarding"]
+                                              and not self.answer["safeguarding_handled_at"]):
+            return None
+        return True
 
     def unsaved_edits(self) -> list[str]:
         if not self.answer:

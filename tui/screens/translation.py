@@ -24,7 +24,7 @@ class TranslationScreen(ReviewScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save edit"),
         Binding("ctrl+r", "approve", "Approve"),
-        Binding("ctrl+t", "request_human", "Needs human translator"),
+        Binding("ctrl+t", "request_human", "Human translator"),
     ]
 
     def __init__(self, message_id: int, language: str):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from rich.text import Text
 
 STATUS_STYLES = {
-    "machine": "bold blue",
-    "needs_review": "bold yellow",
-    "stale": "bold red",
-    "human_requested": "bold magenta",
-    "received": "bold cyan",
-    "approved": "bold green",
+    "machine": "bold #5fafff",
+    "needs_review": "bold #ffaf00",
+    "stale": "bold #ff5f5f",
+    "human_requested": "bold #d787ff",
+    "received": "bold #5fd7d7",
+    "approved": "bold #87d75f",
 }
 STATUS_WORDS = {
     "machine": "machine",

@@ -1,0 +1,177 @@
+"""The review app's look, pinned by SVG snapshots (pytest-textual-snapshot) of each screen
+with Urdu and Bengali answers, at a fixed terminal size, with nothing that changes between
+runs on screen. Update them on purpose with `pytest --snapshot-update`."""
+
+from __future__ import annotations
+
+import pytest
+from rich.cells import cell_len
+from textual.widgets import DataTable, Select
+
+from surveys import coding
+from surveys import service as surveys
+from tui.app import CohearApp
+from tui.screens.agreement import AgreementScreen
+from tui.screens.answer import AnswerScreen
+from tui.screens.coding import CodingScreen
+
+SIZE = (150, 44)
+
+
+def snap_app(store, user, screen=None, *, reorder_rtl: bool = False):
+    """An app whose `run_before` opens `screen` (a zero-argument factory) at once."""
+    app = CohearApp(store, user, reorder_rtl=reorder_rtl)
+
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+        if screen is not None:
+            await app.push_screen(screen())
+            await pilot.pause()
+
+    return app, run_before
+
+
+def test_queue(snap_compare, store, review_workspace):
+    app, before = snap_app(store, review_workspace["users"]["reviewer"])
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+def test_answer_in_urdu(snap_compare, store, review_workspace):
+    ws = review_workspace
+    app, before = snap_app(store, ws["users"]["reviewer"], lambda: AnswerScreen(ws["urdu"]))
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+def test_answer_in_urdu_reordered_for_terminals_without_bidi(snap_compare, store,
+                                                             review_workspace):
+    ws = review_workspace
+    app, before = snap_app(store, ws["users"]["reviewer"], lambda: AnswerScreen(ws["urdu"]),
+                           reorder_rtl=True)
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+def test_answer_in_bengali(snap_compare, store, review_workspace):
+    ws = review_workspace
+    app, before = snap_app(store, ws["users"]["reviewer"], lambda: AnswerScreen(ws["bengali"]))
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+def test_answer_with_a_safeguarding_concern_and_a_redaction(snap_compare, store,
+                                                           review_workspace):
+    ws = review_workspace
+    surveys.raise_safeguarding(store, ws["users"]["reviewer"], ws["phone"], "asked for a call")
+    app, before = snap_app(store, ws["users"]["reviewer"], lambda: AnswerScreen(ws["phone"]))
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+def test_coding_an_urdu_answer_after_coding_it(snap_compare, store, review_workspace):
+    ws = review_workspace
+    reviewer, researcher = ws["users"]["reviewer"], ws["users"]["researcher"]
+    text_id = surveys.get_answer(store, reviewer, ws["urdu"])["texts"]["original"]["id"]
+    coding.apply_code(store, reviewer, ws["urdu"], ws["codes"]["Bus"], answer_text_id=text_id,
+                      start=4, end=6)
+    coding.apply_code(store, researcher, ws["urdu"], ws["codes"]["Transport"])
+    app, before = snap_app(store, reviewer, lambda: CodingScreen(ws["urdu"]))
+
+    async def choose_a_code(pilot) -> None:
+        await before(pilot)
+        await pilot.press("down", "down", "down")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=choose_a_code)
+
+
+@pytest.fixture
+def translated(store, people, copy_packs):
+    from comms import service as comms
+    comm = people["communicator"][0]
+    for title, text in (("Clinic bus", "The clinic bus runs on Tuesdays."),
+                        ("Flu jab", "Book your flu jab at {practice}.")):
+        message = comms.create_message(store, comm, title=title, source_text=text,
+                                       channel="sms")
+        comms.translate_messages(store, comm, [message["id"]], ["ur", "bn", "pl"])
+    comms.approve_translation(store, people["reviewer"][0], 1, "pl")
+    comms.request_human(store, comm, 2, ["ur"])
+    comms.edit_translation(store, comm, 2, "bn", "আপনার ফ্লু টিকা {practice} এ বুক করুন।")
+
+
+def test_translations(snap_compare, store, people, translated):
+    app, before = snap_app(store, people["communicator"][0])
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+def test_one_translation_in_urdu(snap_compare, store, people, translated):
+    from tui.screens.translation import TranslationScreen
+    app, before = snap_app(store, people["reviewer"][0], lambda: TranslationScreen(1, "ur"))
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+def test_agreement_and_export(snap_compare, store, review_workspace):
+    ws = review_workspace
+    reviewer, researcher = ws["users"]["reviewer"], ws["users"]["researcher"]
+    for answer in (ws["urdu"], ws["bengali"]):
+        coding.apply_code(store, reviewer, answer, ws["codes"]["Bus"])
+        coding.apply_code(store, researcher, answer, ws["codes"]["Bus"])
+    coding.apply_code(store, researcher, ws["phone"], ws["codes"]["Cost"])
+    coding.apply_code(store, reviewer, ws["phone"], ws["codes"]["Transport"])
+    app, before = snap_app(store, researcher, AgreementScreen)
+
+    async def compute(pilot) -> None:
+        await before(pilot)
+        screen = app.screen
+        screen.query_one("#survey", Select).value = ws["survey"]
+        screen.query_one("#coder-a", Select).value = reviewer.id
+        screen.query_one("#coder-b", Select).value = researcher.id
+        await pilot.press("ctrl+k")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=compute)
+
+
+def test_help(snap_compare, store, review_workspace):
+    ws = review_workspace
+    app, before = snap_app(store, ws["users"]["reviewer"], lambda: AnswerScreen(ws["urdu"]))
+
+    async def help_(pilot) -> None:
+        await before(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=help_)
+
+
+# -- complex scripts keep the layout ----------------------------------------------------------
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_bengali_gurmukhi_and_gujarati_keep_every_border_in_its_column(
+        store, review_workspace, anyio_backend):
+    """Combining vowel signs take no cell of their own: the panel borders on every row must
+    sit in the same terminal column whatever script the row holds."""
+    ws = review_workspace
+    comm, collector = ws["users"]["communicator"], ws["users"]["collector"]
+    answers = {"bn": ws["bengali"]}
+    for lang, words in (("pa-Guru", "ਮੈਂ ਬੱਸ ਰਾਹੀਂ ਕਲੀਨਿਕ ਆਈ ਸੀ"),
+                        ("gu", "હું બસમાં ક્લિનિક આવી હતી")):
+        surveys.open_language(store, comm, ws["survey"], lang, accept_english=True)
+        session = surveys.start_session(store, collector, ws["survey"], lang)
+        surveys.record_consent(store, collector, session["id"], method="tick")
+        answers[lang] = surveys.submit_answer(store, collector, session["id"], ws["question"],
+                                              text=words)["id"]
+    app = CohearApp(store, ws["users"]["reviewer"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#queue", DataTable)
+        assert table.row_count == 6
+        for lang, answer_id in answers.items():
+            await app.push_screen(AnswerScreen(answer_id))
+            await pilot.pause()
+            rows = [strip for strip in app.screen._compositor.render_strips()]
+            assert all(strip.cell_length == SIZE[0] for strip in rows), lang
+            border_columns = set()
+            for strip in rows[2:-3]:
+                text = strip.text
+                if "│" in text:
+                    border_columns.add(cell_len(text[:text.index("│")]))
+            assert len(border_columns) == 1, (lang, border_columns)
+            await pilot.press("escape")
+            await pilot.pause()
