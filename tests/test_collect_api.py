@@ -90,7 +90,7 @@ def test_the_page_and_its_files_carry_strict_security_headers(api):
     anonymous = api["anonymous"]
     assert anonymous.get("/collect", follow_redirects=False).headers["location"] == "/collect/"
     for path in ("/collect/", "/collect/static/app.js", "/collect/static/collect.css",
-                 "/collect/fonts.css", "/collect/api/interface/en"):
+                 "/collect/fonts.css", "/collect/interface/en"):
         r = anonymous.get(path)
         assert r.status_code == 200, path
         csp = r.headers["content-security-policy"]
@@ -146,11 +146,11 @@ def test_the_interface_is_offered_in_five_languages_through_approved_comms_trans
         api, store):
     from comms import service as comms
     from webcollect import strings
-    english = api["anonymous"].get("/collect/api/interface/en").json()
+    english = api["anonymous"].get("/collect/interface/en").json()
     keys = set(english["strings"])
     assert keys == set(strings.shipped()["en"]) and len(keys) > 50
     for language in ("ur", "bn", "pa-Guru", "pl"):
-        page = api["anonymous"].get(f"/collect/api/interface/{language}").json()
+        page = api["anonymous"].get(f"/collect/interface/{language}").json()
         assert page["source"] == "comms"
         assert set(page["strings"]) == keys
         assert set(page["approved"]) == keys, language
@@ -163,22 +163,22 @@ def test_the_interface_is_offered_in_five_languages_through_approved_comms_trans
     assert len(messages) == len(keys)
     history = comms.translation_history(store, messages[0]["id"], "ur")
     assert [h["status"] for h in history] == ["human_requested", "received", "approved"]
-    assert api["anonymous"].get("/collect/api/interface/fr").status_code == 400
+    assert api["anonymous"].get("/collect/interface/fr").status_code == 400
 
 
 def test_a_translation_changed_in_comms_reaches_the_page_only_once_approved(api, store, people):
     from comms import service as comms
     from webcollect import strings
-    api["anonymous"].get("/collect/api/interface/pl")
+    api["anonymous"].get("/collect/interface/pl")
     message = next(m for m in comms.list_messages(store, tag=strings.TAG)
                    if m["title"] == strings.TITLE + "start")
     comms.edit_translation(store, people["communicator"][0], message["id"], "pl",
                            "Rozpocznij z nową osobą")
-    page = api["anonymous"].get("/collect/api/interface/pl").json()
+    page = api["anonymous"].get("/collect/interface/pl").json()
     assert page["strings"]["start"] == "Start with a new respondent"
     assert "start" not in page["approved"]
     comms.approve_translation(store, people["reviewer"][0], message["id"], "pl")
-    page = api["anonymous"].get("/collect/api/interface/pl").json()
+    page = api["anonymous"].get("/collect/interface/pl").json()
     assert page["strings"]["start"] == "Rozpocznij z nową osobą"
     # Seeding again leaves the reviewer's text alone.
     strings.seed(store)

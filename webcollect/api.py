@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from cohear.auth import User
 from cohear.deps import allow, get_store
+from cohear.errors import NotFound
 from cohear.store import Store
 from webcollect import fonts, links, service, strings
 
@@ -64,12 +65,10 @@ IdempotencyKey = Annotated[str, Header(description="a new random key per item; t
                                                    "key when sending it again")]
 
 
-def public(reason: str) -> Callable:
-    """Mark a route that needs no sign-in (read by the authorisation matrix test)."""
-    def mark(endpoint: Callable) -> Callable:
-        endpoint.auth_scheme = reason
-        return endpoint
-    return mark
+def _secure(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def _static(name: str) -> Response:
@@ -77,62 +76,58 @@ def _static(name: str) -> Response:
     entry = root / name
     suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
     if "/" in name or name.startswith(".") or suffix not in STATIC_TYPES or not entry.is_file():
-        return JSONResponse({"title": "Not found", "status": 404,
-                             "detail": f"there is no file {name!r} on the field page"},
-                            status_code=404, media_type="application/problem+json")
+        raise NotFound(f"there is no file {name!r} on the field page", fix="open /collect/")
     # no-cache: the phone may keep a copy but asks whether it changed before using it.
-    return Response(entry.read_bytes(), media_type=STATIC_TYPES[suffix],
-                    headers={"Cache-Control": "no-cache"})
+    return _secure(Response(entry.read_bytes(), media_type=STATIC_TYPES[suffix],
+                            headers={"Cache-Control": "no-cache"}))
 
 
 # -- the page -----------------------------------------------------------------------
+# The page's own files are plain routes, like a static mount: anyone may load them
+# (everything they show comes from the signed-in API below), and they are no API
+# operations, so they stay out of the OpenAPI description.
 
-@public("the page itself, before sign-in")
-@router.get("/collect", include_in_schema=False)
-def page_redirect() -> Response:
-    return RedirectResponse("/collect/", status_code=308)
+async def page_redirect(request: Request) -> Response:
+    return _secure(RedirectResponse("/collect/", status_code=308))
 
 
-@public("the page itself, before sign-in")
-@router.get("/collect/", include_in_schema=False)
-def page() -> Response:
-    """The field-capture page (no sign-in needed to load it; everything else needs one)."""
+async def page(request: Request) -> Response:
     return _static("index.html")
 
 
-@public("the page's own scripts and styles")
-@router.get("/collect/static/{name}", include_in_schema=False)
-def static_file(name: str) -> Response:
-    return _static(name)
+async def static_file(request: Request) -> Response:
+    return _static(request.path_params["name"])
 
 
-@public("the page's offline copy of itself")
-@router.get("/collect/sw.js", include_in_schema=False)
-def service_worker() -> Response:
+async def service_worker(request: Request) -> Response:
     # Served from /collect/ so that it may look after the whole page.
     return _static("sw.js")
 
 
-@public("fonts for the page")
-@router.get("/collect/fonts.css", include_in_schema=False)
-def fonts_css() -> Response:
-    return Response(fonts.stylesheet(), media_type="text/css",
-                    headers={"Cache-Control": "no-cache"})
+async def fonts_css(request: Request) -> Response:
+    return _secure(Response(fonts.stylesheet(), media_type="text/css",
+                            headers={"Cache-Control": "no-cache"}))
 
 
-@public("fonts for the page")
-@router.get("/collect/fonts/{name}", include_in_schema=False)
-def font_file(name: str) -> Response:
-    return FileResponse(fonts.font_path(name), media_type="font/ttf",
-                        headers={"Cache-Control": "public, max-age=604800"})
+async def font_file(request: Request) -> Response:
+    return _secure(FileResponse(fonts.font_path(request.path_params["name"]),
+                                media_type="font/ttf",
+                                headers={"Cache-Control": "public, max-age=604800"}))
 
 
-@public("the sign-in screen needs the page's words")
-@router.get("/collect/api/interface/{language}")
-def interface_text(language: str, store: StoreDep) -> dict:
+def interface_text(request: Request) -> Response:
     """The page's own words in a language: each string's approved translation (comms
-    messages tagged `collect-page`), else English. Public: the sign-in screen needs it."""
-    return strings.interface_text(store, language)
+    messages tagged `collect-page`), else English. The sign-in screen needs them."""
+    found = strings.interface_text(request.app.state.store, request.path_params["language"])
+    return _secure(JSONResponse(found, headers={"Cache-Control": "no-cache"}))
+
+
+for _path, _endpoint in (("/collect", page_redirect), ("/collect/", page),
+                         ("/collect/static/{name}", static_file),
+                         ("/collect/sw.js", service_worker), ("/collect/fonts.css", fonts_css),
+                         ("/collect/fonts/{name}", font_file),
+                         ("/collect/interface/{language}", interface_text)):
+    router.add_route(_path, _endpoint, methods=["GET"], include_in_schema=False)
 
 
 # -- one-time links -----------------------------------------------------------------
@@ -170,7 +165,7 @@ def revoke_link(link_id: Id, store: StoreDep, user: Admin) -> dict:
     return links.revoke_link(store, user, link_id)
 
 
-@public("the one-time code in the body is the credential")
+# Anyone may call it: the single-use code in the body is the credential.
 @router.post("/collect/api/links/exchange")
 def exchange_link(body: Exchange, store: StoreDep) -> dict:
     """Swap a one-time link's code for a short-lived collector token (works once)."""

@@ -16,7 +16,7 @@ export function pageLanguage() {
 export async function load(language) {
   let data = null;
   try {
-    const response = await fetch(`/collect/api/interface/${encodeURIComponent(language)}`);
+    const response = await fetch(`/collect/interface/${encodeURIComponent(language)}`);
     if (response.ok) {
       data = await response.json();
       localStorage.setItem(CACHE_PREFIX + language, JSON.stringify(data));
