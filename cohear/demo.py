@@ -21,7 +21,7 @@ DEMO_PEOPLE = {
     "demo-reviewer": "reviewer",
     "demo-researcher": "researcher",
 }
-SEEDERS = ("comms.demo", "surveys.demo", "speech.demo")
+SEEDERS = ("language_packs.demo", "comms.demo", "surveys.demo", "speech.demo")
 
 
 def demo_recordings() -> list[Path]:
