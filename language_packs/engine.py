@@ -121,7 +121,10 @@ class Engine:
             import sentencepiece as spm
 
             metadata = json.loads(row["metadata_json"])
-            threads = self.store.settings.cpu_threads
+            # One thread per batch unless cpu_threads says otherwise: on a busy 2-core
+            # machine CTranslate2's default (several OpenMP threads) measured many times
+            # slower, its threads competing with the web server, Whisper and each other.
+            threads = self.store.settings.cpu_threads or 1
             pack = LoadedPack(
                 name=row["name"], version=row["package_version"],
                 translator=ctranslate2.Translator(str(folder / "model"), device="cpu",

@@ -89,7 +89,7 @@ def _cut_long(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=4096)
 def split_sentences(text: str, tag: str = "en") -> tuple[tuple[str, str], ...]:
     """Split `text` (in language `tag`) into (sentence, separator) pairs.
 
