@@ -67,6 +67,8 @@ class AgreementScreen(ReviewScreen):
         table = self.query_one("#kappa", DataTable)
         table.add_columns("code", "kappa", "agreement", "both", "first only", "second only",
                           "neither")
+        # Shown once an export runs: an idle bar would only animate.
+        self.query_one("#export-progress", ProgressBar).display = False
         self.query_one("#survey", Select).focus()
 
     def _value(self, widget_id: str):
@@ -119,6 +121,7 @@ class AgreementScreen(ReviewScreen):
             return
         bar = self.query_one("#export-progress", ProgressBar)
         bar.update(total=None, progress=0)
+        bar.display = True
         self.query_one("#export-result", Static).update("exporting…")
         self.run_export(survey_id, fmt, self.export_path(survey_id, fmt))
 
