@@ -138,6 +138,7 @@ def test_a_collector_records_consent_and_three_answers_through_a_lost_connection
 
     # Answer 1, recorded twice: the first take is thrown away before upload.
     page.wait_for_selector("#question:not([hidden])")
+    assert page.text_content("#saved") == "Consent recorded."
     assert page.text_content("#question-heading") == "Question 1 of 3"
     record(page, "#answer-recorder", 1)
     page.click("#answer-recorder .rec-again")
@@ -155,6 +156,7 @@ def test_a_collector_records_consent_and_three_answers_through_a_lost_connection
     # The connection goes; answers 2 and 3 are recorded and kept on the phone.
     page.wait_for_function("() => document.querySelector('#question-heading').textContent "
                            "=== 'Question 2 of 3'")
+    assert page.text_content("#saved") == "Answer saved on this phone."
     context.set_offline(True)
     page.wait_for_selector("#connection[data-online=false]")
     record(page, "#answer-recorder", 4)

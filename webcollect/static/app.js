@@ -25,6 +25,11 @@ function show(screen) {
   if (heading) heading.focus();
 }
 
+// Said once by screen readers (a polite live region), and shown until the next step.
+function saved(message) {
+  $("saved").textContent = message;
+}
+
 function notice(message) {
   $("notice").textContent = message || "";
   $("notice").hidden = !message;
@@ -166,6 +171,7 @@ async function surveyIn(surveyId, language) {
 async function startSession(event) {
   event.preventDefault();
   notice("");
+  saved("");
   const surveyId = Number($("survey").value);
   const language = $("respondent-language").value;
   let detail;
@@ -224,6 +230,7 @@ async function saveConsent() {
                      payload: { method } });
   session.consent = true;
   await outbox.saveSession(session);
+  saved(text("consent_saved", "Consent recorded."));
   showQuestion();
 }
 
@@ -301,6 +308,7 @@ async function saveAnswer(event) {
   session.answered[q.id] = true;
   session.index += 1;
   await outbox.saveSession(session);
+  saved(text("answer_saved", "Answer saved on this phone."));
   showQuestion();
 }
 
@@ -437,6 +445,8 @@ async function main() {
     onChange: renderOutbox,
     onSignedOut: (detail) => { notice(detail); signOut(); },
   });
+  // Ask the browser not to clear the outbox when the phone runs short of space.
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/collect/sw.js", { scope: "/collect/" }).catch(() => {});
   }
