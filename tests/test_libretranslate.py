@@ -38,6 +38,13 @@ def test_translate_form_with_bearer_header(lt):
     assert r.status_code == 200 and r.json() == {"translatedText": "Hello world."}
 
 
+def test_form_with_repeated_q_answers_a_list(lt):
+    client, tokens = lt
+    r = client.post("/translate", data={"q": ["One.", "Two."], "source": "en", "target": "ur",
+                                        "api_key": tokens["communicator"]})
+    assert r.json() == {"translatedText": ["One.", "Two."]}
+
+
 def test_auto_source_reports_the_detected_language(lt):
     client, tokens = lt
     r = client.post("/translate", json={"q": "آپ کا بہت شکریہ، ہاتھ دھوئیں۔", "source": "auto",
