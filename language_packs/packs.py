@@ -274,22 +274,30 @@ def read_metadata(pack_dir: Path) -> dict:
     if not isinstance(raw, dict):
         raise Unprocessable("the pack's metadata.json is not an object",
                             fix="the pack is damaged; download it again")
-    from argostranslate.package import Package
-
-    pkg = Package(pack_dir)
+    keys = ("from_code", "to_code", "package_version", "argos_version", "type",
+            "target_prefix")
+    try:
+        from argostranslate.package import Package
+        pkg = Package(pack_dir)
+        meta = {k: getattr(pkg, k, None) for k in keys}
+    except OSError:
+        # argostranslate creates folders in the home directory when imported; where that
+        # is not writable, read the same fields (with its defaults) ourselves.
+        meta = {k: raw.get(k) for k in keys}
+        meta["type"] = meta["type"] or "translate"
     missing = [k for k in ("from_code", "to_code", "package_version")
-               if not isinstance(getattr(pkg, k, None), str) or not getattr(pkg, k)]
+               if not isinstance(meta[k], str) or not meta[k]]
     if missing:
         raise Unprocessable(f"the pack's metadata.json lacks {', '.join(missing)}",
                             fix="this is not a complete Argos pack; download it again")
-    if pkg.type != "translate":
-        raise Unprocessable(f"the pack is of type {pkg.type!r}, not a translation pack",
+    if meta["type"] != "translate":
+        raise Unprocessable(f"the pack is of type {meta['type']!r}, not a translation pack",
                             fix="install a translate-<from>_<to> pack")
     return {
-        "name": pack_name(pkg.from_code, pkg.to_code), "from_code": pkg.from_code,
-        "to_code": pkg.to_code, "package_version": pkg.package_version,
-        "argos_version": pkg.argos_version or "", "target_prefix": pkg.target_prefix or "",
-        "source_tag": from_argos(pkg.from_code), "target_tag": from_argos(pkg.to_code),
+        "name": pack_name(meta["from_code"], meta["to_code"]), "from_code": meta["from_code"],
+        "to_code": meta["to_code"], "package_version": meta["package_version"],
+        "argos_version": meta["argos_version"] or "", "target_prefix": meta["target_prefix"] or "",
+        "source_tag": from_argos(meta["from_code"]), "target_tag": from_argos(meta["to_code"]),
         "raw": raw,
     }
 
@@ -308,7 +316,7 @@ def _activate(store: Store, top: Path, metadata: dict, sha: str, size: int,
         try:
             with store.transaction() as conn:
                 before = conn.execute(
-                    "SELECT name, package_version FROM language_packs "
+                    "SELECT name, package_version, path FROM language_packs "
                     "WHERE source_tag = ? AND target_tag = ?",
                     (metadata["source_tag"], metadata["target_tag"])).fetchone()
                 conn.execute("DELETE FROM language_packs WHERE source_tag = ? AND target_tag = ?",
@@ -324,7 +332,8 @@ def _activate(store: Store, top: Path, metadata: dict, sha: str, size: int,
                      sha, size, json.dumps(metadata["raw"], ensure_ascii=False), utcnow(),
                      actor.name))
                 audit.record(conn, actor, "pack.install", "language_pack", metadata["name"],
-                             before=dict(before) if before else None,
+                             before={"name": before["name"],
+                                     "version": before["package_version"]} if before else None,
                              after={"name": metadata["name"],
                                     "version": metadata["package_version"]},
                              detail=f"sha256 {sha}")
@@ -335,10 +344,14 @@ def _activate(store: Store, top: Path, metadata: dict, sha: str, size: int,
             raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+        if before is not None and before["path"] != rel.as_posix():
+            # The same direction under another Argos code (e.g. "pb" replacing "pt").
+            shutil.rmtree(store.settings.data_dir / before["path"], ignore_errors=True)
+    if before is not None:
+        before = {"name": before["name"], "package_version": before["package_version"]}
     return {"name": metadata["name"], "source": metadata["source_tag"],
             "target": metadata["target_tag"], "version": metadata["package_version"],
-            "path": str(final), "archive_sha256": sha, "replaced": dict(before) if before
-            else None}
+            "path": str(final), "archive_sha256": sha, "replaced": before}
 
 
 def install_by_name(store: Store, name: str, *, actor: User = SYSTEM,
