@@ -283,3 +283,39 @@ def test_the_page_opens_again_without_a_connection(browser, live_server):
     assert page.is_visible("#sign-in")
     assert page.get_attribute("#connection", "data-online") == "false"
     context.close()
+
+
+def test_items_that_can_never_be_accepted_say_why_instead_of_waiting(browser, live_server,
+                                                                     people, store, survey):
+    _, token = people["collector"]
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/collect/")
+    page.fill("#token", token)
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_selector("#setup:not([hidden])")
+    page.wait_for_function("() => localStorage.getItem('cohear.collect.survey.%d.en')"
+                           % survey["id"])
+    context.set_offline(True)
+    page.click("#start")
+    page.wait_for_selector("#consent:not([hidden])")
+    page.check("#consent-agree")
+    page.click("#save-consent")
+    page.wait_for_selector("#question:not([hidden])")
+    page.fill("#answer-text", "The bus does not run on Sundays.")
+    page.click("#save-answer")
+    page.wait_for_function("() => document.querySelector('#question-heading').textContent "
+                           "=== 'Question 2 of 3'")
+    # Meanwhile the survey closes in English (a communicator's decision, made directly).
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM survey_languages WHERE survey_id = ?", (survey["id"],))
+    context.set_offline(False)
+    page.wait_for_function(
+        "() => document.querySelectorAll('#queue-list li[data-state=failed]').length === 3",
+        timeout=60_000)
+    details = page.locator("#queue-list li .detail").all_text_contents()
+    assert len(details) == 3 and all("not open for collection" in d for d in details)
+    assert store.one("SELECT count(*) FROM survey_sessions")[0] == 0
+    assert store.one("SELECT count(*) FROM answers")[0] == 0
+    shot(page, "08-not-accepted")
+    context.close()

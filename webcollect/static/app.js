@@ -143,6 +143,10 @@ async function loadSurveys() {
   $("no-surveys").hidden = surveys.length > 0;
   $("setup-form").hidden = surveys.length === 0;
   fillLanguages();
+  // Keep each survey's questions on the phone while there is a connection, so a
+  // respondent can be started where there is none.
+  const pairs = surveys.flatMap((s) => s.languages.map((l) => [s.id, l.tag])).slice(0, 40);
+  for (const [id, tag] of pairs) surveyIn(id, tag).catch(() => {});
 }
 
 function fillLanguages() {

@@ -128,6 +128,17 @@ export class Outbox {
       const session = byKey.get(item.sessionKey);
       const consent = items.find((i) => i.kind === "consent" && i.sessionKey === item.sessionKey);
       // Order matters: the session exists before its consent, consent before answers.
+      const blocker = [session, item.kind === "answer" ? consent : null]
+        .find((b) => b && b !== item && b.state === "failed");
+      if (blocker) {
+        // What it depends on was refused, so it can never be accepted: say so rather
+        // than leave it waiting for ever.
+        item.state = "failed";
+        item.error = blocker.error;
+        await this.put(item);
+        this.onChange();
+        continue;
+      }
       if (item.kind !== "session" && (!session || session.state !== "done")) continue;
       if (item.kind === "answer" && (!consent || consent.state !== "done")) continue;
       if (item.nextTry > Date.now()) { soonest = Math.min(soonest, item.nextTry); continue; }
