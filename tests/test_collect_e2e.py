@@ -105,6 +105,8 @@ def record(page, recorder: str, seconds: int) -> None:
     page.wait_for_function(
         "([sel, s]) => Number(document.querySelector(sel).dataset.seconds) >= s",
         arg=[recorder, seconds], timeout=30_000)
+    # The level meter moved with the speech (its loudest reading is kept on the widget).
+    assert float(page.get_attribute(recorder, "data-peak")) > 0.3
     page.click(f"{recorder} .rec-stop")
     page.wait_for_selector(f"{recorder}[data-state=recorded]")
 
@@ -294,8 +296,8 @@ def test_items_that_can_never_be_accepted_say_why_instead_of_waiting(browser, li
     page.fill("#token", token)
     page.click("#sign-in-form button[type=submit]")
     page.wait_for_selector("#setup:not([hidden])")
-    page.wait_for_function("() => localStorage.getItem('cohear.collect.survey.%d.en')"
-                           % survey["id"])
+    page.wait_for_function(
+        f"() => localStorage.getItem('cohear.collect.survey.{survey['id']}.en')")
     context.set_offline(True)
     page.click("#start")
     page.wait_for_selector("#consent:not([hidden])")

@@ -68,6 +68,7 @@ export class Recorder {
     this.context.createMediaStreamSource(this.stream).connect(analyser);
     const samples = new Float32Array(analyser.fftSize);
     this.startedAt = performance.now();
+    this.peak = 0;
     this.container.dataset.seconds = "0";
     this.recorder.start(1000);
     this.container.dataset.state = "recording";
@@ -80,7 +81,10 @@ export class Recorder {
       for (const v of samples) sum += v * v;
       // RMS on a rough log scale, so ordinary speech sits mid-meter.
       const rms = Math.sqrt(sum / samples.length);
-      this.el(".rec-level").value = Math.min(1, Math.max(0, 1 + Math.log10(rms + 1e-6) / 3));
+      const level = Math.min(1, Math.max(0, 1 + Math.log10(rms + 1e-6) / 3));
+      this.el(".rec-level").value = level;
+      this.peak = Math.max(this.peak, level);
+      this.container.dataset.peak = this.peak.toFixed(2);
       const seconds = (performance.now() - this.startedAt) / 1000;
       this.el(".rec-time").value = clock(seconds);
       this.container.dataset.seconds = String(Math.floor(seconds));
