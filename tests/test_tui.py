@@ -270,6 +270,27 @@ async def test_quitting_with_unsaved_edits_asks_first_and_keeps_them(store, revi
         "original"]["text"].startswith("Also: ")
 
 
+async def test_going_back_with_unsaved_edits_asks_first(store, review_workspace):
+    ws = review_workspace
+    app = CohearApp(store, ws["users"]["reviewer"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = await open_answer(pilot, ws["bengali"])
+        screen.query_one("#transcript", TextArea).insert("x")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DiscardEdits)
+        await pilot.press("escape")                      # keep editing
+        await pilot.pause()
+        assert app.screen is screen
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("d")                           # discard and go back
+        await pilot.pause()
+        assert isinstance(app.screen, QueueScreen)
+    assert log(store, "answer.text") == []
+
+
 async def test_discarding_on_quit_saves_nothing(store, review_workspace):
     ws = review_workspace
     app = CohearApp(store, ws["users"]["reviewer"])

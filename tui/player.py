@@ -4,10 +4,12 @@ has (ffplay, paplay, aplay or afplay on PATH); over SSH there is usually none, a
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import subprocess
 import tempfile
 import wave
+from functools import cache
 from pathlib import Path
 
 from cohear.errors import CohearError
@@ -52,6 +54,14 @@ def cut_segment(wav_path: Path, start: float, end: float, out_dir: Path) -> Path
     return out
 
 
+@cache
+def _segment_dir() -> Path:
+    """One folder for this process's segment files, removed when it exits."""
+    folder = Path(tempfile.mkdtemp(prefix="cohear-play-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def play(wav_path: Path, start: float | None = None, end: float | None = None
          ) -> subprocess.Popen:
     """Start playing (the whole file, or [start, end)); returns at once."""
@@ -61,7 +71,7 @@ def play(wav_path: Path, start: float | None = None, end: float | None = None
                        fix="listen on a machine with speakers, or install one of them")
     target = wav_path
     if start is not None and end is not None:
-        target = cut_segment(wav_path, start, end, Path(tempfile.mkdtemp(prefix="cohear-play-")))
+        target = cut_segment(wav_path, start, end, _segment_dir())
     args = PLAYERS[Path(player).name]
     return subprocess.Popen([player, *args, str(target)], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -225,7 +225,7 @@ class AnswerScreen(ReviewScreen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Keys that can do nothing for this answer stay in the footer, dimmed."""
         if not self.answer:
-            return True
+            return super().check_action(action, parameters)
         if action in ("play", "play_segment") and self.recording is None:
             return None
         if action in ("accept_redaction", "reject_redaction") and self._next_redaction() is None:
@@ -233,7 +233,7 @@ class AnswerScreen(ReviewScreen):
         if action == "clear_concern" and not (self.answer["safeguarding"]
                                               and not self.answer["safeguarding_handled_at"]):
             return None
-        return True
+        return super().check_action(action, parameters)
 
     def unsaved_edits(self) -> list[str]:
         if not self.answer:

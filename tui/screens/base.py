@@ -36,6 +36,12 @@ class ReviewScreen(Screen):
     def reorder_rtl(self) -> bool:
         return self.cohear.reorder_rtl
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        # The first screen has nowhere to go back to: its Back key is shown dimmed.
+        if action == "back" and len(self.app.screen_stack) <= 2:
+            return None
+        return True
+
     def unsaved_edits(self) -> list[str]:
         """Descriptions of edits on this screen that are not saved yet."""
         return []

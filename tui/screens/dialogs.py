@@ -12,6 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from tui.widgets.footer import KeyFooter
+
 
 class DiscardEdits(ModalScreen[bool]):
     """Asks before unsaved edits would be lost; the default answer keeps them."""
@@ -32,6 +34,7 @@ class DiscardEdits(ModalScreen[bool]):
             with Horizontal(id="dialog-buttons"):
                 yield Button("Keep editing", id="keep", variant="primary")
                 yield Button(f"Discard and {self.leaving}", id="discard", variant="error")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#keep", Button).focus()
@@ -61,6 +64,7 @@ class AskNote(ModalScreen[str | None]):
             yield Label(self.title_text, id="dialog-title")
             yield Input(placeholder=self.placeholder, id="note")
             yield Static("Enter to save, Escape to cancel.")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#note", Input).focus()

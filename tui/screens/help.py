@@ -11,6 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from tui.widgets.footer import KeyFooter
+
 NOTES = (
     "Right-to-left display (F2): for terminals that cannot lay out Urdu, Arabic, Persian "
     "or Pashto, shows those words shaped and in visual order. Display only: what is "
@@ -35,6 +37,7 @@ class HelpScreen(ModalScreen[None]):
             yield Label("Keys", id="dialog-title")
             yield Static(table)
             yield Static(NOTES, id="help-notes")
+        yield KeyFooter()
 
     def action_close(self) -> None:
         self.dismiss(None)

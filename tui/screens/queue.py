@@ -16,14 +16,13 @@ from tui import review_queue
 from tui.review_queue import PAGE_SIZE, QueueFilters
 from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
-from tui.widgets.queue import FILTERS, FilterBar, StatusCounts
+from tui.widgets.queue import FILTERS, FilterBar, QueueTable, StatusCounts
 
 LOW_CONFIDENCE = 0.6
 
 
 class QueueScreen(ReviewScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "review", "Review"),
         Binding("c", "code", "Code"),
         Binding("n", "next_page", "Next page"),
         Binding("b", "previous_page", "Previous page"),
@@ -46,7 +45,7 @@ class QueueScreen(ReviewScreen):
         yield Header()
         yield FilterBar(review_queue.filter_choices(self.store, self.user), id="filters")
         yield StatusCounts(id="counts")
-        table: DataTable = DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+        table = QueueTable(id="queue", cursor_type="row", zebra_stripes=True)
         table.add_columns("answer", "attention", "status", "language", "kind", "confidence",
                           "question", "collector", "survey")
         yield table

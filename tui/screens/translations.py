@@ -12,12 +12,11 @@ from textual.widgets import DataTable, Header, Static
 from comms import service as comms
 from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
-from tui.widgets.translations import legend, status_text
+from tui.widgets.translations import TranslationGrid, legend, status_text
 
 
 class TranslationsScreen(ReviewScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Open translation"),
         Binding("r", "reload", "Reload"),
     ]
 
@@ -30,7 +29,7 @@ class TranslationsScreen(ReviewScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(legend(), id="legend")
-        yield DataTable(id="translations", cursor_type="cell", zebra_stripes=True)
+        yield TranslationGrid(id="translations", cursor_type="cell", zebra_stripes=True)
         yield Static(id="translations-help")
         yield KeyFooter()
 

@@ -1,11 +1,14 @@
-"""Widgets of the queue screen: the filter bar and the per-status counts."""
+"""Widgets of the queue screen: the filter bar, the per-status counts and the table."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Select, Static
+from textual.widgets import DataTable, Select, Static
 
 FILTERS = ("survey", "language", "status", "collector", "code")
 
@@ -36,3 +39,9 @@ class StatusCounts(Static):
             text.append(f"{name} ")
             text.append(f"{counts.get(name, 0):,}", style=style)
         self.update(text)
+
+
+class QueueTable(DataTable):
+    """The answers, one per row; Enter opens the highlighted one (shown in the footer)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Review")]

@@ -1,8 +1,12 @@
-"""Widgets of the translation screens: status colours and their legend."""
+"""Widgets of the translation screens: status colours, their legend, the grid."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
 
 STATUS_STYLES = {
     "machine": "bold #5fafff",
@@ -35,3 +39,10 @@ def legend() -> Text:
             out.append("  ")
         out.append_text(status_text(status))
     return out
+
+
+class TranslationGrid(DataTable):
+    """Messages by languages; Enter opens the translation under the cursor."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open translation")]
