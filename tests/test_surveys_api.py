@@ -189,3 +189,54 @@ def test_withdrawal_over_http_reports_what_was_deleted(api, survey):
     assert r.status_code == 200, r.text
     assert r.json()["deleted"]["answers"] == 1
     assert api["reviewer"].get("/api/answers").json() == []
+
+
+def test_audio_prompts_are_uploaded_and_played_back(api, survey):
+    q = survey["questions"][1]["id"]
+    audio = b"RIFF\x24\x00\x00\x00WAVEfmt a recorded question"
+    r = api["communicator"].put(f"/api/surveys/questions/{q}/prompts/ur",
+                                files={"file": ("ur.wav", audio, "audio/wav")})
+    assert r.status_code == 200, r.text
+    r = api["collector"].get(f"/api/surveys/questions/{q}/prompts/ur")
+    assert r.status_code == 200 and r.content == audio
+    assert r.headers["content-type"].startswith("audio/wav")
+    r = api["communicator"].put(f"/api/surveys/questions/{q}/prompts/pl",
+                                files={"file": ("notes.txt", b"hello", "text/plain")})
+    assert r.status_code == 400
+    assert api["collector"].get(f"/api/surveys/questions/{q}/prompts/pl").status_code == 404
+
+
+def test_identifiable_exports_are_for_admins_only(api, survey):
+    s = start(api, "collector", survey)
+    api["collector"].post(f"/api/sessions/{s['id']}/consent", data={"method": "tick"})
+    api["collector"].post(f"/api/sessions/{s['id']}/answers",
+                          data={"question_id": survey["questions"][1]["id"], "text": "Fine"})
+    r = api["admin"].post("/api/exports", json={"survey_id": survey["id"], "format": "json",
+                                                "identifiable": True})
+    assert r.status_code == 202, r.text
+    export = wait_for(api["admin"], f"/api/exports/{r.json()['id']}")
+    assert export["status"] == "done" and export["identifiable"] == 1
+    assert api["researcher"].get(f"/api/exports/{export['id']}").status_code == 404
+    assert api["researcher"].get(f"/api/exports/{export['id']}/file").status_code == 404
+    assert api["researcher"].get("/api/exports").json() == []
+    body = api["admin"].get(f"/api/exports/{export['id']}/file").json()
+    assert body["pseudonymised"] is False and body["answers"][0]["respondent"].startswith("R-")
+
+
+def test_codebooks_are_imported_and_exported_as_csv_and_qdc(api):
+    csv_text = "name,parent,description,colour,memo\nbarriers,,,#aa0000,\nphone,barriers,,,\n"
+    r = api["reviewer"].post("/api/codebooks/import", data={"name": "From CSV"},
+                             files={"file": ("codes.csv", csv_text.encode(), "text/csv")})
+    assert r.status_code == 201, r.text
+    book = r.json()
+    assert [c["path"] for c in book["codes"]] == ["barriers", "barriers/phone"]
+    qdc = api["researcher"].get(f"/api/codebooks/{book['id']}/export?format=qdc")
+    assert qdc.status_code == 200 and b"urn:QDA-XML:codebook:1.0" in qdc.content
+    r = api["researcher"].post("/api/codebooks/import", data={"name": "From QDC"},
+                               files={"file": ("codes.qdc", qdc.content, "application/xml")})
+    assert r.status_code == 201 and [c["path"] for c in r.json()["codes"]] == \
+        ["barriers", "barriers/phone"]
+    back = api["researcher"].get(f"/api/codebooks/{book['id']}/export").text
+    # A code without a colour gets the default grey.
+    assert back.replace("\r\n", "\n") == csv_text.replace("barriers,,,", "barriers,,#888888,")
+    assert api["collector"].post("/api/codebooks", json={"name": "x"}).status_code == 403
