@@ -259,11 +259,14 @@ def iter_long_rows(plan: Plan, paths: dict[int, str]) -> Iterator[dict]:
 
 
 def wide_columns(plan: Plan, codes: list[tuple[int, str]]) -> tuple[list[str], dict[str, str]]:
+    # Consent is recorded as consent, never as an answer, so it has no column here.
     questions = plan.store.all("SELECT name, kind FROM survey_questions WHERE survey_id = ? "
-                               "GROUP BY name ORDER BY min(position)", (plan.survey["id"],))
-    columns = ["respondent", "languages"]
+                               "AND kind != 'consent' GROUP BY name ORDER BY min(position)",
+                               (plan.survey["id"],))
+    columns = ["respondent", "languages", "nhs_language_codes"]
     meaning = {"respondent": LONG_COLUMNS["respondent"],
-               "languages": "the languages the respondent answered in (BCP-47), ';' between"}
+               "languages": "the languages the respondent answered in (BCP-47), ';' between",
+               "nhs_language_codes": "their NHS main spoken language codes, in the same order"}
     for q in questions:
         columns.append(f"q:{q['name']}")
         meaning[f"q:{q['name']}"] = (f"the answer to {q['name']!r} ({q['kind']}): chosen "
@@ -287,10 +290,12 @@ def iter_wide_rows(plan: Plan, codes: list[tuple[int, str]]) -> Iterator[dict]:
             if current is not None:
                 yield current
             current_id = a["respondent_id"]
-            current = {"respondent": plan.who(a["cohear_id"]), "languages": a["language"]}
+            current = {"respondent": plan.who(a["cohear_id"]), "languages": a["language"],
+                       "nhs_language_codes": plan.nhs(a["language"])}
             current |= {col: 0 for col in code_column.values()}
         if a["language"] not in current["languages"].split(";"):
             current["languages"] += ";" + a["language"]
+            current["nhs_language_codes"] += ";" + plan.nhs(a["language"])
         fields = _answer_fields(plan, a)
         current[f"q:{a['question']}"] = fields["choices"] or fields["answer_text"]
         if a["question_type"] == "open":

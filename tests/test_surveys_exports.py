@@ -130,7 +130,8 @@ def test_wide_csv_one_row_per_respondent_with_question_and_code_columns(store, u
                                    "wide-csv", out)
     rows = read_csv(out)
     assert len(rows) == 2 and report["rows"] == 2
-    assert list(rows[0]) == ["respondent", "languages", "q:consent", "q:story", "q:story:english",
+    assert list(rows[0]) == ["respondent", "languages", "nhs_language_codes",
+                             "q:story", "q:story:english",
                              "q:trust", "q:ethnicity", "code:access", "code:access/phone",
                              "code:kindness"]
     en = next(r for r in rows if r["languages"] == "en")
@@ -141,6 +142,7 @@ def test_wide_csv_one_row_per_respondent_with_question_and_code_columns(store, u
     ur = next(r for r in rows if r["languages"] == "ur")
     assert ur["q:story:english"] == "You wait a long time on the phone"
     assert ur["code:kindness"] == "0"
+    assert ur["nhs_language_codes"] == exports.links.language("ur").nhs_code
     columns = [d["column"] for d in read_csv(report["dictionary"])]
     assert columns == list(rows[0])
 
