@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import subprocess
+import sys
 import wave
+from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Select, TextArea
@@ -29,6 +33,7 @@ from tui.screens.translations import TranslationsScreen
 from tui.signin import sign_in
 
 SIZE = (160, 48)
+REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.anyio
 
 
@@ -78,6 +83,22 @@ def test_cohear_tui_refuses_a_bad_token_in_one_line(settings, store, capsys):
     assert main(["--data-dir", str(settings.data_dir), "tui", "--token", "coh_x_y"]) == 1
     err = capsys.readouterr().err
     assert "the token is not valid" in err and "Traceback" not in err
+
+
+def test_every_action_the_app_checks_is_known_once_the_app_is_imported():
+    """`cohear tui` imports nothing else first: the domains' actions must be registered by
+    importing the app alone, or the first role check fails."""
+    source = " ".join(p.read_text() for p in (REPO / "tui").rglob("*.py"))
+    # Every role check names its action right after `require`, `may(` or a screen class.
+    pattern = r'(?:require|may)\(\s*"([a-z_]+\.[a-z_]+)"|(?:require|Screen), "([a-z_.]+)"'
+    actions = sorted({a for pair in re.findall(pattern, source) for a in pair if a})
+    assert "answers.read" in actions and "comms.approve" not in actions
+    check = ("import sys; import tui.app; from cohear.permissions import PERMISSIONS; "
+             "missing = [a for a in sys.argv[1:] if a not in PERMISSIONS]; print(missing); "
+             "sys.exit(bool(missing))")
+    done = subprocess.run([sys.executable, "-c", check, *actions], check=False,
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 # -- the queue --------------------------------------------------------------------------

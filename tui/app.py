@@ -4,6 +4,7 @@ coding from a terminal. It holds the signed-in user, the store and the app-wide 
 
 from __future__ import annotations
 
+import importlib
 from typing import ClassVar
 
 from textual.app import App
@@ -14,6 +15,17 @@ from cohear.auth import User
 from cohear.errors import CohearError
 from cohear.store import Store
 from tui.commands import ActionsProvider
+from tui.screens.agreement import AgreementScreen
+from tui.screens.help import HelpScreen
+from tui.screens.queue import QueueScreen
+from tui.screens.translations import TranslationsScreen
+
+# Each domain registers its actions (answers.read, comms.approve...) in cohear.permissions
+# when its service is imported: all are imported before any role is checked.
+DOMAIN_SERVICES = ("comms.service", "speech.service", "surveys.service", "surveys.coding",
+                   "surveys.agreement", "surveys.exports", "surveys.redaction")
+for _name in DOMAIN_SERVICES:
+    importlib.import_module(_name)
 
 
 class CohearApp(App):
@@ -44,8 +56,6 @@ class CohearApp(App):
         self.sub_title = f"{user.name} ({user.role})"
 
     def on_mount(self) -> None:
-        from tui.screens.queue import QueueScreen
-        from tui.screens.translations import TranslationsScreen
         # A communicator has no answers to review: they start with translations.
         first = (QueueScreen() if self.user.may("answers.read") else
                  TranslationsScreen() if self.user.may("comms.read") else None)
@@ -79,19 +89,15 @@ class CohearApp(App):
         self.push_screen(screen_class())
 
     def action_open_queue(self) -> None:
-        from tui.screens.queue import QueueScreen
         self._open(QueueScreen, "answers.read")
 
     def action_open_translations(self) -> None:
-        from tui.screens.translations import TranslationsScreen
         self._open(TranslationsScreen, "comms.read")
 
     def action_open_agreement(self) -> None:
-        from tui.screens.agreement import AgreementScreen
         self._open(AgreementScreen, "agreement.read")
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
         if isinstance(self.screen, HelpScreen):
             return
         keys, seen = [], set()
