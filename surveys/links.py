@@ -8,6 +8,7 @@ rest of the package never needs to know which of their services is installed.
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from types import ModuleType
 from typing import IO, Any
@@ -35,6 +36,9 @@ _FALLBACK_NAMES = {"en": "English", "ur": "Urdu", "pa": "Punjabi", "bn": "Bengal
                    "es": "Spanish", "pt": "Portuguese", "fr": "French", "it": "Italian"}
 
 
+_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+
 @dataclass(frozen=True)
 class LanguageInfo:
     tag: str
@@ -45,8 +49,9 @@ class LanguageInfo:
 def language(tag: str) -> LanguageInfo:
     """The BCP-47 tag, its English name and NHS main-spoken-language code."""
     tag = (tag or "").strip()
-    if not tag:
-        raise BadInput("a language is needed", fix="give a BCP-47 tag such as 'ur' or 'pa-Guru'")
+    if not _TAG.match(tag):
+        raise BadInput(f"{tag!r} is not a language tag" if tag else "a language is needed",
+                       fix="give a BCP-47 tag such as 'ur' or 'pa-Guru'")
     registry = _service("language_packs.registry")
     if registry is not None and hasattr(registry, "get_language"):
         try:

@@ -311,3 +311,11 @@ def test_each_question_is_a_comms_message_approved_through_the_same_workflow(sto
     assert service.get_question(store, q["id"])["texts"]["pl"] == {
         "text": "Opowiedz nam o ostatniej wizycie u lekarza rodzinnego.", "status": "approved"}
     assert "experience" not in service.missing_approvals(store, survey["id"], "pl")
+
+
+def test_a_language_must_be_a_language_tag(store, users, survey):
+    for bad in ("", "English please", "u", "ur_PK!"):
+        with pytest.raises(BadInput):
+            service.open_language(store, users["communicator"], survey["id"], bad,
+                                  accept_english=True)
+    assert len(service.get_survey(store, survey["id"])["open_languages"]) == 1
