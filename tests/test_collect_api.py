@@ -411,3 +411,66 @@ def test_every_text_colour_meets_wcag_aa_contrast_on_its_background():
     low = {name: round(contrast(*p), 2) for name, p in pairs.items() if contrast(*p) < 4.5}
     assert low == {}
     assert round(contrast("#000000", "#ffffff"), 1) == 21.0
+
+
+def test_a_recording_sent_in_parts_carries_on_where_the_connection_dropped(
+        api, survey, store, consented, monkeypatch):
+    from webcollect import service
+    monkeypatch.setattr(service, "PART_BYTES", 16 * 1024)
+    collector, idem, total = api["collector"], key(), len(VOICE)
+    url = f"/collect/api/parts/{idem}"
+    assert collector.get(url).json() == {"received": 0, "total": None, "part_bytes": 16384,
+                                         "saved": False}
+
+    def put(offset: int, size: int = 16 * 1024):
+        return collector.put(f"{url}?offset={offset}&total={total}",
+                             content=VOICE[offset:offset + size],
+                             headers={"Content-Type": "application/octet-stream"})
+
+    assert put(0).json()["received"] == 16384
+    # The phone lost the answer to its second part and sends it again: refused, with
+    # how much has arrived, and nothing is appended twice.
+    assert put(16384).status_code == 200
+    again = put(16384)
+    assert again.status_code == 409 and again.json()["received"] == 32768
+    # Answering before every byte is there is refused.
+    early = collector.post(f"/collect/api/sessions/{consented}/answers",
+                           data={"question_id": str(question(survey, "barriers")),
+                                 "in_parts": "true"}, headers={"Idempotency-Key": idem})
+    assert early.status_code == 409
+    offset = 32768
+    while offset < total:
+        offset = put(offset).json()["received"]
+    assert collector.get(url).json()["received"] == total
+    done = collector.post(f"/collect/api/sessions/{consented}/answers",
+                          data={"question_id": str(question(survey, "barriers")),
+                                "in_parts": "true"}, headers={"Idempotency-Key": idem})
+    assert done.status_code == 201, done.text
+    recording = store.one("SELECT * FROM recordings")
+    assert recording["original_sha256"] == hashlib.sha256(VOICE).hexdigest()
+    assert count(store, "collect_parts") == 0
+    assert not list((store.settings.data_dir / "collect-parts").iterdir())
+    # Sent once more after it was stored (its reply was lost): recognised, not stored.
+    assert collector.get(url).json()["saved"] is True
+    repeat = collector.post(f"/collect/api/sessions/{consented}/answers",
+                            data={"question_id": str(question(survey, "barriers")),
+                                  "in_parts": "true"}, headers={"Idempotency-Key": idem})
+    assert repeat.status_code == 200 and repeat.json()["duplicate"] is True
+    assert count(store, "answers") == 1
+
+
+def test_parts_are_checked_for_size_and_belong_to_their_collector(api, consented, monkeypatch):
+    from webcollect import service
+    monkeypatch.setattr(service, "PART_BYTES", 1024)
+    idem = key()
+    url = f"/collect/api/parts/{idem}"
+    r = api["collector"].put(f"{url}?offset=0&total={service.MAX_ANSWER_BYTES + 1}",
+                             content=b"x" * 10)
+    assert r.status_code == 413
+    r = api["collector"].put(f"{url}?offset=0&total=5000", content=b"x" * 2000)
+    assert r.status_code == 400
+    assert api["collector"].put(f"{url}?offset=0&total=5000", content=b"x" * 1000
+                                ).status_code == 200
+    # Another collector's parts under the same key are theirs alone.
+    assert api["collector2"].get(url).json()["received"] == 0
+    assert api["anonymous"].get(url).status_code == 401

@@ -112,8 +112,12 @@ def record(page, recorder: str, seconds: int) -> None:
 
 
 def test_a_collector_records_consent_and_three_answers_through_a_lost_connection(
-        browser, live_server, people, store, survey, whisper_model):
+        browser, live_server, people, store, survey, whisper_model, monkeypatch):
+    from webcollect import service
+    # Small parts, so that each recording goes up in several, as a long one would.
+    monkeypatch.setattr(service, "PART_BYTES", 8 * 1024)
     collector, token = people["collector"]
+    parts = []
     context = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="en-GB")
     page = context.new_page()
     page.goto(f"{live_server.url}/collect/")
@@ -177,6 +181,7 @@ def test_a_collector_records_consent_and_three_answers_through_a_lost_connection
     page.close()
     context.set_offline(False)
     page = context.new_page()
+    page.on("request", lambda r: parts.append(r.url) if r.method == "PUT" else None)
     page.goto(f"{live_server.url}/collect/")
     page.wait_for_selector("body[data-ready=true]")
     page.wait_for_function(
@@ -208,6 +213,8 @@ def test_a_collector_records_consent_and_three_answers_through_a_lost_connection
         transcript = store.one("SELECT text FROM transcripts WHERE recording_id = ? "
                                "ORDER BY version DESC", (a["recording_id"],))
         assert transcript is not None and transcript["text"].strip()
+    assert len(parts) >= 2 * 4  # answers 2 and 3, each of 4 s, went up in parts
+    assert store.one("SELECT count(*) FROM collect_parts")[0] == 0
     keys = store.all("SELECT kind, state FROM collect_uploads WHERE collector_id = ?",
                      (collector.id,))
     assert sorted(k["kind"] for k in keys) == ["answer"] * 3 + ["consent", "session"]

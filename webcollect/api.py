@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from cohear.auth import User
 from cohear.deps import allow, get_store
@@ -216,13 +217,15 @@ def record_consent(session_id: Id, method: Annotated[str, Form(description="tick
                                                                            "verbal_recording")],
                    idempotency_key: IdempotencyKey, store: StoreDep, user: Collector,
                    recording: Annotated[UploadFile | None,
-                                        File(description="spoken consent")] = None):
+                                        File(description="spoken consent")] = None,
+                   in_parts: Annotated[bool, Form(description="the recording was sent in "
+                                                              "parts under this key")] = False):
     """Record the respondent's consent, before any answer."""
     return _created(service.record_consent(
         store, user, idempotency_key, session_id, method=method,
         recording=recording.file if recording else None,
         filename=recording.filename if recording else None,
-        content_type=recording.content_type if recording else None))
+        content_type=recording.content_type if recording else None, in_parts=in_parts))
 
 
 @router.post("/collect/api/sessions/{session_id}/answers")
@@ -231,13 +234,37 @@ def submit_answer(session_id: Id, question_id: Annotated[int, Form(ge=1, le=2**5
                   text: Annotated[str | None, Form()] = None,
                   choices: Annotated[list[str] | None, Form()] = None,
                   audio: Annotated[UploadFile | None,
-                                   File(description="the recorded answer")] = None):
+                                   File(description="the recorded answer")] = None,
+                  in_parts: Annotated[bool, Form(description="the recording was sent in "
+                                                             "parts under this key")] = False):
     """One answer: a recording, typed text, or chosen options. Sent again with the
     same Idempotency-Key (or the same recording), it is recognised, not stored twice."""
     return _created(service.submit_answer(
         store, user, idempotency_key, session_id, question_id, text=text, choices=choices,
         audio=audio.file if audio else None, filename=audio.filename if audio else None,
-        content_type=audio.content_type if audio else None))
+        content_type=audio.content_type if audio else None, in_parts=in_parts))
+
+
+PartKey = Annotated[str, Path(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+@router.get("/collect/api/parts/{key}")
+def part_status(key: PartKey, store: StoreDep, user: Collector) -> dict:
+    """How much of a recording sent in parts has arrived (the phone carries on from there)."""
+    return service.part_status(store, user, key)
+
+
+@router.put("/collect/api/parts/{key}",
+            openapi_extra={"requestBody": {"content": {"application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"}}}, "required": True}})
+async def add_part(key: PartKey, request: Request, store: StoreDep, user: Collector,
+                   offset: Annotated[int, Query(ge=0, le=2**40)],
+                   total: Annotated[int, Query(ge=1, le=2**40)]) -> dict:
+    """Add the part of a recording that starts at byte `offset` (of `total`). A part
+    that does not start where the last ended gets 409 with `received`. Then send the
+    answer or consent with `in_parts=true` and the same Idempotency-Key."""
+    data = await request.body()
+    return await run_in_threadpool(service.add_part, store, user, key, offset, total, data)
 
 
 @router.get("/collect/api/sessions/{session_id}")

@@ -21,6 +21,7 @@ from cohear.store import Store, utcnow
 from surveys import service as surveys
 
 MAX_ANSWER_BYTES = 25 * 1024 * 1024   # about 50 minutes of the page's 64 kbit/s Opus
+PART_BYTES = 256 * 1024               # a recording larger than this is sent in parts
 MAX_TEXT_CHARS = 5_000
 STALE_SECONDS = 600                   # a key claimed this long ago by a request that died
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
@@ -180,6 +181,89 @@ def _spool(fileobj: IO[bytes]) -> tuple[IO[bytes], str, int]:
     return out, h.hexdigest(), size
 
 
+# -- recordings sent in parts ----------------------------------------------------------
+
+def _part_path(store: Store, user: User, key: str):
+    # The key is checked to be letters, digits, - and _ only, so it is safe in a name.
+    return store.settings.data_dir / "collect-parts" / f"{user.id}-{key}.part"
+
+
+def part_status(store: Store, user: User, key: str) -> dict:
+    """How much of a recording sent in parts has arrived (0 when none has)."""
+    user.require("sessions.run")
+    key = check_key(key)
+    row = store.one("SELECT received, total FROM collect_parts WHERE collector_id = ? AND "
+                    "idempotency_key = ?", (user.id, key))
+    saved = store.one("SELECT 1 FROM collect_uploads WHERE collector_id = ? AND "
+                      "idempotency_key = ? AND state = 'done'", (user.id, key))
+    # `saved`: the item was stored already, so there is nothing left to send in parts.
+    return {"received": row["received"] if row else 0, "total": row["total"] if row else None,
+            "part_bytes": PART_BYTES, "saved": saved is not None}
+
+
+def add_part(store: Store, user: User, key: str, offset: int, total: int, data: bytes) -> dict:
+    """Append the bytes that start at `offset`. A part that does not start where the
+    last one ended is refused with how much has arrived, so the phone can carry on."""
+    user.require("sessions.run")
+    key = check_key(key)
+    if not 0 < total <= MAX_ANSWER_BYTES:
+        raise TooLarge(f"a recording of {total:,} bytes is over the page's limit of "
+                       f"{MAX_ANSWER_BYTES // (1024 * 1024)} MB",
+                       fix="record a shorter answer, or split it in two")
+    if not data or len(data) > PART_BYTES or offset + len(data) > total:
+        raise BadInput(f"a part must hold 1 to {PART_BYTES:,} bytes within the recording",
+                       fix=f"send parts of at most {PART_BYTES:,} bytes")
+    path = _part_path(store, user, key)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with store.transaction() as conn:
+        row = conn.execute("SELECT received, total FROM collect_parts WHERE collector_id = ? "
+                           "AND idempotency_key = ?", (user.id, key)).fetchone()
+        received = row["received"] if row else 0
+        if row is not None and row["total"] != total:
+            raise Conflict(f"this recording was started as {row['total']:,} bytes, not "
+                           f"{total:,}", fix="send each recording under its own key")
+        if offset != received:
+            raise Conflict(f"{received:,} bytes of this recording have arrived, not {offset:,}",
+                           fix=f"send the part that starts at byte {received}",
+                           extra={"received": received})
+        # Written inside the transaction, so two requests with the same part cannot
+        # both append it; a file longer than `received` (a crash) is cut back first.
+        with open(path, "r+b" if path.exists() else "wb") as fh:
+            fh.truncate(received)
+            fh.seek(received)
+            fh.write(data)
+        now = utcnow()
+        conn.execute("INSERT INTO collect_parts (collector_id, idempotency_key, received, total, "
+                     "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
+                     "(collector_id, idempotency_key) DO UPDATE SET received = excluded.received,"
+                     " updated_at = excluded.updated_at",
+                     (user.id, key, received + len(data), total, now, now))
+    return {"received": received + len(data), "total": total, "part_bytes": PART_BYTES}
+
+
+def _assembled(store: Store, user: User, key: str) -> IO[bytes]:
+    """The whole recording sent in parts under `key`, once every byte has arrived."""
+    status = part_status(store, user, key)
+    if status["total"] is None or status["received"] != status["total"]:
+        raise Conflict(f"{status['received']:,} of {status['total'] or 0:,} bytes of this "
+                       "recording have arrived", fix="send the remaining parts first",
+                       extra={"received": status["received"]})
+    return open(_part_path(store, user, key), "rb")
+
+
+def _forget_parts(store: Store, user: User, key: str) -> None:
+    _part_path(store, user, key).unlink(missing_ok=True)
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM collect_parts WHERE collector_id = ? AND idempotency_key = ?",
+                     (user.id, key))
+
+
+def _done(store: Store, user: User, key: str, kind: str) -> int | None:
+    row = store.one("SELECT entity_id FROM collect_uploads WHERE collector_id = ? AND "
+                    "idempotency_key = ? AND kind = ? AND state = 'done'", (user.id, key, kind))
+    return row["entity_id"] if row else None
+
+
 # -- sessions, consent, answers -----------------------------------------------------------
 
 def start_session(store: Store, user: User, key: str, survey_id: int, language: str) -> dict:
@@ -195,12 +279,23 @@ def start_session(store: Store, user: User, key: str, survey_id: int, language: 
 
 def record_consent(store: Store, user: User, key: str, session_id: int, *, method: str,
                    recording: IO[bytes] | None = None, filename: str | None = None,
-                   content_type: str | None = None) -> dict:
-    """The respondent's consent (ticked, or spoken and recorded), once per key."""
+                   content_type: str | None = None, in_parts: bool = False) -> dict:
+    """The respondent's consent (ticked, or spoken and recorded), once per key.
+    `in_parts`: the recording was sent in parts under the same key (`add_part`)."""
     user.require("sessions.run")
+    key = check_key(key)
+    done = _done(store, user, key, "consent")
+    if done is not None:
+        return {"consent_id": done, "session_id": session_id, "duplicate": True}
+    if in_parts:
+        recording = _assembled(store, user, key)
     spooled = None
     if recording is not None:
-        spooled, _, _ = _spool(recording)
+        try:
+            spooled, _, _ = _spool(recording)
+        finally:
+            if in_parts:
+                recording.close()
 
     def make() -> int:
         return surveys.record_consent(store, user, session_id, method=method, recording=spooled,
@@ -217,22 +312,35 @@ def record_consent(store: Store, user: User, key: str, session_id: int, *, metho
     finally:
         if spooled is not None:
             spooled.close()
+    if in_parts:
+        _forget_parts(store, user, key)
     return {"consent_id": consent_id, "session_id": session_id, "duplicate": duplicate}
 
 
 def submit_answer(store: Store, user: User, key: str, session_id: int, question_id: int, *,
                   text: str | None = None, choices: list[str] | None = None,
                   audio: IO[bytes] | None = None, filename: str | None = None,
-                  content_type: str | None = None) -> dict:
+                  content_type: str | None = None, in_parts: bool = False) -> dict:
     """One answer (voice, typed or chosen), once per key. A voice answer's bytes go to
-    speech, which keeps each recording once (by sha256) and queues its transcription."""
+    speech, which keeps each recording once (by sha256) and queues its transcription.
+    `in_parts`: the recording was sent in parts under the same key (`add_part`)."""
     user.require("sessions.run")
+    key = check_key(key)
     if text is not None and len(text) > MAX_TEXT_CHARS:
         raise TooLarge(f"the typed answer is {len(text):,} characters long",
                        fix=f"keep it under {MAX_TEXT_CHARS:,} characters, or record it")
+    done = _done(store, user, key, "answer")
+    if done is not None:
+        return answer_status(store, user, done) | {"duplicate": True}
+    if in_parts:
+        audio = _assembled(store, user, key)
     spooled, sha = None, None
     if audio is not None:
-        spooled, sha, _ = _spool(audio)
+        try:
+            spooled, sha, _ = _spool(audio)
+        finally:
+            if in_parts:
+                audio.close()
 
     def make() -> int:
         return surveys.submit_answer(store, user, session_id, question_id, text=text,
@@ -255,6 +363,8 @@ def submit_answer(store: Store, user: User, key: str, session_id: int, question_
     finally:
         if spooled is not None:
             spooled.close()
+    if in_parts:
+        _forget_parts(store, user, key)
     return answer_status(store, user, answer_id) | {"duplicate": duplicate}
 
 

@@ -368,6 +368,9 @@ async function renderOutbox() {
     const state = document.createElement("span");
     state.className = `state state-${item.state}`;
     state.textContent = text(`state_${item.state}`, STATE_TEXT[item.state]);
+    if (item.state === "uploading" && item.totalBytes) {
+      state.textContent += ` ${Math.floor((100 * item.sentBytes) / item.totalBytes)}%`;
+    }
     li.append(label, state);
     if (item.kind === "answer" && item.state === "done" && item.transcription) {
       const tr = document.createElement("span");

@@ -157,17 +157,20 @@ export class Outbox {
     await this.put(item);
     this.onChange();
     let response;
-    const controller = new AbortController();
-    const timeout = setTimeout(() => controller.abort(), UPLOAD_TIMEOUT_MS);
     try {
-      response = await fetch(this.url(item, session), {
-        method: "POST", body: this.body(item), signal: controller.signal,
-        headers: this.headers(item),
+      const inParts = item.blob ? await this.sendParts(item) : false;
+      response = await this.fetchWithTimeout(this.url(item, session), {
+        method: "POST", body: this.body(item, inParts), headers: this.headers(item),
       });
     } catch (err) {
-      return this.later(item, null);
-    } finally {
-      clearTimeout(timeout);
+      if (err.permanent) {
+        item.state = "failed";
+        item.error = err.refused;
+        await this.put(item);
+        this.onChange();
+        return "failed";
+      }
+      return this.later(item, err.refused || null);
     }
     let body = {};
     try { body = await response.json(); } catch (err) { body = {}; }
@@ -201,6 +204,53 @@ export class Outbox {
     return "failed";
   }
 
+  async fetchWithTimeout(url, options) {
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(), UPLOAD_TIMEOUT_MS);
+    try {
+      return await fetch(url, { ...options, signal: controller.signal });
+    } finally {
+      clearTimeout(timeout);
+    }
+  }
+
+  // A recording larger than the server's part size goes up in parts, carrying on from
+  // whatever the server already has, so a dropped connection costs one part at most.
+  // Returns whether it was sent in parts (else it travels inside the form as usual).
+  async sendParts(item) {
+    const auth = { Authorization: `Bearer ${this.token()}` };
+    const url = `/collect/api/parts/${encodeURIComponent(item.key)}`;
+    const first = await this.fetchWithTimeout(url, { headers: auth });
+    // Not signed in (any more): the form upload below meets the same 401 and says so.
+    if (first.status === 401) return false;
+    if (!first.ok) throw new Error(`HTTP ${first.status}`);
+    const status = await first.json();
+    if (status.saved) return true;  // stored already; the form below is told so
+    const size = item.blob.size;
+    if (size <= status.part_bytes && !status.received) return false;
+    let offset = status.received || 0;
+    while (offset < size) {
+      const part = item.blob.slice(offset, offset + status.part_bytes);
+      const r = await this.fetchWithTimeout(`${url}?offset=${offset}&total=${size}`, {
+        method: "PUT", body: part, headers: { ...auth, "Content-Type": "application/octet-stream" },
+      });
+      const answer = await r.json().catch(() => ({}));
+      if (r.ok || (r.status === 409 && typeof answer.received === "number")) {
+        offset = answer.received;
+      } else {
+        const error = new Error(answer.detail || `HTTP ${r.status}`);
+        error.refused = answer.detail;
+        error.permanent = r.status < 500 && ![401, 408, 429].includes(r.status);
+        throw error;
+      }
+      item.sentBytes = offset;
+      item.totalBytes = size;
+      await this.put(item);
+      this.onChange();
+    }
+    return true;
+  }
+
   async later(item, detail) {
     item.attempts += 1;
     item.state = "waiting";
@@ -223,19 +273,21 @@ export class Outbox {
     return item.kind === "consent" ? `${base}/consent` : `${base}/answers`;
   }
 
-  body(item) {
+  body(item, inParts = false) {
     const p = item.payload;
     if (item.kind === "session") return JSON.stringify({ survey_id: p.surveyId, language: p.language });
     const form = new FormData();
     if (item.kind === "consent") {
       form.append("method", p.method);
-      if (item.blob) form.append("recording", item.blob, `consent.${extension(item.blob.type)}`);
+      if (inParts) form.append("in_parts", "true");
+      else if (item.blob) form.append("recording", item.blob, `consent.${extension(item.blob.type)}`);
       return form;
     }
     form.append("question_id", String(p.questionId));
     if (p.text) form.append("text", p.text);
     for (const choice of p.choices || []) form.append("choices", choice);
-    if (item.blob) form.append("audio", item.blob, `answer.${extension(item.blob.type)}`);
+    if (inParts) form.append("in_parts", "true");
+    else if (item.blob) form.append("audio", item.blob, `answer.${extension(item.blob.type)}`);
     return form;
   }
 
