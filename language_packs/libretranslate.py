@@ -144,14 +144,18 @@ def _translate(store: Store, user: User, texts: list[str], source: str, target: 
     return out, detected
 
 
-@router.api_route("/languages", methods=["GET", "POST"],
-                  summary="Languages (LibreTranslate-compatible)")
+@router.get("/languages", summary="Languages (LibreTranslate-compatible)")
 def languages(request: Request) -> list[dict]:
-    """The languages installed packs translate from, each with the tags it reaches
-    (GET or POST, as LibreTranslate answers both)."""
+    """The languages installed packs translate from, each with the tags it reaches."""
     targets = service.translation_targets(request.app.state.store)
     return [{"code": tag, "name": LANGUAGES[tag].english_name, "targets": reach}
             for tag, reach in targets.items()]
+
+
+@router.post("/languages", include_in_schema=False)
+def languages_by_post(request: Request) -> list[dict]:
+    """LibreTranslate answers POST too, and some clients use it."""
+    return languages(request)
 
 
 @router.post("/detect", summary="Detect a language (LibreTranslate-compatible)")
