@@ -88,3 +88,17 @@ def test_keys_belong_to_one_collector_and_one_kind_of_item(store, people, sessio
         service.record_consent(store, people["collector2"][0], "consent-key-1", session_id,
                                method="tick")
     assert caught.value.status in (403, 404)
+
+
+def test_recordings_left_half_sent_are_dropped_after_a_while(store, people, session):
+    from webcollect import service
+    collector = people["collector"][0]
+    service.add_part(store, collector, "old-part-key", 0, 10, b"12345")
+    with store.transaction() as conn:
+        conn.execute("UPDATE collect_parts SET updated_at = '2020-01-01T00:00:00.000000Z'")
+    old_file = store.settings.data_dir / "collect-parts" / f"{collector.id}-old-part-key.part"
+    assert old_file.exists()
+    service.add_part(store, collector, "new-part-key", 0, 10, b"12345")
+    assert not old_file.exists()
+    assert [r[0] for r in store.all("SELECT idempotency_key FROM collect_parts")] == [
+        "new-part-key"]

@@ -22,6 +22,7 @@ from surveys import service as surveys
 
 MAX_ANSWER_BYTES = 25 * 1024 * 1024   # about 50 minutes of the page's 64 kbit/s Opus
 PART_BYTES = 256 * 1024               # a recording larger than this is sent in parts
+PART_DAYS = 14                        # parts of a recording never finished are dropped after
 MAX_TEXT_CHARS = 5_000
 STALE_SECONDS = 600                   # a key claimed this long ago by a request that died
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
@@ -215,6 +216,8 @@ def add_part(store: Store, user: User, key: str, offset: int, total: int, data: 
                        fix=f"send parts of at most {PART_BYTES:,} bytes")
     path = _part_path(store, user, key)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if offset == 0:
+        sweep_parts(store)
     with store.transaction() as conn:
         row = conn.execute("SELECT received, total FROM collect_parts WHERE collector_id = ? "
                            "AND idempotency_key = ?", (user.id, key)).fetchone()
@@ -239,6 +242,22 @@ def add_part(store: Store, user: User, key: str, offset: int, total: int, data: 
                      " updated_at = excluded.updated_at",
                      (user.id, key, received + len(data), total, now, now))
     return {"received": received + len(data), "total": total, "part_bytes": PART_BYTES}
+
+
+def sweep_parts(store: Store) -> int:
+    """Drop recordings left half-sent for PART_DAYS (a phone lost, a tab cleared)."""
+    cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=PART_DAYS)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")
+    old = store.all("SELECT collector_id, idempotency_key FROM collect_parts WHERE "
+                    "updated_at < ?", (cutoff,))
+    for row in old:
+        path = store.settings.data_dir / "collect-parts" / (
+            f"{row['collector_id']}-{row['idempotency_key']}.part")
+        path.unlink(missing_ok=True)
+        with store.transaction() as conn:
+            conn.execute("DELETE FROM collect_parts WHERE collector_id = ? AND "
+                         "idempotency_key = ?", (row["collector_id"], row["idempotency_key"]))
+    return len(old)
 
 
 def _assembled(store: Store, user: User, key: str) -> IO[bytes]:
