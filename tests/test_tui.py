@@ -254,15 +254,17 @@ async def test_a_researcher_cannot_correct_or_verify(store, review_workspace):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         screen = await open_answer(pilot, ws["bengali"])
-        screen.query_one("#transcript", TextArea).insert("!")
-        await pilot.press("ctrl+s")
+        assert "read only for your role" in screen_text(app)
+        await pilot.press("x", "ctrl+s")
         await pilot.pause()
-        assert screen.unsaved_edits()                  # refused, and the edit is kept
+        assert screen.unsaved_edits() == []            # the editor took no keys
+        await pilot.press("ctrl+r")
+        await pilot.pause()
         assert any("researcher" in n.message and "may not" in n.message
-                   for n in app._notifications)
-    assert surveys.get_answer(store, researcher, ws["bengali"])["texts"]["original"][
-        "version"] == 1
-    assert log(store, "answer.text") == []
+                   and "admin or reviewer" in n.message for n in app._notifications)
+    answer = surveys.get_answer(store, researcher, ws["bengali"])
+    assert answer["texts"]["original"]["version"] == 1 and answer["status"] == "new"
+    assert log(store, "answer.text") == [] and log(store, "answer.verify") == []
 
 
 # -- quitting never loses edits --------------------------------------------------------------

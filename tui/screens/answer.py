@@ -84,7 +84,8 @@ class AnswerScreen(ReviewScreen):
         self.question = surveys.get_question(self.store, self.answer["question_id"])
         self.transcript, self.recording = None, None
         rid = self.answer.get("recording_id")
-        if rid is not None and speech is not None:
+        # Roles without access to recordings (researchers) see the answer's words only.
+        if rid is not None and speech is not None and self.user.may("recordings.read"):
             try:
                 self.recording = speech.get_recording(self.store, rid, self.user)
                 self.transcript = speech.transcript(self.store, rid, self.user)
@@ -130,6 +131,9 @@ class AnswerScreen(ReviewScreen):
             question.append("\n")
         english = q["texts"].get("en", {}).get("text") or q["text"]
         question.append(f"en: {english}")
+        if a["kind"] == "choice":
+            question.append("\nchosen: ", style="bold")
+            question.append(", ".join(a["choices"] or []))
         self.query_one("#question", Static).update(question)
 
         table = self.query_one("#segments", SegmentTable)
@@ -137,8 +141,13 @@ class AnswerScreen(ReviewScreen):
         if self.transcript is not None:
             table.show(self.transcript["segments"], reorder=reorder)
         editor = self.query_one("#transcript", TextArea)
-        editor.border_title = ("Transcript: one line per segment (Ctrl+S saves a new version)"
-                               if self.transcript else "Answer's words (Ctrl+S saves a new version)")
+        # A choice answer has no words to correct, only the options chosen (shown above).
+        may_edit = self.user.may("answers.review")
+        editor.read_only = a["kind"] == "choice" or not may_edit
+        editor.display = a["kind"] != "choice"
+        editor.border_title = ("Transcript: one line per segment" if self.transcript
+                               else "Answer's words") + (
+            " (Ctrl+S saves a new version)" if may_edit else " (read only for your role)")
         editor.border_subtitle = ("stored order; F2 reorders the lines above"
                                   if language_is_rtl(lang) else "")
         self._show_english()
