@@ -13,7 +13,14 @@ import logging
 from cohear.errors import NotFound
 from cohear.jobs import JobContext, handler
 from speech import service
-from speech.transcribe import Options, Transcription, model_for, read_wav, transcribe
+from speech.transcribe import (
+    Options,
+    Transcription,
+    model_for,
+    read_wav,
+    transcribe,
+    transcribe_many,
+)
 
 log = logging.getLogger("cohear.speech")
 
@@ -35,8 +42,9 @@ def english_renderings(store, model, samples, result: Transcription, *,
         out["argos"] = argos
     if whisper_translate:
         check()
-        _, segments = transcribe(model, samples, Options(language=lang, task="translate"))
-        translated = " ".join(s.text for s in segments if not s.rejected).strip()
+        english = transcribe_many(model, [samples], Options(language=lang, task="translate",
+                                                            check_hint=False))[0]
+        translated = english.text
         if translated:
             out["whisper-translate"] = translated
     return out
@@ -73,12 +81,17 @@ def transcribe_recording(ctx: JobContext) -> dict:
     hint = service.whisper_language(ctx.payload.get("language"))
     options = Options(language=hint, word_timestamps=bool(ctx.payload.get("word_timestamps")))
     ctx.progress(0.01)
-    finding, segments = transcribe(model, samples, options)
-    result = Transcription(finding, [], duration)
-    for segment in segments:
-        result.segments.append(segment)
-        # The translate pass takes about as long again, so transcription is the first 70%.
-        ctx.progress(0.7 * min(1.0, segment.end / duration))
+    # The English translation pass takes about as long again: transcription is the first 70%.
+    if options.word_timestamps:
+        finding, segments = transcribe(model, samples, options)
+        result = Transcription(finding, [], duration)
+        for segment in segments:
+            result.segments.append(segment)
+            ctx.progress(0.7 * min(1.0, segment.end / duration))
+    else:
+        result = transcribe_many(model, [samples], options,
+                                 on_batch=lambda done, total: ctx.progress(0.7 * done / total))[0]
+        finding = result.language
     english = english_renderings(store, model, samples, result, check=lambda: ctx.progress(0.7))
     engine = model.describe() | {"vad_filter": options.vad_filter, "beam_size": options.beam_size}
     with store.transaction() as conn:
