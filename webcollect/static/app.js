@@ -218,6 +218,7 @@ function showConsent() {
   respondentLine($("consent-respondent"));
   $("consent-prompt").hidden = !consent.has_prompt;
   $("consent-agree").checked = false;
+  if (consentRecorder) consentRecorder.dispose();
   consentRecorder = new Recorder($("consent-recorder"), { onChange: updateConsentButton });
   updateConsentButton();
   show("consent");
@@ -233,6 +234,7 @@ async function saveConsent() {
   await outbox.add({ key: newKey(), kind: "consent", sessionKey: session.key, blob: blob || undefined,
                      payload: { method } });
   session.consent = true;
+  consentRecorder.dispose();
   await outbox.saveSession(session);
   saved(text("consent_saved", "Consent recorded."));
   showQuestion();
@@ -267,14 +269,13 @@ function showQuestion() {
   $("answered").hidden = !done;
   $("answer-form").hidden = done;
   $("previous").disabled = session.index === 0;
-  $("skip").textContent = done || session.index === questions.length - 1
-    ? text(session.index === questions.length - 1 ? "finish" : "skip",
-      session.index === questions.length - 1 ? "Finish" : "Skip")
-    : text("skip", "Skip");
+  const last = session.index === questions.length - 1;
+  $("skip").textContent = last ? text("finish", "Finish") : text("skip", "Skip");
   const voice = q.kind === "open" && q.answer !== "text";
   const typed = (q.kind === "open" && q.answer !== "voice") ||
     (q.kind === "demographic" && q.field === "postcode_district");
   $("answer-recorder").hidden = !voice;
+  if (answerRecorder) answerRecorder.dispose();
   answerRecorder = voice ? new Recorder($("answer-recorder")) : null;
   $("answer-text-wrap").hidden = !typed;
   $("answer-text").value = "";

@@ -97,10 +97,17 @@ export class Recorder {
     if (this.recorder && this.recorder.state === "recording") this.recorder.stop();
   }
 
+  // Leaving the question while recording: stop, free the microphone, keep nothing.
+  dispose() {
+    this.discarded = true;
+    this.stop();
+  }
+
   finished() {
     clearInterval(this.timer);
     this.stream.getTracks().forEach((track) => track.stop());
     this.context.close();
+    if (this.discarded) return;
     this.blob = new Blob(this.chunks, { type: this.recorder.mimeType || "audio/webm" });
     this.recorder = null;
     this.el(".rec-level").value = 0;
