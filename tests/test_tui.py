@@ -158,6 +158,18 @@ async def test_the_queue_reads_one_page_at_a_time(store, review_workspace, monke
         assert len(queue.rows) == 3
 
 
+def test_handled_concerns_lose_their_place_and_verified_answers_go_last(store,
+                                                                        review_workspace):
+    ws = review_workspace
+    reviewer = ws["users"]["reviewer"]
+    surveys.handle_safeguarding(store, reviewer, ws["concern"], "spoke to them")
+    surveys.verify_answer(store, reviewer, ws["bengali"])
+    order = [r["id"] for r in review_queue.queue_page(store, reviewer)]
+    assert order == [ws["urdu"], ws["phone"], ws["concern"], ws["bengali"]]
+    counts = review_queue.status_counts(store, reviewer)
+    assert counts["safeguarding"] == 0 and counts["verified"] == 1 and counts["all"] == 4
+
+
 def test_a_collector_sees_only_their_own_sessions_answers(store, review_workspace, people):
     own = review_queue.queue_page(store, people["collector"][0])
     other = review_queue.queue_page(store, people["collector2"][0])
