@@ -111,6 +111,28 @@ def record(page, recorder: str, seconds: int) -> None:
     page.wait_for_selector(f"{recorder}[data-state=recorded]")
 
 
+AGE_ITEMS_BY_FOUR_DAYS = """async () => {
+  const db = await new Promise((resolve, reject) => {
+    const req = indexedDB.open("cohear-collect");
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  const tx = db.transaction("items", "readwrite");
+  const items = tx.objectStore("items");
+  const all = await new Promise((resolve) => {
+    const req = items.getAll();
+    req.onsuccess = () => resolve(req.result);
+  });
+  for (const item of all) {
+    item.createdAt -= 4 * 24 * 3600 * 1000;
+    items.put(item);
+  }
+  await new Promise((resolve) => { tx.oncomplete = resolve; });
+  db.close();
+  return all.length;
+}"""
+
+
 def test_a_collector_records_consent_and_three_answers_through_a_lost_connection(
         browser, live_server, people, store, survey, whisper_model, monkeypatch):
     from webcollect import service
@@ -194,6 +216,13 @@ def test_a_collector_records_consent_and_three_answers_through_a_lost_connection
     assert page.locator("#queue-list li[data-state=failed]").count() == 0
     statuses = page.locator("#queue-list li[data-kind=answer] .transcription").all_text_contents()
     assert statuses == ["Transcribed"] * 3
+    # Days later the phone no longer lists a respondent that is all sent and settled.
+    assert page.evaluate(AGE_ITEMS_BY_FOUR_DAYS) == 5
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("#uploads[data-items]")
+    assert page.get_attribute("#uploads", "data-items") == "0"
+    assert page.locator("#queue-list li").count() == 0
     context.close()
 
     # On the server: one session, one consent, three answers, each stored once.

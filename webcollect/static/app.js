@@ -391,6 +391,7 @@ async function renderOutbox() {
   $("queue-empty").hidden = items.some((i) => i.state !== "done");
   const waiting = items.filter((i) => i.state === "waiting" || i.state === "uploading").length;
   $("uploads").dataset.waiting = String(waiting);
+  $("uploads").dataset.items = String(items.length);
   if (session && !$("consent").hidden) respondentLine($("consent-respondent"));
   if (session && !$("question").hidden) respondentLine($("question-respondent"));
 }
@@ -400,7 +401,7 @@ async function renderOutbox() {
 async function start(me) {
   showWho(me);
   await outbox.recover();
-  renderOutbox();
+  await renderOutbox();
   const current = localStorage.getItem(CURRENT);
   session = current ? await outbox.getSession(current) : null;
   if (session && !session.finished) {

@@ -7,6 +7,8 @@ const DB_VERSION = 1;
 const MAX_WAIT_MS = 30000;
 const POLL_MS = 4000;
 const UPLOAD_TIMEOUT_MS = 120000;
+const KEEP_DONE_MS = 3 * 24 * 3600 * 1000;
+const OPEN_TRANSCRIPTION = ["uploaded", "queued", "transcribing"];
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -81,13 +83,36 @@ export class Outbox {
 
   // After a reload, anything caught half-sent is simply sent again (same key).
   async recover() {
-    for (const item of await this.all()) {
+    const items = await this.all();
+    for (const item of items) {
       if (item.state === "uploading") {
         item.state = "waiting";
         await this.put(item);
       }
     }
+    await this.forgetSettled(items);
     this.pump();
+  }
+
+  // A finished respondent whose every item was sent days ago (and transcribed, where
+  // that applies) need not be listed on the phone any more. Refused items stay.
+  async forgetSettled(items) {
+    const old = Date.now() - KEEP_DONE_MS;
+    const groups = new Map();
+    for (const item of items) {
+      if (!groups.has(item.sessionKey)) groups.set(item.sessionKey, []);
+      groups.get(item.sessionKey).push(item);
+    }
+    for (const [sessionKey, group] of groups) {
+      const settled = group.every((i) => i.state === "done" && i.createdAt < old &&
+        (i.kind !== "answer" || !OPEN_TRANSCRIPTION.includes(i.transcription)));
+      const session = await this.getSession(sessionKey);
+      if (!settled || (session && !session.finished)) continue;
+      for (const item of group) {
+        await this.store("items", "readwrite", (s) => request(s.delete(item.key)));
+      }
+      await this.store("sessions", "readwrite", (s) => request(s.delete(sessionKey)));
+    }
   }
 
   async retryNow() {
@@ -297,7 +322,7 @@ export class Outbox {
     const sessions = new Map(items.filter((i) => i.kind === "session" && i.serverId)
       .map((i) => [i.key, i.serverId]));
     const open = items.filter((i) => i.kind === "answer" && i.state === "done" &&
-      ["uploaded", "queued", "transcribing"].includes(i.transcription));
+      OPEN_TRANSCRIPTION.includes(i.transcription));
     if (!open.length) return;
     if (navigator.onLine) {
       const ids = [...new Set(open.map((i) => sessions.get(i.sessionKey)).filter(Boolean))];
