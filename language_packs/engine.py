@@ -82,12 +82,10 @@ class Engine:
         return self.route(source, target) is not None
 
     def _no_route(self, source: str, target: str) -> BadInput:
-        src, tgt = get_language(source), get_language(target)
-        missing = []
-        for a, b in ([(src, tgt)] if PIVOT in (src.tag, tgt.tag) else [(src, get_language(PIVOT)),
-                                                                       (get_language(PIVOT), tgt)]):
-            if find_pack(self.store, a.tag, b.tag) is None:
-                missing.append((a, b))
+        src, tgt, english = get_language(source), get_language(target), get_language(PIVOT)
+        needed = [(src, tgt)] if PIVOT in (src.tag, tgt.tag) else [(src, english),
+                                                                   (english, tgt)]
+        missing = [(a, b) for a, b in needed if find_pack(self.store, a.tag, b.tag) is None]
         unpublished = [lang.english_name for pair in missing for lang in pair
                        if lang.tag != PIVOT and not lang.argos_code]
         if unpublished:

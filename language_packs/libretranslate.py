@@ -3,8 +3,10 @@
 
 These routes speak LibreTranslate's JSON, not cohear's problem details: answers are
 `{"translatedText": ...}` and errors are `{"error": "..."}`, because LibreTranslate
-clients read exactly those keys. Status codes follow LibreTranslate: 400 for a bad
-request, 403 for a missing, invalid or insufficient key, 500 when translation fails.
+clients read exactly those keys. Status codes: 400 for a bad request, 401 for a
+missing, invalid, expired or revoked key (as every cohear route), 403 for a role that
+may not, 500 when translation fails. Each protocol route names the permission it
+checks in `openapi_extra["x-cohear-action"]`, for the authorisation matrix.
 `api_key` is a cohear token (the `Authorization: Bearer` header works too); the
 person must have a role that may translate (communicator, reviewer or admin).
 `GET /languages` and `/frontend/settings` need no key, as in LibreTranslate: they only
@@ -44,7 +46,7 @@ def _error(status: int, message: str) -> JSONResponse:
 
 def _status(exc: CohearError) -> int:
     if isinstance(exc, (Unauthorized, Forbidden)):
-        return 403
+        return exc.status
     return 500 if exc.status >= 500 else 400
 
 
@@ -74,7 +76,7 @@ def _user(request: Request, params: dict, action: str) -> User:
         user = authenticate(store, params.get("api_key") or bearer(request))
         user.require(action)
     except Unauthorized as exc:
-        raise _Refused(403, f"Invalid API key: {exc.message()}") from None
+        raise _Refused(401, f"Invalid API key: {exc.message()}") from None
     except Forbidden as exc:
         raise _Refused(403, exc.message()) from None
     return user
@@ -91,7 +93,8 @@ def _texts(params: dict) -> tuple[list[str], bool]:
     raise _Refused(400, "Invalid request: q must be a string or a list of strings")
 
 
-@router.post("/translate", summary="Translate (LibreTranslate-compatible)")
+@router.post("/translate", summary="Translate (LibreTranslate-compatible)",
+             openapi_extra={"x-cohear-action": "translate.use"})
 async def translate(request: Request) -> JSONResponse:
     """Fields: `q` (string or list), `source` (a tag or "auto"), `target`, `format`
     (text or html), `api_key`. Answers `{"translatedText": ...}` (a list for a list `q`)."""
@@ -158,7 +161,8 @@ def languages_by_post(request: Request) -> list[dict]:
     return languages(request)
 
 
-@router.post("/detect", summary="Detect a language (LibreTranslate-compatible)")
+@router.post("/detect", summary="Detect a language (LibreTranslate-compatible)",
+             openapi_extra={"x-cohear-action": "languages.read"})
 async def detect_language(request: Request) -> JSONResponse:
     """Offline detection by script and tell-tale letters and words (see
     `language_packs.detect` for how and its limits). Answers

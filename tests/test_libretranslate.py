@@ -64,8 +64,8 @@ def test_html_format_is_sanitised(lt):
 
 
 @pytest.mark.parametrize("body, status, words", [
-    ({"q": "Hello.", "source": "en", "target": "ur"}, 403, "Invalid API key"),
-    ({"q": "Hello.", "source": "en", "target": "ur", "api_key": "coh_nope_nope"}, 403,
+    ({"q": "Hello.", "source": "en", "target": "ur"}, 401, "Invalid API key"),
+    ({"q": "Hello.", "source": "en", "target": "ur", "api_key": "coh_nope_nope"}, 401,
      "Invalid API key"),
     ({"source": "en", "target": "ur", "key": "communicator"}, 400, "missing q"),
     ({"q": "Hello.", "target": "ur", "key": "communicator"}, 400, "missing source"),
@@ -108,7 +108,7 @@ def test_detect_answers_candidates(lt):
     assert r.status_code == 200
     assert r.json()[0]["language"] == "pa-Guru"
     r = client.post("/detect", data={"q": "ਤੁਹਾਡਾ ਧੰਨਵਾਦ"})
-    assert r.status_code == 403 and "error" in r.json()
+    assert r.status_code == 401 and "error" in r.json()
 
 
 def test_the_libretranslate_client_in_argostranslate_works(live_server, people, copy_packs):
