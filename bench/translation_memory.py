@@ -34,11 +34,20 @@ CLOSINGS = ["Call 0121 496 0000 to book.", "Bring your red book.",
             "Tell us which language you speak.", "It is free and confidential."]
 
 
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+
+
 def message_texts(count: int) -> list[str]:
+    """Distinct messages, as a real campaign has: a shared greeting and closing, and two
+    sentences of their own (a date and a reference), so the engine's own reuse of
+    repeated sentences within one batch does not stand in for translation memory."""
     texts = []
     for i in range(count):
-        first = f"{OPENINGS[i % 5]} {PLACES[(i // 5) % 4]} from {1 + i % 28} March."
-        texts.append(f"Hello {{first_name}}. {first} {CLOSINGS[(i // 20) % 4]}")
+        when = f"{1 + i % 28} {MONTHS[(i // 28) % 12]}"
+        first = f"{OPENINGS[i % 5]} {PLACES[(i // 5) % 4]} from {when}."
+        texts.append(f"Hello {{first_name}}. {first} {CLOSINGS[(i // 20) % 4]} "
+                     f"Your reference is {1000 + i}.")
     return texts
 
 

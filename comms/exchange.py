@@ -54,7 +54,7 @@ def export_file(store: Store, message_ids: list[int], lang: str, fmt: str = "xli
         if row is not None and row["status"] not in NEEDS_TRANSLATOR and not include_all:
             continue
         old = {s["source"]: s["target"] for s in json.loads(row["segments_json"])} if row else {}
-        for i, seg in enumerate(segments.split(message["source_text"], message["source_language"])):
+        for i, seg in enumerate(service.source_segments(message)):
             kept = placeholders.find(seg.source, ())
             note = f"message {mid} \"{message['title']}\", version {message['current_version']}"
             if kept:
@@ -171,7 +171,7 @@ def import_file(store: Store, actor: User, data: bytes, *, message_id: int | Non
             raise Conflict(f"the file was made for version {version} of message {mid}, but the "
                            f"message is now at version {message['current_version']}",
                            fix="export the message again and translate the new file")
-        segs = segments.split(message["source_text"], message["source_language"])
+        segs = service.source_segments(message)
         if index >= len(segs) or segs[index].source != source.strip():
             raise Conflict(f"sentence {index + 1} of message {mid} in the file does not match "
                            "the message's text",
@@ -185,7 +185,7 @@ def import_file(store: Store, actor: User, data: bytes, *, message_id: int | Non
     for mid, targets in by_message.items():
         message = service._message_row(store, mid)
         service._not_source(message, [tag])
-        segs = segments.split(message["source_text"], message["source_language"])
+        segs = service.source_segments(message)
         absent = [str(i + 1) for i in range(len(segs)) if i not in targets]
         if absent:
             raise BadInput(f"the file lacks sentence(s) {', '.join(absent)} of message {mid}",
@@ -193,7 +193,7 @@ def import_file(store: Store, actor: User, data: bytes, *, message_id: int | Non
     with store.transaction() as conn:
         for mid, targets in by_message.items():
             message = service._message_row(store, mid)
-            segs = segments.split(message["source_text"], message["source_language"])
+            segs = service.source_segments(message)
             ordered = [targets[i] for i in range(len(segs))]
             text = segments.join(ordered, [s.sep for s in segs])
             row = conn.execute("SELECT * FROM translations WHERE message_id = ? AND language = ?",
@@ -201,8 +201,9 @@ def import_file(store: Store, actor: User, data: bytes, *, message_id: int | Non
             changes = {"text": text, "status": "received", "origin": "human",
                        "source_version": message["current_version"],
                        "segments_json": json.dumps(
-                           [{"source": s.source, "target": t, "back": None, "sep": s.sep,
-                             "reused": False} for s, t in zip(segs, ordered, strict=True)],
+                           [{"source": s.source, "target": t, "back": None,
+                             "similarity": None, "sep": s.sep, "reused": False}
+                            for s, t in zip(segs, ordered, strict=True)],
                            ensure_ascii=False),
                        "placeholder_problems_json": service._problems(message["source_text"], text),
                        "back_translation": None, "similarity": None, "pivoted": 0,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 
@@ -85,6 +86,13 @@ def _candidates(text: str, terms: list[str]) -> list[tuple[int, int, int, str]]:
 def find(text: str, terms: list[str] | tuple[str, ...] = DO_NOT_TRANSLATE) -> list[Placeholder]:
     """Placeholders and protected terms in `text`, in order, never overlapping
     (a longer match wins; at equal length, a placeholder wins over a term)."""
+    return list(_find(text, tuple(terms)))
+
+
+# A message's source is checked once per language and again on every edit and approval;
+# phone-number matching is the slow part, so the answers for recent texts are kept.
+@lru_cache(maxsize=4096)
+def _find(text: str, terms: tuple[str, ...]) -> tuple[Placeholder, ...]:
     chosen: list[Placeholder] = []
     taken_until = -1
     for start, end, _, kind in sorted(_candidates(text, list(terms)),
@@ -92,7 +100,7 @@ def find(text: str, terms: list[str] | tuple[str, ...] = DO_NOT_TRANSLATE) -> li
         if start >= taken_until and end > start:
             chosen.append(Placeholder(kind, text[start:end], start, end))
             taken_until = end
-    return chosen
+    return tuple(chosen)
 
 
 @dataclass
@@ -133,9 +141,10 @@ def missing(source: str, translation: str) -> list[dict]:
     times as the source has them."""
     problems = []
     counted: dict[str, int] = {}
+    kinds: dict[str, str] = {}
     for p in find(source, ()):
         counted[p.text] = counted.get(p.text, 0) + 1
-    kinds = {p.text: p.kind for p in find(source, ())}
+        kinds[p.text] = p.kind
     for text, wanted in counted.items():
         have = translation.count(text)
         if have < wanted:

@@ -38,6 +38,10 @@ MAX_TRANSLATION_CHARS = 20000
 MAX_TITLE_CHARS = 200
 MAX_TAGS = 20
 SYNC_TRANSLATIONS = 5        # more message x language pairs than this go to a job
+WRITE_BATCH = 50             # messages per write transaction: few commits, short locks
+MEMORY_LOOKUP = 500          # sentences per translation-memory query
+SIMILARITY_MEASURE = ("chrF (0-100) of each source sentence against its back-translation; "
+                      "the message's score is their mean weighted by sentence length")
 
 _TAG_LIKE = re.compile(r"<\s*[a-zA-Z!/?]")
 # unicodedata name prefixes of the letters each ISO 15924 script allows.
@@ -150,8 +154,9 @@ def create_message(store: Store, actor: User, *, title: str, source_text: str,
             "owner_id, current_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
             (title, (audience or "").strip()[:200], _channel(channel),
              json.dumps(_tags(tags)), lang.tag, actor.id or None, now, now)).lastrowid
-        conn.execute("INSERT INTO message_versions (message_id, version, source_text, created_by, "
-                     "created_at) VALUES (?, 1, ?, ?, ?)", (mid, text, actor.id or None, now))
+        conn.execute("INSERT INTO message_versions (message_id, version, source_text, "
+                     "segments_json, created_by, created_at) VALUES (?, 1, ?, ?, ?, ?)",
+                     (mid, text, _sentences_json(text, lang.tag), actor.id or None, now))
         audit.record(conn, actor, "message.create", "message", mid,
                      after={"title": title, "source_text": text, "version": 1})
     return get_message(store, mid)
@@ -160,13 +165,25 @@ def create_message(store: Store, actor: User, *, title: str, source_text: str,
 def _message_row(store: Store, message_id: int):
     if not isinstance(message_id, int) or not 0 < message_id < 2**63:
         raise NotFound(f"message {message_id} does not exist", fix="see `cohear messages list`")
-    row = store.one("SELECT m.*, v.source_text, u.name AS owner FROM messages m "
-                    "JOIN message_versions v "
+    row = store.one("SELECT m.*, v.source_text, v.segments_json, u.name AS owner "
+                    "FROM messages m JOIN message_versions v "
                     "ON v.message_id = m.id AND v.version = m.current_version "
                     "LEFT JOIN users u ON u.id = m.owner_id WHERE m.id = ?", (message_id,))
     if row is None:
         raise NotFound(f"message {message_id} does not exist", fix="see `cohear messages list`")
     return row
+
+
+def _sentences_json(text: str, lang: str) -> str:
+    return json.dumps([{"source": s.source, "start": s.start, "sep": s.sep}
+                       for s in segments.split(text, lang)], ensure_ascii=False)
+
+
+def source_segments(message) -> list[segments.Segment]:
+    """The sentences of a message's current version, as split when it was saved."""
+    if message["segments_json"]:
+        return [segments.Segment(**s) for s in json.loads(message["segments_json"])]
+    return segments.split(message["source_text"], message["source_language"])
 
 
 def _message_dict(row, counts: dict | None = None) -> dict:
@@ -243,8 +260,9 @@ def edit_message(store: Store, actor: User, message_id: int, *, source_text: str
         if text is not None and text != row["source_text"]:
             version = current + 1
             conn.execute("INSERT INTO message_versions (message_id, version, source_text, "
-                         "created_by, created_at) VALUES (?, ?, ?, ?, ?)",
-                         (message_id, version, text, actor.id or None, now))
+                         "segments_json, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                         (message_id, version, text, _sentences_json(text, lang.tag),
+                          actor.id or None, now))
             changes["current_version"] = version
             audit.record(conn, actor, "message.edit_source", "message", message_id,
                          before={"source_text": row["source_text"], "version": current},
@@ -343,7 +361,7 @@ def translation_dict(store: Store, row, message=None) -> dict:
         "source_version": row["source_version"], "current_version": message["current_version"],
         "origin": row["origin"], "engine": row["engine"], "pivoted": bool(row["pivoted"]),
         "back_translation": row["back_translation"], "similarity": row["similarity"],
-        "similarity_measure": "chrF (0-100), source vs back-translation",
+        "similarity_measure": SIMILARITY_MEASURE,
         "placeholder_problems": json.loads(row["placeholder_problems_json"]),
         "segments": segs, "reused_segments": sum(1 for s in segs if s.get("reused")),
         "revision": row["revision"], "approved_by": names.get(row["approved_by"]),
@@ -443,12 +461,12 @@ def edit_translation(store: Store, actor: User, message_id: int, lang: str, text
 def _align(message, text: str, tag: str) -> str:
     """Sentence pairs of a hand-edited translation, when it has as many sentences as the
     source (then each can go into memory on approval); otherwise none."""
-    source = segments.split(message["source_text"], message["source_language"])
+    source = source_segments(message)
     target = segments.split(text, tag)
     if len(source) != len(target):
         return "[]"
-    pairs = [{"source": s.source, "target": t.source, "back": None, "sep": t.sep,
-              "reused": False} for s, t in zip(source, target, strict=True)]
+    pairs = [{"source": s.source, "target": t.source, "back": None, "similarity": None,
+              "sep": t.sep, "reused": False} for s, t in zip(source, target, strict=True)]
     return json.dumps(pairs, ensure_ascii=False)
 
 
@@ -516,19 +534,20 @@ def _remember(conn, actor: User, message, row, now: str) -> None:
     segs = json.loads(row["segments_json"])
     joined = segments.join([s["target"] for s in segs], [s["sep"] for s in segs])
     aligned = bool(segs) and joined == row["text"]
-    pairs = ([(s["source"], s["target"], s.get("back")) for s in segs] if aligned
-             else [(message["source_text"], row["text"], row["back_translation"])])
-    for source, target, back in pairs:
+    pairs = ([(s["source"], s["target"], s.get("back"), s.get("similarity")) for s in segs]
+             if aligned else [(message["source_text"], row["text"], row["back_translation"],
+                               row["similarity"])])
+    for source, target, back, score in pairs:
         conn.execute(
             "INSERT INTO translation_memory (source_language, language, source_text, target_text, "
-            "back_translation, translation_id, approved_by, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "back_translation, similarity, translation_id, approved_by, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (source_language, language, source_text) DO UPDATE SET "
             "target_text = excluded.target_text, back_translation = excluded.back_translation, "
-            "translation_id = excluded.translation_id, approved_by = excluded.approved_by, "
-            "created_at = excluded.created_at",
-            (message["source_language"], row["language"], source, target, back, row["id"],
-             actor.id or None, now))
+            "similarity = excluded.similarity, translation_id = excluded.translation_id, "
+            "approved_by = excluded.approved_by, created_at = excluded.created_at",
+            (message["source_language"], row["language"], source, target, back, score,
+             row["id"], actor.id or None, now))
 
 
 def _not_source(message, tags: list[str]) -> None:
@@ -546,6 +565,7 @@ class _Work:
     segs: list
     targets: list = field(default_factory=list)
     backs: list = field(default_factory=list)
+    scores: list = field(default_factory=list)
     reused: list = field(default_factory=list)
     pivoted: bool = False
     engine: str | None = None
@@ -569,10 +589,11 @@ def plan_translation(store: Store, message_ids: list[int], languages: Iterable[s
     for mid in dict.fromkeys(message_ids):
         message = _message_row(store, mid)
         _not_source(message, tags)
-        segs = segments.split(message["source_text"], message["source_language"])
+        segs = source_segments(message)
+        existing = {r["language"]: r for r in store.all(
+            "SELECT * FROM translations WHERE message_id = ?", (mid,))}
         for tag in tags:
-            row = store.one("SELECT * FROM translations WHERE message_id = ? AND language = ?",
-                            (mid, tag))
+            row = existing.get(tag)
             if (row is not None and not force and row["status"] != "stale"
                     and row["source_version"] == message["current_version"]):
                 reason = ("a human translation was requested"
@@ -598,7 +619,7 @@ def translate_messages(store: Store, actor: User, message_ids: list[int],
                        progress: Callable[[float], None] | None = None) -> dict:
     """Machine-translate messages into languages, sentence by sentence, reusing approved
     sentences from translation memory. Engine calls are batched per language pair; each
-    message's translations are written in one transaction."""
+    message's translations are written together, a batch of messages per transaction."""
     work, skipped = plan_translation(store, message_ids, languages, force=force)
     report = progress or (lambda f: None)
     _fill_from_memory(store, work)
@@ -609,29 +630,45 @@ def translate_messages(store: Store, actor: User, message_ids: list[int],
     by_message: dict[int, list[_Work]] = {}
     for w in work:
         by_message.setdefault(w.message["id"], []).append(w)
-    for mid, items in by_message.items():
+    mids = list(by_message)
+    for start in range(0, len(mids), WRITE_BATCH):
         with store.transaction() as conn:
-            current = conn.execute("SELECT current_version FROM messages WHERE id = ?",
-                                   (mid,)).fetchone()[0]
-            for w in items:
-                if current != w.message["current_version"]:
-                    continue  # edited meanwhile: the next run translates the new version
-                _save_machine(conn, actor, w)
-                written.append({"message_id": mid, "language": w.lang,
-                                "reused_segments": sum(w.reused),
-                                "segments": len(w.segs), "pivoted": w.pivoted})
+            for mid in mids[start:start + WRITE_BATCH]:
+                current = conn.execute("SELECT current_version FROM messages WHERE id = ?",
+                                       (mid,)).fetchone()[0]
+                for w in by_message[mid]:
+                    if current != w.message["current_version"]:
+                        continue  # edited meanwhile: the next run translates the new version
+                    _save_machine(conn, actor, w)
+                    written.append({"message_id": mid, "language": w.lang,
+                                    "reused_segments": sum(w.reused),
+                                    "segments": len(w.segs), "pivoted": w.pivoted})
     report(1.0)
     return {"translated": written, "skipped": skipped}
 
 
 def _fill_from_memory(store: Store, work: list[_Work]) -> None:
+    """Look every sentence up in memory, a few queries per language pair in all."""
+    hits: dict[tuple[str, str, str], object] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for w in work:
+        wanted.setdefault((w.message["source_language"], w.lang), set()).update(
+            seg.source for seg in w.segs)
+    for (src, tag), sources in wanted.items():
+        ordered = sorted(sources)
+        for start in range(0, len(ordered), MEMORY_LOOKUP):
+            chunk = ordered[start:start + MEMORY_LOOKUP]
+            for r in store.all(
+                    "SELECT source_text, target_text, back_translation, similarity "
+                    "FROM translation_memory WHERE source_language = ? AND language = ? AND "
+                    f"source_text IN ({', '.join('?' * len(chunk))})", (src, tag, *chunk)):
+                hits[(src, tag, r["source_text"])] = r
     for w in work:
         for seg in w.segs:
-            hit = store.one("SELECT target_text, back_translation FROM translation_memory WHERE "
-                            "source_language = ? AND language = ? AND source_text = ?",
-                            (w.message["source_language"], w.lang, seg.source))
+            hit = hits.get((w.message["source_language"], w.lang, seg.source))
             w.targets.append(hit["target_text"] if hit else None)
             w.backs.append(hit["back_translation"] if hit else None)
+            w.scores.append(hit["similarity"] if hit else None)
             w.reused.append(hit is not None)
 
 
@@ -656,7 +693,17 @@ def _machine_translate(store: Store, work: list[_Work], report) -> None:
             backs = engine.translate([g.text for g in back_guard], tag, src)
             for (w, i), g, b in zip(todo, back_guard, backs, strict=True):
                 w.backs[i] = placeholders.restore(b.text, g)
+                w.scores[i] = chrf(w.backs[i], w.segs[i].source)
         report(0.1 + 0.8 * (n + 1) / len(pairs))
+
+
+def _weighted_score(w: _Work) -> float | None:
+    """The sentences' chrF scores, weighted by sentence length (None when a sentence has
+    no back-translation, e.g. there is no pack back into the source language)."""
+    if not w.segs or any(c is None for c in w.scores):
+        return None
+    total = sum(len(s.source) for s in w.segs)
+    return round(sum(c * len(s.source) for c, s in zip(w.scores, w.segs, strict=True)) / total, 1)
 
 
 def _save_machine(conn, actor: User, w: _Work) -> None:
@@ -664,15 +711,16 @@ def _save_machine(conn, actor: User, w: _Work) -> None:
     seps = [s.sep for s in w.segs]
     text = segments.join(w.targets, seps)
     back = segments.join(w.backs, seps) if all(b is not None for b in w.backs) else None
-    segs = [{"source": s.source, "target": t, "back": b, "sep": s.sep, "reused": r}
-            for s, t, b, r in zip(w.segs, w.targets, w.backs, w.reused, strict=True)]
+    segs = [{"source": s.source, "target": t, "back": b, "similarity": c, "sep": s.sep,
+             "reused": r}
+            for s, t, b, c, r in zip(w.segs, w.targets, w.backs, w.scores, w.reused, strict=True)]
     changes = {
         "text": text, "status": "machine", "source_version": w.message["current_version"],
         "segments_json": json.dumps(segs, ensure_ascii=False),
         "origin": "memory" if all(w.reused) else "machine",
         "engine": w.engine if not all(w.reused) else "translation memory",
         "pivoted": int(w.pivoted), "back_translation": back,
-        "similarity": chrf(back, source) if back is not None else None,
+        "similarity": _weighted_score(w),
         "placeholder_problems_json": _problems(source, text),
         "approved_by": None, "approved_at": None,
     }

@@ -12,7 +12,11 @@ BETA = 2.0
 
 def _ngrams(text: str, n: int) -> Counter:
     chars = "".join(text.split())
-    return Counter(chars[i:i + n] for i in range(len(chars) - n + 1))
+    if n == 1:
+        return Counter(chars)
+    # map over slices rather than a generator: the same n-grams, in half the time.
+    return Counter(map(chars.__getitem__, map(slice, range(len(chars) - n + 1),
+                                              range(n, len(chars) + 1))))
 
 
 def chrf(hypothesis: str, reference: str) -> float:
