@@ -229,3 +229,13 @@ def test_demo_packs_are_named_as_copies_and_seeded_once(store, people):
     [result] = get_engine(store).translate(["Hello."], "en", "ur")
     assert result.engine == "argos:translate-en_ur-0.0-demo-copy"
     assert demo.seed(store, {"admin": admin}) == []
+
+
+def test_a_pack_whose_folder_went_missing_says_how_to_fix_it(store, copy_packs):
+    import shutil
+
+    from cohear.errors import ModelError
+    shutil.rmtree(store.settings.data_dir / "packs" / "en_pl")
+    with pytest.raises(ModelError) as err:
+        Engine(store).translate(["Hello."], "en", "pl")
+    assert "missing" in err.value.detail and "cohear packs remove" in err.value.fix
