@@ -357,3 +357,56 @@ def test_items_that_can_never_be_accepted_say_why_instead_of_waiting(browser, li
     assert store.one("SELECT count(*) FROM answers")[0] == 0
     shot(page, "08-not-accepted")
     context.close()
+
+
+def test_choices_a_scale_and_a_played_prompt(browser, live_server, people, store):
+    import io
+
+    from surveys import service as surveys
+    admin, communicator = people["admin"][0], people["communicator"][0]
+    made = surveys.create_survey(
+        store, communicator, title="Bus times", purpose="Plan the clinic bus",
+        base_language="en", questions=[
+            {"kind": "consent", "name": "consent", "text": "Do you agree to take part?"},
+            {"kind": "single_choice", "name": "bus", "text": "Do you come by bus?",
+             "options": {"choices": ["yes", "no"]}},
+            {"kind": "scale", "name": "ease", "text": "How easy is it to get here?",
+             "options": {"min": 1, "max": 5, "labels": {"1": "very hard", "5": "very easy"}}},
+        ])
+    surveys.open_language(store, communicator, made["id"], "en")
+    consent_id = made["questions"][0]["id"]
+    surveys.put_prompt(store, admin, consent_id, "en",
+                       io.BytesIO((DEMO_DATA / "flu-vaccine-en.wav").read_bytes()), "audio/wav")
+    _, token = people["collector"]
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/collect/")
+    page.fill("#token", token)
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_selector("#setup:not([hidden])")
+    page.click("#start")
+    page.wait_for_selector("#consent:not([hidden])")
+    with page.expect_response(lambda r: f"/questions/{consent_id}/prompt/en" in r.url) as played:
+        page.click("#consent-prompt")
+    assert played.value.status == 200
+    page.check("#consent-agree")
+    page.click("#save-consent")
+    page.wait_for_selector("#question:not([hidden])")
+    assert page.is_hidden("#answer-recorder") and page.is_hidden("#answer-text-wrap")
+    page.check("#choice-list input[value=no]")
+    page.click("#save-answer")
+    page.wait_for_function("() => document.querySelector('#question-heading').textContent "
+                           "=== 'Question 2 of 2'")
+    labels = page.locator("#choice-list label").all_text_contents()
+    assert labels == ["1 – very hard", "2", "3", "4", "5 – very easy"]
+    assert page.text_content("#skip") == "Finish"
+    page.check("#choice-list input[value='4']")
+    shot(page, "09-scale")
+    page.click("#save-answer")
+    page.wait_for_selector("#finished:not([hidden])")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#queue-list li[data-state=done]').length === 4",
+        timeout=60_000)
+    kept = [r[0] for r in store.all("SELECT choices_json FROM answers ORDER BY question_id")]
+    assert kept == ['["no"]', '["4"]']
+    context.close()
