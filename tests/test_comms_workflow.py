@@ -78,6 +78,11 @@ def test_placeholders_are_protected_from_the_engine_and_glossary_terms_fixed(
     assert "{first_name}" in t["text"] and "0121 496 0000" in t["text"]
     assert t["placeholder_problems"] == []
     assert t["back_translation"] is not None and t["similarity"] is not None
+    # chrF per sentence, and the message's score weighted by sentence length.
+    scores = [seg["similarity"] for seg in t["segments"]]
+    lengths = [len(seg["source"]) for seg in t["segments"]]
+    assert t["similarity"] == round(sum(c * n for c, n in zip(scores, lengths)) / sum(lengths), 1)
+    assert min(scores) < 100   # "GP" came back as "جی پی": that sentence differs
 
 
 def test_glossary_terms_are_updated_not_duplicated(store, team):
@@ -149,6 +154,11 @@ def test_a_fully_remembered_message_needs_no_engine(store, team, flu, copy_packs
     t = service.get_translation(store, again["id"], "ur")
     assert t["origin"] == "memory" and t["engine"] == "translation memory"
     assert t["reused_segments"] == len(t["segments"]) == 2
+    # The back-translation and its score come from memory with the sentences.
+    first = service.get_translation(store, flu["id"], "ur")
+    assert t["back_translation"] == first["back_translation"]
+    assert [s["similarity"] for s in t["segments"]] == [100.0, 100.0]
+    assert t["similarity"] == first["similarity"] == 100.0
 
 
 def test_polish_source_to_urdu_pivots_through_english_and_says_so(
