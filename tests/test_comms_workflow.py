@@ -441,3 +441,12 @@ def test_export_after_a_source_edit_prefills_unchanged_sentences(store, team, fl
         exchange.export_file(store, [done["id"]], "ur", "po")
     assert b"Stay well." in exchange.export_file(store, [done["id"]], "ur", "po",
                                                  include_all=True)[0]
+
+
+def test_a_version_saved_before_sentences_were_stored_is_split_when_needed(
+        store, team, flu, copy_packs):
+    with store.transaction() as conn:   # as a database migrated from 0001 has it
+        conn.execute("UPDATE message_versions SET segments_json = NULL")
+    result = service.translate_messages(store, team["communicator"], [flu["id"]], ["ur"])
+    assert result["translated"][0]["segments"] == 2
+    assert service.get_translation(store, flu["id"], "ur")["text"].endswith("to book.")
