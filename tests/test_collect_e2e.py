@@ -168,7 +168,7 @@ def test_a_collector_records_consent_and_three_answers_through_a_lost_connection
     page.wait_for_selector("#question:not([hidden])")
     assert page.text_content("#saved") == "Consent recorded."
     assert page.text_content("#question-heading") == "Question 1 of 3"
-    record(page, "#answer-recorder", 1)
+    record(page, "#answer-recorder", 2)
     page.click("#answer-recorder .rec-again")
     page.wait_for_selector("#answer-recorder[data-state=recording]")
     page.wait_for_function(
