@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import tempfile
 import time
@@ -230,11 +231,14 @@ def add_part(store: Store, user: User, key: str, offset: int, total: int, data: 
                            fix=f"send the part that starts at byte {received}",
                            extra={"received": received})
         # Written inside the transaction, so two requests with the same part cannot
-        # both append it; a file longer than `received` (a crash) is cut back first.
+        # both append it; a file longer than `received` (a crash) is cut back first,
+        # and the bytes are on disk before the row says they have arrived.
         with open(path, "r+b" if path.exists() else "wb") as fh:
             fh.truncate(received)
             fh.seek(received)
             fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
         now = utcnow()
         conn.execute("INSERT INTO collect_parts (collector_id, idempotency_key, received, total, "
                      "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
@@ -267,7 +271,12 @@ def _assembled(store: Store, user: User, key: str) -> IO[bytes]:
         raise Conflict(f"{status['received']:,} of {status['total'] or 0:,} bytes of this "
                        "recording have arrived", fix="send the remaining parts first",
                        extra={"received": status["received"]})
-    return open(_part_path(store, user, key), "rb")
+    path = _part_path(store, user, key)
+    if not path.exists() or path.stat().st_size != status["total"]:
+        _forget_parts(store, user, key)
+        raise Conflict("the parts of this recording kept on the server were lost",
+                       fix="send the recording again from the start")
+    return open(path, "rb")
 
 
 def _forget_parts(store: Store, user: User, key: str) -> None:
