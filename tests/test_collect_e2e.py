@@ -410,3 +410,16 @@ def test_choices_a_scale_and_a_played_prompt(browser, live_server, people, store
     kept = [r[0] for r in store.all("SELECT choices_json FROM answers ORDER BY question_id")]
     assert kept == ['["no"]', '["4"]']
     context.close()
+
+
+def test_a_token_that_may_not_collect_is_told_so(browser, live_server, people):
+    _, token = people["reviewer"]
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/collect/")
+    page.fill("#token", token)
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_selector("#notice:not([hidden])")
+    assert "may not do this" in page.text_content("#notice")
+    assert "admin or collector" in page.text_content("#notice")
+    context.close()

@@ -135,7 +135,8 @@ async function loadSurveys() {
     localStorage.setItem(SURVEYS, JSON.stringify(surveys));
   } catch (err) {
     if (err.status === 401) { signOut(); return; }
-    surveys = JSON.parse(localStorage.getItem(SURVEYS) || "[]");
+    if (err.status) notice(err.message);  // e.g. a reviewer's token: say who may collect
+    surveys = err.status ? [] : JSON.parse(localStorage.getItem(SURVEYS) || "[]");
   }
   const select = $("survey");
   select.replaceChildren(...surveys.map((s) => new Option(s.title, String(s.id))));
