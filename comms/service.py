@@ -21,6 +21,7 @@ from cohear.permissions import register
 from cohear.store import Store, utcnow
 from comms import placeholders, plain, segments, sms
 from comms.similarity import chrf
+from language_packs.registry import Language, get_language
 
 register({
     "comms.read": {"admin", "communicator", "reviewer", "researcher"},
@@ -54,15 +55,15 @@ _SCRIPT_NAMES = {
 
 
 # -- languages ---------------------------------------------------------------------
-def language(tag: str):
+def language(tag: str) -> Language:
     """The registry entry for `tag`; unknown tags raise BadInput naming the fix."""
-    from language_packs.registry import get_language
     if not isinstance(tag, str) or not tag.strip():
         raise BadInput("a language tag is needed", fix="use a BCP-47 tag such as ur or pa-Guru")
     return get_language(tag.strip())
 
 
 def _engine(store: Store):
+    # Imported when first needed: it loads CTranslate2, which the CLI rarely needs.
     from language_packs.engine import get_engine
     return get_engine(store)
 
@@ -92,7 +93,7 @@ def clean_text(text: str, what: str, limit: int) -> str:
     return text
 
 
-def check_script(text: str, lang) -> None:
+def check_script(text: str, lang: Language) -> None:
     """Refuse letters from another script than the language's (e.g. Arabic letters in
     an English source). Placeholders and protected terms are left out, digits and
     punctuation are allowed, and a non-Latin language may also hold Latin words (GP,
