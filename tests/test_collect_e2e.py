@@ -423,3 +423,29 @@ def test_a_token_that_may_not_collect_is_told_so(browser, live_server, people):
     assert "may not do this" in page.text_content("#notice")
     assert "admin or collector" in page.text_content("#notice")
     context.close()
+
+
+def test_an_admin_makes_a_one_time_link_on_the_page(browser, live_server, people, survey):
+    _, admin_token = people["admin"]
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/collect/")
+    page.fill("#token", admin_token)
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_selector("#links:not([hidden])")
+    page.fill("#link-collector", "test-collector")
+    page.click("#link-form button[type=submit]")
+    page.wait_for_selector("#link-made:not([hidden])")
+    assert page.text_content("#link-made-text").startswith("Send this link to the collector.")
+    url = page.input_value("#link-url")
+    assert url.startswith(f"{live_server.url}/collect/#link=cl_")
+    shot(page, "10-admin-link")
+    context.close()
+
+    phone = browser.new_context(viewport=PHONE)
+    page = phone.new_page()
+    page.goto(url)
+    page.wait_for_selector("#setup:not([hidden])")
+    assert page.text_content("#who") == "Signed in as test-collector"
+    assert page.is_hidden("#links")  # collectors do not issue links
+    phone.close()

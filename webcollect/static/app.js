@@ -98,6 +98,7 @@ async function whoAmI() {
 }
 
 function showWho(me) {
+  $("links").hidden = !(me && me.role === "admin");
   $("who").hidden = !me;
   $("sign-out").hidden = !me;
   $("uploads").hidden = !me;
@@ -124,6 +125,28 @@ function signOut() {
   localStorage.removeItem(ME);
   showWho(null);
   show("sign-in");
+}
+
+async function issueLink(event) {
+  event.preventDefault();
+  notice("");
+  const collector = $("link-collector").value.trim();
+  if (!collector) return;
+  try {
+    const link = await api("/collect/api/links", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ collector }),
+    });
+    const until = new Date(link.expires_at).toLocaleString(document.documentElement.lang);
+    $("link-made-text").textContent = text("link_made",
+      `Send this link to the collector. It works once, until ${until}.`, { time: until });
+    $("link-url").value = link.url;
+    $("link-made").hidden = false;
+    $("link-url").focus();
+    $("link-url").select();
+  } catch (err) {
+    notice(err.message);
+  }
 }
 
 // -- choosing a survey ---------------------------------------------------------------------
@@ -435,6 +458,7 @@ async function main() {
   $("page-language").addEventListener("change", changeLanguage);
   $("sign-in-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
+  $("link-form").addEventListener("submit", issueLink);
   $("survey").addEventListener("change", fillLanguages);
   $("setup-form").addEventListener("submit", startSession);
   $("consent-agree").addEventListener("change", updateConsentButton);
