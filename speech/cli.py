@@ -14,6 +14,7 @@ import typer
 recordings_app = typer.Typer(help="Recorded answers and their transcripts.", no_args_is_help=True)
 
 FORMAT_HELP = "json, txt, srt or vtt"
+GROUP = 8  # files transcribed together
 
 
 def _check_format(fmt: str) -> str:
@@ -35,48 +36,50 @@ def transcribe_files(
     from cohear.cli import console, err_console, open_store, progress_bar
     from cohear.errors import CohearError
     from speech import audio, formats, service
-    from speech.transcribe import Options, Transcription, model_for, transcribe
+    from speech.transcribe import Options, model_for, transcribe_many
 
     _check_format(fmt)
     store = open_store()
     model = model_for(store)
-    hint = service.whisper_language(service.check_language_tag(language))
+    options = Options(language=service.whisper_language(service.check_language_tag(language)))
     if out:
         out.mkdir(parents=True, exist_ok=True)
     failures = 0
     with progress_bar("transcribing") as bar:
-        overall = bar.add_task(f"{len(files)} file(s)", total=len(files))
-        for path in files:
-            current = bar.add_task(path.name, total=1.0)
-            try:
-                decoded = audio.decode(path, filename=path.name)
-            except CohearError as exc:  # one bad file must not stop the rest
-                failures += 1
-                err_console.print(f"[red]{path}:[/] {exc.message()}", highlight=False,
-                                  soft_wrap=True)
-                bar.update(current, completed=1.0)
-                bar.advance(overall)
+        task = bar.add_task(f"{len(files)} file(s)", total=len(files))
+        # Files go through in groups whose speech shares the model's batches.
+        for first in range(0, len(files), GROUP):
+            group = []
+            for path in files[first:first + GROUP]:
+                try:
+                    group.append((path, audio.decode(path, filename=path.name)))
+                except CohearError as exc:  # one bad file must not stop the rest
+                    failures += 1
+                    err_console.print(f"[red]{path}:[/] {exc.message()}", highlight=False,
+                                      soft_wrap=True)
+                    bar.advance(task)
+            if not group:
                 continue
-            finding, segments = transcribe(model, decoded.samples, Options(language=hint))
-            result = Transcription(finding, [], decoded.duration)
-            for seg in segments:
-                result.segments.append(seg)
-                bar.update(current, completed=min(1.0, seg.end / max(decoded.duration, 0.001)))
-            bar.update(current, completed=1.0)
-            bar.advance(overall)
-            document = {"file": str(path), "duration_seconds": round(decoded.duration, 3),
-                        "text": result.text, "language": finding.as_dict(),
-                        "confidence": round(result.confidence, 3),
-                        "needs_review": result.needs_review,
-                        "segments": [s.as_dict() for s in result.segments],
-                        "audio": decoded.facts()}
-            body, _ = formats.render(document, fmt)
-            if out:
-                target = out / f"{path.stem}.{fmt}"
-                target.write_text(body, encoding="utf-8")
-                err_console.print(f"{path} -> {target}", highlight=False)
-            else:
-                console.print(body, markup=False, highlight=False, end="")
+            done_before, size = bar.tasks[task].completed, len(group)
+            results = transcribe_many(
+                model, [d.samples for _, d in group], options,
+                on_batch=lambda done, total, base=done_before, n=size: bar.update(
+                    task, completed=base + n * done / total))
+            bar.update(task, completed=done_before + len(group))
+            for (path, decoded), result in zip(group, results):
+                document = {"file": str(path), "duration_seconds": round(decoded.duration, 3),
+                            "text": result.text, "language": result.language.as_dict(),
+                            "confidence": round(result.confidence, 3),
+                            "needs_review": result.needs_review,
+                            "segments": [s.as_dict() for s in result.segments],
+                            "audio": decoded.facts()}
+                body, _ = formats.render(document, fmt)
+                if out:
+                    target = out / f"{path.stem}.{fmt}"
+                    target.write_text(body, encoding="utf-8")
+                    err_console.print(f"{path} -> {target}", highlight=False)
+                else:
+                    console.print(body, markup=False, highlight=False, end="")
     if failures:
         raise typer.Exit(1)
 
@@ -87,9 +90,12 @@ def recordings_list(limit: int = 50):
     from cohear.auth import SYSTEM
     from cohear.cli import open_store, print_table
     from speech import service
-    rows = [r.as_dict() for r in service.list_recordings(open_store(), SYSTEM, limit=limit)]
-    print_table(rows, ["id", "filename", "format", "duration_seconds", "speech_ratio",
-                       "language_hint", "status", "needs_review", "created_at"])
+    rows = []
+    for r in service.list_recordings(open_store(), SYSTEM, limit=limit):
+        rows.append({"id": r.id, "file": r.filename, "seconds": f"{r.duration_seconds:.1f}",
+                     "status": r.status, "review": {True: "needed", False: "no"}.get(
+                         r.needs_review, "")})
+    print_table(rows, ["id", "status", "review", "seconds", "file"])
 
 
 @recordings_app.command("show")
