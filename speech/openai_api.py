@@ -42,13 +42,18 @@ def _from_cohear(exc: CohearError) -> JSONResponse:
                   code=exc.type_slug)
 
 
-@router.post("/transcriptions")
+# Protocol routes check the permissions table themselves (OpenAI's error shape) and
+# name the action they check, for the authorisation matrix and the docs.
+_ACTION = {"x-cohear-action": "speech.transcribe_now"}
+
+
+@router.post("/transcriptions", openapi_extra=_ACTION)
 async def transcriptions(request: Request):
     """Transcribe an audio file (OpenAI's `audio.transcriptions.create`)."""
     return await _handle(request, "transcribe")
 
 
-@router.post("/translations")
+@router.post("/translations", openapi_extra=_ACTION)
 async def translations(request: Request):
     """Translate speech into English text (OpenAI's `audio.translations.create`)."""
     return await _handle(request, "translate")
@@ -58,7 +63,7 @@ async def _handle(request: Request, task: str):
     store = request.app.state.store
     try:
         user = await run_in_threadpool(authenticate, store, bearer(request))
-        user.require("speech.transcribe_now")
+        user.require(_ACTION["x-cohear-action"])
         try:
             form = await request.form()
         except Exception:  # noqa: BLE001 - any unreadable body is the client's to fix
