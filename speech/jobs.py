@@ -1,8 +1,9 @@
 """The `speech.transcribe` job: transcribe a stored recording with the warm Whisper model,
 render it in English, and write the machine's transcript version exactly once.
 
-Progress is the end of the latest segment over the recording's length; reporting it
-is also where a cancellation is noticed. The transcript rows and the job's completion
+Progress is the share of the recording's speech chunks decoded so far (with word
+timestamps: the end of the latest segment over the length); reporting it is also where
+a cancellation is noticed. The transcript rows and the job's completion
 are written in one transaction, so a retried job never leaves two machine versions.
 """
 

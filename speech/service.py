@@ -195,11 +195,15 @@ def _store_new(store: Store, tmp: Path, sha: str, size: int, decoded: audio.Deco
             audit.record(conn, user, "recording.upload", "recording", rec_id,
                          detail=f"{f['format']}/{f['codec']} {f['duration_seconds']} s, "
                                 f"sha256 {sha[:12]}")
-    except BaseException:
+    except BaseException as exc:
         # Only files this upload created, and only if no row claims them.
         for s in new_files:
             if store.one("SELECT 1 FROM blobs WHERE sha256 = ?", (s,)) is None:
                 store.blobs.delete_file(s)
+        same = store.one("SELECT id, uploaded_by FROM recordings WHERE original_sha256 = ?",
+                         (sha,)) if isinstance(exc, sqlite3.IntegrityError) else None
+        if same:  # the same bytes were uploaded at the same moment by another request
+            return _duplicate(store, same, user)
         raise
     return get_recording(store, rec_id, user)
 

@@ -1,8 +1,9 @@
 """Transcription with faster-whisper: the warm model cache, language detection and
 hinting, and the quality guards that mark Whisper's known hallucinations as rejected.
 
-Plain data in, plain data out: `transcribe()` takes 16 kHz mono samples and returns
-the language finding and a generator of `Segment`s, so callers can show progress.
+Plain data in, plain data out: `transcribe_many()` takes the 16 kHz mono samples of one
+or more recordings and returns a `Transcription` for each (reporting progress after
+each batch); `transcribe()` is faster-whisper's batched pipeline, used for word timestamps.
 
 Confidence of a segment (0..1) = exp(avg_logprob) x (1 - no_speech_prob), where
 exp(avg_logprob) is the geometric mean probability of its tokens. A transcript's
