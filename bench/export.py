@@ -30,7 +30,11 @@ sys.path.insert(0, str(REPO))
 
 FORMATS = ("csv", "wide-csv", "xlsx", "json", "qdpx")
 QUESTIONS = ("access", "experience", "barriers", "ideas")
-WORDS = ["the", "surgery", "phone", "line", "opens", "at", "eight", "but", "the", "queue", "is", "long", "and", "I", "give", "up", "my", "daughter", "translates", "for", "me", "at", "the", "pharmacy", "and", "the", "nurse", "was", "kind", "to", "us", "we", "need", "leaflets", "in", "Urdu", "and", "someone", "at", "the", "mosque", "to", "explain", "the", "vaccine"]
+WORDS = ("the", "surgery", "phone", "line", "opens", "at", "eight", "but", "the", "queue",
+         "is", "long", "and", "I", "give", "up", "my", "daughter", "translates", "for", "me",
+         "at", "the", "pharmacy", "and", "the", "nurse", "was", "kind", "to", "us", "we",
+         "need", "leaflets", "in", "Urdu", "and", "someone", "at", "the", "mosque", "to",
+         "explain", "the", "vaccine")
 
 
 def _store(data_dir: Path):

@@ -34,7 +34,8 @@ def import_xlsform(file: Annotated[Path, typer.Argument(help="A KoboToolbox/ODK 
     out = xlsform.import_xlsform(store, actor, file.read_bytes())
     survey = out["survey"]
     console.print(f"survey {survey['id']} {survey['title']!r}: {len(survey['questions'])} "
-                  f"questions in {', '.join([survey['base_language']] + survey['target_languages'])}")
+                  "questions in " + ", ".join([survey["base_language"]] +
+                                              survey["target_languages"]))
     for line in out["report"]["unsupported"]:
         console.print(f"  [yellow]not imported:[/] {line}", highlight=False)
 

@@ -19,7 +19,6 @@ import json
 import os
 import secrets
 import sqlite3
-import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,7 +41,9 @@ register({
 
 FORMATS = {"csv": ".csv", "wide-csv": ".csv", "xlsx": ".xlsx", "json": ".json", "qdpx": ".qdpx"}
 PROJECT_NS = "urn:QDA-XML:project:1.0"
-_GUID_NS = uuid.UUID("6f1c1f0e-7a43-4e55-9f0a-2b7d0c3c9a11")
+# GUIDs in a REFI-QDA project: this installation's prefix (from the salt), the kind of
+# thing and its id, so they are stable across exports and cheap to make row by row.
+_GUID_KINDS = {"user": 1, "text": 2, "coding": 3, "selection": 4}
 
 LONG_COLUMNS = {
     "respondent": "the respondent: a salted stable pseudonym (identifiable exports: the cohear id)",
@@ -113,6 +114,7 @@ class Plan:
     key: bytes
     statuses: str
     languages: dict
+    guid_prefix: str
 
     def who(self, cohear_id: str) -> str:
         return cohear_id if self.identifiable else pseudonym(self.key, cohear_id)
@@ -130,7 +132,9 @@ def export_plan(store: Store, survey_id: int, identifiable: bool) -> Plan:
         raise NotFound(f"survey {survey_id} does not exist", fix="see `cohear surveys list`")
     survey = dict(row)
     statuses = "'accepted'" if identifiable else "'accepted', 'suggested'"
-    return Plan(store, survey, identifiable, salt(store), statuses, {})
+    key = salt(store)
+    return Plan(store, survey, identifiable, key, statuses, {},
+                hmac.new(key, b"refi-qda", hashlib.sha256).hexdigest()[:8])
 
 
 def _answer_rows(plan: Plan, conn: sqlite3.Connection) -> Iterator[sqlite3.Row]:
@@ -276,7 +280,8 @@ def wide_columns(plan: Plan, codes: list[tuple[int, str]]) -> tuple[list[str], d
             meaning[f"q:{q['name']}:english"] = f"the English rendering of {q['name']!r}"
     for _, path in codes:
         columns.append(f"code:{path}")
-        meaning[f"code:{path}"] = f"how many times {path!r} was applied to this respondent's answers"
+        meaning[f"code:{path}"] = (f"how many times {path!r} was applied to this "
+                                   "respondent's answers")
     return columns, meaning
 
 
@@ -398,8 +403,8 @@ def _write_json(plan: Plan, path: Path, paths: dict, tick: Callable) -> int:
     return n
 
 
-def _guid(kind: str, value) -> str:
-    return str(uuid.uuid5(_GUID_NS, f"{kind}:{value}"))
+def _guid(plan: Plan, kind: str, value: int) -> str:
+    return f"{plan.guid_prefix}-{_GUID_KINDS[kind]:04x}-4000-8000-{value:012x}"
 
 
 def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
@@ -428,7 +433,8 @@ def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
                             creationDateTime=_xml_time(utcnow())):
                 users = etree.Element(f"{{{PROJECT_NS}}}Users")
                 for u in coders:
-                    etree.SubElement(users, f"{{{PROJECT_NS}}}User", guid=_guid("user", u["id"]),
+                    etree.SubElement(users, f"{{{PROJECT_NS}}}User",
+                                     guid=_guid(plan, "user", u["id"]),
                                      name=u["name"], id=str(u["id"]))
                 if len(users):
                     xf.write(users)
@@ -488,14 +494,17 @@ def _text_sources(plan: Plan, a, codings: list) -> list[dict]:
             start, end = moved(g["start_offset"]), moved(g["end_offset"])
             if end <= start:
                 end = start + 1 if start < len(text) else start
-            selections.append({"guid": _guid("coding", g["id"]), "start": start, "end": end,
-                               "code": g["code_guid"], "coder": _guid("user", g["coder_id"]),
+            selections.append({"guid": _guid(plan, "coding", g["id"]),
+                               "selection": _guid(plan, "selection", g["id"]),
+                               "start": start, "end": end,
+                               "code": g["code_guid"],
+                               "coder": _guid(plan, "user", g["coder_id"]),
                                "at": g["created_at"]})
-        out.append({"guid": _guid("text", tid), "text": text,
+        out.append({"guid": _guid(plan, "text", tid), "text": text,
                     "name": f"{who} {a['question']} {v['rendering']} (answer {a['id']})",
                     "selections": selections,
-                    "whole": [{"guid": _guid("coding", g["id"]), "code": g["code_guid"],
-                               "coder": _guid("user", g["coder_id"]), "at": g["created_at"]}
+                    "whole": [{"guid": _guid(plan, "coding", g["id"]), "code": g["code_guid"],
+                               "coder": _guid(plan, "user", g["coder_id"]), "at": g["created_at"]}
                               for g in whole] if i == 0 else []})
     return out
 
@@ -509,7 +518,7 @@ def _source_element(source: dict):
     el = etree.Element(p + "TextSource", guid=source["guid"], name=source["name"])
     etree.SubElement(el, p + "PlainTextContent").text = source["text"]
     for sel in source["selections"]:
-        s = etree.SubElement(el, p + "PlainTextSelection", guid=_guid("selection", sel["guid"]),
+        s = etree.SubElement(el, p + "PlainTextSelection", guid=sel["selection"],
                              startPosition=str(sel["start"]), endPosition=str(sel["end"]))
         c = etree.SubElement(s, p + "Coding", guid=sel["guid"], creatingUser=sel["coder"],
                              creationDateTime=_xml_time(sel["at"]))
@@ -571,7 +580,8 @@ def export_survey(store: Store, actor: User, survey_id: int, fmt: str, out: Path
     with store.transaction() as conn:
         audit.record(conn, actor, "survey.export" + (".identifiable" if identifiable else ""),
                      "survey", survey_id,
-                     detail=f"{fmt}, {rows} rows, {'identifiable' if identifiable else 'pseudonymised'}")
+                     detail=f"{fmt}, {rows} rows, "
+                            + ("identifiable" if identifiable else "pseudonymised"))
     return {"survey_id": survey_id, "format": fmt, "path": str(out), "rows": rows,
             "identifiable": identifiable, "answers": total,
             "dictionary": str(dictionary_path) if dictionary_path else None}

@@ -36,7 +36,7 @@ def nhs_number_valid(digits: str) -> bool:
     the remainder is the check digit (11 counts as 0, 10 is never valid)."""
     if not re.fullmatch(r"\d{10}", digits):
         return False
-    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1)))
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
     check = 11 - total % 11
     if check == 11:
         check = 0

@@ -100,8 +100,8 @@ def normalise_options(kind: str, options: dict | None) -> dict:
     if kind == "open":
         answer = options.get("answer", "either")
         if answer not in ("voice", "text", "either"):
-            raise BadInput(f"an open question's answer must be voice, text or either, not {answer!r}",
-                           fix="choose voice, text or either")
+            raise BadInput(f"an open question's answer must be voice, text or either, "
+                           f"not {answer!r}", fix="choose voice, text or either")
         return {"answer": answer}
     if kind in ("single_choice", "multiple_choice"):
         return {"choices": _check_choices(options.get("choices"))}
@@ -293,8 +293,8 @@ def get_question(store: Store, question_id: int) -> dict:
 
 
 def list_surveys(store: Store) -> list[dict]:
-    rows = store.all("""SELECT s.*, (SELECT count(*) FROM survey_questions q WHERE q.survey_id = s.id
-        AND q.survey_version = s.version) AS questions,
+    rows = store.all("""SELECT s.*, (SELECT count(*) FROM survey_questions q
+        WHERE q.survey_id = s.id AND q.survey_version = s.version) AS questions,
         (SELECT count(*) FROM answers a JOIN survey_sessions ss ON ss.id = a.session_id
          WHERE ss.survey_id = s.id) AS answers FROM surveys s ORDER BY s.id""")
     return [_survey_dict(r) for r in rows]
@@ -627,7 +627,8 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
     with store.transaction() as conn:
         aid = conn.execute(
             "INSERT INTO answers (session_id, question_id, respondent_id, language, survey_version,"
-            " kind, choices_json, recording_id, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " kind, choices_json, recording_id, created_by, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (session_id, question_id, session["respondent_id"], language,
              session["survey_version"], kind,
              _json(clean_choices) if clean_choices is not None else None, recording_id,

@@ -238,5 +238,6 @@ def test_codebooks_are_imported_and_exported_as_csv_and_qdc(api):
         ["barriers", "barriers/phone"]
     back = api["researcher"].get(f"/api/codebooks/{book['id']}/export").text
     # A code without a colour gets the default grey.
-    assert back.replace("\r\n", "\n") == csv_text.replace("phone,barriers,,,", "phone,barriers,,#888888,")
+    assert back.replace("\r\n", "\n") == csv_text.replace("phone,barriers,,,",
+                                                            "phone,barriers,,#888888,")
     assert api["collector"].post("/api/codebooks", json={"name": "x"}).status_code == 403
