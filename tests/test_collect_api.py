@@ -199,6 +199,7 @@ def test_a_one_time_link_signs_a_collector_in_once(api, store, people, live_serv
 
     got = api["anonymous"].post("/collect/api/links/exchange", json={"code": code})
     assert got.status_code == 200, got.text
+    assert got.headers["cache-control"] == "no-store"
     token = got.json()["token"]
     with live_server.client(token) as phone:
         me = phone.get("/api/me").json()

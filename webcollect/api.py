@@ -51,6 +51,8 @@ class SecureRoute(APIRoute):
             response = await handler(request)
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
+            # Answers carry tokens, link codes and people's progress: never kept by a cache.
+            response.headers.setdefault("Cache-Control", "no-store")
             return response
 
         return with_headers
