@@ -84,8 +84,10 @@ def browser(fake_microphone):
 
 
 def shot(page, name: str) -> None:
+    """The screen as the phone shows it (360×780), and the whole page scrolled through."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.screenshot(path=str(SHOTS / f"{name}-full.png"), full_page=True)
 
 
 def unnamed_controls(page) -> list[str]:
