@@ -395,6 +395,7 @@ def test_choices_a_scale_and_a_played_prompt(browser, live_server, people, store
     page.click("#save-consent")
     page.wait_for_selector("#question:not([hidden])")
     assert page.is_hidden("#answer-recorder") and page.is_hidden("#answer-text-wrap")
+    assert page.text_content("#choices-legend") == "Choose one"
     page.check("#choice-list input[value=no]")
     page.click("#save-answer")
     page.wait_for_function("() => document.querySelector('#question-heading').textContent "

@@ -314,6 +314,10 @@ function showQuestion() {
     })
     : (q.choices || []);
   const type = q.kind === "multiple_choice" ? "checkbox" : "radio";
+  const legend = $("choices-legend");
+  legend.dataset.i18n = type === "checkbox" ? "choose_any" : "choose_one";
+  legend.textContent = type === "checkbox" ? text("choose_any", "Choose all that apply")
+    : text("choose_one", "Choose one");
   choices.forEach((c, i) => list.append(choiceInput(type, "choice", c.value, c.label, `choice-${i}`)));
   list.setAttribute("lang", session.survey.language.tag);
   $("answer-choices").hidden = choices.length === 0 || typed;
