@@ -127,8 +127,9 @@ def _once(store: Store, user: User, key: str, kind: str,
     """Run `make` once per (collector, key); returns (entity id, duplicate).
 
     The key is claimed before the work and marked done after it, so a request sent
-    twice at the same moment cannot store two answers. `already` finds the entity when
-    an earlier attempt stored it but died before marking its key done."""
+    twice at the same moment cannot store two answers. `already` finds the entity
+    stored by an earlier attempt that died before marking its key done, or sent
+    again under a new key (surveys then refuses a second answer as a conflict)."""
     key = check_key(key)
     with store.transaction() as conn:
         row = conn.execute("SELECT * FROM collect_uploads WHERE collector_id = ? AND "
@@ -144,10 +145,16 @@ def _once(store: Store, user: User, key: str, kind: str,
         conn.execute("INSERT OR REPLACE INTO collect_uploads (collector_id, idempotency_key, "
                      "kind, state, started_at) VALUES (?, ?, ?, 'working', ?)",
                      (user.id, key, kind, utcnow()))
+        died = row is not None
     try:
-        entity_id, duplicate = already(), True
+        entity_id, duplicate = (already() if died else None), True
         if entity_id is None:
-            entity_id, duplicate = make(), False
+            try:
+                entity_id, duplicate = make(), False
+            except Conflict:
+                entity_id = already()
+                if entity_id is None:
+                    raise
     except BaseException:
         with store.transaction() as conn:
             conn.execute("DELETE FROM collect_uploads WHERE collector_id = ? AND "
