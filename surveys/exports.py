@@ -15,6 +15,7 @@ import contextlib
 import csv
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import secrets
@@ -43,7 +44,7 @@ FORMATS = {"csv": ".csv", "wide-csv": ".csv", "xlsx": ".xlsx", "json": ".json", 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 # GUIDs in a REFI-QDA project: this installation's prefix (from the salt), the kind of
 # thing and its id, so they are stable across exports and cheap to make row by row.
-_GUID_KINDS = {"user": 1, "text": 2, "coding": 3, "selection": 4}
+_GUID_KINDS = {"user": 1, "text": 2, "coding": 3, "selection": 4, "variable": 5, "case": 6}
 
 LONG_COLUMNS = {
     "respondent": "the respondent: a salted stable pseudonym (identifiable exports: the cohear id)",
@@ -410,7 +411,8 @@ def _guid(plan: Plan, kind: str, value: int) -> str:
 def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
     """A REFI-QDA project (a zip holding project.qde): each answer's newest words (and any
     coded older version) as text sources, the codebooks used, coders as users, codings
-    as selections. The XML is written as the rows are read, then zipped."""
+    as selections, and each respondent as a case (with their languages) holding their
+    sources. The XML is written as the rows are read, then zipped."""
     from lxml import etree
 
     store = plan.store
@@ -445,6 +447,7 @@ def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
                                             etree.Element(f"{{{PROJECT_NS}}}{tag}", attrib)):
                         codes_el.append(el)
                     xf.write(book)
+                _write_cases(plan, xf)
                 with xf.element(f"{{{PROJECT_NS}}}Sources"):
                     for a, codings in iter_answers_with_codings(plan):
                         for source in _text_sources(plan, a, codings):
@@ -462,6 +465,70 @@ def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
     finally:
         qde_tmp.unlink(missing_ok=True)
     return n
+
+
+def _write_cases(plan: Plan, xf) -> None:
+    """<Variables> and <Cases>: one case per respondent, referring to the same text
+    sources `_text_sources` writes (newest original and English, and coded versions).
+    Read respondent by respondent, so only one case is ever held."""
+    from lxml import etree
+
+    p = f"{{{PROJECT_NS}}}"
+    variables = {"language": _guid(plan, "variable", 1), "nhs_language_code":
+                 _guid(plan, "variable", 2)}
+    vars_el = etree.Element(p + "Variables")
+    for name, guid in variables.items():
+        var = etree.SubElement(vars_el, p + "Variable", guid=guid, name=name,
+                               typeOfVariable="Text")
+        etree.SubElement(var, p + "Description").text = (
+            "the languages the respondent answered in (BCP-47)" if name == "language" else
+            "their NHS main spoken language codes")
+    rows = plan.store.connect()
+    try:
+        cur = rows.execute(
+            """SELECT a.respondent_id, r.cohear_id, a.language, t.id AS text_id
+            FROM answers a JOIN respondents r ON r.id = a.respondent_id
+            JOIN survey_sessions s ON s.id = a.session_id
+            JOIN answer_texts t ON t.answer_id = a.id
+            WHERE s.survey_id = ? AND (
+                t.id = (SELECT x.id FROM answer_texts x WHERE x.answer_id = a.id
+                        AND x.rendering = t.rendering ORDER BY x.version DESC LIMIT 1)
+                OR t.id IN (SELECT g.answer_text_id FROM codings g WHERE g.answer_id = a.id))
+            ORDER BY a.respondent_id, t.id""", (plan.survey["id"],))
+        first = cur.fetchone()
+        if first is None:
+            return
+        xf.write(vars_el)
+        with xf.element(p + "Cases"):
+            case: dict | None = None
+            for row in itertools.chain([first], cur):
+                if case is not None and row["respondent_id"] != case["id"]:
+                    xf.write(_case_element(plan, variables, case))
+                    case = None
+                if case is None:
+                    case = {"id": row["respondent_id"], "name": plan.who(row["cohear_id"]),
+                            "languages": [], "sources": []}
+                if row["language"] not in case["languages"]:
+                    case["languages"].append(row["language"])
+                case["sources"].append(_guid(plan, "text", row["text_id"]))
+            xf.write(_case_element(plan, variables, case))
+    finally:
+        rows.close()
+
+
+def _case_element(plan: Plan, variables: dict, case: dict):
+    from lxml import etree
+
+    p = f"{{{PROJECT_NS}}}"
+    el = etree.Element(p + "Case", guid=_guid(plan, "case", case["id"]), name=case["name"])
+    for name, value in (("language", ";".join(case["languages"])),
+                        ("nhs_language_code", ";".join(plan.nhs(x) for x in case["languages"]))):
+        vv = etree.SubElement(el, p + "VariableValue")
+        etree.SubElement(vv, p + "VariableRef", targetGUID=variables[name])
+        etree.SubElement(vv, p + "TextValue").text = value
+    for guid in case["sources"]:
+        etree.SubElement(el, p + "SourceRef", targetGUID=guid)
+    return el
 
 
 def _xml_time(ts: str) -> str:

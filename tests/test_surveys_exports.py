@@ -212,6 +212,14 @@ def test_qdpx_project_validates_against_the_refi_qda_schema(store, users, coded,
     assert seen.count("on the phone") == 2 and len(seen) == 5
     whole = doc.findall("q:Sources/q:TextSource/q:Coding", ns)
     assert len(whole) == 1
+    # Each respondent is a case holding their sources, with their languages as variables.
+    sources = {el.get("guid") for el in doc.findall("q:Sources/q:TextSource", ns)}
+    cases = doc.findall("q:Cases/q:Case", ns)
+    assert len(cases) == 2 and all(c.get("name").startswith("P-") for c in cases)
+    refs = [r.get("targetGUID") for c in cases for r in c.findall("q:SourceRef", ns)]
+    assert sorted(refs) == sorted(sources)
+    languages = {c.find("q:VariableValue/q:TextValue", ns).text for c in cases}
+    assert languages == {"en", "ur"}
 
 
 def test_identifiable_exports_need_an_admin_and_are_audit_logged(store, users, coded, tmp_path):
