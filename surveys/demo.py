@@ -1,5 +1,5 @@
 """The demo survey for `cohear demo`: consent, an open voice question and a 1-5 scale,
-open in English, with one respondent's answers (a spoken one from cohear's demo WAVs)
+open in English, with two respondents' answers (one spoken, from cohear's demo WAVs)
 and a small codebook. Running it again adds nothing."""
 
 from __future__ import annotations
