@@ -152,7 +152,8 @@ def survey_agreement(store: Store, actor: User, survey_id: int,
         coincidence = {(1, 1): o11, (1, 0): o10, (0, 1): o10, (0, 0): o00}
         pooled_coincidence.update(coincidence)
         item: dict = {"code_id": row["id"], "code": row["name"],
-                      "alpha": alpha_from_coincidence(coincidence)["alpha"]}
+                      "alpha": alpha_from_coincidence(coincidence)["alpha"],
+                      "coincidences": _coincidence_words(coincidence)}
         if two:
             k = kappa_from_confusion(confusions.get(row["id"], Counter({(0, 0): shared})))
             pooled_confusion.update(confusions.get(row["id"], Counter({(0, 0): shared})))
@@ -161,6 +162,7 @@ def survey_agreement(store: Store, actor: User, survey_id: int,
                          "confusion": _confusion_words(k["confusion"])})
         out["codes"].append(item)
     out["overall"] = {"alpha": alpha_from_coincidence(pooled_coincidence)["alpha"],
+                      "coincidences": _coincidence_words(pooled_coincidence),
                       "decisions": pairable * len(codes)}
     if two:
         k = kappa_from_confusion(pooled_confusion)
@@ -173,3 +175,11 @@ def survey_agreement(store: Store, actor: User, survey_id: int,
 def _confusion_words(confusion: dict) -> dict:
     return {"both": confusion.get((1, 1), 0), "first_only": confusion.get((1, 0), 0),
             "second_only": confusion.get((0, 1), 0), "neither": confusion.get((0, 0), 0)}
+
+
+def _coincidence_words(coincidence: dict) -> dict:
+    """Alpha's coincidence matrix for applied (1) / not applied (0), as pairable values."""
+    return {"applied_applied": round(coincidence.get((1, 1), 0), 6),
+            "applied_not": round(coincidence.get((1, 0), 0), 6),
+            "not_applied": round(coincidence.get((0, 1), 0), 6),
+            "not_not": round(coincidence.get((0, 0), 0), 6)}

@@ -172,6 +172,8 @@ def test_cohens_kappa_matches_the_hand_computation(store, users, answers, codebo
     #   D_o = 6/20 = 0.3; D_e = 2*11*9 / (20*19) = 198/380
     #   alpha = 1 - 0.3 / (198/380) = 1 - 114/198 = 14/33
     assert access["alpha"] == pytest.approx(14 / 33)
+    assert access["coincidences"] == {"applied_applied": 8, "applied_not": 3, "not_applied": 3,
+                                      "not_not": 6}
 
 
 def test_kappa_for_three_categories_by_hand():
