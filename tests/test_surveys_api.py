@@ -241,3 +241,19 @@ def test_codebooks_are_imported_and_exported_as_csv_and_qdc(api):
     assert back.replace("\r\n", "\n") == csv_text.replace("phone,barriers,,,",
                                                             "phone,barriers,,#888888,")
     assert api["collector"].post("/api/codebooks", json={"name": "x"}).status_code == 403
+
+
+def test_summary_and_charts_over_http(api, survey):
+    s = start(api, "collector", survey)
+    api["collector"].post(f"/api/sessions/{s['id']}/consent", data={"method": "tick"})
+    api["collector"].post(f"/api/sessions/{s['id']}/answers",
+                          data={"question_id": survey["questions"][2]["id"], "choices": ["5"]})
+    body = api["communicator"].get(f"/api/surveys/{survey['id']}/summary").json()
+    assert body["answers_by_question_and_language"] == [
+        {"question": "ease", "language": "en", "answers": 1}]
+    r = api["researcher"].get(f"/api/surveys/{survey['id']}/charts/answers")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert r.content[:4] == b"\x89PNG"
+    r = api["researcher"].get(f"/api/surveys/{survey['id']}/charts/codes")
+    assert r.status_code == 409 and "no codings" in r.json()["detail"]
+    assert api["collector"].get(f"/api/surveys/{survey['id']}/summary").status_code == 403
