@@ -14,8 +14,20 @@ from tui.app import CohearApp
 from tui.screens.agreement import AgreementScreen
 from tui.screens.answer import AnswerScreen
 from tui.screens.coding import CodingScreen
+from tui.widgets.footer import KeyFooter
 
 SIZE = (150, 44)
+
+
+async def settle(pilot) -> None:
+    """Wait until the footer of every screen shown has drawn its keys: Textual lays a
+    footer out one refresh after the screen, later still on a busy machine."""
+    for _ in range(200):
+        await pilot.pause()
+        footers = [f for s in pilot.app.screen_stack for f in s.query(KeyFooter)]
+        if all(f.children for f in footers):
+            return
+        await pilot.pause(0.05)
 
 
 def snap_app(store, user, screen=None, *, reorder_rtl: bool = False):
@@ -23,10 +35,10 @@ def snap_app(store, user, screen=None, *, reorder_rtl: bool = False):
     app = CohearApp(store, user, reorder_rtl=reorder_rtl)
 
     async def run_before(pilot) -> None:
-        await pilot.pause()
+        await settle(pilot)
         if screen is not None:
             await app.push_screen(screen())
-            await pilot.pause()
+            await settle(pilot)
 
     return app, run_before
 
@@ -76,6 +88,7 @@ def test_coding_an_urdu_answer_after_coding_it(snap_compare, store, review_works
     async def choose_a_code(pilot) -> None:
         await before(pilot)
         await pilot.press("down", "down", "down")
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=choose_a_code)
 
@@ -122,7 +135,7 @@ def test_agreement_and_export(snap_compare, store, review_workspace):
         screen.query_one("#coder-a", Select).value = reviewer.id
         screen.query_one("#coder-b", Select).value = researcher.id
         await pilot.press("ctrl+k")
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=compute)
 
@@ -134,7 +147,7 @@ def test_help(snap_compare, store, review_workspace):
     async def help_(pilot) -> None:
         await before(pilot)
         await pilot.press("f1")
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=help_)
 

@@ -90,7 +90,7 @@ class TranslationScreen(ReviewScreen):
         self.query_one("#back-translation", Static).update(back)
         facts = Text("\nSimilarity ", style="bold")
         facts.append("-" if t["similarity"] is None else f"{t['similarity']:.1f} / 100")
-        facts.append(f"\n{t['similarity_measure']}", style="dim")
+        facts.append("\nchrF of the source against the back-translation", style="dim")
         facts.append(f"\n\nText as stored, {'reordered' if self.reorder_rtl else 'as is'}\n",
                      style="bold")
         facts.append_text(words(t["text"], reorder=self.reorder_rtl))

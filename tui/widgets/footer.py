@@ -9,22 +9,8 @@ KEYS_PER_ROW = 6
 
 
 class KeyFooter(Footer):
-    """Textual's footer laid out as a grid, so a screen with many keys wraps to a
-    second row instead of hiding the last ones off the edge."""
-
-    DEFAULT_CSS = """
-    KeyFooter {
-        layout: grid;
-        height: auto;
-        grid-rows: 1;
-    }
-    KeyFooter FooterKey {
-        width: 1fr;
-    }
-    KeyFooter FooterKey.-command-palette {
-        width: auto;
-    }
-    """
+    """Textual's footer laid out as a grid (see cohear.tcss), so a screen with many keys
+    wraps to a second row instead of hiding the last ones off the edge."""
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
