@@ -40,6 +40,19 @@ HANDLERS: dict[str, Handler] = {}
 _BUILTIN_MODULES = ("cohear.maintenance", "speech.jobs", "comms.jobs", "surveys.jobs")
 
 
+# Housekeeping that the sweeping worker thread runs every so often: name -> (seconds, fn).
+PERIODIC: dict[str, tuple[float, Callable[[Store], Any]]] = {}
+
+
+def periodic(name: str, every_seconds: float) -> Callable:
+    """Register `fn(store)` to run about every `every_seconds` in a worker. It must be
+    idempotent: several workers may run it."""
+    def register(fn: Callable[[Store], Any]) -> Callable[[Store], Any]:
+        PERIODIC[name] = (every_seconds, fn)
+        return fn
+    return register
+
+
 def handler(kind: str) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
@@ -348,12 +361,21 @@ class Worker:
     def _loop(self, sweeper: bool) -> None:
         queue = self.queue
         next_sweep = 0.0
+        next_periodic = {name: 0.0 for name in PERIODIC} if sweeper else {}
         try:
             while not self._stop.is_set():
                 try:
                     if sweeper and time.time() >= next_sweep:
                         queue.sweep()
                         next_sweep = time.time() + max(1.0, self.queue.settings.job_lease_seconds / 2)
+                    for name, due in next_periodic.items():
+                        if time.time() >= due:
+                            every, fn = PERIODIC[name]
+                            next_periodic[name] = time.time() + every
+                            try:
+                                fn(queue.store)
+                            except Exception:  # noqa: BLE001 - housekeeping must not stop jobs
+                                log.exception("periodic task %s failed", name)
                     task = queue.huey.dequeue()
                     if task is None:
                         self._stop.wait(self.poll)

@@ -44,6 +44,9 @@ class Settings:
     max_request_bytes: int = 64 * 1024 * 1024
     token_ttl_days: int = 90
     pseudonym_salt: str = ""
+    # Delete a voice answer's audio this many days after its transcript was verified
+    # (the words stay). 0 keeps audio until a respondent withdraws or an admin deletes it.
+    audio_retention_days: int = 0
     log_level: str = "info"
 
     def masked(self) -> dict[str, Any]:

@@ -267,9 +267,14 @@ class Store:
             report["problems"].append("pending migrations: " + ", ".join(m.key for m in pending))
         known: set[str] = set()
         checked = 0
-        for row in self.conn.execute("SELECT sha256, size FROM blobs"):
+        for row in self.conn.execute("SELECT sha256, size, purged_at FROM blobs"):
             sha = row["sha256"]
             known.add(sha)
+            if row["purged_at"]:
+                if self.blobs.path(sha).exists():
+                    report["problems"].append(f"blob {sha} was purged on {row['purged_at']} "
+                                              "but its file is still there")
+                continue
             path = self.blobs.path(sha)
             if not path.exists():
                 report["problems"].append(f"blob {sha} is missing from {path}")
@@ -422,6 +427,12 @@ class BlobStore:
     def read(self, sha256: str) -> bytes:
         with self.open(sha256) as fh:
             return fh.read()
+
+    def purge(self, conn: sqlite3.Connection, sha256: str, reason: str) -> None:
+        """Mark the blob's content as deleted on purpose (in the caller's transaction);
+        call `delete_file` after commit. The row stays so references remain valid."""
+        conn.execute("UPDATE blobs SET purged_at = ?, purge_reason = ? WHERE sha256 = ? "
+                     "AND purged_at IS NULL", (utcnow(), reason, sha256))
 
     def forget(self, conn: sqlite3.Connection, sha256: str) -> None:
         """Drop the row (in the caller's transaction); call `delete_file` after commit."""

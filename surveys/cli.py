@@ -137,6 +137,23 @@ def export_command(
                      if report["dictionary"] else ""))
 
 
+@surveys_app.command("retention")
+def retention_command(
+        days: Annotated[int | None, typer.Option(help="Override audio_retention_days.")] = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would go.")] = False):
+    """Delete voice answers' audio past the retention period after verification."""
+    from cohear.cli import console, open_store
+    from surveys.retention import apply_retention
+    report = apply_retention(open_store(), days=days, dry_run=dry_run)
+    if report.get("note"):
+        console.print(report["note"])
+        return
+    verb = "would delete" if dry_run else "deleted"
+    console.print(f"{verb} the audio of {len(report['recordings'])} recording(s) "
+                  f"({report['blobs']} files, {report['bytes']:,} bytes) verified before "
+                  f"{report['cutoff'][:10]}: {', '.join(map(str, report['recordings'])) or 'none'}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(surveys_app, name="surveys")
     app.command("export")(export_command)

@@ -4,7 +4,7 @@ in the background, so big surveys never hold an HTTP request open."""
 from __future__ import annotations
 
 from cohear.auth import get_user
-from cohear.jobs import JobContext, handler
+from cohear.jobs import JobContext, handler, periodic
 from cohear.store import utcnow
 from surveys import exports
 
@@ -25,3 +25,12 @@ def run_export(ctx: JobContext) -> dict:
         result = {"export_id": row["id"], "rows": report["rows"], "format": row["format"]}
         ctx.complete(conn, result)
     return result
+
+
+@periodic("surveys.audio_retention", 3600)
+def audio_retention(store) -> dict | None:
+    """Apply the audio retention setting hourly (nothing happens while it is 0)."""
+    if store.settings.audio_retention_days <= 0:
+        return None
+    from surveys.retention import apply_retention
+    return apply_retention(store)
