@@ -25,7 +25,6 @@ from cohear.errors import CohearError
 from cohear.settings import Settings, load_settings
 
 DOMAIN_CLIS = ("language_packs.cli", "comms.cli", "speech.cli", "surveys.cli", "tui.cli")
-DEMO_SEEDERS = ("comms.demo", "surveys.demo", "speech.demo")
 
 app = typer.Typer(help="cohear: offline, multilingual health messages and community listening.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -312,11 +311,13 @@ def audit(entity: Optional[str] = None, entity_id: Optional[str] = None, limit: 
 
 
 @app.command()
-def demo():
+def demo(copy_packs: bool = typer.Option(
+        False, "--copy-packs", help="Also install copy-model demo packs (en->ur, pl, bn) that "
+        "return the English unchanged, to try the translation review workflow offline.")):
     """Seed a demo workspace: one user per role (tokens in <data>/demo-tokens.json), a sample
     health message, a three-question survey and two spoken recordings."""
     from cohear.demo import seed
-    report = seed(open_store())
+    report = seed(open_store(), copy_packs=copy_packs)
     for line in report["lines"]:
         console.print(line)
 

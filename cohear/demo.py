@@ -21,7 +21,10 @@ DEMO_PEOPLE = {
     "demo-reviewer": "reviewer",
     "demo-researcher": "researcher",
 }
-SEEDERS = ("language_packs.demo", "comms.demo", "surveys.demo", "speech.demo")
+SEEDERS = ("comms.demo", "surveys.demo", "speech.demo")
+# Copy-model packs "translate" by returning the English: useful to try the review workflow
+# offline, misleading anywhere else, so they are installed only when asked for.
+COPY_PACK_SEEDER = "language_packs.demo"
 
 
 def demo_recordings() -> list[Path]:
@@ -29,7 +32,7 @@ def demo_recordings() -> list[Path]:
     return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".wav"))
 
 
-def seed(store: Store) -> dict:
+def seed(store: Store, *, copy_packs: bool = False) -> dict:
     lines: list[str] = []
     tokens_path = store.settings.data_dir / "demo-tokens.json"
     tokens = json.loads(tokens_path.read_text()) if tokens_path.exists() else {}
@@ -48,7 +51,7 @@ def seed(store: Store) -> dict:
     with os.fdopen(fd, "w") as fh:
         json.dump(tokens, fh, indent=2)
     lines.append(f"demo tokens written to {tokens_path} (readable only by you)")
-    for name in SEEDERS:
+    for name in ((COPY_PACK_SEEDER,) if copy_packs else ()) + SEEDERS:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
