@@ -1,5 +1,5 @@
-"""Demo translation packs for `cohear demo`: copy-model packs (they return the English
-unchanged) so the demo's translation workflow runs offline; clearly named as such.
+"""Demo translation packs for `cohear demo --copy-packs`: copy-model packs (they return
+the English unchanged) so the translation workflow can be tried offline; named as such.
 
 Real packs replace them with `cohear packs install FILE` (same direction, new version).
 """
