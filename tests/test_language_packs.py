@@ -239,3 +239,17 @@ def test_a_pack_whose_folder_went_missing_says_how_to_fix_it(store, copy_packs):
     with pytest.raises(ModelError) as err:
         Engine(store).translate(["Hello."], "en", "pl")
     assert "missing" in err.value.detail and "cohear packs remove" in err.value.fix
+
+
+def test_threads_share_one_warm_engine(store, copy_packs):
+    from concurrent.futures import ThreadPoolExecutor
+    engine = Engine(store)
+    texts = [f"Thread message {i}. Wash your hands." for i in range(12)]
+
+    def work(target):
+        return [r.text for r in engine.translate(texts, "en", target)]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(work, ["ur", "pl", "ur", "bn", "pl", "bn"]))
+    assert all(r == texts for r in results)
+    assert engine.loads == 3  # en->ur, en->pl, en->bn, each read once
