@@ -12,6 +12,7 @@ import wave
 from pathlib import Path
 
 import pytest
+from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Select, TextArea
 
 from cohear import audit
@@ -448,10 +449,19 @@ async def test_f1_lists_every_key_and_the_command_palette_runs_every_action(
         assert isinstance(app.screen, AnswerScreen)
         await pilot.press("ctrl+p")
         await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"Verify")
-        await pilot.pause(0.3)
+        # The palette searches its providers in the background: wait for the hit.
+        for _ in range(100):
+            if app.screen.query_one(CommandList).option_count:
+                break
+            await pilot.pause(0.05)
+        assert "Verify" in str(app.screen.query_one(CommandList).get_option_at_index(0).prompt)
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, AnswerScreen) and app.screen.answer["status"] == "verified":
+                break
     assert surveys.get_answer(store, reviewer, ws["urdu"])["status"] == "verified"
 
 
