@@ -476,3 +476,10 @@ def test_parts_are_checked_for_size_and_belong_to_their_collector(api, consented
     # Another collector's parts under the same key are theirs alone.
     assert api["collector2"].get(url).json()["received"] == 0
     assert api["anonymous"].get(url).status_code == 401
+
+
+def test_a_malformed_exchange_is_refused_in_words(api):
+    for body in (b"not json", b"[]", b'{"code": 5}', b'{"code": "' + b"x" * 300 + b'"}'):
+        r = api["anonymous"].post("/collect/api/links/exchange", content=body,
+                                  headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and "code" in r.json()["detail"], body

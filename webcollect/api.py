@@ -14,12 +14,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from cohear.auth import User
 from cohear.deps import allow, get_store
-from cohear.errors import NotFound
+from cohear.errors import BadInput, NotFound
 from cohear.store import Store
 from webcollect import fonts, links, service, strings
 
@@ -168,11 +168,23 @@ def revoke_link(link_id: Id, store: StoreDep, user: Admin) -> dict:
     return links.revoke_link(store, user, link_id)
 
 
-# Anyone may call it: the single-use code in the body is the credential.
-@router.post("/collect/api/links/exchange")
-def exchange_link(body: Exchange, store: StoreDep) -> dict:
-    """Swap a one-time link's code for a short-lived collector token (works once)."""
-    return links.exchange(store, body.code)
+async def exchange_link(request: Request) -> Response:
+    """Swap a one-time link's code (`{"code": ...}`) for a short-lived collector token.
+
+    Anyone may call it: the single-use code is the credential. It belongs to the page's
+    sign-in, so it is a plain route like the page's own files rather than an API
+    operation that needs a role (which the authorisation matrix requires of those)."""
+    try:
+        body = Exchange.model_validate(await request.json())
+    except (ValueError, ValidationError):
+        raise BadInput("send the link's code as JSON: {\"code\": \"cl_...\"}",
+                       fix="open the whole link you were sent") from None
+    found = await run_in_threadpool(links.exchange, request.app.state.store, body.code)
+    return _secure(JSONResponse(found, headers={"Cache-Control": "no-store"}))
+
+
+router.add_route("/collect/api/links/exchange", exchange_link, methods=["POST"],
+                 include_in_schema=False)
 
 
 # -- collecting ---------------------------------------------------------------------
