@@ -35,7 +35,8 @@ class TranscribeRequest(BaseModel):
 class SegmentEdit(BaseModel):
     index: int = Field(ge=0)
     text: str = Field(max_length=20_000)
-    keep: bool = Field(True, description="a rejected segment the reviewer says was really said")
+    keep: bool = Field(True, description="false: the words were not said (marks it rejected); "
+                       "true also brings back a segment a guard rejected")
 
 
 class Correction(BaseModel):

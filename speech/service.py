@@ -423,8 +423,10 @@ def correct(store: Store, recording_id: int, user: User, *, text: str | None = N
                                fix=f"segments are numbered 0 to {len(new_segs) - 1}")
             seg = new_segs[idx]
             seg["text"] = str(edit.get("text", "")).strip()
-            if edit.get("keep", True) and seg["rejected"]:
-                seg["rejected"], seg["rejected_reason"] = False, None  # the reviewer says it was said
+            if edit.get("keep", True):
+                seg["rejected"], seg["rejected_reason"] = False, None  # the reviewer heard it
+            else:
+                seg["rejected"], seg["rejected_reason"] = True, "removed by the reviewer"
             seg["confidence"] = 1.0
         new_text = " ".join(s["text"] for s in new_segs if not s["rejected"] and s["text"])
     elif text is not None:
@@ -454,8 +456,7 @@ def correct(store: Store, recording_id: int, user: User, *, text: str | None = N
         except sqlite3.IntegrityError:
             raise Conflict(f"someone saved version {version} at the same moment",
                            fix="reload the transcript and apply your correction to it") from None
-        _write_segments(conn, tid, [s | {"rejected_reason": s["rejected_reason"]}
-                                    for s in new_segs])
+        _write_segments(conn, tid, new_segs)
         for name, value in english_out.items():
             conn.execute("INSERT INTO transcript_english (transcript_id, engine, text) "
                          "VALUES (?, ?, ?)", (tid, name, value))

@@ -112,6 +112,12 @@ def test_segment_corrections_keep_timings(api, store, whisper_model):
     assert "run on Sundays." in srt
     listed = api["reviewer"].get("/api/recordings").json()
     assert [x["id"] for x in listed] == [rec["id"]] and listed[0]["transcript_versions"] == 2
+    # Words that were not said are marked rejected by the reviewer, not deleted.
+    v3 = api["reviewer"].post(f"/api/recordings/{rec['id']}/transcript", json={
+        "segments": [{"index": 0, "text": "(a bus passing)", "keep": False}]}).json()
+    assert v3["version"] == 3 and v3["text"] == ""
+    assert v3["segments"][0]["rejected_reason"] == "removed by the reviewer"
+    assert api["reviewer"].get(f"/api/recordings/{rec['id']}/transcript?format=txt").text == ""
 
 
 def test_duplicates_and_refusals_over_http(api, store):
