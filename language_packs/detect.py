@@ -4,7 +4,7 @@ tell-tale letters and common words. No model, no network.
 How it works: count letters per Unicode script. A script used by one registry language
 decides it (Gurmukhi -> pa-Guru, Bengali -> bn, Gujarati -> gu, Devanagari -> hi,
 Ethiopic -> ti). Arabic script is split by letters each language has and the others
-lack (Urdu ے ٹ ڈ ڑ ں, Pashto ټ ډ ړ ښ ږ, Sorani ە ێ ۆ ڵ ڕ, Persian پ چ ژ گ without those).
+lack (Urdu ے ٹ ڈ ڑ ں ہ, Pashto ټ ډ ړ ښ ږ, Sorani ە ێ ۆ ڵ ڕ, Persian پ چ ژ گ without those).
 Chinese is Simplified or Traditional by characters that differ between the two. Latin
 script is scored by language-specific letters and a short list of very common words.
 
@@ -24,10 +24,10 @@ _SCRIPT_LANGUAGE = {"GURMUKHI": "pa-Guru", "BENGALI": "bn", "GUJARATI": "gu",
 # Letter -> weight per language. Urdu, Pashto and Sorani letters are strong evidence;
 # the Persian letters are shared with them, so they count for less.
 _ARABIC_MARKERS = {
-    "ur": dict.fromkeys("ےٹڈڑںۓھ", 3),
+    "ur": dict.fromkeys("ےٹڈڑںۓھہۂ", 3),
     "ps": dict.fromkeys("ټډړښږځڅۍېګ", 3),
     "ckb": dict.fromkeys("ەێۆڵڕۊ", 3),
-    "fa": dict.fromkeys("پچژگیک", 1),
+    "fa": dict.fromkeys("پچژگیک", 0.5),
     "ar": dict.fromkeys("ةىإأيك", 1),
 }
 _SIMPLIFIED = set("们这个国说医药时会来对没为门见长开关问间听书写东车马鸟鱼气电话钱请认让")

@@ -15,6 +15,7 @@ say which languages the installed packs cover.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from fastapi import APIRouter, Request
@@ -133,8 +134,10 @@ def _translate(store: Store, user: User, texts: list[str], source: str, target: 
     if source != "auto":
         found = service.translate(store, user, texts, source, target, fmt=fmt)
         return [t.text for t in found], None
-    # "auto": detect each text, then translate each detected language as one batch.
-    detected = [detect(text)[0] for text in texts]
+    # "auto": detect each text (by its words, not its tags), then translate each
+    # detected language as one batch.
+    words = [re.sub(r"<[^>]*>", " ", t) if fmt == "html" else t for t in texts]
+    detected = [detect(text)[0] for text in words]
     groups: dict[str, list[int]] = defaultdict(list)
     for i, d in enumerate(detected):
         groups[d["language"]].append(i)

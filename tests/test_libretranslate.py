@@ -55,6 +55,15 @@ def test_auto_source_reports_the_detected_language(lt):
     assert 0 < body["detectedLanguage"]["confidence"] <= 100
 
 
+def test_auto_source_for_html_looks_at_the_words_not_the_tags(lt):
+    client, tokens = lt
+    q = '<p class="notice"><strong>آپ کا شکریہ</strong></p>'
+    r = client.post("/translate", json={"q": q, "source": "auto", "target": "en",
+                                        "format": "html", "api_key": tokens["reviewer"]})
+    assert r.json()["detectedLanguage"]["language"] == "ur"
+    assert r.json()["translatedText"] == "<p><strong>آپ کا شکریہ</strong></p>"
+
+
 def test_html_format_is_sanitised(lt):
     client, tokens = lt
     q = '<p onmouseover="x()">Hello <b>world</b>.</p><script>steal()</script>'
