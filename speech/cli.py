@@ -45,6 +45,7 @@ def transcribe_files(
     if out:
         out.mkdir(parents=True, exist_ok=True)
     failures = 0
+    printed_json: list[dict] = []
     with progress_bar("transcribing") as bar:
         task = bar.add_task(f"{len(files)} file(s)", total=len(files))
         # Files go through in groups whose speech shares the model's batches.
@@ -78,8 +79,13 @@ def transcribe_files(
                     target = out / f"{path.stem}.{fmt}"
                     target.write_text(body, encoding="utf-8")
                     err_console.print(f"{path} -> {target}", highlight=False)
+                elif fmt == "json":
+                    printed_json.append(document)
                 else:
-                    console.print(body, markup=False, highlight=False, end="")
+                    console.print(body, markup=False, highlight=False, end="", soft_wrap=True)
+    if printed_json:  # one JSON document (a list) on standard output, not several
+        console.print(formats.render({"recordings": printed_json}, "json")[0], markup=False,
+                      highlight=False, soft_wrap=True)
     if failures:
         raise typer.Exit(1)
 
@@ -119,7 +125,7 @@ def recordings_transcript(
     from speech import formats, service
     document = service.transcript(open_store(), recording_id, SYSTEM, version)
     body, _ = formats.render(document, _check_format(fmt))
-    console.print(body, markup=False, highlight=False, end="")
+    console.print(body, markup=False, highlight=False, end="", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@ thanks to sha256), and the Argos English rendering through a real installed pack
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -32,6 +33,12 @@ def test_transcribe_files_writes_one_transcript_per_file(store, whisper_model, t
     bus = (out / "clinic-bus-en-8k-mulaw.srt").read_text()
     assert word_error_rate(CLINIC_TEXT, bus.split("\n", 2)[2]) <= 0.35
     assert not (out / "notes.srt").exists()
+    # Without --out, JSON goes to standard output as one document.
+    assert main(["--data-dir", str(store.settings.data_dir), "transcribe", str(FLU),
+                 "--format", "json", "--language", "en"]) == 0
+    printed = json.loads(capsys.readouterr().out)["recordings"]
+    assert len(printed) == 1 and printed[0]["language"]["hint"] == "en"
+    assert word_error_rate(FLU_TEXT, printed[0]["text"]) <= 0.35
     assert store.one("SELECT count(*) FROM recordings")[0] == 0  # nothing stored
 
 
