@@ -467,3 +467,43 @@ def correct(store: Store, recording_id: int, user: User, *, text: str | None = N
                             "english": _preferred_english(english_out)},
                      detail=note[:200])
     return transcript(store, recording_id, user, version)
+
+
+# -- consent withdrawn ----------------------------------------------------------------
+def delete_recordings(conn: sqlite3.Connection, store: Store, recording_ids: list[int], *,
+                      still_used=None) -> tuple[dict, list[str]]:
+    """Delete recordings with their transcript versions, segments, English renderings and
+    job links, and erase their words from the audit log (the facts of who did what stay),
+    inside the caller's transaction: for a respondent who withdraws consent.
+
+    Returns (counts, blob ids no longer used): call `store.blobs.delete_file(sha)` for each
+    after the commit. `still_used(conn, sha) -> bool` lets the caller keep a blob that its
+    own tables still use (a blob another recording uses is always kept).
+    """
+    counts = {"recordings": 0, "transcripts": 0}
+    ids = [int(i) for i in recording_ids]
+    if not ids:
+        return counts, []
+    marks = ",".join("?" * len(ids))
+    shas = {sha for row in conn.execute(
+        f"SELECT original_sha256, normalised_sha256 FROM recordings WHERE id IN ({marks})", ids)
+        for sha in row}
+    inner = f"SELECT id FROM transcripts WHERE recording_id IN ({marks})"
+    conn.execute(f"DELETE FROM transcript_english WHERE transcript_id IN ({inner})", ids)
+    conn.execute(f"DELETE FROM transcript_segments WHERE transcript_id IN ({inner})", ids)
+    counts["transcripts"] = conn.execute(
+        f"DELETE FROM transcripts WHERE recording_id IN ({marks})", ids).rowcount
+    conn.execute(f"DELETE FROM recording_jobs WHERE recording_id IN ({marks})", ids)
+    counts["recordings"] = conn.execute(f"DELETE FROM recordings WHERE id IN ({marks})",
+                                        ids).rowcount
+    audit.erase_words(conn, "recording", ids)
+    gone = []
+    for sha in sorted(shas):
+        if conn.execute("SELECT 1 FROM recordings WHERE original_sha256 = ?1 "
+                        "OR normalised_sha256 = ?1 LIMIT 1", (sha,)).fetchone():
+            continue
+        if still_used is not None and still_used(conn, sha):
+            continue
+        store.blobs.forget(conn, sha)
+        gone.append(sha)
+    return counts, gone

@@ -325,3 +325,34 @@ def test_srt_and_vtt_leave_out_rejected_segments():
                                     "01:01:01.250 --> 01:01:02.000\nGoodbye -> now\n")
     assert formats.to_text(segs) == "Hello there.\nGoodbye --> now\n"
     assert formats.to_text([]) == ""
+
+
+def test_deleting_recordings_removes_their_words_rows_and_audio(store, people):
+    from cohear.audit import entries
+    from speech.transcribe import Transcription
+    collector, reviewer = people["collector"][0], people["reviewer"][0]
+    rec = upload(store, collector, FLU.read_bytes())
+    keep = upload(store, collector, CLINIC.read_bytes())
+    heard = Transcription(LanguageFinding(None, "en", 0.9, "en"),
+                          [Segment(0, 0.0, 3.9, FLU_TEXT, -0.2, 0.05, 1.0)], 3.9)
+    with store.transaction() as conn:
+        service.save_machine_transcript(conn, rec.id, None, heard, {"source": FLU_TEXT}, {})
+    service.correct(store, rec.id, reviewer, text="My mother needs the flu vaccine.")
+
+    with store.transaction() as conn:
+        counts, gone = service.delete_recordings(conn, store, [rec.id])
+    for sha in gone:
+        store.blobs.delete_file(sha)
+    assert counts == {"recordings": 1, "transcripts": 2}
+    assert sorted(gone) == sorted({rec.original_sha256, rec.normalised_sha256})
+    assert not store.blobs.path(rec.original_sha256).exists()
+    assert store.blobs.path(keep.original_sha256).exists()
+    for table in ("transcripts", "transcript_segments", "transcript_english"):
+        assert store.one(f"SELECT count(*) FROM {table}")[0] == 0
+    log = entries(store.conn, entity="recording", entity_id=rec.id)
+    assert {e["action"] for e in log} >= {"recording.upload", "transcript.machine",
+                                          "transcript.correct"}
+    assert all(e["before"] is None and e["after"] is None for e in log)
+    assert "flu" not in str([(e["before"], e["after"]) for e in log]).lower()
+    with pytest.raises(NotFound):
+        service.get_recording(store, rec.id, reviewer)
