@@ -1,1 +1,2 @@
-"""cohear's `speech` domain package (see README, "Where the code lives")."""
+"""cohear's `speech` domain: voice answers in (any phone format, checked and normalised),
+transcribed by faster-whisper as durable jobs, reviewed as transcript versions."""
