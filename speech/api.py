@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -26,6 +26,9 @@ JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 Reader = Annotated[User, Depends(allow("recordings.read"))]
 router.include_router(openai_router)
 
+
+# SQLite integers are 64-bit: a larger id can name nothing, so it is refused at the edge.
+RecordingId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a recording's id")]
 
 class TranscribeRequest(BaseModel):
     language: str | None = Field(None, description="BCP-47 tag; empty lets Whisper detect it")
@@ -76,13 +79,13 @@ def list_recordings(store: StoreDep, user: Reader,
 
 
 @router.get("/api/recordings/{recording_id}")
-def get_recording(recording_id: int, store: StoreDep, user: Reader) -> dict:
+def get_recording(recording_id: RecordingId, store: StoreDep, user: Reader) -> dict:
     """A recording's facts and the state of its transcription."""
     return service.get_recording(store, recording_id, user).as_dict()
 
 
 @router.post("/api/recordings/{recording_id}/transcribe", status_code=202)
-def transcribe_recording(recording_id: int, store: StoreDep, jobs: JobsDep,
+def transcribe_recording(recording_id: RecordingId, store: StoreDep, jobs: JobsDep,
                          user: Annotated[User, Depends(allow("recordings.transcribe"))],
                          body: TranscribeRequest | None = None) -> dict:
     """Queue transcription (a `speech.transcribe` job); follow it at /api/jobs/{job_id}."""
@@ -93,7 +96,7 @@ def transcribe_recording(recording_id: int, store: StoreDep, jobs: JobsDep,
 
 
 @router.get("/api/recordings/{recording_id}/transcript")
-def get_transcript(recording_id: int, store: StoreDep, user: Reader,
+def get_transcript(recording_id: RecordingId, store: StoreDep, user: Reader,
                    format: Literal["json", "txt", "srt", "vtt"] = "json",
                    version: Annotated[int | None, Query(ge=1)] = None):
     """The transcript (latest version unless `version`) as JSON, text, SRT or WebVTT."""
@@ -105,7 +108,7 @@ def get_transcript(recording_id: int, store: StoreDep, user: Reader,
 
 
 @router.post("/api/recordings/{recording_id}/transcript", status_code=201)
-def correct_transcript(recording_id: int, body: Correction, store: StoreDep,
+def correct_transcript(recording_id: RecordingId, body: Correction, store: StoreDep,
                        user: Annotated[User, Depends(allow("transcripts.correct"))]) -> dict:
     """Save a correction as a new transcript version (earlier versions are kept)."""
     segments = [s.model_dump() for s in body.segments] if body.segments is not None else None
@@ -115,7 +118,7 @@ def correct_transcript(recording_id: int, body: Correction, store: StoreDep,
 
 
 @router.get("/api/recordings/{recording_id}/audio")
-def get_audio(recording_id: int, store: StoreDep,
+def get_audio(recording_id: RecordingId, store: StoreDep,
               user: Annotated[User, Depends(allow("recordings.audio"))],
               version: Literal["original", "normalised"] = "original"):
     """The recording as uploaded, or its 16 kHz mono WAV copy (staff only)."""
