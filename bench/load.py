@@ -160,7 +160,7 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen:
             return proc
         except httpx.TransportError:
             if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError("cohear serve did not start")
+                raise RuntimeError("cohear serve did not start") from None
             time.sleep(0.2)
 
 

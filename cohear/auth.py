@@ -71,7 +71,7 @@ def create_user(store: Store, name: str, role: str, *, actor: User = SYSTEM,
 def _issue(conn, user: User, ttl_days: int, actor: User, label: str = "") -> str:
     prefix = secrets.token_hex(4)
     token = f"coh_{prefix}_{secrets.token_urlsafe(32)}"
-    expires = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=ttl_days)
+    expires = (dt.datetime.now(dt.UTC) + dt.timedelta(days=ttl_days)
                ).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     conn.execute("INSERT INTO tokens (user_id, prefix, token_hash, label, created_at, expires_at) "
                  "VALUES (?, ?, ?, ?, ?, ?)", (user.id, prefix, _hash(token), label, utcnow(), expires))

@@ -14,8 +14,8 @@ import json
 import os
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from cohear.errors import BadInput, Conflict, StoreError
 from cohear.store import BlobStore, Store, utcnow

@@ -12,7 +12,6 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 import click
 import typer
@@ -75,7 +74,7 @@ def print_table(rows: list[dict], columns: list[str], title: str | None = None) 
 
 
 @app.callback()
-def root(data_dir: Optional[Path] = typer.Option(None, "--data-dir", envvar="COHEAR_DATA_DIR",
+def root(data_dir: Path | None = typer.Option(None, "--data-dir", envvar="COHEAR_DATA_DIR",
                                                  help="Data directory (default ./data)."),
          debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
          version: bool = typer.Option(False, "--version", help="Print the version and exit.")):
@@ -89,8 +88,8 @@ def root(data_dir: Optional[Path] = typer.Option(None, "--data-dir", envvar="COH
 
 # -- service -----------------------------------------------------------------------
 @app.command()
-def serve(host: Optional[str] = typer.Option(None, help="Bind address (default 127.0.0.1)."),
-          port: Optional[int] = typer.Option(None, help="Port (default 8000)."),
+def serve(host: str | None = typer.Option(None, help="Bind address (default 127.0.0.1)."),
+          port: int | None = typer.Option(None, help="Port (default 8000)."),
           worker: bool = typer.Option(True, "--worker/--no-worker",
                                       help="Run the embedded job worker.")):
     """Run the web service (API, docs, field page) with an embedded job worker."""
@@ -148,7 +147,7 @@ def db_backup(path: Path = typer.Argument(..., help="New folder for the backup."
 
 @db_app.command("restore")
 def db_restore(path: Path = typer.Argument(..., help="A folder made by `cohear db backup`."),
-               into: Optional[Path] = typer.Option(None, help="Data directory to restore into "
+               into: Path | None = typer.Option(None, help="Data directory to restore into "
                                                    "(default: the configured one; must be empty).")):
     """Restore a backup into an empty data directory and check it."""
     from cohear.backup import restore
@@ -190,7 +189,7 @@ def db_check(repair: bool = typer.Option(False, help="Remove orphan blob files o
 @users_app.command("add")
 def users_add(name: str, role: str = typer.Option(..., help="admin, communicator, collector, "
                                                    "reviewer or researcher"),
-              ttl_days: Optional[int] = typer.Option(None, help="Token lifetime in days.")):
+              ttl_days: int | None = typer.Option(None, help="Token lifetime in days.")):
     """Add a person with a role and print their API token (shown once)."""
     from cohear.auth import create_user
     user, token = create_user(open_store(), name, role, ttl_days=ttl_days)
@@ -206,7 +205,7 @@ def users_list():
 
 
 @users_app.command("tokens")
-def users_tokens(name: Optional[str] = typer.Argument(None)):
+def users_tokens(name: str | None = typer.Argument(None)):
     """List tokens (prefix, owner, state, expiry); never the tokens themselves."""
     from cohear.auth import list_tokens
     print_table(list_tokens(open_store(), name),
@@ -214,7 +213,7 @@ def users_tokens(name: Optional[str] = typer.Argument(None)):
 
 
 @users_app.command("token")
-def users_token(name: str, ttl_days: Optional[int] = typer.Option(None)):
+def users_token(name: str, ttl_days: int | None = typer.Option(None)):
     """Issue a new token for an existing person (printed once)."""
     from cohear.auth import issue_token
     console.print(issue_token(open_store(), name, ttl_days=ttl_days))
@@ -278,7 +277,7 @@ def models_verify(name: str = typer.Argument("base")):
 
 # -- jobs ----------------------------------------------------------------------------
 @jobs_app.command("list")
-def jobs_list(status: Optional[str] = None, limit: int = 50):
+def jobs_list(status: str | None = None, limit: int = 50):
     """List recent jobs."""
     from cohear.jobs import JobQueue
     rows = JobQueue(open_store()).list(status=status, limit=limit)
@@ -303,7 +302,7 @@ def jobs_cancel(job_id: int):
 
 # -- audit, demo -----------------------------------------------------------------------
 @app.command()
-def audit(entity: Optional[str] = None, entity_id: Optional[str] = None, limit: int = 50):
+def audit(entity: str | None = None, entity_id: str | None = None, limit: int = 50):
     """Show the audit log, newest first."""
     from cohear.audit import entries
     rows = entries(open_store().conn, entity=entity, entity_id=entity_id, limit=limit)

@@ -3,7 +3,7 @@ signed-in user, with role checks that answer 401/403 in words."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from fastapi import Depends, Request
 

@@ -24,8 +24,9 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from huey import RedisHuey, SqliteHuey
 
@@ -135,7 +136,7 @@ class JobQueue:
         self.settings = store.settings
         self.huey = make_huey(self.settings)
         self._task = self.huey.task(name="cohear.run_job")(self._run_from_huey)
-        self._worker: "Worker | None" = None
+        self._worker: Worker | None = None
 
     # -- producing ---------------------------------------------------------------
     def enqueue(self, kind: str, payload: dict, *, actor: Any = None, conn=None,
@@ -316,7 +317,7 @@ class JobQueue:
         return {"requeued": requeued, "failed": failed, "queued": len(queued)}
 
     # -- workers -----------------------------------------------------------------
-    def start_worker(self, threads: int = 1) -> "Worker":
+    def start_worker(self, threads: int = 1) -> Worker:
         self._worker = Worker(self, threads)
         self._worker.start()
         return self._worker

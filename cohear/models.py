@@ -13,8 +13,8 @@ import importlib.resources
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from cohear.errors import BadInput, ModelError, NotFound
 from cohear.store import Store, utcnow

@@ -17,9 +17,10 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import sqlite_utils
 
@@ -36,7 +37,7 @@ CHUNK = 1024 * 1024
 
 def utcnow() -> str:
     """Timestamps are ISO 8601 in UTC with a Z, to the microsecond."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)

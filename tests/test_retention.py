@@ -38,9 +38,9 @@ def test_audio_is_deleted_after_the_period_and_the_words_stay(store, people):
     assert all(f.exists() for f in files)
 
     assert apply_retention(store, days=0)["recordings"] == []          # off by default
-    soon = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=10)
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
     assert apply_retention(store, days=30, now=soon)["recordings"] == []  # not yet due
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=31)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
     preview = apply_retention(store, days=30, now=later, dry_run=True)
     assert preview["recordings"] == [old["recording_id"]] and all(f.exists() for f in files)
 

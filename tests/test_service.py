@@ -8,7 +8,6 @@ import sys
 import time
 
 import httpx
-import pytest
 
 from tests.conftest import LiveServer, free_port, make_settings
 
@@ -116,8 +115,9 @@ def test_openapi_and_docs_need_no_token(live_server):
 
 
 def test_binding_beyond_loopback_warns(tmp_path, caplog):
-    from cohear.app import create_app
     from fastapi.testclient import TestClient
+
+    from cohear.app import create_app
     app = create_app(make_settings(tmp_path / "d", host="0.0.0.0"), start_worker=False)
     with caplog.at_level("WARNING"), TestClient(app):
         pass

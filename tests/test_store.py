@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from cohear.errors import StoreError, TooLarge
+from cohear.errors import NotFound, StoreError, TooLarge
 from cohear.store import Store, discover_migrations
 from tests.conftest import make_settings
 
@@ -130,7 +130,7 @@ def test_blobs_are_content_addressed_and_deduplicated(store):
 
 
 def test_a_user_filename_never_becomes_a_path(store):
-    with pytest.raises(Exception):
+    with pytest.raises(NotFound, match="not a blob id"):
         store.blobs.path("../../etc/passwd")
 
 
