@@ -30,13 +30,14 @@ router.include_router(openai_router)
 # SQLite integers are 64-bit: a larger id can name nothing, so it is refused at the edge.
 RecordingId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a recording's id")]
 
+
 class TranscribeRequest(BaseModel):
     language: str | None = Field(None, description="BCP-47 tag; empty lets Whisper detect it")
     word_timestamps: bool = False
 
 
 class SegmentEdit(BaseModel):
-    index: int = Field(ge=0)
+    index: int = Field(ge=0, le=1_000_000)
     text: str = Field(max_length=20_000)
     keep: bool = Field(True, description="false: the words were not said (marks it rejected); "
                        "true also brings back a segment a guard rejected")
@@ -47,7 +48,8 @@ class Correction(BaseModel):
     segments: list[SegmentEdit] | None = Field(None, description="or: corrected segments")
     english: str | None = Field(None, max_length=200_000, description="a corrected English text")
     note: str = Field("", max_length=1000)
-    base_version: int | None = Field(None, description="the version you corrected (checked)")
+    base_version: int | None = Field(None, ge=1, le=1_000_000,
+                                     description="the version you corrected (checked)")
 
 
 @router.post("/api/recordings", status_code=201)
@@ -98,7 +100,7 @@ def transcribe_recording(recording_id: RecordingId, store: StoreDep, jobs: JobsD
 @router.get("/api/recordings/{recording_id}/transcript")
 def get_transcript(recording_id: RecordingId, store: StoreDep, user: Reader,
                    format: Literal["json", "txt", "srt", "vtt"] = "json",
-                   version: Annotated[int | None, Query(ge=1)] = None):
+                   version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None):
     """The transcript (latest version unless `version`) as JSON, text, SRT or WebVTT."""
     document = service.transcript(store, recording_id, user, version)
     body, media_type = formats.render(document, format)
