@@ -156,38 +156,14 @@ def latest_transcript(store, recording_id: int) -> dict | None:
 
 def delete_recordings(conn, store, recording_ids: list[int]) -> tuple[dict, list[str]]:
     """Delete recordings, their transcripts and their audio blobs (consent withdrawn),
-    inside the caller's transaction. Returns (counts, blob files to delete after commit).
+    inside the caller's transaction, through speech's own deletion service (which also
+    erases their words from the audit log). Returns (counts, blob files to delete after
+    commit). A blob still used by a question's audio prompt is kept."""
+    from speech import service as speech_service
 
-    Integration point: speech/ has no deletion service yet, so this removes speech's
-    rows itself (recordings, transcripts, segments, English renderings, job links).
-    A blob still used by another recording or a question prompt is kept.
-    """
-    counts = {"recordings": 0, "transcripts": 0}
-    if not recording_ids:
-        return counts, []
-    marks = ",".join("?" * len(recording_ids))
-    shas = {sha for row in conn.execute(
-        f"SELECT original_sha256, normalised_sha256 FROM recordings WHERE id IN ({marks})",
-        recording_ids) for sha in row}
-    transcript_ids = [r[0] for r in conn.execute(
-        f"SELECT id FROM transcripts WHERE recording_id IN ({marks})", recording_ids)]
-    tmarks = ",".join("?" * len(transcript_ids))
-    conn.execute(f"DELETE FROM transcript_english WHERE transcript_id IN ({tmarks})",
-                 transcript_ids)
-    conn.execute(f"DELETE FROM transcript_segments WHERE transcript_id IN ({tmarks})",
-                 transcript_ids)
-    counts["transcripts"] = conn.execute(f"DELETE FROM transcripts WHERE id IN ({tmarks})",
-                                         transcript_ids).rowcount
-    conn.execute(f"DELETE FROM recording_jobs WHERE recording_id IN ({marks})", recording_ids)
-    counts["recordings"] = conn.execute(f"DELETE FROM recordings WHERE id IN ({marks})",
-                                        recording_ids).rowcount
-    gone = []
-    for sha in sorted(shas):
-        still_used = conn.execute(
-            "SELECT 1 FROM recordings WHERE original_sha256 = ?1 OR normalised_sha256 = ?1 "
-            "UNION ALL SELECT 1 FROM question_prompts WHERE blob_sha256 = ?1 LIMIT 1",
-            (sha,)).fetchone()
-        if still_used is None:
-            store.blobs.forget(conn, sha)
-            gone.append(sha)
-    return counts, gone
+    def used_by_a_prompt(conn, sha: str) -> bool:
+        return conn.execute("SELECT 1 FROM question_prompts WHERE blob_sha256 = ? LIMIT 1",
+                            (sha,)).fetchone() is not None
+
+    return speech_service.delete_recordings(conn, store, recording_ids,
+                                            still_used=used_by_a_prompt)
