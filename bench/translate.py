@@ -14,16 +14,19 @@ What it does:
   baseline is given cohear's offline splitter instead (its `MiniSBDSentencizer` is
   replaced by one calling `language_packs.splitter.split_sentences`); everything else
   is argostranslate's own path and defaults (beam 4, batches of 32 tokens), with one
-  CTranslate2 thread, as cohear uses;
+  CTranslate2 thread (its default of several OpenMP threads measured many times slower
+  on a 2-core machine, so one thread is the baseline's best case);
 * cohear: `Engine.translate(messages, "en", target)` once per language (every distinct
   sentence of every message in one `translate_batch` call), with its defaults (the
-  same beam size);
+  same beam size; the batch split across up to two one-thread CTranslate2 workers,
+  which a one-message-at-a-time caller cannot use);
 * the two sides run alternately: a first run (which includes loading the models), then
   `--repeats` warm runs of which the best is reported.
 
 It prints messages per second for both, by wall-clock and per CPU-second of the
-process, and the ratios. Both use one CTranslate2 thread, so on a machine shared with
-other work the CPU-time ratio is the steadier measure of the work each side does.
+process, and the ratios. On a machine shared with other work the CPU-time ratio is the
+steadier measure of the work each side does; the wall-clock ratio includes cohear's use
+of a second core.
 """
 
 from __future__ import annotations
@@ -149,7 +152,9 @@ def main() -> None:
               f"{len(set(sentences))} distinct (cohear translates each distinct one once)")
         print(f"copy-model packs, beam {engine.beam_size} both sides, batches of "
               f"{argos_settings.batch_size} tokens (argostranslate) and "
-              f"{engine.max_batch_size} sentences (cohear), one CTranslate2 thread each side, "
+              f"{engine.max_batch_size} sentences (cohear); argostranslate with one CTranslate2 "
+              f"thread (two measured far slower here), cohear's batches split across "
+              f"{max(1, min(2, os.cpu_count() or 1))} one-thread workers; "
               f"CPU cores: {os.cpu_count()}")
         runs: dict[str, list[tuple[float, float]]] = {"baseline": [], "cohear": []}
         checks = []
