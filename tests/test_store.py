@@ -1,6 +1,7 @@
 """The store: SQLite with WAL and foreign keys, numbered migrations, and the
 content-addressed blob store, including what happens when things go wrong."""
 
+import contextlib
 import errno
 import hashlib
 import io
@@ -75,42 +76,39 @@ def test_missing_database_with_existing_blobs_is_refused(store):
         Store(store.settings)
 
 
+@contextlib.contextmanager
+def read_only(directory):
+    """Make a directory unwritable for this process, even as root, for the block."""
+    if os.geteuid() == 0:
+        # root ignores permission bits; the immutable attribute stops root too.
+        if subprocess.run(["chattr", "+i", str(directory)], capture_output=True).returncode:
+            pytest.skip("this filesystem cannot make a directory read-only for root (no chattr +i)")
+        undo = ["chattr", "-i", str(directory)]
+    else:
+        directory.chmod(0o555)
+        undo = ["chmod", "755", str(directory)]
+    try:
+        yield
+    finally:
+        subprocess.run(undo, check=True)
+
+
 def test_read_only_data_directory_is_reported(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    if os.geteuid() == 0:
-        # root ignores permission bits; the immutable attribute stops root too.
-        if subprocess.run(["chattr", "+i", str(data)], capture_output=True).returncode != 0:
-            pytest.skip("this filesystem cannot make a directory read-only for root (no chattr +i)")
-        undo = ["chattr", "-i", str(data)]
-    else:
-        data.chmod(0o555)
-        undo = ["chmod", "755", str(data)]
-    try:
-        with pytest.raises(StoreError) as err:
-            Store(make_settings(data))
-        assert "not writable" in err.value.detail
-        assert "COHEAR_DATA_DIR" in err.value.fix
-    finally:
-        subprocess.run(undo, check=True)
+    with read_only(data), pytest.raises(StoreError) as err:
+        Store(make_settings(data))
+    assert "not writable" in err.value.detail
+    assert "COHEAR_DATA_DIR" in err.value.fix
 
 
 def test_read_only_data_directory_from_the_cli_is_one_line(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    if os.geteuid() == 0:
-        if subprocess.run(["chattr", "+i", str(data)], capture_output=True).returncode != 0:
-            pytest.skip("this filesystem cannot make a directory read-only for root (no chattr +i)")
-        undo = ["chattr", "-i", str(data)]
-    else:
-        data.chmod(0o555)
-        undo = ["chmod", "755", str(data)]
-    try:
+    with read_only(data):
         r = subprocess.run([sys.executable, "-m", "cohear", "db", "migrate"],
                            env={"COHEAR_DATA_DIR": str(data), "PATH": ""},
                            capture_output=True, text=True)
-    finally:
-        subprocess.run(undo, check=True)
     assert r.returncode == 1
     assert "not writable" in r.stderr and "Traceback" not in r.stderr
 
