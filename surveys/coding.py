@@ -320,3 +320,51 @@ def codings_for_answer(store: Store, answer_id: int) -> list[dict]:
         "SELECT g.*, c.name AS code, u.name AS coder FROM codings g JOIN codes c ON "
         "c.id = g.code_id JOIN users u ON u.id = g.coder_id WHERE g.answer_id = ? ORDER BY g.id",
         (answer_id,))]
+
+
+# -- memos -----------------------------------------------------------------------------
+MAX_MEMO_CHARS = 10_000
+
+
+def _memo_text(text: str) -> str:
+    text = (text or "").strip()
+    if len(text) > MAX_MEMO_CHARS:
+        raise BadInput(f"a memo is limited to {MAX_MEMO_CHARS:,} characters",
+                       fix="shorten it, or split it into two memos")
+    return text
+
+
+def set_code_memo(store: Store, actor: User, code_id: int, memo: str) -> dict:
+    """Replace a code's memo (the old one is kept in the audit log)."""
+    actor.require("coding.apply")
+    memo = _memo_text(memo)
+    with store.transaction() as conn:
+        row = conn.execute("SELECT * FROM codes WHERE id = ?", (code_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"code {code_id} does not exist", fix="check the codebook")
+        conn.execute("UPDATE codes SET memo = ? WHERE id = ?", (memo, code_id))
+        audit.record(conn, actor, "code.memo", "code", code_id, before={"memo": row["memo"]},
+                     after={"memo": memo})
+    return dict(store.one("SELECT * FROM codes WHERE id = ?", (code_id,)))
+
+
+def add_answer_memo(store: Store, actor: User, answer_id: int, text: str) -> dict:
+    """Add a memo to an answer; memos are never overwritten, only added."""
+    actor.require("coding.apply")
+    text = _memo_text(text)
+    if not text:
+        raise BadInput("the memo is empty", fix="write something, or cancel")
+    with store.transaction() as conn:
+        visible_answer_row(conn, actor, answer_id)
+        mid = conn.execute("INSERT INTO answer_memos (answer_id, author_id, text, created_at) "
+                           "VALUES (?, ?, ?, ?)", (answer_id, actor.id, text, utcnow())).lastrowid
+        audit.record(conn, actor, "answer.memo", "answer", answer_id, after={"memo": text})
+    return dict(store.one("SELECT * FROM answer_memos WHERE id = ?", (mid,)))
+
+
+def answer_memos(store: Store, actor: User, answer_id: int) -> list[dict]:
+    actor.require("coding.apply")
+    visible_answer_row(store.conn, actor, answer_id)
+    return [dict(r) for r in store.all(
+        "SELECT m.*, u.name AS author FROM answer_memos m JOIN users u ON u.id = m.author_id "
+        "WHERE m.answer_id = ? ORDER BY m.id", (answer_id,))]

@@ -869,6 +869,8 @@ def withdraw_consent(store: Store, actor: User, respondent_id: int) -> dict:
         deleted = {
             "codings": conn.execute(f"DELETE FROM codings WHERE answer_id IN ({qmarks})",
                                     answer_ids).rowcount,
+            "memos": conn.execute(f"DELETE FROM answer_memos WHERE answer_id IN ({qmarks})",
+                                  answer_ids).rowcount,
             "redactions": conn.execute(f"DELETE FROM redactions WHERE answer_text_id IN "
                                        f"({tmarks})", text_ids).rowcount,
             "answer_texts": conn.execute(f"DELETE FROM answer_texts WHERE id IN ({tmarks})",

@@ -426,6 +426,36 @@ async def test_code_a_whole_answer_and_remove_it(store, review_workspace):
     assert log(store, "coding.remove")[0]["actor_name"] == reviewer.name
 
 
+async def test_memos_on_an_answer_and_on_a_code(store, review_workspace):
+    ws = review_workspace
+    reviewer = ws["users"]["reviewer"]
+    app = CohearApp(store, reviewer)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(CodingScreen(ws["phone"]))
+        await pilot.pause()
+        assert "none (m adds one)" in screen_text(app)
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press(*"the bus comes up again and again")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "the bus comes up again and again" in screen_text(app)
+        await pilot.press("down", "down", "down")            # the code Bus
+        await pilot.press("M")
+        await pilot.pause()
+        await pilot.press(*"any bus or coach")
+        await pilot.press("enter")
+        await pilot.pause()
+    [memo] = coding.answer_memos(store, reviewer, ws["phone"])
+    assert memo["text"] == "the bus comes up again and again"
+    assert store.one("SELECT memo FROM codes WHERE id = ?", (ws["codes"]["Bus"],))[0] == \
+        "any bus or coach"
+    change = log(store, "code.memo")[0]
+    assert change["after"] == {"memo": "any bus or coach"} and change["before"]["memo"]
+    assert log(store, "answer.memo")[0]["actor_name"] == reviewer.name
+
+
 # -- the command palette and help --------------------------------------------------------------
 
 async def test_f1_lists_every_key_and_the_command_palette_runs_every_action(

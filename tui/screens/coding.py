@@ -18,6 +18,7 @@ from surveys import coding
 from surveys import service as surveys
 from tui.display import words
 from tui.screens.base import ReviewScreen
+from tui.screens.dialogs import AskNote
 from tui.widgets.coding import CodebookTree, coding_lines
 from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
@@ -30,6 +31,8 @@ class CodingScreen(ReviewScreen):
         Binding("u", "remove_last", "Remove my code"),
         Binding("t", "focus_tree", "Codebook"),
         Binding("e", "focus_text", "Text"),
+        Binding("m", "memo_answer", "Memo on answer"),
+        Binding("M", "memo_code", "Memo on code"),
     ]
 
     def __init__(self, answer_id: int):
@@ -114,7 +117,15 @@ class CodingScreen(ReviewScreen):
             if self.code["memo"]:
                 memo.append("\nmemo: ", style="italic")
                 memo.append_text(words(self.code["memo"], reorder=self.reorder_rtl))
-        memo.append("\nmemos on answers: not available yet (no service for them)", style="dim")
+        memo.append("\nMemos on this answer\n", style="bold")
+        memos = coding.answer_memos(self.store, self.user, self.answer_id) if self.answer else []
+        for m in memos:
+            memo.append(f"{m['author']}, {m['created_at'][:16].replace('T', ' ')}: ",
+                        style="italic")
+            memo.append_text(words(m["text"], reorder=self.reorder_rtl))
+            memo.append("\n")
+        if not memos:
+            memo.append("none (m adds one)", style="dim")
         self.query_one("#code-memo", Static).update(memo)
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
@@ -179,6 +190,36 @@ class CodingScreen(ReviewScreen):
             return
         self.notify(f"removed {last['code']}", timeout=3)
         self.show()
+
+    # -- memos -------------------------------------------------------------------------------
+    def action_memo_answer(self) -> None:
+        def save(text: str | None) -> None:
+            if text and self.attempt(coding.add_answer_memo, self.store, self.user,
+                                     self.answer_id, text):
+                self.notify("memo added to the answer", timeout=3)
+                self._show_memo()
+
+        self.app.push_screen(AskNote(f"Memo on answer {self.answer_id}",
+                                     "what you noticed, for yourself and other coders"), save)
+
+    def action_memo_code(self) -> None:
+        code = self._chosen_code()
+        if code is None:
+            return
+
+        def save(text: str | None) -> None:
+            if text is None:
+                return
+            saved = self.attempt(coding.set_code_memo, self.store, self.user, code["id"], text)
+            if saved:
+                code["memo"] = saved["memo"]
+                self.notify(f"memo on {code['name']} saved (the old one is in the audit log)",
+                            timeout=3)
+                self._show_memo()
+
+        self.app.push_screen(AskNote(f"Memo on the code {code['path']}",
+                                     code.get("memo") or "what this code means in practice"),
+                             save)
 
     def action_focus_tree(self) -> None:
         self.query_one("#codebook", CodebookTree).focus()
