@@ -13,7 +13,6 @@ import os
 import sys
 from pathlib import Path
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -73,8 +72,9 @@ def print_table(rows: list[dict], columns: list[str], title: str | None = None) 
     console.print(table)
 
 
-@app.callback()
-def root(data_dir: Path | None = typer.Option(None, "--data-dir", envvar="COHEAR_DATA_DIR",
+@app.callback(invoke_without_command=True)
+def root(ctx: typer.Context,
+         data_dir: Path | None = typer.Option(None, "--data-dir", envvar="COHEAR_DATA_DIR",
                                                  help="Data directory (default ./data)."),
          debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
          version: bool = typer.Option(False, "--version", help="Print the version and exit.")):
@@ -84,6 +84,9 @@ def root(data_dir: Path | None = typer.Option(None, "--data-dir", envvar="COHEAR
         raise typer.Exit()
     _state["data_dir"] = data_dir
     _state["debug"] = debug
+    if ctx.invoked_subcommand is None:
+        console.print(ctx.get_help())
+        raise typer.Exit(2)
 
 
 # -- service -----------------------------------------------------------------------
@@ -337,26 +340,39 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="cohear", standalone_mode=False)
         return result if isinstance(result, int) else 0
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
     except CohearError as exc:
         if debug:
             raise
         err_console.print(f"[red]error:[/] {exc.message()}", highlight=False, soft_wrap=True)
         return 1
-    except OSError as exc:
-        if debug:
+    except Exception as exc:
+        kind = _click_kind(exc)
+        if kind == "exit":
+            return exc.exit_code
+        if kind == "abort":
+            err_console.print("aborted")
+            return 130
+        if kind == "usage":
+            exc.show()
+            return exc.exit_code
+        if debug or not isinstance(exc, OSError):
             raise
         err_console.print(f"[red]error:[/] {exc.strerror or exc} ({exc.filename or ''}). "
                           "Check the path and permissions; run with --debug for details",
                           highlight=False, soft_wrap=True)
         return 1
+
+
+def _click_kind(exc: BaseException) -> str | None:
+    """Click's control-flow exceptions, from click itself or the copy typer vendors."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if "Exit" in names:
+        return "exit"
+    if "Abort" in names:
+        return "abort"
+    if "ClickException" in names:
+        return "usage"
+    return None
 
 
 if __name__ == "__main__":

@@ -134,3 +134,12 @@ def test_docs_are_served_without_any_cdn_and_responses_carry_security_headers(li
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+def test_usage_errors_and_version_are_clean():
+    version = subprocess.run(COHEAR + ["--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip().startswith("cohear ")
+    for args in (["no-such-command"], ["users", "add", "amina"]):
+        r = subprocess.run(COHEAR + args, capture_output=True, text=True)
+        assert r.returncode == 2, (args, r.stderr)
+        assert "Error:" in r.stderr and "Traceback" not in r.stderr
