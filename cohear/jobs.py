@@ -200,8 +200,7 @@ class JobQueue:
 
     # -- running -----------------------------------------------------------------
     def _run_from_huey(self, job_id: int) -> None:
-        self.run_job(job_id, owner=f"{socket.gethostname()}:{os.getpid()}:"
-                                   f"{threading.get_ident()}")
+        self.run_job(job_id, owner=worker_owner())
 
     def claim(self, job_id: int, owner: str) -> JobContext | None:
         lease = time.time() + self.settings.job_lease_seconds
@@ -332,6 +331,11 @@ class JobQueue:
         return {r["status"]: r["n"] for r in rows}
 
 
+def worker_owner() -> str:
+    """Who holds a lease: host, process and thread, so a dead process is recognisable."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
 def job_dict(row) -> dict:
     item = dict(row)
     item["payload"] = json.loads(item.pop("payload_json"))
@@ -382,8 +386,7 @@ class Worker:
                         self._stop.wait(self.poll)
                         continue
                     job_id = task.args[0]
-                    queue.run_job(job_id, owner=f"{socket.gethostname()}:{os.getpid()}:"
-                                                f"{threading.get_ident()}")
+                    queue.run_job(job_id, owner=worker_owner())
                 except Exception:  # noqa: BLE001 - a worker thread must keep going
                     log.exception("worker loop error")
                     self._stop.wait(1.0)

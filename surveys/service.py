@@ -749,8 +749,11 @@ def sync_transcript(store: Store, answer_id: int) -> bool:
 def sync_pending_transcripts(store: Store, survey_id: int | None = None) -> int:
     """Pick up transcripts finished since the last look, for voice answers still `new`.
     Called before review queues and exports are read; returns how many were updated."""
+    # Only answers whose recording has a transcript to pick up: the queue reads this on
+    # every page, and answers still waiting for transcription must not cost each read.
     sql = ("SELECT a.id FROM answers a JOIN survey_sessions s ON s.id = a.session_id "
-           "WHERE a.kind = 'voice' AND a.status = 'new' AND a.recording_id IS NOT NULL")
+           "WHERE a.kind = 'voice' AND a.status = 'new' AND a.recording_id IS NOT NULL "
+           "AND EXISTS (SELECT 1 FROM transcripts t WHERE t.recording_id = a.recording_id)")
     params: tuple = ()
     if survey_id is not None:
         sql += " AND s.survey_id = ?"
