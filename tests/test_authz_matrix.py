@@ -20,6 +20,9 @@ PUBLIC = {
     ("GET", "/languages"): "LibreTranslate clients list languages before they have a key",
     ("POST", "/languages"): "LibreTranslate answers both GET and POST",
     ("GET", "/frontend/settings"): "LibreTranslate clients read it to learn a key is needed",
+    ("GET", "/health"): "LibreTranslate's health check",
+    ("GET", "/download_file/{filename}"): "a translated file; its random 128-bit name is the "
+                                          "credential, as LibreTranslate's links are (30 min)",
 }
 
 
