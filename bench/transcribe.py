@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from speech import audio
 from speech.transcribe import Options, load_model, transcribe_many
-from speech.wer import edit_distance, words
+from speech.wer import corpus_word_error_rate, word_error_rate
 
 DEMO = ROOT / "cohear" / "demo_data"
 SENTENCES = {
@@ -178,17 +178,14 @@ def main() -> int:
             texts["cohear"] += cohear(model, group)
             seconds["cohear"] += time.perf_counter() - start
 
-        errors = {"baseline": 0, "cohear": 0}
-        ref_words = 0
+        references = [reference for _, _, reference in recordings]
         for i, (label, _, reference) in enumerate(recordings):
-            ref = words(reference)
-            ref_words += len(ref)
             line = f"  {label:<44}"
-            for name in errors:
-                wrong = edit_distance(ref, words(texts[name][i]))
-                errors[name] += wrong
-                line += f"  {name} WER {wrong / len(ref):.2f}"
+            for name in texts:
+                line += f"  {name} WER {word_error_rate(reference, texts[name][i]):.2f}"
             print(line)
+        # WER of the whole set (jiwer): all errors over all reference words.
+        errors = {name: corpus_word_error_rate(references, texts[name]) for name in texts}
 
         # Peak Python-side allocations of one call on the longest recording, per path.
         longest = max(decoded, key=lambda d: d.duration).samples
@@ -201,9 +198,9 @@ def main() -> int:
             tracemalloc.stop()
 
         print()
-        for name, wrong in errors.items():
+        for name, wer in errors.items():
             print(f"{name:<9} {total_audio / seconds[name]:6.2f} audio s per wall s   "
-                  f"WER {wrong / ref_words:.3f}   "
+                  f"WER {wer:.3f}   "
                   f"peak Python allocations {peaks[name]:.1f} MB")
         print(f"speed-up  {seconds['baseline'] / seconds['cohear']:.2f}x  "
               f"(baseline {seconds['baseline']:.1f} s, cohear {seconds['cohear']:.1f} s)")

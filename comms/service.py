@@ -16,8 +16,8 @@ import nh3
 
 from cohear import audit
 from cohear.auth import User
-from cohear.errors import BadInput, Conflict, NotFound, TooLarge, Unprocessable
-from cohear.permissions import register
+from cohear.errors import BadInput, Conflict, Forbidden, NotFound, TooLarge, Unprocessable
+from cohear.permissions import register, who_may
 from cohear.store import Store, utcnow
 from comms import placeholders, plain, segments, sms
 from comms.similarity import chrf
@@ -312,6 +312,12 @@ def _fixed(store: Store, lang: str) -> dict[str, str]:
         (lang,))}
 
 
+def protected_terms(store: Store, lang: str) -> tuple[list[str], dict[str, str]]:
+    """What machine translation into `lang` must keep (terms) or render as the glossary
+    says (fixed translations): for other domains that translate through the engine."""
+    return _terms(store, lang), _fixed(store, lang)
+
+
 def add_glossary_term(store: Store, actor: User, term: str, *, language_tag: str | None = None,
                       translation: str | None = None, note: str = "") -> dict:
     """A do-not-translate term (no language), or a fixed translation in one language."""
@@ -432,7 +438,8 @@ def _problems(source: str, text: str) -> str:
     return json.dumps(placeholders.missing(source, text), ensure_ascii=False)
 
 
-def edit_translation(store: Store, actor: User, message_id: int, lang: str, text: str) -> dict:
+def edit_translation(store: Store, actor: User, message_id: int, lang: str, text: str,
+                     *, reason: str = "edited by hand") -> dict:
     """A person's new text for a translation. It now needs review (or, when a human
     translation was requested, it is `received`), and it translates the current version."""
     tag = language(lang).tag
@@ -455,7 +462,7 @@ def edit_translation(store: Store, actor: User, message_id: int, lang: str, text
             changes |= {"message_id": message_id, "language": tag, "origin": "human"}
         else:
             changes["origin"] = "human"
-        _write_translation(conn, actor, row, changes, reason="edited by hand")
+        _write_translation(conn, actor, row, changes, reason=reason)
     return get_translation(store, message_id, tag)
 
 
@@ -549,6 +556,38 @@ def _remember(conn, actor: User, message, row, now: str) -> None:
             "approved_by = excluded.approved_by, created_at = excluded.created_at",
             (message["source_language"], row["language"], source, target, back, score,
              row["id"], actor.id or None, now))
+
+
+def suggest_translation(store: Store, actor: User, *, source_text: str, source_language: str,
+                        language_tag: str, text: str, via: str) -> list[dict]:
+    """A translation someone suggests for a text (LibreTranslate's `/suggest`). It becomes
+    the translation, needing review, of every message whose current source is that text;
+    where no message has it, a communicator's or admin's suggestion becomes a new message
+    (tagged `suggestion`) with the suggestion as its translation, needing review. Nothing
+    is ever approved by a suggestion; the audit log records it as a hand edit `via` what."""
+    actor.require("comms.edit_translation")
+    source = clean_text(source_text, "text", MAX_SOURCE_CHARS)
+    source_tag, tag = language(source_language).tag, language(language_tag).tag
+    if source_tag == tag:
+        raise BadInput(f"the suggestion is in {tag}, the text's own language",
+                       fix="suggest a translation into another language")
+    ids = [r["id"] for r in store.all(
+        "SELECT m.id FROM messages m JOIN message_versions v ON v.message_id = m.id "
+        "AND v.version = m.current_version WHERE m.source_language = ? AND v.source_text = ? "
+        "ORDER BY m.id", (source_tag, source))]
+    if not ids:
+        if not actor.may("comms.write"):
+            raise Forbidden("no message has this text as its source, and only the roles "
+                            f"{who_may('comms.write')} may make a new one from a suggestion",
+                            fix="suggest a translation of an existing message's text")
+        ids = [create_message(store, actor, title=f"Suggested translation ({via})",
+                              source_text=source, channel="phone_script",
+                              tags=["suggestion"], source_language=source_tag)["id"]]
+    out = []
+    for message_id in ids:
+        out.append(edit_translation(store, actor, message_id, tag, text,
+                                    reason=f"suggested through {via}"))
+    return out
 
 
 def _not_source(message, tags: list[str]) -> None:

@@ -1,21 +1,38 @@
-"""Offline language detection for the region's languages, by script and then by a few
-tell-tale letters and common words. No model, no network.
+"""Offline language detection for the region's languages: a trained model where one
+knows the language, cohear's own rules where none does. No network.
 
-How it works: count letters per Unicode script. A script used by one registry language
-decides it (Gurmukhi -> pa-Guru, Bengali -> bn, Gujarati -> gu, Devanagari -> hi,
-Ethiopic -> ti). Arabic script is split by letters each language has and the others
-lack (Urdu ے ٹ ڈ ڑ ں ہ, Pashto ټ ډ ړ ښ ږ, Sorani ە ێ ۆ ڵ ڕ, Persian پ چ ژ گ without those).
-Chinese is Simplified or Traditional by characters that differ between the two. Latin
-script is scored by language-specific letters and a short list of very common words.
+The model is lingua (`lingua-language-detector`, its n-gram models ship inside the
+wheel), restricted to the 18 region languages it knows. Measured on a labelled set of
+short health sentences (`tests/health_sentences.py`, `bench/language_id.py`), it beats
+cohear's rules on every language it knows (English, Polish, Romanian, Somali,
+Portuguese, Spanish, French, Italian, Lithuanian, Slovak and Urdu; the others tie), so
+it decides those. It does not know Pashto, Sorani or Kurmanji Kurdish, Tigrinya or
+Shahmukhi Punjabi, and tells Chinese from nothing but Japanese, so per script:
 
-Limits: short texts (a word or two) are guesses and get low confidence; Sylheti cannot
-be told from Bengali in writing (it reads as bn); Shahmukhi Punjabi is often taken for
-Urdu; languages outside the registry are reported as the nearest registry language.
+- Gurmukhi, Bengali, Gujarati, Devanagari and Ethiopic letters decide the language
+  alone (pa-Guru, bn, gu, hi, ti): no model is needed, or loaded.
+- Arabic script: letters only Pashto or Sorani have decide ps or ckb; Punjabi words
+  (نوں، وچ، نال، تسیں ...) decide Shahmukhi (pa-Arab); otherwise lingua chooses among
+  Urdu, Arabic and Persian.
+- Han characters: hanzidentifier (CC-CEDICT's character sets) tells Traditional
+  (zh-Hant) from Simplified (zh-Hans); text written the same in both reads as zh-Hans.
+- Latin script: Kurmanji's letters with its common words decide kmr; otherwise lingua.
+
+lingua loads each language's model the first time a text might be in it (lazily, once
+per process): on the benchmark all of them took about 350 MB and 10 s on first use;
+`COHEAR_LANGUAGE_ID=low-memory` uses its trigram models only (35 MB, half a second, a
+few more short sentences wrong). See `bench/language_id.py`.
+
+Limits: a word or two is a guess and gets low confidence; Sylheti cannot be told from
+Bengali in writing (it reads as bn); languages outside the registry are reported as the
+nearest registry language.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import unicodedata
 
 _SCRIPT_LANGUAGE = {"GURMUKHI": "pa-Guru", "BENGALI": "bn", "GUJARATI": "gu",
@@ -67,8 +84,10 @@ def _script(ch: str) -> str | None:
     return name.split(" ")[0]
 
 
-def detect(text: str) -> list[dict]:
-    """Candidate languages, best first: [{"language": tag, "confidence": 0..100}]."""
+def detect_by_rules(text: str) -> list[dict]:
+    """cohear's rules alone (script, tell-tale letters, common words): candidate
+    languages, best first, [{"language": tag, "confidence": 0..100}]. `detect` uses them
+    where the model knows nothing; the benchmark compares the two."""
     counts: dict[str, int] = {}
     for ch in text:
         script = _script(ch)
@@ -112,3 +131,101 @@ def _rank(scores: dict[str, float], *, default: str, share: float,
     return [{"language": tag, "confidence": round(100 * share * (score / total)
                                                   * (0.5 + 0.5 * length_factor), 1)}
             for tag, score in ranked if score > 0]
+
+
+# -- the model, and the mix -------------------------------------------------------------
+# lingua's names for the region languages it knows.
+_LINGUA = {"ENGLISH": "en", "URDU": "ur", "PUNJABI": "pa-Guru", "BENGALI": "bn",
+           "POLISH": "pl", "ROMANIAN": "ro", "ARABIC": "ar", "PERSIAN": "fa",
+           "SOMALI": "so", "GUJARATI": "gu", "CHINESE": "zh-Hans", "PORTUGUESE": "pt",
+           "SPANISH": "es", "FRENCH": "fr", "ITALIAN": "it", "LITHUANIAN": "lt",
+           "SLOVAK": "sk", "HINDI": "hi"}
+# Words of Punjabi in Shahmukhi that Urdu does not use.
+_SHAHMUKHI_WORDS = set("نوں وچ نال تسیں تہاڈا تہاڈی تہاڈے ساڈا ساڈی اے ایں کتھے کتھوں "
+                       "لئی لوڑ سکدا سکدی کردے کردا کردی مینوں تینوں اوہ ایہہ".split())
+# Kurmanji is hardly ever written without one of these (Somali, which shares some
+# short words, never has them).
+_KURMANJI_LETTERS = set("êîûş")
+_model = None
+_model_lock = threading.Lock()
+
+
+def model_mode() -> str:
+    """`COHEAR_LANGUAGE_ID`: "accurate" (lingua's full models, the default) or
+    "low-memory" (its trigram models only: a tenth of the memory, a little less right on
+    short texts; see the README's measurements)."""
+    mode = os.environ.get("COHEAR_LANGUAGE_ID", "accurate").strip().lower() or "accurate"
+    if mode not in ("accurate", "low-memory"):
+        from cohear.errors import SettingsError
+        raise SettingsError(f"COHEAR_LANGUAGE_ID is {mode!r}",
+                            fix="set it to accurate or low-memory, or unset it")
+    return mode
+
+
+def model():
+    """The lingua detector, built once per process on first use (its language models
+    then load lazily, each the first time a text might be in that language)."""
+    global _model
+    if _model is None:
+        with _model_lock:
+            if _model is None:
+                from lingua import Language, LanguageDetectorBuilder
+                builder = LanguageDetectorBuilder.from_languages(
+                    *(getattr(Language, name) for name in _LINGUA))
+                if model_mode() == "low-memory":
+                    builder = builder.with_low_accuracy_mode()
+                _model = builder.build()
+    return _model
+
+
+def _by_model(text: str) -> list[dict]:
+    values = model().compute_language_confidence_values(text)
+    found = [{"language": _LINGUA[v.language.name], "confidence": round(100 * v.value, 1)}
+             for v in values[:3] if v.value > 0]
+    return found or [{"language": "en", "confidence": 0.0}]
+
+
+def _chinese(text: str) -> list[dict]:
+    import hanzidentifier
+    kind = hanzidentifier.identify(text)
+    han = sum(_script(ch) == "HAN" for ch in text)
+    sure = round(100 * min(1.0, han / 6), 1)
+    if kind == hanzidentifier.TRADITIONAL:
+        return [{"language": "zh-Hant", "confidence": sure}]
+    if kind == hanzidentifier.SIMPLIFIED:
+        return [{"language": "zh-Hans", "confidence": sure}]
+    # Written the same in both, or mixed: Simplified, the more common, but unsure.
+    return [{"language": "zh-Hans", "confidence": round(sure / 2, 1)},
+            {"language": "zh-Hant", "confidence": round(sure / 2, 1)}]
+
+
+def detect(text: str) -> list[dict]:
+    """Candidate languages, best first: [{"language": tag, "confidence": 0..100}]
+    (see the module docstring for which part decides which language)."""
+    counts: dict[str, int] = {}
+    for ch in text:
+        script = _script(ch)
+        if script:
+            counts[script] = counts.get(script, 0) + 1
+    if not counts:
+        return [{"language": "en", "confidence": 0.0}]
+    script = max(counts.items(), key=lambda kv: kv[1])[0]
+    if script in _SCRIPT_LANGUAGE:
+        return detect_by_rules(text)
+    if script in ("HAN", "HIRAGANA", "KATAKANA"):
+        return _chinese(text)
+    if script == "ARABIC":
+        ruled = detect_by_rules(text)
+        if ruled[0]["language"] in ("ps", "ckb"):
+            return ruled
+        if _SHAHMUKHI_WORDS & set(_WORD.findall(text)):
+            return [{"language": "pa-Arab", "confidence": 60.0}] + _by_model(text)[:2]
+        return _by_model(text)
+    if script == "LATIN":
+        ruled = detect_by_rules(text)
+        best = [d for d in ruled if d["confidence"] == ruled[0]["confidence"]]
+        if _KURMANJI_LETTERS & set(text.lower()) and any(d["language"] == "kmr" for d in best):
+            kmr = next(d for d in best if d["language"] == "kmr")
+            return [kmr] + [d for d in ruled if d is not kmr][:2]
+        return _by_model(text)
+    return detect_by_rules(text)

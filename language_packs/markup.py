@@ -50,6 +50,26 @@ class _Pieces(HTMLParser):
         self.pieces.append(("text", data))
 
 
+def html_pieces(markup: str) -> list[tuple[str, str]]:
+    """Sanitised HTML as ("tag", raw) and ("text", unescaped) pieces, in order."""
+    parser = _Pieces()
+    parser.feed(sanitise(markup))
+    parser.close()
+    return parser.pieces
+
+
+def join_pieces(pieces: list[tuple[str, str]], replaced: dict[int, str]) -> str:
+    """The HTML again, with the text pieces at the indexes of `replaced` swapped for
+    their new (plain) text, keeping each piece's surrounding whitespace."""
+    out = [value if kind == "tag" else html.escape(value, quote=False) for kind, value in pieces]
+    for i, text in replaced.items():
+        value = pieces[i][1]
+        lead = value[:len(value) - len(value.lstrip())]
+        trail = value[len(value.rstrip()):]
+        out[i] = lead + html.escape(text, quote=False) + trail
+    return "".join(out)
+
+
 def translate_html(markup: str, translate: Callable[[list[str]], list[Translation]],
                    source: str, target: str) -> Translation:
     """Sanitise `markup` and translate its text nodes in one batch with `translate`."""
@@ -57,20 +77,11 @@ def translate_html(markup: str, translate: Callable[[list[str]], list[Translatio
         raise TooLarge(f"the HTML is {len(markup):,} characters long; the limit is "
                        f"{MAX_TEXT_CHARS:,} characters per text",
                        fix="split it into shorter messages")
-    parser = _Pieces()
-    parser.feed(sanitise(markup))
-    parser.close()
-    texts = [(i, value) for i, (kind, value) in enumerate(parser.pieces)
+    pieces = html_pieces(markup)
+    texts = [(i, value) for i, (kind, value) in enumerate(pieces)
              if kind == "text" and value.strip()]
     done = translate([value.strip() for _, value in texts]) if texts else []
-    out = [value if kind == "tag" else html.escape(value, quote=False)
-           for kind, value in parser.pieces]
-    for (i, value), result in zip(texts, done):
-        lead = value[:len(value) - len(value.lstrip())]
-        trail = value[len(value.rstrip()):]
-        out[i] = lead + html.escape(result.text, quote=False) + trail
     first = done[0] if done else None
-    return Translation("".join(out), first.source if first else source,
-                       first.target if first else target,
-                       first.pivoted if first else False,
-                       first.engine if first else "none")
+    return Translation(join_pieces(pieces, {i: r.text for (i, _), r in zip(texts, done)}),
+                       first.source if first else source, first.target if first else target,
+                       first.pivoted if first else False, first.engine if first else "none")

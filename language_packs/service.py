@@ -67,25 +67,46 @@ def language(store: Store, tag: str) -> dict:
 
 def translate(store: Store, user: User, texts: list[str], source: str, target: str,
               *, fmt: str = "text") -> list[Translation]:
-    """Machine-translate texts (plain or HTML) for a person allowed to."""
+    """Machine-translate texts (plain or HTML) for a person allowed to. Placeholders and
+    protected terms are swapped for tokens first and put back after, with the glossary's
+    fixed translations for the target (comms' rules), as for every message."""
     user.require("translate.use")
-    engine = get_engine(store)
-    if fmt == "text":
-        return engine.translate(list(texts), source, target)
-    if fmt != "html":
+    if fmt not in ("text", "html"):
         raise BadInput(f"the format {fmt!r} is not known", fix="use text or html")
+    guarded = guard(store, source, target)
+    if fmt == "text":
+        return guarded(list(texts))
     from language_packs.markup import translate_html
-    return [translate_html(text, lambda parts: engine.translate(parts, source, target),
-                           source, target) for text in texts]
+    return [translate_html(text, guarded, source, target) for text in texts]
 
 
-def translation_targets(store: Store) -> dict[str, list[str]]:
-    """source tag -> the tags installed packs reach from it (directly or via English)."""
+def guard(store: Store, source: str, target: str):
+    """A function translating a list of plain texts source -> target through the engine,
+    placeholders and protected terms kept (see `comms.placeholders`)."""
+    from dataclasses import replace
+
+    from comms import placeholders
+    from comms.service import protected_terms
+    engine = get_engine(store)
+    terms, fixed = protected_terms(store, get_language(target).tag)
+
+    def run(texts: list[str]) -> list[Translation]:
+        shielded = [placeholders.protect(t, terms, fixed) for t in texts]
+        done = engine.translate([p.text for p in shielded], source, target)
+        return [replace(d, text=placeholders.restore(d.text, p)) for d, p in zip(done, shielded)]
+
+    return run
+
+
+def installed_languages(store: Store) -> dict[str, list[str]]:
+    """Every language an installed pack translates from or into (registry order), with
+    the tags it reaches: directly, or through English (X -> en -> Y)."""
     pairs = {(p["source"], p["target"]) for p in installed_pairs(store)}
+    present = {tag for pair in pairs for tag in pair}
     out: dict[str, list[str]] = {}
     for source in LANGUAGES:
-        targets = [t for t in LANGUAGES if t != source and (
+        if source not in present:
+            continue
+        out[source] = [t for t in LANGUAGES if t != source and (
             (source, t) in pairs or ((source, "en") in pairs and ("en", t) in pairs))]
-        if targets:
-            out[source] = targets
     return out

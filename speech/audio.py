@@ -144,18 +144,33 @@ def claimed_families(filename: str | None, content_type: str | None) -> list[tup
     return claims
 
 
+class AudioTooShort(Unprocessable):
+    """Less than 0.1 s of audio could be decoded (an empty or nearly empty file)."""
+
+
+class AudioSilent(Unprocessable):
+    """The recording is silent: nothing a person said can be in it."""
+
+
+class AudioTooLong(TooLarge):
+    """The recording decodes to more than the duration limit."""
+
+
 def decode(source: str | Path | IO[bytes], *, filename: str | None = None,
-           content_type: str | None = None, limit_seconds: float | None = None) -> DecodedAudio:
+           content_type: str | None = None, limit_seconds: float | None = None,
+           allow_silence: bool = False) -> DecodedAudio:
     """Decode an upload with FFmpeg's libraries and normalise it to 16 kHz mono.
 
     Raises UnsupportedMedia (415) for something that is not accepted audio or is not
     what its name or content type claims, Unprocessable (422) for an empty, truncated,
-    corrupt or silent recording, and TooLarge (413) past the duration limit.
+    corrupt or silent recording, and TooLarge (413) past the duration limit. With
+    `allow_silence`, a silent recording is decoded (a speech server answers it with no
+    words, as OpenAI's does) instead of refused.
     """
     limit = max_seconds() if limit_seconds is None else limit_seconds
     name = Path(filename or "").name or "the upload"
     if isinstance(source, (str, Path)) and os.path.getsize(source) == 0:
-        raise Unprocessable(f"{name} is empty (0 bytes)", fix="record the answer again and upload it")
+        raise AudioTooShort(f"{name} is empty (0 bytes)", fix="record the answer again and upload it")
     try:
         container = av.open(str(source) if isinstance(source, Path) else source, mode="r",
                             metadata_errors="ignore")
@@ -163,12 +178,14 @@ def decode(source: str | Path | IO[bytes], *, filename: str | None = None,
         raise UnsupportedMedia(f"{name} is not audio that cohear can read",
                                fix=f"upload {ACCEPTED}") from None
     try:
-        return _decode_container(container, name, filename, content_type, limit, source)
+        return _decode_container(container, name, filename, content_type, limit, source,
+                                 allow_silence)
     finally:
         container.close()
 
 
-def _decode_container(container, name, filename, content_type, limit, source) -> DecodedAudio:
+def _decode_container(container, name, filename, content_type, limit, source,
+                      allow_silence: bool = False) -> DecodedAudio:
     family = _DEMUXER_FAMILY.get(container.format.name)
     if family is None or not container.streams.audio:
         raise UnsupportedMedia(f"{name} is {container.format.long_name or container.format.name}"
@@ -205,7 +222,7 @@ def _decode_container(container, name, filename, content_type, limit, source) ->
                     chunks.append(chunk)
                     total += chunk.size
                 if total > max_samples:
-                    raise TooLarge(f"{name} is longer than the limit of {_minutes(limit)}",
+                    raise AudioTooLong(f"{name} is longer than the limit of {_minutes(limit)}",
                                    fix="split the recording, or raise COHEAR_SPEECH_MAX_SECONDS")
         for out in resampler.resample(None):
             chunks.append(out.to_ndarray().reshape(-1))
@@ -215,7 +232,7 @@ def _decode_container(container, name, filename, content_type, limit, source) ->
     pcm = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
     duration = pcm.size / SAMPLE_RATE
     if duration < 0.1:
-        raise Unprocessable(f"{name} holds no audio that could be decoded"
+        raise AudioTooShort(f"{name} holds no audio that could be decoded"
                             + (" (it is corrupt)" if bad_packets else ""),
                             fix="record the answer again and upload it")
     if packets and bad_packets > max(2, packets // 20):
@@ -226,8 +243,8 @@ def _decode_container(container, name, filename, content_type, limit, source) ->
         raise Unprocessable(f"{name} is truncated: {truncated}",
                             fix="the upload was probably cut off; upload the whole file again")
     peak_dbfs = _dbfs(int(np.max(np.abs(pcm.astype(np.int32)))) / 32768.0)
-    if peak_dbfs < SILENCE_DBFS:
-        raise Unprocessable(f"{name} is silent: its loudest moment is {peak_dbfs:.0f} dBFS",
+    if peak_dbfs < SILENCE_DBFS and not allow_silence:
+        raise AudioSilent(f"{name} is silent: its loudest moment is {peak_dbfs:.0f} dBFS",
                             fix="check the microphone and record the answer again")
     segment = AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
     gain = 0.0

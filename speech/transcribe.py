@@ -25,6 +25,7 @@ import numpy as np
 from cohear.errors import ModelError
 
 SAMPLE_RATE = 16_000
+FRAMES_PER_SECOND = 100  # Whisper's mel frames (10 ms): the unit of a segment's `seek`
 LOW_CONFIDENCE = 0.5  # a segment or transcript below this needs a reviewer's ear
 # Whisper's own thresholds for its fallback decoding; cohear uses them to reject.
 NO_SPEECH_PROB = 0.6
@@ -129,6 +130,11 @@ class Segment:
     compression_ratio: float
     words: list[dict] | None = None
     rejected_reason: str | None = None
+    # What Whisper decoded, as OpenAI's verbose_json reports it: the text's token ids,
+    # the start of the 30 s window in 10 ms frames, and the temperature actually used.
+    tokens: list[int] = field(default_factory=list)
+    seek: int = 0
+    temperature: float = 0.0
 
     @property
     def rejected(self) -> bool:
@@ -312,6 +318,9 @@ def _judged(raw) -> Iterator[Segment]:
             segment.words = [{"start": round(w.start, 3), "end": round(w.end, 3),
                               "word": w.word, "probability": round(w.probability, 3)}
                              for w in seg.words]
+        segment.tokens = list(seg.tokens or [])
+        segment.seek = int(seg.seek or 0)
+        segment.temperature = float(seg.temperature or 0.0)
         before.append(segment)
         yield segment
 
@@ -390,19 +399,27 @@ def transcribe_many(model: LoadedModel, recordings: list[np.ndarray], options: O
             previous = tokenizer.encode(" " + options.initial_prompt.strip()) \
                 if options.initial_prompt else []
             prompts.append(whisper.get_prompt(tokenizer, previous, without_timestamps=True))
+        temperature = options.temperature or 0.0
+        # As faster-whisper decodes: beam search at 0, else sampling at the temperature
+        # (best of 5 samples); CTranslate2 ignores a temperature under beam search.
+        decoding = ({"beam_size": 1, "num_hypotheses": 5, "sampling_topk": 0,
+                     "sampling_temperature": temperature} if temperature > 0
+                    else {"beam_size": options.beam_size, "patience": 1})
         outputs = whisper.model.generate(
-            encoded, prompts, beam_size=options.beam_size, patience=1, length_penalty=1,
-            max_length=whisper.max_length, suppress_blank=True, suppress_tokens=suppress,
-            return_scores=True, return_no_speech_prob=True,
-            sampling_temperature=options.temperature or 0.0)
+            encoded, prompts, length_penalty=1, max_length=whisper.max_length,
+            suppress_blank=True, suppress_tokens=suppress, return_scores=True,
+            return_no_speech_prob=True, **decoding)
         for (index, _, start, end), output in zip(batch, outputs):
             tokens = output.sequences_ids[0]
             # faster-whisper's own average: the cumulated log-probability over length + 1.
             avg_logprob = output.scores[0] * len(tokens) / (len(tokens) + 1)
             text = tokenizers[results[index].language.used].decode(tokens).strip()
-            results[index].segments.append(_judge_one(
-                len(results[index].segments), start, end, text, avg_logprob,
-                output.no_speech_prob, results[index].segments))
+            segment = _judge_one(len(results[index].segments), start, end, text, avg_logprob,
+                                 output.no_speech_prob, results[index].segments)
+            segment.tokens = list(tokens)
+            segment.seek = round(start * FRAMES_PER_SECOND)
+            segment.temperature = temperature
+            results[index].segments.append(segment)
         if on_batch:
             on_batch(min(first + options.batch_size, len(work)), len(work))
     return results

@@ -1,34 +1,42 @@
-"""Word error rate, for the speech tests and the transcription benchmark: the word-level
-edit distance between a reference and a hypothesis over the reference's length.
+"""Word error rate, for the speech tests and the transcription benchmark, through jiwer
+(the implementation speech research reports): substitutions + deletions + insertions
+over the number of reference words.
 
-Text is compared case-folded, without punctuation, so "Sundays." matches "sundays".
+Text is compared case-folded, without punctuation, so "Sundays." matches "sundays"
+(jiwer removes apostrophes too, so "don't" and "dont" are the same word; cohear's own
+counter before jiwer kept the apostrophe, and counted them as different).
 """
 
 from __future__ import annotations
 
-import re
+import jiwer
 
-_WORD = re.compile(r"[\w']+", re.UNICODE)
+# Case, punctuation and spacing do not count as errors; then words, as jiwer wants them.
+_NORMALISE = jiwer.Compose([
+    jiwer.ToLowerCase(),
+    jiwer.RemovePunctuation(),
+    jiwer.RemoveMultipleSpaces(),
+    jiwer.Strip(),
+    jiwer.ReduceToListOfListOfWords(),
+])
 
 
 def words(text: str) -> list[str]:
-    return [w.strip("'") for w in _WORD.findall(text.casefold()) if w.strip("'")]
-
-
-def edit_distance(reference: list[str], hypothesis: list[str]) -> int:
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref_word in enumerate(reference, start=1):
-        current = [i] + [0] * len(hypothesis)
-        for j, hyp_word in enumerate(hypothesis, start=1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1,
-                             previous[j - 1] + (ref_word != hyp_word))
-        previous = current
-    return previous[-1]
+    """The words WER counts, after the normalisation above."""
+    return _NORMALISE(text.casefold())[0] if text.strip() else []
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Substitutions + deletions + insertions over the number of reference words."""
-    ref, hyp = words(reference), words(hypothesis)
-    if not ref:
-        return 0.0 if not hyp else 1.0
-    return edit_distance(ref, hyp) / len(ref)
+    """WER of one hypothesis against one reference (0 = the same words)."""
+    return corpus_word_error_rate([reference], [hypothesis])
+
+
+def corpus_word_error_rate(references: list[str], hypotheses: list[str]) -> float:
+    """All errors over all reference words, as a benchmark reports a set of recordings."""
+    pairs = [(r.casefold(), h.casefold()) for r, h in zip(references, hypotheses, strict=True)]
+    kept = [(r, h) for r, h in pairs if words(r)]
+    if not kept:
+        return 0.0 if not any(words(h) for _, h in pairs) else 1.0
+    refs, hyps = zip(*kept)
+    return jiwer.wer(list(refs), list(hyps), reference_transform=_NORMALISE,
+                     hypothesis_transform=_NORMALISE)

@@ -128,3 +128,15 @@ def test_segments_keep_the_spaces_and_paragraphs_between_sentences():
     assert segments.join([s.source for s in segs], [s.sep for s in segs]) == text
     assert [s.source for s in segments.split("یہ پہلا جملہ ہے۔ یہ دوسرا ہے۔", "ur")] == [
         "یہ پہلا جملہ ہے۔", "یہ دوسرا ہے۔"]
+
+
+@pytest.mark.parametrize("hyp, ref", [
+    ("Book your flu jab today.", "Book your flu vaccine today."),
+    ("آپ مفت فلو ویکسین لگوا سکتے ہیں۔", "آپ فلو کی ویکسین مفت لگوا سکتے ہیں۔"),
+    # On a rounding boundary: cohear's own chrF said 31.3 here, sacrebleu says 31.2.
+    ("GP", "GP hi ab"),
+    ("hi", "hi call"),
+])
+def test_chrf_is_sacrebleu_s(hyp, ref):
+    from sacrebleu.metrics import CHRF
+    assert chrf(hyp, ref) == round(CHRF().sentence_score(hyp, [ref]).score, 1)
