@@ -112,6 +112,14 @@ def question_message(store, actor: Any, *, survey_title: str, name: str, text: s
     return int(message["id"])
 
 
+def check_question_text(text: str, language: str) -> None:
+    """Refuse a question's words as comms would refuse them as a message source (letters
+    of another script), before anything is created."""
+    svc = _comms()
+    svc.check_script(svc.clean_text(text, "question", svc.MAX_SOURCE_CHARS),
+                     svc.language(language))
+
+
 def question_translations(store, message_id: int | None) -> dict[str, dict]:
     """language -> {"text", "status"} of a question's message; a translation made for an
     older wording counts as stale, never approved."""
