@@ -659,6 +659,15 @@ def _questions(ledger: Ledger, sheet: str, tokens: dict, langs: Languages,
                              list_name, choices, type_header, name_header)
         if question is None:
             continue
+        if name in rows:  # ODK allows one name in two groups; cohear's names are the survey's
+            unique = "_".join([*stack[-1:], name])
+            while unique in rows:
+                unique += "_"
+            ledger.items.append({"sheet": sheet, "row": number, "column": name_header,
+                                 "cell": None, "message": f"the name {name!r} is also used on "
+                                 f"row {rows[name]}; this question is imported as {unique!r}",
+                                 "fix": "give each question its own name"})
+            name = question["name"] = unique
         if list_name and list_name in choices:
             used_lists.add(list_name)
         questions.append(question)
@@ -710,13 +719,14 @@ def _question(ledger: Ledger, sheet: str, number: int, row: dict, tokens: dict,
             key = next((k for k in NOT_RUN if toks[:len(k)] == k), None)
             label = header if not key else " ".join(t for t in toks if t not in ("bind",
                                                                                "control"))
-            fix = NOT_RUN.get(key, "this column is not part of XLSForm as ODK reads it; "
-                                   "nothing is imported from it")
+            fix = NOT_RUN.get(key, "cohear has no use for this column; nothing to do unless "
+                                   "it holds words respondents should hear")
             if toks[:1] == ("media",):
                 message = f"media file {text!r} of {name!r} is not imported"
             elif key:
                 message = f"{label} {text!r} of {name!r} is not supported"
-            elif ":" in header and not header.startswith(("bind", "instance", "body")):
+            elif ":" in header and "::" not in header and _translatable(
+                    tuple(t.strip() for t in header.split(":"))[:2]):
                 message = (f"column {header!r} is not read by ODK (a sheet that uses '::' "
                            "anywhere needs it in every language column)")
                 fix = "rename it with '::', e.g. label::English (en)"
