@@ -687,7 +687,10 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
              _json(clean_choices) if clean_choices is not None else None, recording_id,
              actor.id, utcnow())).lastrowid
         if clean_text is not None:
-            _insert_text(conn, store, aid, "original", language, clean_text, "typed")
+            # A number, date or time was checked against its format: it holds no name or
+            # phone number to suggest redacting (a date reads like a phone number to them).
+            _insert_text(conn, store, aid, "original", language, clean_text, "typed",
+                         suggest=question["kind"] not in values.VALUE_KINDS)
         if hits:
             _flag(conn, aid, "keywords: " + ", ".join(hits), "keywords")
         audit.record(conn, actor, "answer.create", "answer", aid,
@@ -705,7 +708,7 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
 
 
 def _insert_text(conn, store: Store, answer_id: int, rendering: str, language: str, text: str,
-                 source: str) -> int:
+                 source: str, *, suggest: bool = True) -> int:
     """A new version of an answer's words, with redaction suggestions for it."""
     version = conn.execute("SELECT coalesce(max(version), 0) + 1 FROM answer_texts WHERE "
                            "answer_id = ? AND rendering = ?", (answer_id, rendering)).fetchone()[0]
@@ -713,7 +716,8 @@ def _insert_text(conn, store: Store, answer_id: int, rendering: str, language: s
                        "source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (answer_id, rendering, version, language, text, source,
                         utcnow())).lastrowid
-    redaction.suggest(conn, store, tid, text)
+    if suggest:
+        redaction.suggest(conn, store, tid, text)
     return tid
 
 
