@@ -30,7 +30,7 @@ from cohear.auth import User
 from cohear.errors import BadInput, Conflict, NotFound
 from cohear.permissions import register
 from cohear.store import Store, utcnow
-from surveys import links
+from surveys import links, values
 from surveys.coding import code_elements
 from surveys.redaction import parse_spans, redact
 from surveys.service import sync_pending_transcripts
@@ -53,11 +53,14 @@ LONG_COLUMNS = {
     "session_id": "the collection session",
     "answer_id": "the answer's id in cohear",
     "question": "the question's short name",
-    "question_type": "consent, open, single_choice, multiple_choice, scale or demographic",
+    "question_type": "consent, open, single_choice, multiple_choice, scale, demographic, "
+                     "integer, decimal, date or time (each question's type and range are "
+                     "in the question: rows)",
     "language": "the language of the answer, as a BCP-47 tag",
     "nhs_language_code": "the NHS main spoken language code of that language",
     "answer_kind": "voice, text or choice",
-    "choices": "the chosen option values, separated by ';' (scale point, category letter...)",
+    "choices": "the chosen option values, separated by ';' (scale point, category letter...); "
+               "for integer, decimal, date and time questions the value itself",
     "answer_text": "the newest transcript or typed text, redacted",
     "answer_english": "the newest English rendering, redacted",
     "status": "review status: new, transcribed or verified",
@@ -265,17 +268,21 @@ def iter_long_rows(plan: Plan, paths: dict[int, str]) -> Iterator[dict]:
 
 def wide_columns(plan: Plan, codes: list[tuple[int, str]]) -> tuple[list[str], dict[str, str]]:
     # Consent is recorded as consent, never as an answer, so it has no column here.
-    questions = plan.store.all("SELECT name, kind FROM survey_questions WHERE survey_id = ? "
-                               "AND kind != 'consent' GROUP BY name ORDER BY min(position)",
-                               (plan.survey["id"],))
+    questions = plan.store.all("SELECT name, kind, options_json FROM survey_questions WHERE "
+                               "survey_id = ? AND kind != 'consent' GROUP BY name "
+                               "ORDER BY min(position)", (plan.survey["id"],))
     columns = ["respondent", "languages", "nhs_language_codes"]
     meaning = {"respondent": LONG_COLUMNS["respondent"],
                "languages": "the languages the respondent answered in (BCP-47), ';' between",
                "nhs_language_codes": "their NHS main spoken language codes, in the same order"}
     for q in questions:
         columns.append(f"q:{q['name']}")
-        meaning[f"q:{q['name']}"] = (f"the answer to {q['name']!r} ({q['kind']}): chosen "
-                                     "values, or the words (redacted)")
+        if q["kind"] in values.VALUE_KINDS:
+            meaning[f"q:{q['name']}"] = (f"the answer to {q['name']!r}: " + values.describe_range(
+                q["kind"], json.loads(q["options_json"])))
+        else:
+            meaning[f"q:{q['name']}"] = (f"the answer to {q['name']!r} ({q['kind']}): chosen "
+                                         "values, or the words (redacted)")
         if q["kind"] == "open":
             columns.append(f"q:{q['name']}:english")
             meaning[f"q:{q['name']}:english"] = f"the English rendering of {q['name']!r}"
@@ -329,10 +336,35 @@ def _partial(out: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def _dictionary_rows(fmt: str, wide_meaning: dict[str, str] | None = None) -> list[tuple[str, str]]:
+def question_dictionary(plan: Plan) -> list[tuple[str, str]]:
+    """("question:NAME", its type, range or choices) for each question of the survey,
+    so a typed value can be read without cohear."""
+    out = []
+    for q in plan.store.all("SELECT name, kind, options_json FROM survey_questions WHERE "
+                            "survey_id = ? GROUP BY name ORDER BY min(position)",
+                            (plan.survey["id"],)):
+        opts = json.loads(q["options_json"])
+        if q["kind"] in values.VALUE_KINDS:
+            words = values.describe_range(q["kind"], opts)
+        elif q["kind"] == "scale":
+            words = f"scale from {opts['min']} to {opts['max']}" + "".join(
+                f"; {k} = {v}" for k, v in sorted(opts.get("labels", {}).items(),
+                                                  key=lambda kv: int(kv[0])))
+        elif "choices" in opts:
+            words = f"{q['kind']}: " + "; ".join(f"{c['value']} = {c['label']}"
+                                                 for c in opts["choices"])
+        else:
+            words = q["kind"] + (f" ({opts['answer']})" if "answer" in opts else "")
+        out.append((f"question:{q['name']}", words))
+    return out
+
+
+def _dictionary_rows(fmt: str, wide_meaning: dict[str, str] | None = None,
+                     plan: Plan | None = None) -> list[tuple[str, str]]:
+    questions = question_dictionary(plan) if plan is not None else []
     if fmt == "wide-csv":
-        return list((wide_meaning or {}).items())
-    return list(LONG_COLUMNS.items())
+        return list((wide_meaning or {}).items()) + questions
+    return list(LONG_COLUMNS.items()) + questions
 
 
 def _write_csv(path: Path, columns: list[str], rows: Iterator[dict], tick: Callable) -> int:
@@ -362,17 +394,41 @@ def _write_xlsx(plan: Plan, path: Path, codes: list, tick: Callable) -> int:
     sheet = wb.create_sheet("respondents")
     columns, meaning = wide_columns(plan, codes)
     sheet.append(columns)
+    typed = {f"q:{q['name']}": q["kind"] for q in plan.store.all(
+        "SELECT name, kind FROM survey_questions WHERE survey_id = ?", (plan.survey["id"],))
+        if q["kind"] in values.VALUE_KINDS}
     n = 0
     for row in iter_wide_rows(plan, codes):
-        sheet.append([row.get(c, "") for c in columns])
+        sheet.append([_typed_cell(typed.get(c), row.get(c, "")) for c in columns])
         n += 1
         tick(n)
     dictionary = wb.create_sheet("dictionary")
     dictionary.append(["column", "meaning"])
-    for col, text in meaning.items():
+    for col, text in list(meaning.items()) + question_dictionary(plan):
         dictionary.append([col, text])
     wb.save(path)
     return n
+
+
+def _typed_cell(kind: str | None, value):
+    """A number, date or time answer as a spreadsheet number, date or time (so it sorts
+    and sums as one); everything else as it is."""
+    if kind is None or value in ("", None):
+        return value
+    try:
+        parsed = values.parse(kind, value)
+    except ValueError:
+        return value
+    if kind == "decimal":
+        return float(parsed)
+    return parsed
+
+
+def _json_value(kind: str, choices: list[str]):
+    if kind not in values.VALUE_KINDS or not choices:
+        return None
+    typed = _typed_cell(kind, choices[0])
+    return typed if kind in ("integer", "decimal") else choices[0]
 
 
 def _write_json(plan: Plan, path: Path, paths: dict, tick: Callable) -> int:
@@ -388,12 +444,17 @@ def _write_json(plan: Plan, path: Path, paths: dict, tick: Callable) -> int:
             "pseudonymised": not plan.identifiable, "exported_at": utcnow(),
             "questions": questions,
             "dictionary": {k: v for k, v in LONG_COLUMNS.items() if not k.startswith("segment")
-                           and k not in ("code", "code_path", "coder", "coded_at")}}
+                           and k not in ("code", "code_path", "coder", "coded_at")}
+            | {"value": "for integer, decimal, date and time questions: the answer as a "
+                        "number, or a YYYY-MM-DD / HH:MM string"}
+            | dict(question_dictionary(plan))}
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "answers": [\n')
         for a, codings in iter_answers_with_codings(plan):
             item = _answer_fields(plan, a)
             item["choices"] = item["choices"].split(";") if item["choices"] else []
+            if a["question_type"] in values.VALUE_KINDS:
+                item["value"] = _json_value(a["question_type"], item["choices"])
             item["codings"] = [{"code": g["code"], "code_path": paths.get(g["code_id"]),
                                 "coder": g["coder"], "coded_at": g["created_at"]} | _segment(g)
                                for g in codings]
@@ -626,11 +687,11 @@ def export_survey(store: Store, actor: User, survey_id: int, fmt: str, out: Path
     with _partial(out) as tmp:
         if fmt == "csv":
             rows = _write_csv(tmp, list(LONG_COLUMNS), iter_long_rows(plan, paths), tick)
-            dictionary = _dictionary_rows(fmt)
+            dictionary = _dictionary_rows(fmt, plan=plan)
         elif fmt == "wide-csv":
             columns, meaning = wide_columns(plan, codes)
             rows = _write_csv(tmp, columns, iter_wide_rows(plan, codes), tick)
-            dictionary = _dictionary_rows(fmt, meaning)
+            dictionary = _dictionary_rows(fmt, meaning, plan)
         elif fmt == "xlsx":
             rows = _write_xlsx(plan, tmp, codes, tick)
             dictionary = None

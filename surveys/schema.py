@@ -20,15 +20,18 @@ Text = Annotated[str, AfterValidator(_utf8)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Language = Annotated[str, Field(min_length=2, max_length=35, pattern=r"^[A-Za-z0-9-]+$")]
 QuestionKind = Literal["consent", "open", "single_choice", "multiple_choice", "scale",
-                       "demographic"]
+                       "demographic", "integer", "decimal", "date", "time"]
 
 
 class NewQuestion(BaseModel):
     kind: QuestionKind
     name: Annotated[Text, Field(min_length=1, max_length=64)]
     text: Annotated[Text, Field(min_length=1, max_length=4000)]
-    options: dict[str, Any] = Field(default_factory=dict,
-                                    description="choices, scale min/max/labels, demographic field")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="choices, scale min/max/labels, demographic field; integer/decimal/date/"
+                    "time min and max; for any kind: hint, required_message and "
+                    "constraint_message per language ({tag: words}) and required (true/false)")
     texts: dict[Language, Annotated[Text, Field(max_length=4000)]] = Field(
         default_factory=dict, description="translations: language -> text (drafts)")
 

@@ -14,10 +14,10 @@ from typing import IO, Any
 
 from cohear import audit
 from cohear.auth import User
-from cohear.errors import BadInput, Conflict, Forbidden, NotFound
+from cohear.errors import BadInput, Conflict, Forbidden, NotFound, Unprocessable
 from cohear.permissions import register
 from cohear.store import Store, utcnow
-from surveys import links, redaction
+from surveys import links, redaction, values
 from surveys.safeguarding import keyword_hits
 
 ADMIN, COMMUNICATOR, COLLECTOR = "admin", "communicator", "collector"
@@ -36,7 +36,12 @@ register({
     "respondents.withdraw": {ADMIN, COLLECTOR, REVIEWER},
 })
 
-QUESTION_KINDS = ("consent", "open", "single_choice", "multiple_choice", "scale", "demographic")
+QUESTION_KINDS = ("consent", "open", "single_choice", "multiple_choice", "scale", "demographic",
+                  *values.VALUE_KINDS)
+# Words a question may carry besides its text, each per language (BCP-47 tag -> words):
+# help text (XLSForm `hint`), and what to say when an answer is missing or out of range.
+WORDS_OPTIONS = ("hint", "required_message", "constraint_message")
+MAX_OPTION_WORDS = 4000
 DEMOGRAPHIC_FIELDS = ("age_band", "gender", "ethnicity", "postcode_district")
 CONSENT_METHODS = ("verbal_recording", "tick")
 
@@ -85,12 +90,48 @@ def _check_language(tag: str) -> str:
     return links.language(tag).tag
 
 
+def _words_per_language(what: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or len(value) > 100:
+        raise BadInput(f"a question's {what} is given per language",
+                       fix=f"send {what} as {{\"en\": \"...\", \"ur\": \"...\"}}")
+    out = {}
+    for tag, words in value.items():
+        words = str(words or "").strip()
+        if len(words) > MAX_OPTION_WORDS:
+            raise BadInput(f"a question's {what} is longer than {MAX_OPTION_WORDS} characters",
+                           fix="shorten it")
+        if words:
+            out[_check_language(str(tag))] = words
+    return out
+
+
+def _common_options(options: dict) -> dict:
+    """What any question may have: help text, required, and the messages per language."""
+    out: dict = {}
+    for what in WORDS_OPTIONS:
+        if options.get(what):
+            words = _words_per_language(what, options[what])
+            if words:
+                out[what] = words
+    if options.get("required") not in (None, False):
+        if options["required"] is not True:
+            raise BadInput("a question's required is true or false", fix="send true or false")
+        out["required"] = True
+    return out
+
+
 def normalise_options(kind: str, options: dict | None) -> dict:
     """Check a question's options for its kind; returns the stored form."""
     options = dict(options or {})
     if kind not in QUESTION_KINDS:
         raise BadInput(f"{kind!r} is not a question type",
                        fix="use one of: " + ", ".join(QUESTION_KINDS))
+    return _kind_options(kind, options) | _common_options(options)
+
+
+def _kind_options(kind: str, options: dict) -> dict:
+    if kind in values.VALUE_KINDS:
+        return values.normalise_range(kind, options)
     if kind == "consent":
         version = options.get("consent_version", 1)
         if not isinstance(version, int) or version < 1:
@@ -131,8 +172,9 @@ def normalise_options(kind: str, options: dict | None) -> dict:
 
 
 def _check_choices(choices: Any) -> list[dict]:
-    if not isinstance(choices, list) or len(choices) < 2:
-        raise BadInput("a choice question needs at least two choices",
+    # One choice is a question ODK and KoboToolbox ask too ("tick if this applies").
+    if not isinstance(choices, list) or not choices:
+        raise BadInput("a choice question needs at least one choice",
                        fix="give choices as [{'value': ..., 'label': ...}, ...]")
     out, seen = [], set()
     for c in choices:
@@ -559,6 +601,17 @@ def _check_answer_value(question, text: str | None, choices: list[str] | None,
     if audio:
         raise BadInput(f"question {name!r} is a {kind.replace('_', ' ')} question",
                        fix="send the chosen option, not a recording")
+    if kind in values.VALUE_KINDS:
+        # Stored like a scale point (the canonical value is the answer's one "choice") and
+        # as its typed words, so exports, REFI-QDA sources and withdrawal treat it as text.
+        raw = choices[0] if choices else text
+        if choices and len(choices) > 1:
+            raise Unprocessable(f"question {name!r} takes one value", fix="send one value")
+        if raw is None or not str(raw).strip():
+            raise Unprocessable(f"question {name!r} needs an answer",
+                                fix=f"answer with {values.FORMATS[kind]}")
+        value = values.check_answer(kind, opts, raw, name)
+        return "choice", value, [value], notes
     if kind == "scale":
         raw = choices[0] if choices else text
         try:
@@ -634,7 +687,10 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
              _json(clean_choices) if clean_choices is not None else None, recording_id,
              actor.id, utcnow())).lastrowid
         if clean_text is not None:
-            _insert_text(conn, store, aid, "original", language, clean_text, "typed")
+            # A number, date or time was checked against its format: it holds no name or
+            # phone number to suggest redacting (a date reads like a phone number to them).
+            _insert_text(conn, store, aid, "original", language, clean_text, "typed",
+                         suggest=question["kind"] not in values.VALUE_KINDS)
         if hits:
             _flag(conn, aid, "keywords: " + ", ".join(hits), "keywords")
         audit.record(conn, actor, "answer.create", "answer", aid,
@@ -652,7 +708,7 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
 
 
 def _insert_text(conn, store: Store, answer_id: int, rendering: str, language: str, text: str,
-                 source: str) -> int:
+                 source: str, *, suggest: bool = True) -> int:
     """A new version of an answer's words, with redaction suggestions for it."""
     version = conn.execute("SELECT coalesce(max(version), 0) + 1 FROM answer_texts WHERE "
                            "answer_id = ? AND rendering = ?", (answer_id, rendering)).fetchone()[0]
@@ -660,7 +716,8 @@ def _insert_text(conn, store: Store, answer_id: int, rendering: str, language: s
                        "source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (answer_id, rendering, version, language, text, source,
                         utcnow())).lastrowid
-    redaction.suggest(conn, store, tid, text)
+    if suggest:
+        redaction.suggest(conn, store, tid, text)
     return tid
 
 
@@ -703,6 +760,12 @@ def add_text_version(store: Store, actor: User, answer_id: int, text: str, *,
         raise BadInput("the text is empty", fix="write the answer's words")
     with store.transaction() as conn:
         row = visible_answer_row(conn, actor, answer_id)
+        kind = conn.execute("SELECT kind FROM survey_questions WHERE id = ?",
+                            (row["question_id"],)).fetchone()["kind"]
+        if rendering == "original" and kind in values.VALUE_KINDS:
+            raise Conflict(f"answer {answer_id} is a {kind} value, checked when it was given",
+                           fix="a value is not corrected as words; if it is wrong, note it in "
+                               "a memo")
         before = latest_texts(conn, answer_id).get(rendering)
         language = "en" if rendering == "english" else row["language"]
         tid = _insert_text(conn, store, answer_id, rendering, language, text, source)

@@ -172,7 +172,9 @@ def test_xlsform_upload(api):
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["survey"]["target_languages"] == ["ur", "pl"]
-    assert any("integer" in line for line in body["report"]["unsupported"])
+    assert any("'calculate'" in line for line in body["report"]["unsupported"])
+    age = next(q for q in body["survey"]["questions"] if q["name"] == "age")
+    assert (age["kind"], age["options"]) == ("integer", {"min": 16})
     r = api["communicator"].post("/api/surveys/xlsform",
                                  files={"file": ("form.xlsx", b"not a spreadsheet", "text/plain")})
     assert r.status_code == 400 and "XLSForm" in r.json()["detail"]

@@ -109,8 +109,12 @@ def test_long_csv_one_row_per_coded_segment_pseudonymised(store, users, coded, t
     cohear_ids = {r["cohear_id"] for r in store.all("SELECT cohear_id FROM respondents")}
     assert not pseudonyms & cohear_ids
     dictionary = read_csv(report["dictionary"])
-    assert [d["column"] for d in dictionary] == list(rows[0].keys())
+    columns = [d["column"] for d in dictionary if not d["column"].startswith("question:")]
+    assert columns == list(rows[0].keys())
     assert all(d["meaning"] for d in dictionary)
+    # Then each question's type, with its range or choices.
+    assert {d["column"] for d in dictionary} - set(columns) == {
+        f"question:{q}" for q in {r["question"] for r in rows} | {"consent"}}
 
 
 def test_pseudonyms_are_stable_and_the_salt_is_private(store, users, coded, tmp_path):
@@ -143,7 +147,8 @@ def test_wide_csv_one_row_per_respondent_with_question_and_code_columns(store, u
     assert ur["q:story:english"] == "You wait a long time on the phone"
     assert ur["code:kindness"] == "0"
     assert ur["nhs_language_codes"] == exports.links.language("ur").nhs_code
-    columns = [d["column"] for d in read_csv(report["dictionary"])]
+    columns = [d["column"] for d in read_csv(report["dictionary"])
+               if not d["column"].startswith("question:")]
     assert columns == list(rows[0])
 
 
@@ -161,7 +166,7 @@ def test_xlsx_has_one_row_per_respondent_and_a_dictionary_sheet(store, users, co
         assert sheet == list(csv.reader(fh))  # the same table as the wide CSV
     assert report["rows"] == 2
     dictionary = list(wb["dictionary"].values)
-    assert [d[0] for d in dictionary[1:]] == sheet[0]
+    assert [d[0] for d in dictionary[1:] if not d[0].startswith("question:")] == sheet[0]
     flat = json.dumps(sheet, ensure_ascii=False)
     for pii in PII:
         assert pii not in flat
@@ -178,7 +183,8 @@ def test_json_export_lists_answers_with_their_codings(store, users, coded, tmp_p
     assert {c["code_path"] for c in story["codings"]} == {"access/phone", "access", "kindness"}
     for pii in PII:
         assert pii not in out.read_text(encoding="utf-8")
-    assert set(doc["dictionary"]) <= set(exports.LONG_COLUMNS)
+    assert {k for k in doc["dictionary"] if not k.startswith("question:")} <= \
+        set(exports.LONG_COLUMNS) | {"value"}
 
 
 def test_qdpx_project_validates_against_the_refi_qda_schema(store, users, coded, tmp_path):

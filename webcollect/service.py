@@ -20,6 +20,7 @@ from cohear.auth import User
 from cohear.errors import BadInput, CohearError, Conflict, NotFound, TooLarge
 from cohear.store import Store, utcnow
 from surveys import service as surveys
+from surveys import values
 
 MAX_ANSWER_BYTES = 25 * 1024 * 1024   # about 50 minutes of the page's 64 kbit/s Opus
 PART_BYTES = 256 * 1024               # a recording larger than this is sent in parts
@@ -32,14 +33,11 @@ _KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
 # -- reading surveys ----------------------------------------------------------------
 
 def _language(tag: str) -> dict:
+    """A language for the page: any language a BCP-47 tag names (a survey may be open in
+    Swahili), with its name and writing direction."""
     from surveys import links
     info = links.language(tag)
-    try:
-        from language_packs.registry import get_language
-        direction = get_language(info.tag).direction
-    except (ImportError, CohearError):
-        direction = "rtl" if info.tag.split("-")[0] in ("ur", "ar", "fa", "ps", "ckb") else "ltr"
-    return {"tag": info.tag, "name": info.english_name, "direction": direction}
+    return {"tag": info.tag, "name": info.english_name, "direction": info.direction}
 
 
 def surveys_for(store: Store, user: User) -> list[dict]:
@@ -81,12 +79,19 @@ def survey_in(store: Store, user: User, survey_id: int, language: str) -> dict:
                 "in_base_language": not text_language and lang["tag"] != survey["base_language"],
                 "has_prompt": q["id"] in prompts}
         opts = q["options"]
+        item |= _help_words(opts, lang["tag"], survey["base_language"])
         if q["kind"] == "consent":
             item["consent_version"] = opts.get("consent_version", 1)
             consent = consent or item
             continue
         if q["kind"] == "open":
             item["answer"] = opts.get("answer", "either")
+        elif q["kind"] in values.VALUE_KINDS:
+            # What the page needs for an input of this kind: the format to accept and the
+            # range to check (the server checks both again and answers 422 otherwise).
+            item |= {"format": values.INPUT_FORMATS[q["kind"]],
+                     "format_help": values.FORMATS[q["kind"]],
+                     "min": opts.get("min"), "max": opts.get("max")}
         elif q["kind"] == "scale":
             item |= {"min": opts["min"], "max": opts["max"], "labels": opts.get("labels", {})}
         elif "choices" in opts:
@@ -102,6 +107,20 @@ def survey_in(store: Store, user: User, survey_id: int, language: str) -> dict:
     return {"id": survey["id"], "title": survey["title"], "version": survey["version"],
             "base_language": survey["base_language"], "language": lang,
             "consent": consent, "questions": questions}
+
+
+def _help_words(opts: dict, language: str, base: str) -> dict:
+    """A question's hint, required flag and messages in the session's language (else
+    the survey's own language, marked as such)."""
+    out: dict = {"required": bool(opts.get("required"))}
+    for what in ("hint", "required_message", "constraint_message"):
+        per = opts.get(what) or {}
+        words = per.get(language) or per.get(base)
+        if words:
+            out[what] = words
+            if language not in per:
+                out[f"{what}_in_base_language"] = True
+    return out
 
 
 def prompt_file(store: Store, user: User, question_id: int, language: str) -> tuple[Any, str]:
