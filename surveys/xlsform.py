@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import IO, Any
 
+from cohear import cells, safexml
 from cohear.auth import User
 from cohear.errors import BadInput
 from cohear.store import Store
@@ -64,6 +65,10 @@ def _load(data: bytes):
     from openpyxl import load_workbook
 
     try:
+        # openpyxl parses the workbook's XML itself: refuse any DTD in any of its parts first.
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            safexml.refuse_dtd_in_zip(archive, what="spreadsheet", fix=(
+                "save the form again from Excel, LibreOffice or KoboToolbox"))
         return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise BadInput(f"the file is not an XLSForm spreadsheet ({type(exc).__name__})",
@@ -249,12 +254,12 @@ def export_xlsform(store: Store, survey_id: int) -> bytes:
         t for t in dict.fromkeys(survey["target_languages"] + [
             lang for q in survey["questions"] for lang in q["texts"]])
         if t != survey["base_language"]]
-    wb = Workbook()
-    sheet = wb.active
-    sheet.title = "survey"
-    sheet.append(["type", "name"] + [_column(t) for t in languages] + ["parameters", KIND_COLUMN])
-    choices = wb.create_sheet("choices")
-    choices.append(["list_name", "name"] + [_column(t) for t in languages])
+    # Every cell a string cell (never a formula, whatever a label starts with), with
+    # characters XML cannot hold written as U+FFFD; rows are collected, then written.
+    wb = Workbook(write_only=True)
+    survey_rows = [["type", "name"] + [_column(t) for t in languages]
+                   + ["parameters", KIND_COLUMN]]
+    choice_rows = [["list_name", "name"] + [_column(t) for t in languages]]
     for q in survey["questions"]:
         labels = [q["text"]] + [q["texts"].get(t, {}).get("text", "") for t in languages[1:]]
         opts, params, kind_note = q["options"], "", ""
@@ -271,16 +276,20 @@ def export_xlsform(store: Store, survey_id: int) -> bytes:
             if "choices" in opts:
                 qtype = f"{word} {q['name']}_choices"
                 for c in opts["choices"]:
-                    choices.append([q["name"] + "_choices", c["value"], c["label"]] +
-                                   [c.get("labels", {}).get(t, "") for t in languages[1:]])
+                    choice_rows.append([q["name"] + "_choices", c["value"], c["label"]] +
+                                       [c.get("labels", {}).get(t, "") for t in languages[1:]])
             if q["kind"] == "demographic":
                 kind_note = f"demographic:{opts['field']}"
-        sheet.append([qtype, q["name"]] + labels + [params, kind_note])
-    settings = wb.create_sheet("settings")
-    settings.append(["form_title", "form_id", "version", "default_language", "purpose"])
-    settings.append([survey["title"], f"cohear_survey_{survey['id']}", str(survey["version"]),
-                     _column(survey["base_language"]).removeprefix("label::"),
-                     survey["purpose"]])
+        survey_rows.append([qtype, q["name"]] + labels + [params, kind_note])
+    settings_rows = [["form_title", "form_id", "version", "default_language", "purpose"],
+                     [survey["title"], f"cohear_survey_{survey['id']}", str(survey["version"]),
+                      _column(survey["base_language"]).removeprefix("label::"),
+                      survey["purpose"]]]
+    for title, rows in (("survey", survey_rows), ("choices", choice_rows),
+                        ("settings", settings_rows)):
+        sheet = wb.create_sheet(title)
+        for row in rows:
+            sheet.append(cells.xlsx_row(sheet, row))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
