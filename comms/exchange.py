@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 from lxml import etree
 from translate.storage import po, xliff, xliff2
@@ -57,6 +58,10 @@ _SCRIPT_MODIFIERS = {"gurmukhi": "Guru", "guru": "Guru", "arabic": "Arab", "arab
 REVIEW_STATES_12 = ("needs-review-translation", "needs-review-adaptation", "needs-review-l10n",
                     "needs-adaptation", "needs-l10n")
 FUZZY_NOTE = "marked fuzzy (needs review) in the file"
+
+
+def _po_date() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M+0000")
 
 
 def gettext_language(tag: str) -> str:
@@ -129,7 +134,8 @@ def export_file(store: Store, message_ids: list[int], lang: str, fmt: str = "xli
                             Project_Id_Version=name, X_Generator="cohear",
                             X_Source_Language=source_lang, X_Cohear_Language=tag,
                             Language_Team=f"{service.language(tag).english_name} translators",
-                            Last_Translator="", Plural_Forms="nplurals=2; plural=(n != 1);")
+                            Last_Translator="", PO_Revision_Date=_po_date(),
+                            Plural_Forms="nplurals=2; plural=(n != 1);")
         for uid, source, target, note in units:
             unit = store_.addsourceunit(source)
             unit.setcontext(uid)
