@@ -632,6 +632,7 @@ def _text_sources(plan: Plan, a, codings: list) -> list[dict]:
             continue
         v = versions.setdefault(g["answer_text_id"], {
             "rendering": g["rendering"], "raw": g["coded_text"], "spans": g["coded_spans"],
+            "label": f"{g['rendering']} version {g['text_version']}",
             "language": a["language"] if g["rendering"] == "original" else "en", "codings": []})
         v["codings"].append(g)
     if whole and not versions:
@@ -655,7 +656,7 @@ def _text_sources(plan: Plan, a, codings: list) -> list[dict]:
         if i == 0:
             selections += [(g, 0, len(text)) for g in whole]
         out.append({"guid": _guid(plan, "text", key), "text": text,
-                    "name": f"{who} {a['question']} {v['rendering']} ({answer})",
+                    "name": f"{who} {a['question']} {v.get('label', v['rendering'])} ({answer})",
                     "at": a["created_at"], "respondent": who, "question": a["question"],
                     "rendering": v["rendering"], "language": v["language"], "answer": answer,
                     "selections": [{"guid": _guid(plan, "selection", g["id"]),

@@ -173,9 +173,13 @@ BAD_CHARACTERS = ["\x0b", "\x00", "\x1f", "\ufffe"]
 @pytest.mark.parametrize("bad", BAD_CHARACTERS)
 def test_a_typed_control_character_is_refused_and_names_no_words(store, users, hostile, bad):
     s, col = hostile["survey"], users["collector"]
-    sess = hostile["sessions"][0]
     q = {x["name"]: x["id"] for x in s["questions"]}
+    sess = service.start_session(store, col, s["id"], "en")
+    service.record_consent(store, col, sess["id"], method="tick")
     before = store.one("SELECT count(*) FROM answers")[0]
+    with pytest.raises(Unprocessable) as caught:
+        service.submit_answer(store, col, sess["id"], q["story"], text=f"my words{bad}")
+    assert f"U+{ord(bad):04X}" in caught.value.detail and "my words" not in caught.value.detail
     with pytest.raises(Unprocessable) as caught:
         service.add_text_version(store, users["reviewer"], 1, f"secret words{bad}here")
     assert f"U+{ord(bad):04X}" in caught.value.detail and "secret" not in caught.value.message()
@@ -187,7 +191,6 @@ def test_a_typed_control_character_is_refused_and_names_no_words(store, users, h
         comms_service.create_message(store, users["communicator"], title="t",
                                      source_text="Hello", channel="sms", audience=f"a{bad}")
     assert store.one("SELECT count(*) FROM answers")[0] == before
-    assert sess and q
 
 
 def test_over_http_a_control_character_is_a_422_problem_on_every_kind_of_body(api):

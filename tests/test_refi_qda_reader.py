@@ -201,6 +201,7 @@ def test_a_reader_written_from_the_standard_finds_every_source_code_coding_and_c
     assert sorted(s.text for s in olds) == ["New words now", "Old words here"]
     old = next(s for s in olds if s.text == "Old words here")
     assert found(old) == [("words", 4, 9, "test-reviewer", ("emotion",))]
+    assert len({s.name for s in p.sources.values()}) == len(p.sources)  # importers need this
 
     # Each respondent is a case linked to exactly their sources.
     assert len(p.cases) == 2 and all(name.startswith("P-") for name in p.cases)
