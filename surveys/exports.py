@@ -20,15 +20,15 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import html
 import json
 import os
 import secrets
 import shutil
 import sqlite3
-import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from cohear import audit, cells
@@ -148,6 +148,7 @@ class Plan:
     key: bytes
     statuses: str
     languages: dict
+    guid_key: bytes | None = None
 
     def who(self, cohear_id: str) -> str:
         return cohear_id if self.identifiable else pseudonym(self.key, cohear_id)
@@ -456,13 +457,17 @@ def _write_json(plan: Plan, path: Path, paths: dict, tick: Callable) -> int:
 # -- REFI-QDA project (.qdpx) --------------------------------------------------------------
 
 def _guid(plan: Plan, kind: str, value: int | str) -> str:
-    """A stable GUID for one thing in a project: a keyed hash of what it is, different
-    for pseudonymised and identifiable exports so the two cannot be joined by GUID, and
-    revealing no internal id."""
-    mode = "identifiable" if plan.identifiable else "pseudonymised"
-    digest = hmac.new(plan.key, f"refi-qda:{mode}:{kind}:{value}".encode(),
-                      hashlib.sha256).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
+    """A stable GUID for one thing in a project: a keyed hash (BLAKE2b with a key derived
+    from the pseudonym salt) of what it is, different for pseudonymised and identifiable
+    exports so the two cannot be joined by GUID, and revealing no internal id."""
+    if plan.guid_key is None:
+        mode = b"identifiable" if plan.identifiable else b"pseudonymised"
+        plan.guid_key = hmac.new(plan.key, b"refi-qda:" + mode, hashlib.sha256).digest()
+    d = bytearray(hashlib.blake2b(f"{kind}:{value}".encode(), key=plan.guid_key,
+                                  digest_size=16).digest())
+    d[6], d[8] = (d[6] & 0x0F) | 0x40, (d[8] & 0x3F) | 0x80  # a version 4 UUID's bits
+    h = d.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _p(tag: str) -> str:
@@ -504,7 +509,6 @@ def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
 
     Offsets count Unicode code points of the file's text. Sources, cases and the XML
     are written as the rows are read: one respondent is held at a time."""
-    from lxml import etree
 
     store = plan.store
     codes = store.all(
@@ -518,13 +522,18 @@ def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
         "WHERE s.survey_id = ? ORDER BY u.id", (plan.survey["id"],))
     variables = {name: _guid(plan, "variable", name)
                  for name in [*_SOURCE_VARIABLES, *_CASE_VARIABLES]}
+    from stream_zip import ZIP_AUTO, stream_zip
+
     n = 0
     cases_tmp = path.with_name(path.name + ".cases")
     sources_tmp = path.with_name(path.name + ".sources")
     qde_tmp = path.with_name(path.name + ".qde")
-    try:
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf, \
-                open(cases_tmp, "wb") as cases_fh, open(sources_tmp, "wb") as sources_fh:
+    now = datetime.now()
+
+    def members():
+        """The zip's members as they are made: each source's file, then project.qde."""
+        nonlocal n
+        with open(cases_tmp, "wb") as cases_fh, open(sources_tmp, "wb") as sources_fh:
             case: dict | None = None
             for a, codings in iter_answers_with_codings(plan):
                 if case is not None and case["id"] != a["respondent_id"]:
@@ -536,53 +545,78 @@ def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
                 if a["language"] not in case["languages"]:
                     case["languages"].append(a["language"])
                 for source in _text_sources(plan, a, codings):
-                    zf.writestr(f"sources/{source['guid']}.txt", source["text"].encode("utf-8"))
-                    sources_fh.write(_xml(_source_element(plan, variables, source)))
+                    data = source["text"].encode("utf-8")
+                    sources_fh.write(_source_xml(variables, source))
                     case["sources"].append(source["guid"])
+                    yield (f"sources/{source['guid']}.txt", now, 0o600, ZIP_AUTO(len(data)),
+                           (data,))
                 n += 1
                 tick(n)
             if case is not None:
                 cases_fh.write(_xml(_case_element(plan, variables, case)))
-        with open(qde_tmp, "wb") as qde:
-            root = etree.Element(_p("Project"), nsmap={None: PROJECT_NS},
-                                 name=xml_safe(plan.survey["title"]), origin="cohear",
-                                 creationDateTime=_xml_time(utcnow()))
-            start = _xml(root)
-            qde.write(b"<?xml version='1.0' encoding='utf-8'?>\n" + start[:-2] + b">")
-            if coders:
-                users = etree.Element(_p("Users"))
-                for u in coders:
-                    etree.SubElement(users, _p("User"), guid=_guid(plan, "user", u["id"]),
-                                     name=xml_safe(u["name"]))
-                qde.write(_xml(users))
-            if codes:
-                book = etree.Element(_p("CodeBook"))
-                codes_el = etree.SubElement(book, _p("Codes"))
-                for el in code_elements([dict(c) for c in codes],
-                                        lambda tag, attrib: etree.Element(_p(tag), attrib)):
-                    codes_el.append(el)
-                qde.write(_xml(book))
-            qde.write(_xml(_variables_element(variables)))
-            for tag, tmp in (("Cases", cases_tmp), ("Sources", sources_tmp)):
-                if tmp.stat().st_size:
-                    qde.write(f"<{tag}>".encode())
-                    with open(tmp, "rb") as part:
-                        shutil.copyfileobj(part, qde)
-                    qde.write(f"</{tag}>".encode())
-            description = etree.Element(_p("Description"))
-            description.text = xml_safe(
-                f"{plan.survey['title']}: {plan.survey['purpose']}. "
-                + ("Identifiable export." if plan.identifiable else
-                   "Pseudonymised export: respondents, sessions and answers are salted "
-                   "pseudonyms and personal data is redacted.")
-                + " Offsets count Unicode code points. In every export, " + CHARACTER_RULE + ".")
-            qde.write(_xml(description) + b"</Project>\n")
-        with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.write(qde_tmp, "project.qde")
+        _write_qde(plan, qde_tmp, coders, codes, variables, cases_tmp, sources_tmp)
+        yield ("project.qde", now, 0o600, ZIP_AUTO(qde_tmp.stat().st_size), _chunks(qde_tmp))
+
+    try:
+        # stream-zip keeps each member's central-directory record as a few bytes; the
+        # standard library's ZipFile keeps a ZipInfo object per member, about 1 KB each,
+        # which grew a 100,000-answer export by 240 MB.
+        with open(path, "wb") as out:
+            for chunk in stream_zip(members()):
+                out.write(chunk)
     finally:
         for tmp in (cases_tmp, sources_tmp, qde_tmp):
             tmp.unlink(missing_ok=True)
     return n
+
+
+def _chunks(path: Path, size: int = 1 << 16) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while chunk := fh.read(size):
+            yield chunk
+
+
+def _write_qde(plan: Plan, qde_path: Path, coders, codes, variables: dict, cases_tmp: Path,
+               sources_tmp: Path) -> None:
+    """project.qde: the head (users, codebook, variables), then the cases and sources
+    already written to their temporary files, then the description."""
+    from lxml import etree
+
+    with open(qde_path, "wb") as qde:
+        root = etree.Element(_p("Project"), nsmap={None: PROJECT_NS},
+                             name=xml_safe(plan.survey["title"]), origin="cohear",
+                             creationDateTime=_xml_time(utcnow()))
+        start = _xml(root)
+        qde.write(b"<?xml version='1.0' encoding='utf-8'?>\n" + start[:-2] + b">")
+        if coders:
+            users = etree.Element(_p("Users"))
+            for u in coders:
+                etree.SubElement(users, _p("User"), guid=_guid(plan, "user", u["id"]),
+                                 name=xml_safe(u["name"]))
+            qde.write(_xml(users))
+        if codes:
+            book = etree.Element(_p("CodeBook"))
+            codes_el = etree.SubElement(book, _p("Codes"))
+            for el in code_elements([dict(c) for c in codes],
+                                    lambda tag, attrib: etree.Element(_p(tag), attrib)):
+                codes_el.append(el)
+            qde.write(_xml(book))
+        qde.write(_xml(_variables_element(variables)))
+        for tag, tmp in (("Cases", cases_tmp), ("Sources", sources_tmp)):
+            if tmp.stat().st_size:
+                # Within <Project xmlns=...>, unprefixed elements are in the project namespace.
+                qde.write(f"<{tag}>".encode())
+                with open(tmp, "rb") as part:
+                    shutil.copyfileobj(part, qde)
+                qde.write(f"</{tag}>".encode())
+        description = etree.Element(_p("Description"))
+        description.text = xml_safe(
+            f"{plan.survey['title']}: {plan.survey['purpose']}. "
+            + ("Identifiable export." if plan.identifiable else
+               "Pseudonymised export: respondents, sessions and answers are salted "
+               "pseudonyms and personal data is redacted.")
+            + " Offsets count Unicode code points. In every export, " + CHARACTER_RULE + ".")
+        qde.write(_xml(description) + b"</Project>\n")
 
 
 def _variables_element(variables: dict[str, str]):
@@ -668,25 +702,30 @@ def _text_sources(plan: Plan, a, codings: list) -> list[dict]:
     return out
 
 
-def _source_element(plan: Plan, variables: dict, source: dict):
-    from lxml import etree
-
-    el = etree.Element(_p("TextSource"), guid=source["guid"], name=xml_safe(source["name"]),
-                       plainTextPath=f"internal://{source['guid']}.txt",
-                       creationDateTime=_xml_time(source["at"]))
+def _source_xml(variables: dict, source: dict) -> bytes:
+    """One <TextSource> as XML text. Built as a string (names and words escaped, characters
+    XML cannot hold replaced; GUIDs, offsets and times are cohear's own hex, digits and
+    ISO times): at a text source per answer rendering, lxml's element objects were most
+    of a large export's time. The tests parse and validate it."""
+    guid, at = source["guid"], _xml_time(source["at"])
+    parts = [f'<TextSource guid="{guid}" name="{_esc(source["name"])}" '
+             f'plainTextPath="internal://{guid}.txt" creationDateTime="{at}">']
     for sel in source["selections"]:
-        s = etree.SubElement(el, _p("PlainTextSelection"), guid=sel["guid"],
-                             startPosition=str(sel["start"]), endPosition=str(sel["end"]),
-                             creatingUser=sel["coder"], creationDateTime=sel["at"])
-        c = etree.SubElement(s, _p("Coding"), guid=sel["coding"], creatingUser=sel["coder"],
-                             creationDateTime=sel["at"])
-        etree.SubElement(c, _p("CodeRef"), targetGUID=sel["code"])
+        who, when = sel["coder"], sel["at"]
+        parts.append(
+            f'<PlainTextSelection guid="{sel["guid"]}" startPosition="{int(sel["start"])}" '
+            f'endPosition="{int(sel["end"])}" creatingUser="{who}" creationDateTime="{when}">'
+            f'<Coding guid="{sel["coding"]}" creatingUser="{who}" creationDateTime="{when}">'
+            f'<CodeRef targetGUID="{_esc(sel["code"])}"/></Coding></PlainTextSelection>')
     for name in _SOURCE_VARIABLES:
-        vv = etree.SubElement(el, _p("VariableValue"))
-        etree.SubElement(vv, _p("VariableRef"), targetGUID=variables[name])
-        etree.SubElement(vv, _p("TextValue")).text = xml_safe(str(source[name]))
-    return el
+        parts.append(f'<VariableValue><VariableRef targetGUID="{variables[name]}"/>'
+                     f'<TextValue>{_esc(str(source[name]))}</TextValue></VariableValue>')
+    parts.append("</TextSource>")
+    return "".join(parts).encode("utf-8")
 
+
+def _esc(value: str) -> str:
+    return html.escape(xml_safe(value), quote=True)
 
 
 # -- the entry point ----------------------------------------------------------------------------
