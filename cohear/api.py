@@ -12,12 +12,13 @@ from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
 from cohear.jobs import JobQueue
 from cohear.store import Store
+from cohear.text import Text
 
 router = APIRouter(prefix="/api", tags=["shell"])
 
 
 class NewUser(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
     role: Literal["admin", "communicator", "collector", "reviewer", "researcher"]
 
 

@@ -7,28 +7,30 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from cohear.text import Text  # refuses characters XML cannot hold (422)
+
 Channel = Literal["sms", "letter", "phone_script", "poster", "whatsapp"]
 
 
 class NewMessage(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    source_text: str = Field(min_length=1, max_length=20000)
+    title: Text = Field(min_length=1, max_length=200)
+    source_text: Text = Field(min_length=1, max_length=20000)
     channel: Channel
-    audience: str = ""
-    tags: list[str] = []
-    source_language: str = "en"
+    audience: Text = ""
+    tags: list[Text] = []
+    source_language: Text = "en"
 
 
 class MessageEdit(BaseModel):
-    source_text: str | None = Field(None, max_length=20000)
-    title: str | None = Field(None, max_length=200)
-    audience: str | None = None
+    source_text: Text | None = Field(None, max_length=20000)
+    title: Text | None = Field(None, max_length=200)
+    audience: Text | None = None
     channel: Channel | None = None
-    tags: list[str] | None = None
+    tags: list[Text] | None = None
 
 
 class TranslateRequest(BaseModel):
-    languages: list[str] = Field(min_length=1, max_length=50)
+    languages: list[Text] = Field(min_length=1, max_length=50)
     force: bool = False
     background: bool | None = Field(None, description="run as a job; by default only when "
                                     "there are more than 5 message x language pairs")
@@ -39,15 +41,15 @@ class TranslateMany(TranslateRequest):
 
 
 class TranslationEdit(BaseModel):
-    text: str = Field(min_length=1, max_length=40000)
+    text: Text = Field(min_length=1, max_length=40000)
 
 
 class HumanRequest(BaseModel):
-    languages: list[str] = Field(min_length=1, max_length=50)
+    languages: list[Text] = Field(min_length=1, max_length=50)
 
 
 class GlossaryTerm(BaseModel):
-    term: str = Field(min_length=1, max_length=100)
-    language: str | None = None
-    translation: str | None = None
-    note: str = ""
+    term: Text = Field(min_length=1, max_length=100)
+    language: Text | None = None
+    translation: Text | None = None
+    note: Text = ""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import nh3
 
 from cohear import audit
+from cohear import text as text_rule
 from cohear.auth import User
 from cohear.errors import BadInput, Conflict, Forbidden, NotFound, TooLarge, Unprocessable
 from cohear.permissions import register, who_may
@@ -74,6 +75,7 @@ def clean_text(text: str, what: str, limit: int) -> str:
     control characters refused, length limited."""
     if not isinstance(text, str):
         raise BadInput(f"the {what} must be text", fix="send a string")
+    text_rule.check(text, what)
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").strip()
     if _TAG_LIKE.search(text):
         text = html.unescape(nh3.clean(text, tags=set(),
@@ -144,6 +146,8 @@ def create_message(store: Store, actor: User, *, title: str, source_text: str,
                    channel: str, audience: str = "", tags: Iterable[str] | None = None,
                    source_language: str = "en") -> dict:
     """A new message at version 1."""
+    text_rule.check(audience, "audience")
+    text_rule.check_each(tags, "tag")
     title = clean_text(title, "title", MAX_TITLE_CHARS)
     text = clean_text(source_text, "message", MAX_SOURCE_CHARS)
     lang = language(source_language)
@@ -239,6 +243,8 @@ def edit_message(store: Store, actor: User, message_id: int, *, source_text: str
                  channel: str | None = None, tags: Iterable[str] | None = None) -> dict:
     """Change a message. A new source text is a new version, and every translation of the
     old one becomes `stale` (its text kept, still pointing at the version it translates)."""
+    text_rule.check(audience, "audience")
+    text_rule.check_each(tags, "tag")
     row = _message_row(store, message_id)
     lang = language(row["source_language"])
     text = None if source_text is None else clean_text(source_text, "message", MAX_SOURCE_CHARS)
@@ -321,6 +327,7 @@ def protected_terms(store: Store, lang: str) -> tuple[list[str], dict[str, str]]
 def add_glossary_term(store: Store, actor: User, term: str, *, language_tag: str | None = None,
                       translation: str | None = None, note: str = "") -> dict:
     """A do-not-translate term (no language), or a fixed translation in one language."""
+    text_rule.check(note, "glossary note")
     term = clean_text(term, "term", 100)
     lang = language(language_tag).tag if language_tag else None
     if translation is not None:

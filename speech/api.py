@@ -16,6 +16,7 @@ from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
 from cohear.jobs import JobQueue
 from cohear.store import Store
+from cohear.text import Text
 from speech import formats, service
 from speech.openai_api import router as openai_router
 
@@ -38,16 +39,16 @@ class TranscribeRequest(BaseModel):
 
 class SegmentEdit(BaseModel):
     index: int = Field(ge=0, le=1_000_000)
-    text: str = Field(max_length=20_000)
+    text: Text = Field(max_length=20_000)
     keep: bool = Field(True, description="false: the words were not said (marks it rejected); "
                        "true also brings back a segment a guard rejected")
 
 
 class Correction(BaseModel):
-    text: str | None = Field(None, max_length=200_000, description="the whole corrected text")
+    text: Text | None = Field(None, max_length=200_000, description="the whole corrected text")
     segments: list[SegmentEdit] | None = Field(None, description="or: corrected segments")
-    english: str | None = Field(None, max_length=200_000, description="a corrected English text")
-    note: str = Field("", max_length=1000)
+    english: Text | None = Field(None, max_length=200_000, description="a corrected English text")
+    note: Text = Field("", max_length=1000)
     base_version: int | None = Field(None, ge=1, le=1_000_000,
                                      description="the version you corrected (checked)")
 

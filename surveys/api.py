@@ -14,6 +14,7 @@ from cohear.deps import allow, get_jobs, get_store
 from cohear.errors import BadInput
 from cohear.jobs import JobQueue
 from cohear.store import Store
+from cohear.text import Text
 from surveys import agreement, coding, exports, redaction, service, summary, xlsform
 from surveys.schema import (
     MAX_ID,
@@ -187,7 +188,7 @@ def record_consent(session_id: IdPath, store: StoreDep,
 def submit_answer(session_id: IdPath, store: StoreDep, jobs: JobsDep,
                   user: Annotated[User, Depends(allow("sessions.run"))],
                   question_id: Annotated[int, Form(ge=1, le=MAX_ID)],
-                  text: Annotated[str | None, Form(max_length=200_000)] = None,
+                  text: Annotated[Text | None, Form(max_length=200_000)] = None,
                   choices: Annotated[list[str] | None, Form()] = None,
                   file: Annotated[UploadFile | None, File(description="a voice answer")] = None
                   ) -> dict:

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
+
+from cohear.text import Text  # refuses lone surrogates and characters XML cannot hold (422)
 
 # Ids fit SQLite's integers; anything larger cannot name a row.
 MAX_ID = 2**53
 
-
-def _utf8(value: str) -> str:
-    value.encode("utf-8")  # a lone surrogate raises here and becomes a 422, not a 500
-    return value
-
-
-Text = Annotated[str, AfterValidator(_utf8)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Language = Annotated[str, Field(min_length=2, max_length=35, pattern=r"^[A-Za-z0-9-]+$")]
 QuestionKind = Literal["consent", "open", "single_choice", "multiple_choice", "scale",

@@ -13,6 +13,7 @@ import secrets
 from typing import IO, Any
 
 from cohear import audit
+from cohear import text as text_rule
 from cohear.auth import User
 from cohear.errors import BadInput, Conflict, Forbidden, NotFound, Unprocessable
 from cohear.permissions import register
@@ -152,6 +153,7 @@ def _kind_options(kind: str, options: dict) -> dict:
             raise BadInput(f"a scale runs from a whole number to a larger one (at most 11 points), "
                            f"not {low!r} to {high!r}", fix="use e.g. min 1, max 5")
         labels = {str(k): str(v) for k, v in (options.get("labels") or {}).items()}
+        text_rule.check_each(labels.values(), "scale's label")
         bad = [k for k in labels if not k.lstrip("-").isdigit() or not low <= int(k) <= high]
         if bad:
             raise BadInput(f"scale labels {bad} are outside {low}..{high}",
@@ -180,6 +182,10 @@ def _check_choices(choices: Any) -> list[dict]:
     for c in choices:
         if isinstance(c, str):
             c = {"value": c, "label": c}
+        if isinstance(c, dict):
+            text_rule.check_all({"choice's value": str(c.get("value", "")),
+                                 "choice's label": str(c.get("label") or "")})
+            text_rule.check_each((c.get("labels") or {}).values(), "choice's label")
         value = str(c.get("value", "")).strip()
         if not value or value in seen:
             raise BadInput(f"choice values must be present and different ({value!r})",
@@ -197,6 +203,7 @@ def create_survey(store: Store, actor: User, *, title: str, purpose: str, base_l
                   questions: list[dict] | None = None) -> dict:
     """A new survey (version 1), with its questions if given."""
     actor.require("surveys.build")
+    text_rule.check_all({"survey's title": title, "survey's purpose": purpose})
     title, purpose = (title or "").strip(), (purpose or "").strip()
     if not title or not purpose:
         raise BadInput("a survey needs a title and a purpose",
@@ -223,6 +230,9 @@ def _add_question(conn, store: Store, actor: User, survey_id: int, version: int,
                   kind: str, name: str,
                   text: str, options: dict | None = None, texts: dict[str, str] | None = None,
                   position: int | None = None) -> int:
+    text_rule.check_all({"question's name": name, "question's text": text})
+    text_rule.check_all({f"{lang} text of the question": t for lang, t in (texts or {}).items()
+                         if isinstance(t, str)})
     name = (name or "").strip()
     if not _NAME.match(name):
         raise BadInput(f"{name!r} is not a usable question name",
@@ -356,6 +366,7 @@ def set_question_text(store: Store, actor: User, question_id: int, language: str
     """A translation of a question (its comms message), to be reviewed and approved."""
     actor.require("surveys.build")
     language = _check_language(language)
+    text_rule.check(text, "question's text")
     links.set_translation(store, actor, _question_message(store, question_id), language, text)
     return get_question(store, question_id)
 
@@ -437,6 +448,7 @@ def _new_cohear_id() -> str:
 
 
 def create_respondent(conn, actor: User, contact: str | None = None) -> int:
+    text_rule.check(contact, "contact detail")
     rid = conn.execute("INSERT INTO respondents (cohear_id, created_by, created_at) "
                        "VALUES (?, ?, ?)", (_new_cohear_id(), actor.id or None, utcnow())).lastrowid
     if contact:
@@ -584,6 +596,8 @@ def _check_answer_value(question, text: str | None, choices: list[str] | None,
     """(kind, text, choices, notes) for an answer to this question, or BadInput."""
     kind, opts, name = question["kind"], json.loads(question["options_json"]), question["name"]
     notes: dict = {}
+    text_rule.check(text, "answer")
+    text_rule.check_each(choices, "chosen option")
     if kind == "consent":
         raise BadInput(f"question {name!r} is the consent question",
                        fix="record consent with the consent step, not as an answer")
@@ -755,6 +769,7 @@ def add_text_version(store: Store, actor: User, answer_id: int, text: str, *,
     actor.require("answers.review")
     if rendering not in ("original", "english"):
         raise BadInput(f"{rendering!r} is not a rendering", fix="use original or english")
+    text_rule.check(text, "answer's words")
     text = (text or "").strip()
     if not text:
         raise BadInput("the text is empty", fix="write the answer's words")
@@ -848,6 +863,7 @@ def _flag(conn, answer_id: int, reason: str, raised_by: str) -> None:
 
 def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -> dict:
     actor.require("safeguarding.raise")
+    text_rule.check(reason, "safeguarding reason")
     reason = (reason or "").strip()
     if not reason:
         raise BadInput("say why this answer is a safeguarding concern", fix="add a reason")
@@ -864,6 +880,7 @@ def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -
 
 def handle_safeguarding(store: Store, actor: User, answer_id: int, note: str) -> dict:
     actor.require("safeguarding.handle")
+    text_rule.check(note, "safeguarding note")
     with store.transaction() as conn:
         row = visible_answer_row(conn, actor, answer_id)
         if not row["safeguarding"]:
@@ -972,6 +989,7 @@ def withdraw_consent(store: Store, actor: User, respondent_id: int) -> dict:
 def add_contact(store: Store, actor: User, respondent_id: int, contact: str) -> None:
     """Keep a way to reach the respondent (separate table; never exported)."""
     actor.require("sessions.run")
+    text_rule.check(contact, "contact detail")
     contact = (contact or "").strip()
     if not contact:
         raise BadInput("the contact detail is empty", fix="give a phone number or address")

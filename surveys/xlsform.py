@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from cohear import cells, safexml
 from cohear.auth import User
 from cohear.errors import BadInput, CohearError, TooLarge
 from cohear.store import Store
@@ -130,6 +131,10 @@ def _open(data: bytes):
     if not data:
         raise BadInput("the file is empty", fix="upload the .xlsx form from KoboToolbox or ODK")
     try:
+        # openpyxl parses the workbook's XML itself: refuse any DTD in any of its parts first.
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            safexml.refuse_dtd_in_zip(archive, what="spreadsheet", fix=(
+                "save the form again from Excel, LibreOffice or KoboToolbox"))
         return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, EOFError,
             SyntaxError) as exc:  # defusedxml's refusals (entities, DTDs) are ValueErrors
@@ -908,30 +913,33 @@ def export_xlsform(store: Store, survey_id: int) -> bytes:
         for lang in c.get("labels", {})]) if t != base]
     used_words = [w for w in service.WORDS_OPTIONS
                   if any(q["options"].get(w) for q in survey["questions"])]
-    wb = Workbook()
-    sheet = wb.active
-    sheet.title = "survey"
     header = ["type", "name"] + [_column("label", t) for t in languages]
     for what in used_words:
         header += [_column(what, t) for t in languages]
     header += ["required", "constraint", "parameters", KIND_COLUMN]
-    sheet.append(header)
-    choices = wb.create_sheet("choices")
-    choices.append(["list_name", "name"] + [_column("label", t) for t in languages])
+    survey_rows = [header]
+    choice_rows = [["list_name", "name"] + [_column("label", t) for t in languages]]
     for q in survey["questions"]:
-        row = _export_question(q, languages, choices)
+        row = _export_question(q, languages, choice_rows)
         labels = [q["text"]] + [q["texts"].get(t, {}).get("text", "") for t in languages[1:]]
         extra = []
         for what in used_words:
             per = q["options"].get(what, {})
             extra += [per.get(t, "") for t in languages]
-        sheet.append([row["type"], q["name"]] + labels + extra + [
+        survey_rows.append([row["type"], q["name"]] + labels + extra + [
             "yes" if q["options"].get("required") else "", row.get("constraint", ""),
             row.get("parameters", ""), row.get("kind", "")])
-    settings = wb.create_sheet("settings")
-    settings.append(["form_title", "form_id", "version", "default_language", "purpose"])
-    settings.append([survey["title"], f"cohear_survey_{survey['id']}", str(survey["version"]),
-                     _column("label", base).removeprefix("label::"), survey["purpose"]])
+    settings_rows = [["form_title", "form_id", "version", "default_language", "purpose"],
+                     [survey["title"], f"cohear_survey_{survey['id']}", str(survey["version"]),
+                      _column("label", base).removeprefix("label::"), survey["purpose"]]]
+    # Every cell a string cell (never a formula, whatever a label starts with), with
+    # characters XML cannot hold written as U+FFFD; rows are collected, then written.
+    wb = Workbook(write_only=True)
+    for title, rows in (("survey", survey_rows), ("choices", choice_rows),
+                        ("settings", settings_rows)):
+        sheet = wb.create_sheet(title)
+        for r in rows:
+            sheet.append(cells.xlsx_row(sheet, r))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -239,9 +239,10 @@ def test_codebooks_are_imported_and_exported_as_csv_and_qdc(api):
     assert r.status_code == 201 and [c["path"] for c in r.json()["codes"]] == \
         ["barriers", "barriers/phone"]
     back = api["researcher"].get(f"/api/codebooks/{book['id']}/export").text
-    # A code without a colour gets the default grey.
-    assert back.replace("\r\n", "\n") == csv_text.replace("phone,barriers,,,",
-                                                            "phone,barriers,,#888888,")
+    # Written with paths (the hierarchy Taguette reads); a code without a colour gets grey.
+    assert back.replace("\r\n", "\n") == (
+        '"path","parent","description","colour","memo"\n'
+        '"barriers","","","#aa0000",""\n"barriers/phone","barriers","","#888888",""\n')
     assert api["collector"].post("/api/codebooks", json={"name": "x"}).status_code == 403
 
 

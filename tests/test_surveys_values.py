@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -177,7 +178,22 @@ def test_every_export_carries_the_values_typed(store, users, answered, tmp_path)
     exports.export_survey(store, researcher, sid, "qdpx", tmp_path / "s.qdpx")
     with zipfile.ZipFile(tmp_path / "s.qdpx") as z:
         project = z.read("project.qde").decode()
-    assert "2026-01-31" in project and "08:05" in project   # values as text sources
+    # Values are typed variables of the respondent's case, valid against the schema.
+    from lxml import etree
+    root = etree.fromstring(project.encode())
+    ns = {"q": "urn:QDA-XML:project:1.0"}
+    types = {v.get("name"): (v.get("guid"), v.get("typeOfVariable"))
+             for v in root.iterfind(".//q:Variables/q:Variable", ns)}
+    assert types["q:age"][1] == "Integer" and types["q:last_visit"][1] == "Date"
+    assert types["q:temp"][1] == "Float" and types["q:arrived"][1] == "Text"
+    by_guid = {guid: name for name, (guid, _) in types.items()}
+    found = {(by_guid[vv.find("q:VariableRef", ns).get("targetGUID")], vv[1].tag.split("}")[1],
+              vv[1].text) for vv in root.iterfind(".//q:Cases/q:Case/q:VariableValue", ns)}
+    assert {("q:age", "IntegerValue", "42"), ("q:last_visit", "DateValue", "2026-01-31"),
+            ("q:arrived", "TextValue", "08:05"), ("q:temp", "FloatValue", "36.6")} <= found
+    schema = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" /
+                                             "refi-qda-Project.xsd")))
+    assert schema.validate(root), schema.error_log
 
 
 @pytest.mark.anyio

@@ -21,6 +21,7 @@ from cohear.auth import User
 from cohear.deps import allow, get_store
 from cohear.errors import BadInput, NotFound
 from cohear.store import Store
+from cohear.text import Text
 from webcollect import fonts, links, service, strings
 
 CONTENT_SECURITY_POLICY = (
@@ -245,7 +246,7 @@ def record_consent(session_id: Id, method: Annotated[str, Form(description="tick
 @router.post("/collect/api/sessions/{session_id}/answers")
 def submit_answer(session_id: Id, question_id: Annotated[int, Form(ge=1, le=2**53)],
                   idempotency_key: IdempotencyKey, store: StoreDep, user: Collector,
-                  text: Annotated[str | None, Form()] = None,
+                  text: Annotated[Text | None, Form()] = None,
                   choices: Annotated[list[str] | None, Form()] = None,
                   audio: Annotated[UploadFile | None,
                                    File(description="the recorded answer")] = None,
