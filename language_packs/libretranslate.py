@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from cohear import limits
 from cohear.auth import User, authenticate
 from cohear.deps import bearer
 from cohear.errors import CohearError, Forbidden, Unauthorized
@@ -90,6 +91,9 @@ def _texts(params: dict) -> tuple[list[str], bool]:
     if isinstance(q, str):
         return [q], False
     if isinstance(q, list) and all(isinstance(item, str) for item in q):
+        if len(q) > limits.TEXTS_PER_TRANSLATION:
+            raise _Refused(413, f"Invalid request: q holds {len(q):,} texts; the limit is "
+                                f"{limits.TEXTS_PER_TRANSLATION:,} per request")
         return q, True
     raise _Refused(400, "Invalid request: q must be a string or a list of strings")
 

@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import IO, Any
 
+from cohear import limits
 from cohear.auth import User
 from cohear.errors import BadInput
 from cohear.store import Store
@@ -30,15 +31,23 @@ UNSUPPORTED_TYPES = ("integer", "decimal", "date", "time", "datetime", "geopoint
                      "select_multiple_from_file")
 
 
-def _rows(sheet) -> Iterator[tuple[int, dict[str, Any]]]:
+def _rows(sheet, limit: int | None = None, what: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
+    """The sheet's filled rows as {column: value}; past `limit` filled rows, TooLarge
+    (raised while reading, so a huge sheet is not read to the end first)."""
     rows = sheet.iter_rows(values_only=True)
     header = next(rows, None)
     if header is None:
         return
     names = [str(h).strip() if h is not None else "" for h in header]
+    filled = 0
     for number, values in enumerate(rows, start=2):
         row = {names[i]: v for i, v in enumerate(values) if i < len(names) and names[i]}
         if any(v not in (None, "") for v in row.values()):
+            filled += 1
+            if limit is not None:
+                limits.check_count(f"rows on the {what} sheet", filled, limit,
+                                   fix=f"a survey holds at most {limits.QUESTIONS_PER_SURVEY:,} "
+                                       "questions; split the form into several surveys")
             yield number, row
 
 
@@ -89,7 +98,7 @@ def parse_xlsform(data: bytes) -> dict:
         coded = _LANG_CODE.match(spec)
         default_lang = links.language(coded.group("code") if coded
                                       else links.tag_for_name(spec) or spec).tag
-    survey_rows = list(_rows(sheets["survey"]))
+    survey_rows = list(_rows(sheets["survey"], limits.XLSFORM_SURVEY_ROWS, "survey"))
     columns = list(dict.fromkeys(k for _, row in survey_rows for k in row))  # sheet order
     lower = {c.lower(): c for c in columns}
     if "type" not in lower or "name" not in lower:
@@ -205,7 +214,7 @@ def _choices(sheet, default_lang: str | None, base: str) -> dict[str, list[dict]
     if sheet is None:
         return {}
     out: dict[str, list[dict]] = {}
-    for number, row in _rows(sheet):
+    for number, row in _rows(sheet, limits.XLSFORM_CHOICE_ROWS, "choices"):
         lower = {k.lower(): k for k in row}
         list_name = _text(row.get(lower.get("list_name") or lower.get("list name", ""), ""))
         value = _text(row.get(lower.get("name", ""), ""))
