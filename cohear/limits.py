@@ -38,6 +38,7 @@ CONTACT_CHARS = 500             # a respondent's contact details
 TYPED_ANSWER_CHARS = 5_000      # an answer typed on the field page
 ANSWER_TEXT_CHARS = 200_000     # a whole transcript or its correction (30 minutes of speech)
 SEGMENT_TEXT_CHARS = 20_000     # one corrected transcript segment
+PROMPT_CHARS = 2_000            # a Whisper prompt on the OpenAI-compatible routes
 
 # -- counts ---------------------------------------------------------------------------------
 QUESTIONS_PER_SURVEY = 500

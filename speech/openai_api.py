@@ -15,9 +15,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
+from cohear import limits
 from cohear.auth import authenticate
 from cohear.deps import bearer
-from cohear.errors import BadInput, CohearError
+from cohear.errors import BadInput, CohearError, TooLarge
 from speech import audio, formats, service
 from speech.transcribe import Options, load_model, model_for, transcribe_all
 
@@ -79,6 +80,10 @@ async def _handle(request: Request, task: str):
                            fix="use one of " + ", ".join(RESPONSE_FORMATS),
                            extra={"param": "response_format"})
         temperature = _temperature(form.get("temperature"))
+        if len(str(form.get("prompt") or "")) > limits.PROMPT_CHARS:
+            raise TooLarge(f"the prompt is longer than {limits.PROMPT_CHARS:,} characters",
+                           fix="Whisper reads only its last 224 tokens; send a short prompt",
+                           extra={"param": "prompt"})
         language = service.whisper_language(service.check_language_tag(
             str(form.get("language") or ""))) if task == "transcribe" else None
         options = Options(language=language, task=task, initial_prompt=str(form.get("prompt")

@@ -346,3 +346,12 @@ def test_field_page_status_asks_about_a_bounded_number_of_sessions(api):
     r = api["collector"].get("/collect/api/status",
                              params=[("session", i) for i in range(1, limits.SESSIONS_PER_STATUS + 2)])
     assert r.status_code == 422, r.text
+
+
+def test_a_long_whisper_prompt_is_refused_in_openais_shape(api):
+    wav = (REPO / "cohear" / "demo_data" / "flu-vaccine-en.wav").read_bytes()
+    r = api["collector"].post("/v1/audio/transcriptions", files={"file": ("a.wav", wav)},
+                              data={"model": "whisper-1", "prompt": "p" * (limits.PROMPT_CHARS + 1)})
+    assert r.status_code == 400
+    assert r.json()["error"]["param"] == "prompt"
+    assert "2,000 characters" in r.json()["error"]["message"]
