@@ -142,9 +142,11 @@ def _labels(labels: Any, what: str) -> dict[str, str]:
                        fix="label each scale point or language once")
     out = {}
     for k, v in labels.items():
-        label = str(v)
-        limits.check_chars(f"the label {str(k)[:20]!r}", label, limits.CHOICE_LABEL_CHARS)
-        out[str(k)[:limits.LANGUAGE_TAG_CHARS]] = label
+        key, label = str(k), str(v)
+        limits.check_chars(f"the key {key[:20]!r} of {what}", key, limits.LANGUAGE_TAG_CHARS,
+                           fix="key labels by a scale point or a language tag")
+        limits.check_chars(f"the label {key!r}", label, limits.CHOICE_LABEL_CHARS)
+        out[key] = label
     return out
 
 

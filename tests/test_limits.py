@@ -355,3 +355,25 @@ def test_a_long_whisper_prompt_is_refused_in_openais_shape(api):
     assert r.status_code == 400
     assert r.json()["error"]["param"] == "prompt"
     assert "2,000 characters" in r.json()["error"]["message"]
+
+
+def test_a_typed_answer_on_the_field_page_is_bounded_with_a_413(api, store, users):
+    survey = small_survey(store, users)
+    session = collect.start_session(store, users["collector"], "key-session-1", survey["id"], "en")
+    collect.record_consent(store, users["collector"], "key-consent-1", session["session_id"],
+                           method="tick")
+    r = api["collector"].post(f"/collect/api/sessions/{session['session_id']}/answers",
+                              headers={"Idempotency-Key": "key-answer-1"},
+                              data={"question_id": str(survey["questions"][1]["id"]),
+                                    "text": "w" * (limits.TYPED_ANSWER_CHARS + 1)})
+    assert r.status_code == 413, r.text
+    assert "typed answer is 5,001 characters" in r.json()["detail"]
+    assert store.one("SELECT count(*) FROM answers")[0] == 0
+
+
+def test_scale_and_choice_label_keys_are_bounded_not_cut(store, users):
+    survey = small_survey(store, users)
+    with pytest.raises(TooLarge, match="the key"):
+        service.add_question(store, users["communicator"], survey["id"], kind="single_choice",
+                             name="pick", text="Pick", options={"choices": [
+                                 {"value": "a", "labels": {"x" * 100: "label"}}, "b"]})
