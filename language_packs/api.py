@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 
+from cohear import limits as L
 from cohear.auth import User
 from cohear.deps import allow, get_store
 from cohear.errors import TooLarge
@@ -50,9 +51,11 @@ def list_packs(store: StoreDep, _: PackReader) -> list[dict]:
 def install_pack(file: Annotated[UploadFile, File(description="an .argosmodel file")],
                  store: StoreDep, actor: PackManager,
                  source: Annotated[str | None, Form(description="refuse unless the pack "
-                                                                "translates from this tag")] = None,
+                                                                "translates from this tag",
+                                                    max_length=L.LANGUAGE_TAG_CHARS)] = None,
                  target: Annotated[str | None, Form(description="refuse unless the pack "
-                                                                "translates to this tag")] = None,
+                                                                "translates to this tag",
+                                                    max_length=L.LANGUAGE_TAG_CHARS)] = None,
                  ) -> dict:
     """Upload and install one pack (admin). It is verified before it becomes active.
     Packs are often larger than the default request limit: raise

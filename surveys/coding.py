@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import Iterable
 
-from cohear import audit, cells, safexml
+from cohear import audit, cells, limits, safexml
 from cohear import text as text_rule
 from cohear.auth import User
 from cohear.errors import BadInput, Conflict, NotFound
@@ -46,6 +46,10 @@ def create_codebook(store: Store, actor: User, name: str, *, survey_id: int | No
     name = (name or "").strip()
     if not name:
         raise BadInput("a codebook needs a name", fix="name it after the survey or theme")
+    limits.check_chars("the codebook's name", name, limits.TITLE_CHARS)
+    codes = list(codes)
+    limits.check_count("codes in one codebook", len(codes), limits.CODES_PER_CODEBOOK,
+                       fix="split the codebook by theme")
     with store.transaction() as conn:
         if conn.execute("SELECT 1 FROM codebooks WHERE name = ?", (name,)).fetchone():
             raise Conflict(f"a codebook called {name!r} already exists", fix="choose another name")
@@ -70,6 +74,14 @@ def _add_code(conn, actor: User, codebook_id: int, *, name: str, parent: str | i
     name = (name or "").strip()
     if not name:
         raise BadInput("a code needs a name", fix="name the theme it marks")
+    limits.check_chars(f"the code name {name[:20]!r}", name, limits.TITLE_CHARS)
+    limits.check_chars(f"the description of {name[:20]!r}", (description or "").strip(),
+                       limits.CODE_DESCRIPTION_CHARS)
+    limits.check_chars(f"the memo of {name[:20]!r}", (memo or "").strip(), limits.MEMO_CHARS)
+    held = conn.execute("SELECT count(*) FROM codes WHERE codebook_id = ?",
+                        (codebook_id,)).fetchone()[0]
+    limits.check_count("codes in one codebook", held + 1, limits.CODES_PER_CODEBOOK,
+                       fix="split the codebook by theme")
     parent_id = None
     if parent not in (None, ""):
         col = "id" if isinstance(parent, int) else "name"
@@ -372,16 +384,13 @@ def codings_for_answer(store: Store, answer_id: int) -> list[dict]:
 
 
 # -- memos -----------------------------------------------------------------------------
-MAX_MEMO_CHARS = 10_000
+MAX_MEMO_CHARS = limits.MEMO_CHARS
 
 
 def _memo_text(text: str) -> str:
     text_rule.check(text, "memo")
-    text = (text or "").strip()
-    if len(text) > MAX_MEMO_CHARS:
-        raise BadInput(f"a memo is limited to {MAX_MEMO_CHARS:,} characters",
-                       fix="shorten it, or split it into two memos")
-    return text
+    return limits.check_chars("a memo", (text or "").strip(), MAX_MEMO_CHARS,
+                              fix="shorten it, or split it into two memos")
 
 
 def set_code_memo(store: Store, actor: User, code_id: int, memo: str) -> dict:

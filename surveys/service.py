@@ -12,7 +12,7 @@ import re
 import secrets
 from typing import IO, Any
 
-from cohear import audit
+from cohear import audit, limits
 from cohear import text as text_rule
 from cohear.auth import User
 from cohear.errors import BadInput, Conflict, Forbidden, NotFound, Unprocessable
@@ -66,7 +66,9 @@ DEFAULT_GENDERS = ("woman", "man", "non-binary", "in another way", "prefer not t
 _OUTWARD = r"[A-Z]{1,2}[0-9][A-Z0-9]?"
 _FULL_POSTCODE = re.compile(rf"^({_OUTWARD})\s*([0-9][A-Z]{{2}})$")
 _DISTRICT = re.compile(rf"^{_OUTWARD}$")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+_NAME = re.compile(rf"^[A-Za-z_][A-Za-z0-9_.-]{{0,{limits.QUESTION_NAME_CHARS - 1}}}$")
+_SPLIT_SURVEY = (f"a survey holds at most {limits.QUESTIONS_PER_SURVEY:,} questions; "
+                 "split it into several surveys")
 
 
 # -- surveys and questions ----------------------------------------------------------------
@@ -152,7 +154,7 @@ def _kind_options(kind: str, options: dict) -> dict:
         if not (isinstance(low, int) and isinstance(high, int)) or low >= high or high - low > 10:
             raise BadInput(f"a scale runs from a whole number to a larger one (at most 11 points), "
                            f"not {low!r} to {high!r}", fix="use e.g. min 1, max 5")
-        labels = {str(k): str(v) for k, v in (options.get("labels") or {}).items()}
+        labels = _labels(options.get("labels"), "scale labels")
         text_rule.check_each(labels.values(), "scale's label")
         bad = [k for k in labels if not k.lstrip("-").isdigit() or not low <= int(k) <= high]
         if bad:
@@ -173,27 +175,54 @@ def _kind_options(kind: str, options: dict) -> dict:
     return {"field": field, "choices": _check_choices(choices)}
 
 
+def _labels(labels: Any, what: str) -> dict[str, str]:
+    """A bounded {key: label} mapping (scale points, or a choice's label per language)."""
+    if not labels:
+        return {}
+    if not isinstance(labels, dict):
+        raise BadInput(f"{what} must be a mapping", fix="give them as {key: label, ...}")
+    limits.check_count(what, len(labels), max(limits.LANGUAGES_PER_SURVEY, 11),
+                       fix="label each scale point or language once")
+    out = {}
+    for k, v in labels.items():
+        key, label = str(k), str(v)
+        limits.check_chars(f"the key {key[:20]!r} of {what}", key, limits.LANGUAGE_TAG_CHARS,
+                           fix="key labels by a scale point or a language tag")
+        limits.check_chars(f"the label {key!r}", label, limits.CHOICE_LABEL_CHARS)
+        out[key] = label
+    return out
+
+
 def _check_choices(choices: Any) -> list[dict]:
     # One choice is a question ODK and KoboToolbox ask too ("tick if this applies").
     if not isinstance(choices, list) or not choices:
         raise BadInput("a choice question needs at least one choice",
                        fix="give choices as [{'value': ..., 'label': ...}, ...]")
+    limits.check_count("choices in one question", len(choices), limits.CHOICES_PER_QUESTION,
+                       fix="split the question, or let people answer in their own words")
     out, seen = [], set()
     for c in choices:
-        if isinstance(c, str):
-            c = {"value": c, "label": c}
-        if isinstance(c, dict):
-            text_rule.check_all({"choice's value": str(c.get("value", "")),
-                                 "choice's label": str(c.get("label") or "")})
-            text_rule.check_each((c.get("labels") or {}).values(), "choice's label")
+        if isinstance(c, (str, int, float)) and not isinstance(c, bool):
+            c = {"value": str(c), "label": str(c)}
+        if not isinstance(c, dict):
+            raise BadInput(f"a choice is {type(c).__name__}, not text or "
+                           "{'value': ..., 'label': ...}", fix="give each choice a value")
+        text_rule.check_all({"choice's value": str(c.get("value", "")),
+                             "choice's label": str(c.get("label") or "")})
+        if isinstance(c.get("labels"), dict):
+            text_rule.check_each(c["labels"].values(), "choice's label")
         value = str(c.get("value", "")).strip()
         if not value or value in seen:
-            raise BadInput(f"choice values must be present and different ({value!r})",
+            raise BadInput(f"choice values must be present and different ({value[:40]!r})",
                            fix="give each choice its own value")
+        limits.check_chars(f"the choice value {value[:20]!r}", value, limits.CHOICE_VALUE_CHARS,
+                           fix="use a short value and put the words in its label")
         seen.add(value)
-        item = {"value": value, "label": str(c.get("label") or value)}
+        label = str(c.get("label") or value)
+        limits.check_chars(f"the label of choice {value[:20]!r}", label, limits.CHOICE_LABEL_CHARS)
+        item = {"value": value, "label": label}
         if c.get("labels"):
-            item["labels"] = {str(k): str(v) for k, v in c["labels"].items()}
+            item["labels"] = _labels(c["labels"], f"labels of choice {value[:20]!r}")
         out.append(item)
     return out
 
@@ -208,6 +237,12 @@ def create_survey(store: Store, actor: User, *, title: str, purpose: str, base_l
     if not title or not purpose:
         raise BadInput("a survey needs a title and a purpose",
                        fix="say what the survey is for, in a sentence")
+    limits.check_chars("the title", title, limits.TITLE_CHARS)
+    limits.check_chars("the purpose", purpose, limits.SURVEY_PURPOSE_CHARS)
+    limits.check_count("questions in one survey", len(questions or []),
+                       limits.QUESTIONS_PER_SURVEY, fix=_SPLIT_SURVEY)
+    limits.check_count("target languages", len(target_languages or []),
+                       limits.LANGUAGES_PER_SURVEY, fix="open the survey in fewer languages")
     base = _check_language(base_language)
     targets = []
     for tag in target_languages or []:
@@ -240,7 +275,17 @@ def _add_question(conn, store: Store, actor: User, survey_id: int, version: int,
     text = (text or "").strip()
     if not text:
         raise BadInput(f"question {name!r} has no text", fix="write the question")
+    limits.check_chars(f"the text of question {name!r}", text, limits.QUESTION_TEXT_CHARS)
+    limits.check_count(f"translations given with question {name!r}", len(texts or {}),
+                       limits.LANGUAGES_PER_SURVEY, fix="add the others afterwards")
+    for translated in (texts or {}).values():
+        limits.check_chars(f"a translation of question {name!r}", str(translated),
+                           limits.QUESTION_TEXT_CHARS)
     opts = normalise_options(kind, options)
+    held = conn.execute("SELECT count(*) FROM survey_questions WHERE survey_id = ? AND "
+                        "survey_version = ?", (survey_id, version)).fetchone()[0]
+    limits.check_count("questions in one survey", held + 1, limits.QUESTIONS_PER_SURVEY,
+                       fix=_SPLIT_SURVEY)
     if conn.execute("SELECT 1 FROM survey_questions WHERE survey_id = ? AND survey_version = ? "
                     "AND name = ?", (survey_id, version, name)).fetchone():
         raise Conflict(f"the survey already has a question called {name!r}",
@@ -298,6 +343,11 @@ def new_version(store: Store, actor: User, survey_id: int) -> dict:
     with store.transaction() as conn:
         survey = _current(conn, survey_id)
         old, new = survey["version"], survey["version"] + 1
+        # A survey made before the bound still loads and collects, but does not grow.
+        held = conn.execute("SELECT count(*) FROM survey_questions WHERE survey_id = ? AND "
+                            "survey_version = ?", (survey_id, old)).fetchone()[0]
+        limits.check_count(f"questions in survey {survey_id}", held,
+                           limits.QUESTIONS_PER_SURVEY, fix=_SPLIT_SURVEY)
         # The same messages carry the words, so their translations and approvals carry over.
         for q in conn.execute("SELECT * FROM survey_questions WHERE survey_id = ? AND "
                               "survey_version = ? ORDER BY position", (survey_id, old)).fetchall():
@@ -350,6 +400,25 @@ def list_surveys(store: Store) -> list[dict]:
         (SELECT count(*) FROM answers a JOIN survey_sessions ss ON ss.id = a.session_id
          WHERE ss.survey_id = s.id) AS answers FROM surveys s ORDER BY s.id""")
     return [_survey_dict(r) for r in rows]
+
+
+def open_for_collection(store: Store) -> list[dict]:
+    """Surveys open in at least one language whose current version has a consent question:
+    id, title, purpose, version and the open languages' tags.
+
+    One query that reads no question: whether a consent question exists is one lookup in
+    an index on (survey, version, kind), so a survey of thousands of questions costs this
+    list no more than a survey of three."""
+    rows = store.all("""SELECT s.id, s.title, s.purpose, s.version,
+        (SELECT json_group_array(language) FROM (SELECT l.language FROM survey_languages l
+            WHERE l.survey_id = s.id ORDER BY l.language)) AS languages
+        FROM surveys s
+        WHERE EXISTS (SELECT 1 FROM survey_languages l WHERE l.survey_id = s.id)
+          AND EXISTS (SELECT 1 FROM survey_questions q WHERE q.survey_id = s.id
+                      AND q.survey_version = s.version AND q.kind = 'consent')
+        ORDER BY s.id""")
+    return [{"id": r["id"], "title": r["title"], "purpose": r["purpose"],
+             "version": r["version"], "languages": json.loads(r["languages"])} for r in rows]
 
 
 # -- question texts per language -------------------------------------------------------------
@@ -449,6 +518,8 @@ def _new_cohear_id() -> str:
 
 def create_respondent(conn, actor: User, contact: str | None = None) -> int:
     text_rule.check(contact, "contact detail")
+    if contact:
+        limits.check_chars("the contact detail", contact.strip(), limits.CONTACT_CHARS)
     rid = conn.execute("INSERT INTO respondents (cohear_id, created_by, created_at) "
                        "VALUES (?, ?, ?)", (_new_cohear_id(), actor.id or None, utcnow())).lastrowid
     if contact:
@@ -598,6 +669,10 @@ def _check_answer_value(question, text: str | None, choices: list[str] | None,
     notes: dict = {}
     text_rule.check(text, "answer")
     text_rule.check_each(choices, "chosen option")
+    limits.check_chars("the answer", text or "", limits.ANSWER_TEXT_CHARS,
+                       fix="split it, or record it as a voice answer")
+    limits.check_count("choices in one answer", len(choices or []), limits.CHOICES_PER_QUESTION,
+                       fix="choose from the question's choices")
     if kind == "consent":
         raise BadInput(f"question {name!r} is the consent question",
                        fix="record consent with the consent step, not as an answer")
@@ -773,6 +848,7 @@ def add_text_version(store: Store, actor: User, answer_id: int, text: str, *,
     text = (text or "").strip()
     if not text:
         raise BadInput("the text is empty", fix="write the answer's words")
+    limits.check_chars("the text", text, limits.ANSWER_TEXT_CHARS)
     with store.transaction() as conn:
         row = visible_answer_row(conn, actor, answer_id)
         kind = conn.execute("SELECT kind FROM survey_questions WHERE id = ?",
@@ -867,6 +943,7 @@ def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -
     reason = (reason or "").strip()
     if not reason:
         raise BadInput("say why this answer is a safeguarding concern", fix="add a reason")
+    limits.check_chars("the reason", reason, limits.NOTE_CHARS)
     with store.transaction() as conn:
         visible_answer_row(conn, actor, answer_id)
         conn.execute("UPDATE answers SET safeguarding = 1, safeguarding_reason = ?, "
@@ -881,6 +958,7 @@ def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -
 def handle_safeguarding(store: Store, actor: User, answer_id: int, note: str) -> dict:
     actor.require("safeguarding.handle")
     text_rule.check(note, "safeguarding note")
+    limits.check_chars("the note", (note or "").strip(), limits.NOTE_CHARS)
     with store.transaction() as conn:
         row = visible_answer_row(conn, actor, answer_id)
         if not row["safeguarding"]:
@@ -993,6 +1071,7 @@ def add_contact(store: Store, actor: User, respondent_id: int, contact: str) -> 
     contact = (contact or "").strip()
     if not contact:
         raise BadInput("the contact detail is empty", fix="give a phone number or address")
+    limits.check_chars("the contact detail", contact, limits.CONTACT_CHARS)
     with store.transaction() as conn:
         conn.execute("INSERT OR REPLACE INTO respondent_contacts (respondent_id, contact, "
                      "added_by, added_at) VALUES (?, ?, ?, ?)",

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from cohear import cells, safexml
+from cohear import cells, limits, safexml
 from cohear.auth import User
 from cohear.errors import BadInput, CohearError, TooLarge
 from cohear.store import Store
@@ -40,7 +40,7 @@ MAX_COLUMNS = 500                 # non-empty header cells on one sheet
 MAX_FILLED_ROWS = 20_000          # rows holding anything, over every sheet
 MAX_CELLS = 400_000               # non-empty cells, over every sheet
 MAX_QUESTIONS = NewSurvey.model_fields["questions"].metadata[0].max_length  # as the API's
-MAX_CHOICES = 10_000              # rows of the choices sheet
+MAX_CHOICES = limits.XLSFORM_CHOICE_ROWS  # rows of the choices sheet
 ODK_EMPTY_ROWS = 60               # pyxform (so ODK) stops reading a sheet after this many
 ODK_EMPTY_COLUMNS = 20            # ... and a header row after this many empty cells
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
+from cohear import limits
 from cohear.auth import User
 from cohear.errors import BadInput, CohearError, Conflict, NotFound, TooLarge
 from cohear.store import Store, utcnow
@@ -25,7 +26,7 @@ from surveys import values
 MAX_ANSWER_BYTES = 25 * 1024 * 1024   # about 50 minutes of the page's 64 kbit/s Opus
 PART_BYTES = 256 * 1024               # a recording larger than this is sent in parts
 PART_DAYS = 14                        # parts of a recording never finished are dropped after
-MAX_TEXT_CHARS = 5_000
+MAX_TEXT_CHARS = limits.TYPED_ANSWER_CHARS
 STALE_SECONDS = 600                   # a key claimed this long ago by a request that died
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
 
@@ -41,15 +42,14 @@ def _language(tag: str) -> dict:
 
 
 def surveys_for(store: Store, user: User) -> list[dict]:
-    """Surveys open for collection in at least one language, with those languages."""
+    """Surveys open for collection in at least one language, with those languages.
+
+    Costs the same however many questions the surveys hold (see
+    `surveys.open_for_collection`)."""
     user.require("sessions.run")
     out = []
-    for s in surveys.list_surveys(store):
-        survey = surveys.get_survey(store, s["id"])
-        languages = [_language(o["language"]) for o in survey["open_languages"]]
-        if languages and any(q["kind"] == "consent" for q in survey["questions"]):
-            out.append({"id": s["id"], "title": s["title"], "purpose": s["purpose"],
-                        "version": s["version"], "languages": languages})
+    for survey in surveys.open_for_collection(store):
+        out.append(survey | {"languages": [_language(tag) for tag in survey["languages"]]})
     return out
 
 
@@ -465,8 +465,8 @@ def session_summary(store: Store, user: User, session_id: int) -> dict:
 
 def sessions_summary(store: Store, user: User, session_ids: list[int]) -> list[dict]:
     """Several of the collector's sessions at once; any not theirs is simply not found."""
-    if len(session_ids) > 200:
-        raise BadInput("ask about at most 200 sessions at once", fix="ask in smaller groups")
+    limits.check_count("sessions asked about at once", len(session_ids),
+                       limits.SESSIONS_PER_STATUS, fix="ask in smaller groups")
     out = []
     for sid in dict.fromkeys(session_ids):
         try:
