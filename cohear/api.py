@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from cohear import audit, auth, models
 from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
+from cohear.ids import Id
 from cohear.jobs import JobQueue
 from cohear.store import Store
 
@@ -58,7 +59,7 @@ def list_jobs(status: str | None = None, limit: int = Query(100, ge=1, le=1000),
 
 
 @router.get("/jobs/{job_id}")
-def get_job(job_id: int, jobs: JobQueue = Depends(get_jobs),
+def get_job(job_id: Id, jobs: JobQueue = Depends(get_jobs),
             user: User = Depends(allow("jobs.read"))) -> dict:
     job = jobs.get(job_id)
     if not user.may("jobs.read_all") and job["created_by"] != user.id:
@@ -68,7 +69,7 @@ def get_job(job_id: int, jobs: JobQueue = Depends(get_jobs),
 
 
 @router.post("/jobs/{job_id}/cancel")
-def cancel_job(job_id: int, jobs: JobQueue = Depends(get_jobs),
+def cancel_job(job_id: Id, jobs: JobQueue = Depends(get_jobs),
                _: User = Depends(allow("jobs.cancel"))) -> dict:
     return jobs.cancel(job_id)
 
@@ -81,7 +82,7 @@ def start_integrity_check(jobs: JobQueue = Depends(get_jobs),
 
 @router.get("/audit")
 def audit_log(entity: str | None = None, entity_id: str | None = None,
-              limit: int = Query(100, ge=1, le=1000), before_id: int | None = None,
+              limit: int = Query(100, ge=1, le=1000), before_id: Id | None = None,
               store: Store = Depends(get_store), _: User = Depends(allow("audit.read"))):
     return audit.entries(store.conn, entity=entity, entity_id=entity_id, limit=limit,
                          before_id=before_id)

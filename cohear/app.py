@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import re
 import uuid
 
 from fastapi import FastAPI, HTTPException, Request
@@ -82,6 +83,100 @@ class BodyLimit:
         except _TooLarge:
             if not started:
                 await problem_response(413, "Content too large", detail)(scope, receive, send)
+
+
+MAX_JSON_BYTES = 8 * 1024 * 1024   # cohear's largest JSON bodies (a survey, a codebook) are far smaller
+MAX_JSON_DEPTH = 32                # cohear's own bodies nest 6 deep at most
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Do the arrays and objects of a JSON text nest more than `limit` deep? Counted
+    without parsing it, so a hostile body cannot exhaust the parser's recursion."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', body)):
+        depth += 1 if m.group() in (b"[", b"{") else -1
+        if depth > limit:
+            return True
+    return False
+
+
+class JsonLimits:
+    """Every JSON request body is checked before any route parses it: at most
+    MAX_JSON_BYTES and nested at most MAX_JSON_DEPTH deep (400 or 413 otherwise).
+
+    It covers cohear's own routes, plain routes that read `request.json()` themselves
+    (the link exchange, the LibreTranslate-compatible ones) and bodies sent without a
+    content type, which FastAPI also reads as JSON. The problem's `error` member repeats
+    `detail` for LibreTranslate clients, which read that key."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_JSON_BYTES,
+                 max_depth: int = MAX_JSON_DEPTH):
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_depth = max_depth
+
+    @staticmethod
+    def _content_type(scope: Scope) -> str | None:
+        for name, value in scope.get("headers", []):
+            if name == b"content-type":
+                return value.decode("latin-1").split(";")[0].strip().lower()
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        kind = self._content_type(scope)
+        declared = kind is not None and (kind == "application/json" or kind.endswith("+json"))
+        if kind is not None and not declared:
+            await self.app(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
+            if not declared and not chunks and chunk.lstrip()[:1] not in (b"[", b"{", b""):
+                # No content type and not JSON-looking (a raw upload): not ours to check.
+                await self.app(scope, _replay([message], receive), send)
+                return
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _json_problem(413, "Content too large",
+                                    f"the JSON body is larger than {self.max_bytes:,} bytes. "
+                                    "Send less in one request")(scope, receive, send)
+                return
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        if json_too_deep(body, self.max_depth):
+            await _json_problem(400, "Bad request",
+                                f"the JSON body nests arrays or objects more than "
+                                f"{self.max_depth} deep, which no cohear request needs. "
+                                "Send a flatter body")(scope, receive, send)
+            return
+        message = {"type": "http.request", "body": body, "more_body": False}
+        await self.app(scope, _replay([message], receive), send)
+
+
+def _replay(messages: list, receive: Receive) -> Receive:
+    """A receive() that gives back messages already read, then the real ones."""
+    pending = list(messages)
+
+    async def replayed():
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
+
+
+def _json_problem(status: int, title: str, detail: str) -> JSONResponse:
+    return problem_response(status, title, detail, error=detail)
 
 
 class SecurityHeaders:
@@ -193,6 +288,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     for module_name in DOMAIN_ROUTERS:
         module = importlib.import_module(module_name)
         app.include_router(module.router)
+    app.add_middleware(JsonLimits)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
     return app

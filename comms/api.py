@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 
 from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
+from cohear.ids import Id
 from cohear.jobs import JobQueue
 from cohear.store import Store
 from comms import exchange, exports, service
@@ -120,7 +121,7 @@ def _exchange_file(store: Store, ids: list[int], language: str, fmt: str, includ
 @router.get("/export.xlf")
 def export_many_xliff(
     *,
-    ids: Annotated[list[int], Query()],
+    ids: Annotated[list[Id], Query()],
     language: Annotated[str, Query()],
     all: bool = False,
     store: StoreDep,
@@ -132,7 +133,7 @@ def export_many_xliff(
 @router.get("/export.po")
 def export_many_po(
     *,
-    ids: Annotated[list[int], Query()],
+    ids: Annotated[list[Id], Query()],
     language: Annotated[str, Query()],
     all: bool = False,
     store: StoreDep,
@@ -150,64 +151,64 @@ async def import_many(
 
 # -- one message -----------------------------------------------------------------------
 @router.get("/{message_id}")
-def get_message(*, message_id: int, store: StoreDep, _: Reader) -> dict:
+def get_message(*, message_id: Id, store: StoreDep, _: Reader) -> dict:
     return service.get_message(store, message_id)
 
 
 @router.patch("/{message_id}")
-def edit_message(*, message_id: int, body: MessageEdit, store: StoreDep, user: Writer) -> dict:
+def edit_message(*, message_id: Id, body: MessageEdit, store: StoreDep, user: Writer) -> dict:
     return service.edit_message(store, user, message_id, **body.model_dump())
 
 
 @router.get("/{message_id}/versions")
-def versions(*, message_id: int, store: StoreDep, _: Reader) -> list[dict]:
+def versions(*, message_id: Id, store: StoreDep, _: Reader) -> list[dict]:
     return service.versions(store, message_id)
 
 
 @router.get("/{message_id}/check")
-def check(*, message_id: int, store: StoreDep, _: Reader) -> dict:
+def check(*, message_id: Id, store: StoreDep, _: Reader) -> dict:
     return service.check_message(store, message_id)
 
 
 @router.post("/{message_id}/translate")
 def translate(
-    *, message_id: int, body: TranslateRequest, store: StoreDep, jobs: JobsDep, user: Writer
+    *, message_id: Id, body: TranslateRequest, store: StoreDep, jobs: JobsDep, user: Writer
 ):
     return _translate(store, jobs, user, [message_id], body)
 
 
 @router.get("/{message_id}/translations")
-def list_translations(*, message_id: int, store: StoreDep, _: Reader) -> list[dict]:
+def list_translations(*, message_id: Id, store: StoreDep, _: Reader) -> list[dict]:
     return service.list_translations(store, message_id)
 
 
 @router.get("/{message_id}/translations/{language}")
-def get_translation(*, message_id: int, language: str, store: StoreDep, _: Reader) -> dict:
+def get_translation(*, message_id: Id, language: str, store: StoreDep, _: Reader) -> dict:
     return service.get_translation(store, message_id, language)
 
 
 @router.get("/{message_id}/translations/{language}/history")
 def translation_history(
-    *, message_id: int, language: str, store: StoreDep, _: Reader
+    *, message_id: Id, language: str, store: StoreDep, _: Reader
 ) -> list[dict]:
     return service.translation_history(store, message_id, language)
 
 
 @router.put("/{message_id}/translations/{language}")
 def edit_translation(
-    *, message_id: int, language: str, body: TranslationEdit, store: StoreDep, user: Editor
+    *, message_id: Id, language: str, body: TranslationEdit, store: StoreDep, user: Editor
 ) -> dict:
     return service.edit_translation(store, user, message_id, language, body.text)
 
 
 @router.post("/{message_id}/translations/{language}/approve")
-def approve(*, message_id: int, language: str, store: StoreDep, user: Approver) -> dict:
+def approve(*, message_id: Id, language: str, store: StoreDep, user: Approver) -> dict:
     return service.approve_translation(store, user, message_id, language)
 
 
 @router.post("/{message_id}/human-requests")
 def request_human(
-    *, message_id: int, body: HumanRequest, store: StoreDep, user: Writer
+    *, message_id: Id, body: HumanRequest, store: StoreDep, user: Writer
 ) -> list[dict]:
     return service.request_human(store, user, message_id, body.languages)
 
@@ -215,7 +216,7 @@ def request_human(
 @router.get("/{message_id}/export.xlf")
 def export_xliff(
     *,
-    message_id: int,
+    message_id: Id,
     language: Annotated[str, Query()],
     all: bool = False,
     store: StoreDep,
@@ -227,7 +228,7 @@ def export_xliff(
 @router.get("/{message_id}/export.po")
 def export_po(
     *,
-    message_id: int,
+    message_id: Id,
     language: Annotated[str, Query()],
     all: bool = False,
     store: StoreDep,
@@ -238,7 +239,7 @@ def export_po(
 
 @router.post("/{message_id}/import", openapi_extra=IMPORT_BODY)
 async def import_file(
-    *, message_id: int, request: Request, language: str | None = None, store: StoreDep, user: Writer
+    *, message_id: Id, request: Request, language: str | None = None, store: StoreDep, user: Writer
 ) -> dict:
     return exchange.import_file(
         store, user, await request.body(), message_id=message_id, lang=language
@@ -247,14 +248,14 @@ async def import_file(
 
 @router.get("/{message_id}/text", response_class=PlainTextResponse)
 def export_text(
-    *, message_id: int, language: Annotated[str, Query()], store: StoreDep, _: Reader
+    *, message_id: Id, language: Annotated[str, Query()], store: StoreDep, _: Reader
 ) -> Response:
     return PlainTextResponse(exports.export_text(store, message_id, language))
 
 
 @router.get("/{message_id}/page.html", response_class=HTMLResponse)
 def export_html(
-    *, message_id: int, language: Languages = None, store: StoreDep, _: Reader
+    *, message_id: Id, language: Languages = None, store: StoreDep, _: Reader
 ) -> Response:
     return HTMLResponse(
         exports.export_html(store, message_id, language),

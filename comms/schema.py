@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from cohear.ids import Id
+
 Channel = Literal["sms", "letter", "phone_script", "poster", "whatsapp"]
 
 
@@ -35,7 +37,7 @@ class TranslateRequest(BaseModel):
 
 
 class TranslateMany(TranslateRequest):
-    message_ids: list[int] = Field(min_length=1, max_length=5000)
+    message_ids: list[Id] = Field(min_length=1, max_length=5000)
 
 
 class TranslationEdit(BaseModel):

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
+from cohear.ids import Id
 from cohear.jobs import JobQueue
 from cohear.store import Store
 from speech import formats, service
@@ -27,8 +28,7 @@ Reader = Annotated[User, Depends(allow("recordings.read"))]
 router.include_router(openai_router)
 
 
-# SQLite integers are 64-bit: a larger id can name nothing, so it is refused at the edge.
-RecordingId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a recording's id")]
+RecordingId = Annotated[Id, Path(description="a recording's id")]
 
 
 class TranscribeRequest(BaseModel):

@@ -7,8 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-# Ids fit SQLite's integers; anything larger cannot name a row.
-MAX_ID = 2**53
+from cohear.ids import MAX_ID, Id
 
 
 def _utf8(value: str) -> str:
@@ -17,7 +16,6 @@ def _utf8(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_utf8)]
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Language = Annotated[str, Field(min_length=2, max_length=35, pattern=r"^[A-Za-z0-9-]+$")]
 QuestionKind = Literal["consent", "open", "single_choice", "multiple_choice", "scale",
                        "demographic"]

@@ -5,14 +5,18 @@ write a survey back out as one. What cohear cannot honour is listed, never dropp
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
+from xml.etree import ElementTree
+
+from lxml import etree
 
 from cohear.auth import User
-from cohear.errors import BadInput
+from cohear.errors import BadInput, Unprocessable
 from cohear.store import Store
 from surveys import links, service
 
@@ -60,9 +64,40 @@ def _language_of(column: str, default: str | None) -> str | None:
     return links.tag_for_name(spec)
 
 
+# A DTD must come before an XML part's root element; this much of each part is read
+# to find one, in each encoding an XML part may use.
+_PROLOG_BYTES = 64 * 1024
+_DTD_MARKS = tuple(mark.encode(enc) for mark in ("<!DOCTYPE", "<!ENTITY")
+                   for enc in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
+def _refuse_dtd(data: bytes) -> None:
+    """Refuse a spreadsheet whose XML parts declare a DTD or entities. No spreadsheet
+    program writes one; in an upload it is an attack (external entities reading files,
+    "billion laughs" expansion), so it is refused before openpyxl reads anything."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in zf.infolist():
+                if not info.filename.lower().endswith((".xml", ".rels")):
+                    continue
+                with zf.open(info) as fh:
+                    head = fh.read(_PROLOG_BYTES).upper()
+                if any(mark in head for mark in _DTD_MARKS):
+                    raise Unprocessable(f"the spreadsheet part {info.filename[:100]!r} "
+                                        "declares a DTD or entities, which cohear refuses",
+                                        fix="save the form again from Excel, LibreOffice or "
+                                            "KoboToolbox and upload that file")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError,
+            EOFError) as exc:
+        raise BadInput(f"the file is not an XLSForm spreadsheet ({type(exc).__name__})",
+                       fix="upload the .xlsx form from KoboToolbox or ODK (not .xls or .csv)"
+                       ) from None
+
+
 def _load(data: bytes):
     from openpyxl import load_workbook
 
+    _refuse_dtd(data)
     try:
         return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -71,6 +106,23 @@ def _load(data: bytes):
                        ) from None
 
 
+def _broken_xml_refused(parse: Callable[[bytes], dict]) -> Callable[[bytes], dict]:
+    """openpyxl reads a sheet's XML only as its rows are read: a part that is not
+    well-formed XML fails there, and is refused as what it is."""
+
+    @functools.wraps(parse)
+    def checked(data: bytes) -> dict:
+        try:
+            return parse(data)
+        except (ElementTree.ParseError, etree.LxmlError, zipfile.BadZipFile) as exc:
+            raise Unprocessable(f"the spreadsheet's XML is broken ({type(exc).__name__})",
+                                fix="save the form again from Excel, LibreOffice or "
+                                    "KoboToolbox and upload that file") from None
+
+    return checked
+
+
+@_broken_xml_refused
 def parse_xlsform(data: bytes) -> dict:
     """The survey an XLSForm describes, and a report of what was left out."""
     wb = _load(data)

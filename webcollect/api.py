@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from cohear.auth import User
 from cohear.deps import allow, get_store
 from cohear.errors import BadInput, NotFound
+from cohear.ids import Id
 from cohear.store import Store
 from webcollect import fonts, links, service, strings
 
@@ -62,8 +63,6 @@ router = APIRouter(tags=["field page"], route_class=SecureRoute)
 StoreDep = Annotated[Store, Depends(get_store)]
 Collector = Annotated[User, Depends(allow("sessions.run"))]
 Admin = Annotated[User, Depends(allow("collect.links"))]
-# Ids beyond SQLite's integers are refused at the door rather than deep inside a query.
-Id = Annotated[int, Path(ge=1, le=2**53)]
 IdempotencyKey = Annotated[str, Header(description="a new random key per item; the same "
                                                    "key when sending it again")]
 
@@ -190,7 +189,7 @@ router.add_route("/collect/api/links/exchange", exchange_link, methods=["POST"],
 # -- collecting ---------------------------------------------------------------------
 
 class SessionRequest(BaseModel):
-    survey_id: int = Field(ge=1, le=2**53)
+    survey_id: Id
     language: str = Field(max_length=35)
 
 
@@ -243,7 +242,7 @@ def record_consent(session_id: Id, method: Annotated[str, Form(description="tick
 
 
 @router.post("/collect/api/sessions/{session_id}/answers")
-def submit_answer(session_id: Id, question_id: Annotated[int, Form(ge=1, le=2**53)],
+def submit_answer(session_id: Id, question_id: Annotated[Id, Form()],
                   idempotency_key: IdempotencyKey, store: StoreDep, user: Collector,
                   text: Annotated[str | None, Form()] = None,
                   choices: Annotated[list[str] | None, Form()] = None,
@@ -289,7 +288,6 @@ def session(session_id: Id, store: StoreDep, user: Collector) -> dict:
 
 @router.get("/collect/api/status")
 def status(store: StoreDep, user: Collector,
-           session: Annotated[list[Annotated[int, Field(ge=1, le=2**53)]],
-                              Query()] = ()) -> list[dict]:
+           session: Annotated[list[Id], Query()] = ()) -> list[dict]:
     """Several of your sessions at once (`?session=1&session=2`)."""
     return service.sessions_summary(store, user, list(session))
