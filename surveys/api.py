@@ -12,11 +12,11 @@ from fastapi.responses import FileResponse, Response
 from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
 from cohear.errors import BadInput
+from cohear.ids import Id
 from cohear.jobs import JobQueue
 from cohear.store import Store
-from surveys import agreement, coding, exports, redaction, service, summary, xlsform
+from surveys import agreement, coding, exports, redaction, service, summary, views, xlsform
 from surveys.schema import (
-    MAX_ID,
     AnswerText,
     Decision,
     NewCode,
@@ -35,7 +35,7 @@ from surveys.schema import (
 router = APIRouter()
 StoreDep = Annotated[Store, Depends(get_store)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdPath = Id
 LangPath = Annotated[str, Path(min_length=2, max_length=35, pattern=r"^[A-Za-z0-9-]+$")]
 
 
@@ -128,7 +128,7 @@ def get_prompt(question_id: IdPath, language: LangPath, store: StoreDep,
 @router.get("/api/surveys/{survey_id}/agreement", tags=["surveys"])
 def survey_agreement(survey_id: IdPath, store: StoreDep,
                      user: Annotated[User, Depends(allow("agreement.read"))],
-                     coder: Annotated[list[Annotated[int, Query(ge=1, le=MAX_ID)]] | None,
+                     coder: Annotated[list[Id] | None,
                                       Query(description="coder ids (default: all)")] = None
                      ) -> dict:
     """Cohen's kappa (two coders) or Krippendorff's alpha, per code and overall."""
@@ -159,13 +159,14 @@ def start_session(body: NewSession, store: StoreDep,
 
 @router.get("/api/sessions", tags=["sessions"])
 def list_sessions(store: StoreDep, user: Annotated[User, Depends(allow("sessions.read"))],
-                  survey_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None):
-    return service.list_sessions(store, user, survey_id)
+                  survey_id: Id | None = None):
+    """Sessions (a collector's own); researchers get pseudonyms, not session ids."""
+    return views.sessions_view(store, user, survey_id)
 
 
 @router.get("/api/sessions/{session_id}", tags=["sessions"])
 def get_session(session_id: IdPath, store: StoreDep,
-                user: Annotated[User, Depends(allow("sessions.read"))]) -> dict:
+                user: Annotated[User, Depends(allow("sessions.open"))]) -> dict:
     return service.get_session(store, user, session_id)
 
 
@@ -186,7 +187,7 @@ def record_consent(session_id: IdPath, store: StoreDep,
 @router.post("/api/sessions/{session_id}/answers", status_code=201, tags=["sessions"])
 def submit_answer(session_id: IdPath, store: StoreDep, jobs: JobsDep,
                   user: Annotated[User, Depends(allow("sessions.run"))],
-                  question_id: Annotated[int, Form(ge=1, le=MAX_ID)],
+                  question_id: Annotated[Id, Form()],
                   text: Annotated[str | None, Form(max_length=200_000)] = None,
                   choices: Annotated[list[str] | None, Form()] = None,
                   file: Annotated[UploadFile | None, File(description="a voice answer")] = None
@@ -210,21 +211,18 @@ def withdraw(session_id: IdPath, store: StoreDep,
 
 @router.get("/api/answers", tags=["answers"])
 def review_queue(store: StoreDep, user: Annotated[User, Depends(allow("answers.read"))],
-                 survey_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                 survey_id: Id | None = None,
                  status: Literal["new", "transcribed", "verified"] | None = None,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 200):
-    """Answers to review, safeguarding concerns first."""
-    return service.review_queue(store, user, survey_id=survey_id, status=status, limit=limit)
+    """Answers to review, safeguarding concerns first (researchers: pseudonymised)."""
+    return views.queue_view(store, user, survey_id=survey_id, status=status, limit=limit)
 
 
 @router.get("/api/answers/{answer_id}", tags=["answers"])
 def get_answer(answer_id: IdPath, store: StoreDep,
                user: Annotated[User, Depends(allow("answers.read"))]) -> dict:
-    answer = service.get_answer(store, user, answer_id)
-    answer["codings"] = coding.codings_for_answer(store, answer_id)
-    if user.may("redactions.decide"):
-        answer["redactions"] = redaction.list_for_answer(store, answer_id)
-    return answer
+    """An answer with its newest words and codings (researchers: redacted, pseudonymised)."""
+    return views.answer_view(store, answer_id, user)
 
 
 @router.post("/api/answers/{answer_id}/texts", status_code=201, tags=["answers"])
@@ -255,8 +253,13 @@ def handle_safeguarding(answer_id: IdPath, body: Note, store: StoreDep,
 @router.post("/api/answers/{answer_id}/codings", status_code=201, tags=["answers"])
 def apply_code(answer_id: IdPath, body: NewCoding, store: StoreDep,
                user: Annotated[User, Depends(allow("coding.apply"))]) -> dict:
-    return coding.apply_code(store, user, answer_id, body.code_id,
-                             answer_text_id=body.answer_text_id, start=body.start, end=body.end)
+    """Code the whole answer, or a span of one version of its words (researchers give the
+    span in the redacted words they read)."""
+    start, end = views.stored_span(store, user, answer_id, body.answer_text_id, body.start,
+                                   body.end)
+    made = coding.apply_code(store, user, answer_id, body.code_id,
+                             answer_text_id=body.answer_text_id, start=start, end=end)
+    return views.coding_view(store, user, made)
 
 
 @router.delete("/api/answers/codings/{coding_id}", status_code=204, tags=["answers"])
