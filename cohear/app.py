@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from cohear import __version__
 from cohear.errors import CohearError
 from cohear.jobs import JobQueue
+from cohear.schema import HealthOut
 from cohear.settings import Settings, load_settings
 from cohear.store import Store
 
@@ -278,7 +279,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
                                 "was half-saved; an admin can find the details in the server "
                                 "log under that reference", reference=ref)
 
-    @app.get("/healthz", tags=["shell"])
+    @app.get("/healthz", tags=["shell"], response_model=HealthOut)
     def healthz() -> dict:
         return health(store, jobs)
 
@@ -288,10 +289,41 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     for module_name in DOMAIN_ROUTERS:
         module = importlib.import_module(module_name)
         app.include_router(module.router)
+    openapi_with_problems(app)
     app.add_middleware(JsonLimits)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def openapi_with_problems(app: FastAPI) -> None:
+    """Error answers are RFC 9457 problems sent as `application/problem+json`: file
+    every documented Problem (and FastAPI's own 422, which cohear answers as a Problem
+    too) under that media type, so the description says what is really sent."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        problem = {"$ref": "#/components/schemas/Problem"}
+        refs = {"#/components/schemas/Problem", "#/components/schemas/HTTPValidationError"}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    bodies = response.get("content", {}).values()
+                    if status[:1] in "45" and any(body.get("schema", {}).get("$ref") in refs
+                                                  for body in bodies):
+                        response["content"] = {PROBLEM: {"schema": problem}}
+        components = schema.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" in components and "HTTPValidationError" not in str(
+                schema["paths"]):
+            components.pop("HTTPValidationError")
+            components.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
 
 
 def _offline_docs(app: FastAPI) -> None:

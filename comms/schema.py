@@ -3,11 +3,12 @@ checks the content itself (limits, scripts, languages)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from cohear.ids import Id
+from cohear.schema import Out
 
 Channel = Literal["sms", "letter", "phone_script", "poster", "whatsapp"]
 
@@ -53,3 +54,83 @@ class GlossaryTerm(BaseModel):
     language: str | None = None
     translation: str | None = None
     note: str = ""
+
+
+# -- answers (response models; see cohear.schema.Out) ------------------------------------------
+
+class MessageOut(Out):
+    id: int
+    title: str
+    audience: str
+    channel: str
+    tags: list[str]
+    source_language: str
+    version: int
+    source_text: str
+    created_at: str
+    updated_at: str
+    translations: dict[str, str]
+
+
+class MessageVersionOut(Out):
+    version: int
+    source_text: str
+    created_at: str
+
+
+class CheckOut(Out):
+    reading_age: float | None = None
+    words: int
+    findings: list[dict[str, Any]]
+    placeholders: list[dict[str, Any]]
+    version: int
+
+
+class TranslationOut(Out):
+    message_id: int
+    language: str
+    status: str
+    text: str
+    source_version: int
+    current_version: int
+    origin: str
+    segments: list[dict[str, Any]]
+    revision: int
+
+
+class TranslationRevisionOut(Out):
+    revision: int
+    source_version: int
+    status: str
+    text: str
+    created_at: str
+
+
+class CoverageOut(Out):
+    languages: list[str]
+    messages: list[dict[str, Any]]
+    totals: dict[str, dict[str, int]]
+
+
+class TranslateResultOut(Out):
+    translated: list[dict[str, Any]]
+    skipped: list[dict[str, Any]]
+
+
+class TranslateQueuedOut(Out):
+    job_id: int
+    status: str
+    poll: str
+
+
+class GlossaryTermOut(Out):
+    term: str
+    language: str | None = None
+    translation: str | None = None
+    note: str
+
+
+class ImportResultOut(Out):
+    format: str
+    language: str
+    imported: list[dict[str, Any]]

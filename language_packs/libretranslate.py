@@ -64,7 +64,10 @@ async def _params(request: Request) -> dict:
             raise _Refused(400, "Invalid request: the JSON body must be an object")
         params.update(body)
     elif "form" in content_type:
-        form = await request.form()
+        try:
+            form = await request.form()
+        except Exception:  # noqa: BLE001 - Starlette raises several kinds for a broken form
+            raise _Refused(400, "Invalid request: the form data cannot be read") from None
         for key in form:
             values = form.getlist(key)
             params[key] = values if key == "q" and len(values) > 1 else values[0]

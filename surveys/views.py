@@ -87,9 +87,9 @@ def coding_view(store: Store, viewer: User, coding_row: dict,
     if identifiable(viewer):
         return coding_row
     cache = {} if cache is None else cache
-    item = {k: coding_row.get(k) for k in ("id", "answer_id", "code_id", "code", "coder_id",
-                                           "coder", "answer_text_id", "start_offset",
-                                           "end_offset", "created_at")}
+    item = {k: coding_row[k] for k in ("id", "answer_id", "code_id", "code", "coder_id",
+                                       "coder", "answer_text_id", "start_offset",
+                                       "end_offset", "created_at") if k in coding_row}
     if item["answer_text_id"] is not None and item["start_offset"] is not None:
         shown = cache.setdefault(item["answer_text_id"], _Redacted(store, item["answer_text_id"]))
         item["start_offset"] = shown.moved(item["start_offset"])

@@ -21,11 +21,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import Mount, Route
 
-from tests.authz_world import PLANTED, WORDS, World, build_world, tone
+from tests.authz_world import PLANTED, WORDS, World, tone
 
 ROLES = ("admin", "communicator", "collector", "reviewer", "researcher")
 IDENTITIES = ROLES + ("collector2", "anonymous", "expired", "revoked")
@@ -467,29 +466,6 @@ def check(live_server, world: World, rows: dict | None = None) -> list[str]:
         for c in clients.values():
             c.close()
     return problems
-
-
-@pytest.fixture(scope="session")
-def matrix_pack_files(copy_pack_files, tmp_path_factory) -> dict:
-    """The test run's copy packs, plus en->fr (installed by a request) and en->it
-    (installed and removed again), built once."""
-    from language_packs.copy_pack import build_copy_pack
-    extra = tmp_path_factory.mktemp("matrix-packs")
-    return dict(copy_pack_files) | {pair: build_copy_pack(extra, *pair)
-                                    for pair in (("en", "fr"), ("en", "it"))}
-
-
-@pytest.fixture
-def world(copy_packs, matrix_pack_files, tmp_path, live_server, people, monkeypatch, request):
-    fonts = tmp_path / "fonts"
-    fonts.mkdir()
-    monkeypatch.setenv("COHEAR_COLLECT_FONT_DIR", str(fonts))
-    app = live_server.app
-    built = build_world(app.state.store, app.state.jobs, people, matrix_pack_files, fonts)
-    # The Whisper model arrives once the world is built, so the world's own voice answer
-    # is not transcribed in the background while the matrix runs; /v1/audio needs it.
-    request.getfixturevalue("whisper_model")
-    return built
 
 
 def test_every_route_is_in_the_hand_written_table(live_server):
