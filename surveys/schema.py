@@ -68,7 +68,9 @@ class Reason(BaseModel):
 
 
 class Note(BaseModel):
-    note: Annotated[Text, Field(max_length=2000)] = ""
+    note: Annotated[Text, Field(max_length=2000, description=(
+        "what was done and who was told (at least 10 characters; an empty or too short "
+        "note is refused with 422)"))] = ""
 
 
 class NewCoding(BaseModel):

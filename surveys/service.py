@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from cohear import audit
 from cohear.auth import User
-from cohear.errors import BadInput, Conflict, Forbidden, NotFound
+from cohear.errors import BadInput, Conflict, Forbidden, NotFound, Unprocessable
 from cohear.permissions import register
 from cohear.store import Store, utcnow
 from surveys import links, redaction
@@ -799,17 +799,37 @@ def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -
     return get_answer(store, actor, answer_id)
 
 
+# Closing a concern is a record of what was done: "ok" or an empty note says nothing a
+# safeguarding lead could follow up, so a note shorter than this is refused.
+MIN_HANDLING_NOTE_CHARS = 10
+MAX_HANDLING_NOTE_CHARS = 2000
+
+
 def handle_safeguarding(store: Store, actor: User, answer_id: int, note: str) -> dict:
+    """Record that a concern was handled: `note` says what was done and who was told
+    (at least MIN_HANDLING_NOTE_CHARS characters). Audit-logged with the earlier note."""
     actor.require("safeguarding.handle")
+    note = (note or "").strip()
+    if len(note) < MIN_HANDLING_NOTE_CHARS:
+        raise Unprocessable(
+            "handling a safeguarding concern needs a note of the action taken and who was told"
+            + (f" (the note {note!r} is too short)" if note else ""),
+            fix="say what was done and who was told, e.g. 'rang the practice safeguarding "
+                "lead, who will call the respondent today'")
+    if len(note) > MAX_HANDLING_NOTE_CHARS:
+        raise Unprocessable(f"the note is {len(note):,} characters long; the limit is "
+                            f"{MAX_HANDLING_NOTE_CHARS:,}",
+                            fix="keep the note to what was done and who was told")
     with store.transaction() as conn:
         row = visible_answer_row(conn, actor, answer_id)
         if not row["safeguarding"]:
             raise Conflict(f"answer {answer_id} has no safeguarding flag", fix="nothing to handle")
         conn.execute("UPDATE answers SET safeguarding_handled_by = ?, safeguarding_handled_at = ?, "
                      "safeguarding_note = ? WHERE id = ?",
-                     (actor.id, utcnow(), (note or "").strip(), answer_id))
+                     (actor.id, utcnow(), note, answer_id))
         audit.record(conn, actor, "safeguarding.handle", "answer", answer_id,
-                     after={"note": note})
+                     before={"note": row["safeguarding_note"]} if row["safeguarding_note"]
+                     else None, after={"note": note})
     return get_answer(store, actor, answer_id)
 
 

@@ -234,13 +234,44 @@ async def test_raise_and_clear_a_safeguarding_concern_with_a_note(store, review_
         assert answer["safeguarding"] == 1 and answer["safeguarding_handled_at"] is None
         await pilot.press("ctrl+l")
         await pilot.pause()
-        await pilot.press(*"GP rang", "enter")
+        await pilot.press(*"GP rang them, all well", "enter")
         await pilot.pause()
     answer = surveys.get_answer(store, reviewer, ws["bengali"])
-    assert answer["safeguarding_note"] == "GP rang"
+    assert answer["safeguarding_note"] == "GP rang them, all well"
     assert answer["safeguarding_handled_by"] == reviewer.id
     assert log(store, "safeguarding.raise")[0]["after"] == {"reason": "lives alone"}
     assert log(store, "safeguarding.handle")[0]["actor_name"] == reviewer.name
+
+
+async def test_a_concern_cannot_be_closed_without_a_note_of_what_was_done(
+        store, review_workspace):
+    """Ctrl+L then Enter with nothing typed used to close a concern ("handled: no note")."""
+    ws = review_workspace
+    reviewer = ws["users"]["reviewer"]
+    app = CohearApp(store, reviewer)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await open_answer(pilot, ws["concern"])
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, AskNote) and "who was told" in screen_text(app)
+        await pilot.press("enter")                        # nothing typed
+        await pilot.pause()
+        assert app.screen is dialog and "A note is needed here" in screen_text(app)
+        await pilot.press(*"ok", "enter")                 # not a record of anything
+        await pilot.pause()
+        assert app.screen is dialog and "at least 10 characters" in screen_text(app)
+        answer = surveys.get_answer(store, reviewer, ws["concern"])
+        assert answer["safeguarding_handled_at"] is None
+        await pilot.press(*" - rang the safeguarding lead, who will call them", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, AnswerScreen)
+        assert "handled: ok - rang the safeguarding lead" in screen_text(app)
+    answer = surveys.get_answer(store, reviewer, ws["concern"])
+    assert answer["safeguarding_note"] == "ok - rang the safeguarding lead, who will call them"
+    assert log(store, "safeguarding.handle")[0]["after"] == {
+        "note": "ok - rang the safeguarding lead, who will call them"}
 
 
 async def test_accept_a_suggested_redaction(store, review_workspace):

@@ -35,7 +35,7 @@ class AnswerScreen(ReviewScreen):
         Binding("ctrl+s", "save", "Save transcript"),
         Binding("ctrl+r", "verify", "Verify"),
         Binding("ctrl+g", "raise_concern", "Raise concern"),
-        Binding("ctrl+l", "clear_concern", "Clear concern"),
+        Binding("ctrl+l", "clear_concern", "Handle concern"),
         Binding("ctrl+o", "play", "Play"),
         Binding("ctrl+t", "play_segment", "Play segment"),
         Binding("ctrl+n", "code", "Code"),
@@ -192,7 +192,9 @@ class AnswerScreen(ReviewScreen):
                         style="bold red" if not a["safeguarding_handled_at"] else "")
             text.append(f"raised by {a['safeguarding_raised_by']}\n")
             if a["safeguarding_handled_at"]:
-                text.append(f"handled: {a['safeguarding_note'] or 'no note'}", style="green")
+                text.append("handled: ", style="green")
+                text.append(a["safeguarding_note"] or "(no note: closed before notes were "
+                            "required)", style="green")
         self.query_one("#safeguarding", Static).update(text)
 
     def _redactions(self) -> Text:
@@ -317,7 +319,11 @@ class AnswerScreen(ReviewScreen):
                 self.notify("safeguarding concern marked as handled")
                 self.load()
 
-        self.app.push_screen(AskNote("How was the concern handled?", "note"), handled)
+        self.app.push_screen(AskNote(
+            "What was done about this concern, and who was told?",
+            "e.g. rang the practice safeguarding lead, who will call them today",
+            hint="The concern stays open until this is recorded; the note goes in the "
+                 "audit log.", min_chars=surveys.MIN_HANDLING_NOTE_CHARS), handled)
 
     # -- listening -----------------------------------------------------------------------
     def _audio(self):
