@@ -159,6 +159,85 @@ async def test_the_queue_reads_one_page_at_a_time(store, review_workspace, monke
         assert len(queue.rows) == 3
 
 
+async def test_back_from_an_answer_the_cursor_is_on_the_answer_you_came_from(
+        store, review_workspace):
+    """Esc back to the queue used to put the cursor on the first row, so the next Enter
+    opened the wrong answer."""
+    ws = review_workspace
+    app = CohearApp(store, ws["users"]["reviewer"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        queue = app.screen
+        table = queue.query_one("#queue", DataTable)
+        await open_answer(pilot, ws["bengali"])
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is queue and queue.selected_answer() == ws["bengali"]
+        # Verified, it moves to the end of the queue: the cursor follows it.
+        await open_answer(pilot, ws["urdu"])
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert [r["id"] for r in queue.rows][-1] == ws["urdu"]
+        assert queue.selected_answer() == ws["urdu"] and table.cursor_row == 3
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.answer_id == ws["urdu"]
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("r")                            # reloading keeps it too
+        await pilot.pause()
+        assert queue.selected_answer() == ws["urdu"]
+
+
+@pytest.fixture
+def scale_answers(store, review_workspace):
+    """A second survey with a scale question, answered twice; one answer has a concern."""
+    ws = review_workspace
+    comm, collector = ws["users"]["communicator"], ws["users"]["collector"]
+    survey = surveys.create_survey(store, comm, title="Clinic rating", purpose="Rate it",
+                                   base_language="en", questions=[
+                                       {"kind": "consent", "name": "consent", "text": "Agree?"},
+                                       {"kind": "scale", "name": "rating", "text": "How good?",
+                                        "options": {"min": 1, "max": 5}}])
+    surveys.open_language(store, comm, survey["id"], "en")
+    rating = survey["questions"][1]["id"]
+    out = []
+    for point in ("2", "5"):
+        session = surveys.start_session(store, collector, survey["id"], "en")
+        surveys.record_consent(store, collector, session["id"], method="tick")
+        out.append(surveys.submit_answer(store, collector, session["id"], rating,
+                                         choices=[point])["id"])
+    surveys.raise_safeguarding(store, ws["users"]["reviewer"], out[1], "said 5 then cried")
+    return out
+
+
+async def test_scale_and_choice_answers_are_listed_only_when_asked_for(
+        store, review_workspace, scale_answers):
+    """A scale answer has nothing to review, so it is not "new" work; one with an open
+    safeguarding concern is listed all the same."""
+    ws = review_workspace
+    quiet, worrying = scale_answers
+    app = CohearApp(store, ws["users"]["reviewer"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        queue = app.screen
+        ids = [r["id"] for r in queue.rows]
+        assert quiet not in ids and worrying in ids
+        text = screen_text(app)
+        assert "new 4" in text and "1 scale and choice answers not listed" in text
+        queue.query_one("#filter-kind", Select).value = "choice"
+        await pilot.pause()
+        assert sorted(r["id"] for r in queue.rows) == sorted(scale_answers)
+        queue.query_one("#filter-kind", Select).value = "all"
+        await pilot.pause()
+        assert len(queue.rows) == 6
+        await pilot.press("x")
+        await pilot.pause()
+        assert quiet not in [r["id"] for r in queue.rows]
+
+
 def test_handled_concerns_lose_their_place_and_verified_answers_go_last(store,
                                                                         review_workspace):
     ws = review_workspace

@@ -16,6 +16,12 @@ from cohear.store import Store
 
 PAGE_SIZE = 50
 STATUSES = ("new", "transcribed", "verified")
+# What the kind filter offers. Blank (None) means the answers with words to review (voice
+# and typed): a scale or choice answer has nothing to transcribe, correct or translate, so
+# it is listed only when asked for, unless it carries an open safeguarding concern.
+KINDS = (("voice", "voice"), ("typed", "text"), ("scale and choice", "choice"),
+         ("every kind", "all"))
+_OPEN_CONCERN = "(a.safeguarding = 1 AND a.safeguarding_handled_at IS NULL)"
 
 # Attention tiers: 0 an open safeguarding concern, 1 a transcript the machine is unsure
 # of, 2 anything else not yet verified, 3 verified. Only voice answers look up their
@@ -38,6 +44,7 @@ class QueueFilters:
     status: str | None = None
     collector_id: int | None = None
     code_id: int | None = None
+    kind: str | None = None     # None: voice and typed; "voice", "text", "choice" or "all"
 
     def but(self, **changes) -> QueueFilters:
         return replace(self, **changes)
@@ -63,6 +70,11 @@ def _scope(user: User, filters: QueueFilters, *, with_status: bool = True
     if filters.language:
         clauses.append("a.language = ?")
         params.append(filters.language)
+    if filters.kind is None:
+        clauses.append(f"(a.kind != 'choice' OR {_OPEN_CONCERN})")
+    elif filters.kind != "all":
+        clauses.append("a.kind = ?")
+        params.append(filters.kind)
     if with_status and filters.status:
         clauses.append("a.status = ?")
         params.append(filters.status)
@@ -103,6 +115,14 @@ def status_counts(store: Store, user: User, filters: QueueFilters = QueueFilters
         f"SELECT count(*) FROM answers a {join} WHERE {where} "
         f"AND a.safeguarding = 1 AND a.safeguarding_handled_at IS NULL", tuple(params))[0]
     counts["all"] = sum(counts[s] for s in STATUSES)
+    if filters.kind is None:
+        hidden = filters.but(kind="choice")
+        join, where, params = _scope(user, hidden, with_status=False)
+        counts["hidden_choices"] = store.one(
+            f"SELECT count(*) FROM answers a {join} WHERE {where} AND NOT {_OPEN_CONCERN}",
+            tuple(params))[0]
+    else:
+        counts["hidden_choices"] = 0
     return counts
 
 
@@ -121,4 +141,4 @@ def filter_choices(store: Store, user: User) -> dict[str, list[tuple[str, int | 
         "SELECT c.id, c.name, b.name AS codebook FROM codes c JOIN codebooks b "
         "ON b.id = c.codebook_id ORDER BY b.name, c.name")]
     return {"survey": surveys, "language": languages, "status": [(s, s) for s in STATUSES],
-            "collector": collectors, "code": codes}
+            "collector": collectors, "code": codes, "kind": list(KINDS)}

@@ -36,6 +36,8 @@ class QueueScreen(ReviewScreen):
     def __init__(self) -> None:
         super().__init__()
         self.away = False
+        self.came_from: int | None = None
+        self.came_from_row = 0
         self.filters = QueueFilters()
         self.page_start = 0
         self.rows: list[dict] = []
@@ -58,15 +60,21 @@ class QueueScreen(ReviewScreen):
 
     def on_screen_suspend(self) -> None:
         self.away = True
+        self.came_from = self.selected_answer()
+        self.came_from_row = self.query_one("#queue", DataTable).cursor_row
 
     def on_screen_resume(self) -> None:
-        # Back from another screen: what it changed may move rows or their status.
+        # Back from another screen: what it changed may move rows or their status, but
+        # the cursor goes back to the answer the reviewer came from (or, when that answer
+        # has moved off this page, to the one now in its place).
         if self.away:
             self.away = False
-            self.load()
+            self.load(keep=self.came_from, row=self.came_from_row)
 
     # -- loading -------------------------------------------------------------------------
-    def load(self) -> None:
+    def load(self, *, keep: int | None = None, row: int = 0) -> None:
+        """Read the page again; the cursor goes to answer `keep` when it is on the page,
+        else to row `row` (clamped), else to the top."""
         counts = review_queue.status_counts(self.store, self.user, self.filters)
         self.total = counts[self.filters.status] if self.filters.status else counts["all"]
         if self.page_start >= self.total:
@@ -76,8 +84,12 @@ class QueueScreen(ReviewScreen):
         self.query_one("#counts", StatusCounts).show(counts)
         table = self.query_one("#queue", DataTable)
         table.clear()
-        for row in self.rows:
-            table.add_row(*self._cells(row), key=str(row["id"]))
+        for item in self.rows:
+            table.add_row(*self._cells(item), key=str(item["id"]))
+        ids = [item["id"] for item in self.rows]
+        if self.rows:
+            table.move_cursor(row=ids.index(keep) if keep in ids else
+                              min(max(row, 0), len(self.rows) - 1), animate=False)
         last = self.page_start + len(self.rows)
         self.query_one("#page", Static).update(
             f"answers {self.page_start + 1 if self.rows else 0}-{last} of {self.total:,}"
@@ -143,7 +155,8 @@ class QueueScreen(ReviewScreen):
             self.load()
 
     def action_reload(self) -> None:
-        self.load()
+        self.load(keep=self.selected_answer(),
+                  row=self.query_one("#queue", DataTable).cursor_row)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_review()
