@@ -134,7 +134,7 @@ def test_agreement_and_export(snap_compare, store, review_workspace):
         screen.query_one("#survey", Select).value = ws["survey"]
         screen.query_one("#coder-a", Select).value = reviewer.id
         screen.query_one("#coder-b", Select).value = researcher.id
-        await pilot.press("ctrl+k")
+        await pilot.press("ctrl+r")
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=compute)

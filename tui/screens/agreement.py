@@ -29,10 +29,13 @@ def kappa_words(value: float | None) -> str:
 
 
 class AgreementScreen(ReviewScreen):
+    # Not Ctrl+K or Ctrl+E: the file name's input uses those for its own editing.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+k", "agreement", "Kappa"),
-        Binding("ctrl+e", "export", "Export"),
+        Binding("ctrl+r", "agreement", "Kappa"),
+        Binding("ctrl+s", "export", "Export"),
     ]
+    ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {
+        "agreement": "agreement.read", "export": "exports.pseudonymised"}
 
     def __init__(self) -> None:
         super().__init__()

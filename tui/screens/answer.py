@@ -31,17 +31,27 @@ except ModuleNotFoundError:  # pragma: no cover - cohear without speech
 
 
 class AnswerScreen(ReviewScreen):
+    # Keys an editor does not take (TextArea binds Ctrl+A/E/K/U/W/X/C/V/Z/Y/D), and none
+    # that tmux (Ctrl+B) or screen (Ctrl+A) keep for themselves; F10 and F11 are the
+    # terminal's own in many emulators.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save transcript"),
+        Binding("ctrl+s", "save", "Save correction"),
         Binding("ctrl+r", "verify", "Verify"),
         Binding("ctrl+g", "raise_concern", "Raise concern"),
         Binding("ctrl+l", "clear_concern", "Handle concern"),
         Binding("ctrl+o", "play", "Play"),
         Binding("ctrl+t", "play_segment", "Play segment"),
         Binding("ctrl+n", "code", "Code"),
-        Binding("ctrl+f", "accept_redaction", "Accept redaction"),
-        Binding("ctrl+b", "reject_redaction", "Reject redaction"),
+        Binding("f3", "accept_redaction", "Accept redaction"),
+        Binding("f4", "reject_redaction", "Reject redaction"),
     ]
+    ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {
+        "save": "answers.review", "verify": "answers.review",
+        "raise_concern": "safeguarding.raise", "clear_concern": "safeguarding.handle",
+        "play": "recordings.audio", "play_segment": "recordings.audio",
+        "code": "coding.apply",
+        "accept_redaction": "redactions.decide", "reject_redaction": "redactions.decide",
+    }
 
     def __init__(self, answer_id: int):
         super().__init__()
@@ -210,7 +220,7 @@ class AnswerScreen(ReviewScreen):
             text.append_text(words(r["found"], reorder=self.reorder_rtl, style=style))
             text.append(f"  {r['status']} ({r['rendering']} v{r['version']})\n", style=style)
         if pending is not None:
-            text.append("Ctrl+F accepts, Ctrl+B rejects the one marked >", style="dim")
+            text.append("F3 accepts, F4 rejects the one marked >", style="dim")
         return text
 
     def _next_redaction(self) -> dict | None:
@@ -234,9 +244,11 @@ class AnswerScreen(ReviewScreen):
         self._decide(False)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        """Keys that can do nothing for this answer stay in the footer, dimmed."""
-        if not self.answer:
-            return super().check_action(action, parameters)
+        """Keys the role may not use are not offered; keys that can do nothing for this
+        answer stay in the footer, dimmed."""
+        offered = super().check_action(action, parameters)
+        if not offered or not self.answer:
+            return offered
         if action in ("play", "play_segment") and self.recording is None:
             return None
         if action in ("accept_redaction", "reject_redaction") and self._next_redaction() is None:
@@ -244,7 +256,7 @@ class AnswerScreen(ReviewScreen):
         if action == "clear_concern" and not (self.answer["safeguarding"]
                                               and not self.answer["safeguarding_handled_at"]):
             return None
-        return super().check_action(action, parameters)
+        return offered
 
     def unsaved_edits(self) -> list[str]:
         if not self.answer:

@@ -34,6 +34,9 @@ class CodingScreen(ReviewScreen):
         Binding("m", "memo_answer", "Memo on answer"),
         Binding("M", "memo_code", "Memo on code"),
     ]
+    ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {
+        action: "coding.apply" for action in
+        ("code_selection", "code_whole", "remove_last", "memo_answer", "memo_code")}
 
     def __init__(self, answer_id: int):
         super().__init__()

@@ -30,6 +30,7 @@ class QueueScreen(ReviewScreen):
         Binding("f", "focus_filters", "Filters"),
         Binding("x", "clear_filters", "Clear filters"),
     ]
+    ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {"code": "coding.apply"}
 
     page_size = PAGE_SIZE
 

@@ -26,6 +26,9 @@ class TranslationScreen(ReviewScreen):
         Binding("ctrl+r", "approve", "Approve"),
         Binding("ctrl+t", "request_human", "Human translator"),
     ]
+    ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {
+        "save": "comms.edit_translation", "approve": "comms.approve",
+        "request_human": "comms.write"}
 
     def __init__(self, message_id: int, language: str):
         super().__init__()
