@@ -167,6 +167,21 @@ def handle_concern(
     console.print(f"answer {answer_id}: safeguarding concern handled by {actor.name}")
 
 
+@surveys_app.command("translation-requests")
+def translation_requests(
+        language: Annotated[str | None, typer.Option(help="Only this language.")] = None,
+        status: Annotated[str, typer.Option(help="open, done or cancelled.")] = "open"):
+    """Answers waiting for a human translation into English (a reviewer enters it in the
+    review app, or with POST /api/answers/ID/texts)."""
+    from cohear.auth import SYSTEM
+    from cohear.cli import open_store, print_table
+    from surveys import english
+
+    rows = english.list_requests(open_store(), SYSTEM, status=status, language=language)
+    print_table(rows, ["id", "answer_id", "survey_id", "language", "requested_by_name",
+                       "requested_at", "status", "note"], title="translation requests")
+
+
 @surveys_app.command("retention")
 def retention_command(
         days: Annotated[int | None, typer.Option(help="Override audio_retention_days.")] = None,

@@ -67,6 +67,11 @@ class Reason(BaseModel):
     reason: Annotated[Text, Field(min_length=1, max_length=2000)]
 
 
+class TranslationRequest(BaseModel):
+    note: Annotated[Text, Field(max_length=1000, description=(
+        "for the translator: what to look out for (optional)"))] = ""
+
+
 class Note(BaseModel):
     note: Annotated[Text, Field(max_length=2000, description=(
         "what was done and who was told (at least 10 characters; an empty or too short "
