@@ -300,6 +300,20 @@ def list_surveys(store: Store) -> list[dict]:
     return [_survey_dict(r) for r in rows]
 
 
+def question_messages(store: Store) -> dict[int, dict]:
+    """comms message id -> {survey_id, survey_title, question, position} for every message
+    that carries a survey question's words (newest version of each survey first), so the
+    translations of a survey's questions can be listed together under their survey."""
+    out: dict[int, dict] = {}
+    for r in store.all("SELECT q.message_id, q.name, q.position, q.survey_version, s.id, "
+                       "s.title FROM survey_questions q JOIN surveys s ON s.id = q.survey_id "
+                       "WHERE q.message_id IS NOT NULL ORDER BY s.id, q.survey_version DESC, "
+                       "q.position"):
+        out.setdefault(r["message_id"], {"survey_id": r["id"], "survey_title": r["title"],
+                                         "question": r["name"], "position": r["position"]})
+    return out
+
+
 # -- question texts per language -------------------------------------------------------------
 
 def _question_message(store: Store, question_id: int) -> int:

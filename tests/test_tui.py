@@ -229,7 +229,7 @@ async def test_scale_and_choice_answers_are_listed_only_when_asked_for(
         ids = [r["id"] for r in queue.rows]
         assert quiet not in ids and worrying in ids
         text = screen_text(app)
-        assert "new 4" in text and "1 scale and choice answers not listed" in text
+        assert "new 4" in text and "+1 scale/choice: kind filter" in text
         queue.query_one("#filter-kind", Select).value = "choice"
         await pilot.pause()
         assert sorted(r["id"] for r in queue.rows) == sorted(scale_answers)
@@ -349,7 +349,8 @@ async def test_a_concern_cannot_be_closed_without_a_note_of_what_was_done(
         await pilot.press(*" - rang the safeguarding lead, who will call them", "enter")
         await pilot.pause()
         assert isinstance(app.screen, AnswerScreen)
-        assert "handled: ok - rang the safeguarding lead" in screen_text(app)
+        text = screen_text(app)
+        assert "handled:" in text and "ok - rang the safeguarding lead" in text
     answer = surveys.get_answer(store, reviewer, ws["concern"])
     assert answer["safeguarding_note"] == "ok - rang the safeguarding lead, who will call them"
     assert log(store, "safeguarding.handle")[0]["after"] == {
@@ -478,6 +479,210 @@ async def test_rtl_display_mode_reorders_what_is_shown_and_never_what_is_stored(
         assert stored in screen_text(app)
     assert len(audit.entries(store.conn, limit=500)) == writes_before
     assert speech.transcript(store, ws["recording"], reviewer)["segments"][0]["text"] == stored
+
+
+LONG_URDU = ("میرے شوہر مجھے مارتا ہے اور میں گھر میں محفوظ نہیں ہوں۔ مسجد کے قریب کلینک ہو "
+             "تو میں ٹیکہ لگوا سکتی ہوں، لیکن بس بہت دیر سے آتی ہے اور ڈاکٹر سے ملنا مشکل ہے")
+
+
+def typed_answer(store, ws, language: str, text: str) -> int:
+    collector = ws["users"]["collector"]
+    session = surveys.start_session(store, collector, ws["survey"], language)
+    surveys.record_consent(store, collector, session["id"], method="tick")
+    return surveys.submit_answer(store, collector, session["id"], ws["question"],
+                                 text=text)["id"]
+
+
+def rows_of(app, selector: str) -> list[str]:
+    """The terminal rows a widget occupies, as plain text."""
+    widget = app.screen.query_one(selector)
+    region = widget.content_region
+    lines = screen_text(app).split("\n")
+    return [lines[y][region.x:region.x + region.width] for y in
+            range(region.y, region.y + region.height)]
+
+
+def words_in(row: str) -> list[str]:
+    return [w for w in row.split() if w.strip()]
+
+
+async def test_f2_reorders_every_right_to_left_text_and_wraps_at_word_boundaries(
+        store, review_workspace):
+    """F2 used to reorder only the question line: the answer's words, the transcript's
+    segments and the rest stayed in stored order, and segment rows cut words in two. Rows
+    must be wrapped in logical order first and then reordered: the first row on screen
+    holds the answer's first words (flush right), never its last ones."""
+    from tui.display import visual, wrap_logical
+    ws = review_workspace
+    answer_id = typed_answer(store, ws, "ur", LONG_URDU)
+    app = CohearApp(store, ws["users"]["reviewer"], reorder_rtl=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        queue = app.screen
+        preview = [r for r in queue.query_one("#queue", DataTable).get_row(str(answer_id))]
+        first_words = " ".join(LONG_URDU.split()[:3])
+        assert visual(first_words) in str(preview[7])       # the queue's preview too
+        await open_answer(pilot, answer_id)
+        rows = [r.strip() for r in rows_of(app, "#reading") if r.strip()]
+        logical = wrap_logical(LONG_URDU, app.screen.query_one("#reading").content_region.width)
+        assert len(rows) == len(logical) > 1
+        for shown, line in zip(rows, logical, strict=True):
+            assert shown == visual(line)                    # each row reordered on its own
+        assert set(words_in(rows[0])) == set(visual(logical[0]).split())
+        last = rows_of(app, "#reading")[len(rows) - 1]
+        assert last.startswith("    ") and last.rstrip().endswith(rows[-1])  # flush right
+        # The editor keeps the stored order, for correcting.
+        assert app.screen.query_one("#transcript", TextArea).text == LONG_URDU
+        # The voice answer: every segment's words whole and reordered, row by row.
+        await pilot.press("escape")
+        await pilot.pause()
+        await open_answer(pilot, ws["urdu"])
+        table = app.screen.query_one("#segments", DataTable)
+        for index, segment in enumerate(("میں بس سے کلینک آئی", "بس بہت دیر سے آئی")):
+            cell = str(table.get_row_at(index)[3]).strip()
+            assert cell == visual(segment)
+        text = screen_text(app)
+        assert visual("آپ کلینک تک کیسے پہنچے؟") in text      # the question
+        await pilot.press("f2")
+        await pilot.pause()
+        assert "آپ کلینک تک کیسے پہنچے؟" in screen_text(app)
+        assert str(table.get_row_at(1)[3]).strip() == "بس بہت دیر سے آئی"
+
+
+async def test_segment_rows_wrap_between_words_never_inside_one(store, review_workspace):
+    """A long segment used to be cut off mid-word at the table's edge."""
+    from tui.display import wrap_logical
+    ws = review_workspace
+    reviewer = ws["users"]["reviewer"]
+    speech.correct(store, ws["recording"], reviewer, segments=[
+        {"index": 0, "text": LONG_URDU}], base_version=1)
+    app = CohearApp(store, reviewer)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_answer(pilot, ws["urdu"])
+        table = app.screen.query_one("#segments", DataTable)
+        cell = str(table.get_row_at(0)[3])
+        lines = cell.split("\n")
+        assert len(lines) > 1
+        assert [line.strip() for line in lines] == wrap_logical(
+            LONG_URDU, app.screen.query_one("#segments").words_width())
+        assert " ".join(line.strip() for line in lines).split() == LONG_URDU.split()
+
+
+async def test_a_researcher_sees_only_the_redacted_pseudonymised_view(store, review_workspace):
+    """The TUI showed a researcher a phone number whose redaction had been accepted."""
+    from surveys import exports, redaction
+    ws = review_workspace
+    reviewer, researcher = ws["users"]["reviewer"], ws["users"]["researcher"]
+    [phone] = redaction.list_for_answer(store, ws["phone"])
+    redaction.decide(store, reviewer, phone["id"], True)                  # accepted
+    undecided = typed_answer(store, ws, "en", "Ring Ayesha on 07700 900456 please")
+    cohear_ids = [r[0] for r in store.all("SELECT cohear_id FROM respondents")]
+    session_ids = [str(r[0]) for r in store.all("SELECT id FROM survey_sessions")]
+    respondent = store.one("SELECT r.cohear_id FROM respondents r JOIN answers a ON "
+                           "a.respondent_id = r.id WHERE a.id = ?", (ws["phone"],))[0]
+    app = CohearApp(store, researcher)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        seen = [screen_text(app)]
+        for answer_id in (ws["phone"], undecided):
+            await open_answer(pilot, answer_id)
+            seen.append(screen_text(app))
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+            seen.append(screen_text(app))
+            await pilot.press("escape")
+            await pilot.pause()
+            await pilot.press("escape")
+            await pilot.pause()
+        await pilot.press("f7")
+        await pilot.pause()
+        seen.append(screen_text(app))
+    everything = "\n".join(seen)
+    for secret in ("07700 900123", "900123", "07700 900456", "Ayesha"):
+        assert secret not in everything, secret
+    assert "[phone]" in everything and "[name]" in everything
+    assert not any(cid in everything for cid in cohear_ids)            # no R-... ids
+    assert exports.pseudonym(exports.salt(store), respondent) in everything
+    assert "redacted view" in everything
+    # The same answer, for the reviewer who decides redactions: as stored.
+    app = CohearApp(store, reviewer)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await open_answer(pilot, undecided)
+        assert "07700 900456" in screen_text(app)
+    assert session_ids                                                 # (sessions exist)
+
+
+async def test_a_researchers_selection_in_redacted_words_codes_the_stored_words(
+        store, review_workspace):
+    ws = review_workspace
+    researcher = ws["users"]["researcher"]
+    answer_id = typed_answer(store, ws, "en", "Call 07700 900456 about the bus")
+    app = CohearApp(store, researcher)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(CodingScreen(answer_id))
+        await pilot.pause()
+        screen = app.screen
+        area = screen.query_one("#coding-text", TextArea)
+        assert area.text == "Call [phone] about the bus"
+        await pilot.press("down", "down", "down")                       # the code Bus
+        await pilot.press("e", "end", *["shift+left"] * 3)              # "bus"
+        await pilot.press("a")
+        await pilot.pause()
+        assert '"bus"' in screen_text(app)
+    [row] = store.all("SELECT * FROM codings WHERE coder_id = ?", (researcher.id,))
+    stored = surveys.get_answer(store, ws["users"]["reviewer"], answer_id)["texts"]["original"]
+    assert stored["text"][row["start_offset"]:row["end_offset"]] == "bus"
+
+
+async def test_an_answer_in_urdu_says_how_to_get_its_english(store, review_workspace):
+    """A typed Urdu answer showed "no English rendering yet" and no way forward."""
+    from surveys import english
+    ws = review_workspace
+    reviewer = ws["users"]["reviewer"]
+    answer_id = typed_answer(store, ws, "ur", LONG_URDU)
+    app = CohearApp(store, reviewer)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await open_answer(pilot, answer_id)
+        text = screen_text(app)
+        assert "no English yet" in text and "no translation engine for ur" in text
+        assert "F9 asks for a human translation" in text
+        await pilot.press("f9")
+        await pilot.pause()
+        await pilot.press(*"Mirpuri", "enter")
+        await pilot.pause()
+        assert "A human translation was asked for by test-reviewer" in screen_text(app)
+        assert "request_translation" not in footer_actions(app) or \
+            app.screen.check_action("request_translation", ()) is None
+        await pilot.press("f8")
+        await pilot.pause()
+        await pilot.press(*"My husband hits me and I am not safe at home", "ctrl+s")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "My husband hits me" in text and "(a reviewer)" in text
+    assert english.list_requests(store, reviewer) == []
+    assert log(store, "answer.text")[0]["after"] == {
+        "rendering": "english", "text": "My husband hits me and I am not safe at home"}
+
+
+async def test_after_a_correction_the_english_is_marked_out_of_date(store, review_workspace):
+    """The English panel kept the old machine English after a transcript correction."""
+    ws = review_workspace
+    app = CohearApp(store, ws["users"]["reviewer"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = await open_answer(pilot, ws["urdu"])
+        assert "OUT OF DATE" not in screen_text(app)
+        editor = screen.query_one("#transcript", TextArea)
+        editor.move_cursor((1, 0))
+        await pilot.press("shift+end", *"بس دیر سے آئی", "ctrl+s")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "OUT OF DATE" in text and "I came to the clinic by bus" in text
+        assert "no translation engine for ur" in text and "F8 types the English" in text
 
 
 # -- coding -----------------------------------------------------------------------------------
@@ -864,7 +1069,8 @@ async def open_translation(pilot, language: str) -> TranslationScreen:
         await pilot.pause()
     screen = pilot.app.screen
     column = screen.languages.index(language) + 1
-    screen.query_one("#translations", DataTable).move_cursor(row=0, column=column)
+    row = next(i for i, r in enumerate(screen.rows) if r.message is not None)
+    screen.query_one("#translations", DataTable).move_cursor(row=row, column=column)
     await pilot.press("enter")
     await pilot.pause()
     assert isinstance(pilot.app.screen, TranslationScreen)

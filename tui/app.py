@@ -28,7 +28,8 @@ from tui.screens.translations import TranslationsScreen
 # Each domain registers its actions (answers.read, comms.approve...) in cohear.permissions
 # when its service is imported: all are imported before any role is checked.
 DOMAIN_SERVICES = ("comms.service", "speech.service", "surveys.service", "surveys.coding",
-                   "surveys.agreement", "surveys.exports", "surveys.redaction")
+                   "surveys.agreement", "surveys.exports", "surveys.redaction",
+                   "surveys.english", "surveys.views")
 for _name in DOMAIN_SERVICES:
     importlib.import_module(_name)
 

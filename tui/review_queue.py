@@ -35,6 +35,8 @@ _TIER = ("CASE WHEN a.safeguarding = 1 AND a.safeguarding_handled_at IS NULL THE
 _LATEST = ("LEFT JOIN transcripts t ON t.recording_id = a.recording_id AND t.version = "
            "(SELECT max(version) FROM transcripts t2 WHERE t2.recording_id = a.recording_id)")
 _SESSIONS = "JOIN survey_sessions s ON s.id = a.session_id"
+_WORDS = ("LEFT JOIN answer_texts o ON o.id = (SELECT o2.id FROM answer_texts o2 WHERE "
+          "o2.answer_id = a.id AND o2.rendering = 'original' ORDER BY o2.version DESC LIMIT 1)")
 
 
 @dataclass(frozen=True)
@@ -93,12 +95,15 @@ def queue_page(store: Store, user: User, filters: QueueFilters = QueueFilters(),
     # Order and cut the page on the answers alone, then fetch the details of its rows.
     page = (f"SELECT a.id, {_TIER} AS tier FROM answers a {join} WHERE {where} "
             f"ORDER BY tier, a.id LIMIT ? OFFSET ?")
-    sql = (f"SELECT a.id, a.language, a.kind, a.status, a.safeguarding, "
+    # With each row its newest words (for the preview) as an answer_texts row, so the
+    # screen can show them through surveys.views (redacted for researchers).
+    sql = (f"SELECT a.id, a.language, a.kind, a.status, a.safeguarding, a.choices_json, "
            f"a.safeguarding_handled_at, s.survey_id, u.name AS collector, q.name AS question, "
-           f"t.confidence, t.needs_review, p.tier FROM ({page}) p "
+           f"t.confidence, t.needs_review, p.tier, o.id AS text_id, o.text AS text, "
+           f"o.version AS text_version, o.source AS text_source FROM ({page}) p "
            f"JOIN answers a ON a.id = p.id {_SESSIONS} "
            f"JOIN survey_questions q ON q.id = a.question_id "
-           f"JOIN users u ON u.id = s.collector_id {_LATEST} ORDER BY p.tier, a.id")
+           f"JOIN users u ON u.id = s.collector_id {_LATEST} {_WORDS} ORDER BY p.tier, a.id")
     return [dict(r) for r in store.all(sql, (*params, limit, max(0, offset)))]
 
 

@@ -96,7 +96,7 @@ class AgreementScreen(ReviewScreen):
         table.clear()
         for item in result["codes"]:
             c = item["confusion"]
-            table.add_row(item["code"], kappa_words(item["kappa"]),
+            table.add_row(Text(item["code"]), kappa_words(item["kappa"]),
                           f"{item['observed_agreement']:.0%}", str(c["both"]),
                           str(c["first_only"]), str(c["second_only"]), str(c["neither"]),
                           key=str(item["code_id"]))

@@ -1,5 +1,5 @@
-"""Small questions the app asks: discard unsaved edits?, and a short note (why a
-safeguarding concern is raised, how it was handled).
+"""Small questions the app asks: discard unsaved edits?, a short note (why a safeguarding
+concern is raised, how it was handled), and a few lines of words (an answer's English).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
 
 
@@ -88,6 +89,46 @@ class AskNote(ModalScreen[str | None]):
             problem.display = True
             return
         self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class WriteWords(ModalScreen[str | None]):
+    """Some lines of words (a reviewer's English for an answer), or None when cancelled.
+    Ctrl+S saves; an empty text is not saved."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "save", "Save"),
+                                             Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, text: str = "", *, hint: str = ""):
+        super().__init__()
+        self.title_text = title
+        self.text = text
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="wide"):
+            yield Label(self.title_text, id="dialog-title")
+            if self.hint:
+                yield Static(self.hint, id="dialog-hint")
+            yield WordsEditor(text=self.text, id="words")
+            yield Static("", id="dialog-problem")
+            yield Static("Ctrl+S to save, Escape to cancel.")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#dialog-problem", Static).display = False
+        self.query_one("#words", WordsEditor).focus()
+
+    def action_save(self) -> None:
+        text = self.query_one("#words", WordsEditor).text
+        if not text.strip():
+            problem = self.query_one("#dialog-problem", Static)
+            problem.update("Nothing to save: write the words first.")
+            problem.display = True
+            return
+        self.dismiss(text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

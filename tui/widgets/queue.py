@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Select, Static
 
 FILTERS = ("survey", "language", "status", "kind", "collector", "code")
 # What a blank filter means, shown as its prompt.
-BLANK = {"kind": "voice and typed"}
+BLANK = {"kind": "voice, typed"}
 
 
 class FilterBar(Horizontal):
@@ -42,8 +42,7 @@ class StatusCounts(Static):
             text.append(f"{counts.get(name, 0):,}", style=style)
         hidden = counts.get("hidden_choices", 0)
         if hidden:
-            text.append(f"  ({hidden:,} scale and choice answers not listed: kind filter)",
-                        style="dim")
+            text.append(f"  (+{hidden:,} scale/choice: kind filter)", style="dim")
         self.update(text)
 
 
