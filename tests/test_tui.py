@@ -1126,6 +1126,37 @@ async def test_edit_a_translation_then_only_a_reviewer_may_approve(store, people
     assert log(store, "translation.approved") == []
 
 
+async def test_translations_are_grouped_by_message_survey_and_the_field_page(
+        store, review_workspace, people, translated):
+    """The Translations screen had 60+ "Field page:" rows among the messages and three
+    survey questions with one truncated title."""
+    from webcollect import strings
+    strings.seed(store)
+    field_strings = store.one("SELECT count(*) FROM messages WHERE tags_json LIKE "
+                              "'%collect-page%'")[0]
+    assert field_strings > 20
+    app = CohearApp(store, people["reviewer"][0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("f6")
+        await pilot.pause()
+        screen = app.screen
+        titles = [g.title for g in screen.groups]
+        assert titles == ["Health messages", "Survey 1: Clinic bus", "Field page's own words"]
+        text = screen_text(app)
+        assert "Field page:" not in text                  # folded, and the prefix is gone
+        assert f"Field page's own words ({field_strings})" in text
+        assert "question consent" in text and "question journey" in text
+        assert f"{translated} Clinic bus" in text         # the health message, whole
+        # Enter on the field page's row unfolds it; its strings carry their own names.
+        row = next(i for i, r in enumerate(screen.rows) if r.group.key == "field-page")
+        screen.query_one("#translations", DataTable).move_cursor(row=row, column=0)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert len(screen.rows) == row + 1 + field_strings
+        assert all(r.group.key == "field-page" for r in screen.rows[row + 1:])
+
+
 # -- agreement and export ------------------------------------------------------------------------
 
 async def test_kappa_per_code_for_two_chosen_coders(store, review_workspace):
