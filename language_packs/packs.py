@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -43,6 +44,31 @@ PACK_NAME = re.compile(r"^translate-([a-z]{2,3})_([a-z]{2,3})$")
 CHUNK = 1024 * 1024
 
 _install_lock = threading.Lock()
+log = logging.getLogger("cohear.packs")
+
+# Called after a pack is installed, with (store, {"name", "source", "target", ...}):
+# other domains queue the work a new direction makes possible (answers waiting for an
+# English rendering). Registered by the domains' job modules, which `install` loads.
+INSTALL_HOOKS: list[Callable[[Store, dict], None]] = []
+
+
+def on_install(fn: Callable[[Store, dict], None]) -> Callable[[Store, dict], None]:
+    """Register `fn(store, pack)` to run after every pack install (it must not raise;
+    a failure is logged and never undoes the install)."""
+    if fn not in INSTALL_HOOKS:
+        INSTALL_HOOKS.append(fn)
+    return fn
+
+
+def _after_install(store: Store, pack: dict) -> None:
+    from cohear.jobs import load_handlers
+    load_handlers(store.settings)      # the job modules register the hooks
+    for hook in list(INSTALL_HOOKS):
+        try:
+            hook(store, pack)
+        except Exception:  # noqa: BLE001 - the pack is installed whatever a hook does
+            log.exception("after installing %s, %s failed", pack.get("name"),
+                          getattr(hook, "__qualname__", hook))
 
 
 def packs_dir(store: Store) -> Path:
@@ -142,9 +168,11 @@ def install_file(store: Store, archive: Path, *, actor: User = SYSTEM,
         metadata = verify(top)
         source, target = metadata["source_tag"], metadata["target_tag"]
         _check_direction(source, target, expect_source, expect_target)
-        return _activate(store, top, metadata, _sha256(archive), size, actor)
+        installed = _activate(store, top, metadata, _sha256(archive), size, actor)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    _after_install(store, installed)
+    return installed
 
 
 def _check_direction(source: str, target: str, expect_source: str | None,

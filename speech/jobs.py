@@ -106,3 +106,42 @@ def transcribe_recording(ctx: JobContext) -> dict:
                    "rejected_segments": sum(s.rejected for s in result.segments)}
         ctx.complete(conn, summary)
     return summary
+
+
+@handler(service.ENGLISH_JOB)
+def english_for_corrected_words(ctx: JobContext) -> dict:
+    """Render one transcript version (a reviewer's correction) in English with the
+    translation engine, from the corrected words, and store it as current."""
+    store = ctx.store
+    recording_id, version = int(ctx.payload["recording_id"]), int(ctx.payload["version"])
+    row = store.one("SELECT text, language FROM transcripts WHERE recording_id = ? AND "
+                    "version = ?", (recording_id, version))
+    if row is None:
+        return {"recording_id": recording_id, "version": version, "rendered": False,
+                "reason": "the transcript version no longer exists"}
+    english = argos_english(store, row["text"], row["language"]) if row["text"] else None
+    with store.transaction() as conn:
+        saved = bool(english) and service.save_english(conn, recording_id, version, "argos",
+                                                       english)
+        result = {"recording_id": recording_id, "version": version, "rendered": saved}
+        if not saved:
+            result["reason"] = "no translation engine for the transcript's language"
+        ctx.complete(conn, result)
+    return result
+
+
+def english_for_stale_transcripts(store, pack: dict) -> None:
+    """A pack into English arrived: render corrected transcripts in its language whose
+    English is out of date."""
+    if pack.get("target") != "en":
+        return
+    for recording_id, version in service.stale_transcripts(store, pack["source"]):
+        service.queue_english(store, recording_id, version)
+
+
+try:
+    from language_packs.packs import on_install
+except ModuleNotFoundError:  # pragma: no cover - cohear without language_packs
+    pass
+else:
+    on_install(english_for_stale_transcripts)

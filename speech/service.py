@@ -377,8 +377,13 @@ def transcript(store: Store, recording_id: int, user: User, version: int | None 
                      "rejected": s["rejected_reason"] is not None,
                      "rejected_reason": s["rejected_reason"],
                      "words": json.loads(s["words_json"]) if s["words_json"] else None})
-    english = {r["engine"]: r["text"] for r in store.all(
-        "SELECT engine, text FROM transcript_english WHERE transcript_id = ?", (row["id"],))}
+    renderings = store.all("SELECT engine, text, of_version FROM transcript_english "
+                           "WHERE transcript_id = ?", (row["id"],))
+    english = {r["engine"]: r["text"] for r in renderings}
+    # A rendering carried over from an earlier version renders the earlier words.
+    stale = {r["engine"]: r["of_version"] for r in renderings
+             if r["of_version"] is not None and r["of_version"] != row["version"]}
+    preferred = _preferred_english(english, stale)
     return {
         "recording_id": rec.id, "version": row["version"], "source": row["source"],
         "author": row["author_name"], "created_at": row["created_at"], "text": row["text"],
@@ -388,7 +393,12 @@ def transcript(store: Store, recording_id: int, user: User, version: int | None 
         "language_mismatch": bool(row["language_mismatch"]),
         "confidence": row["confidence"], "needs_review": bool(row["needs_review"]),
         "duration_seconds": rec.duration_seconds,
-        "english": _preferred_english(english), "english_by_engine": english,
+        "english": preferred, "english_by_engine": english,
+        # True when the English shown renders an earlier version's words (a correction
+        # since): out of date until it is rendered again or a reviewer writes it.
+        "english_stale": bool(preferred and preferred["engine"] in stale),
+        "english_of_version": (stale.get(preferred["engine"], row["version"]) if preferred
+                               else None),
         "engine": json.loads(row["engine_json"]) if row["engine_json"] else None,
         "note": row["note"], "segments": segs,
         "versions": [dict(v) for v in versions],
@@ -398,10 +408,14 @@ def transcript(store: Store, recording_id: int, user: User, version: int | None 
 ENGLISH_PREFERENCE = ("reviewer", "source", "argos", "whisper-translate")
 
 
-def _preferred_english(english: dict[str, str]) -> dict | None:
-    for engine in ENGLISH_PREFERENCE:
-        if engine in english:
-            return {"engine": engine, "text": english[engine]}
+def _preferred_english(english: dict[str, str], stale: dict | None = None) -> dict | None:
+    """The English to show: a current rendering before an out-of-date one, then by
+    ENGLISH_PREFERENCE."""
+    stale = stale or {}
+    for current in (True, False):
+        for engine in ENGLISH_PREFERENCE:
+            if engine in english and (engine not in stale) == current:
+                return {"engine": engine, "text": english[engine]}
     return None
 
 
@@ -452,9 +466,19 @@ def correct(store: Store, recording_id: int, user: User, *, text: str | None = N
                      "words": None}]
     else:
         new_text, new_segs = current["text"], current["segments"]
-    english_out = dict(current["english_by_engine"])
+    # Renderings of the earlier words stay, marked as rendering that version, until the
+    # new words are rendered (queued below) or a reviewer writes the English.
+    words_changed = new_text != current["text"]
+    carried = {r["engine"]: (r["text"], r["of_version"] or current["version"]) for r in
+               store.all("SELECT t.engine, t.text, t.of_version FROM transcript_english t "
+                         "JOIN transcripts v ON v.id = t.transcript_id WHERE v.recording_id = ? "
+                         "AND v.version = ?", (recording_id, current["version"]))}
+    english_out = {engine: (text_, of if words_changed or of != current["version"] else None)
+                   for engine, (text_, of) in carried.items()}
+    if "source" in english_out:       # English words are their own English
+        english_out["source"] = (new_text, None)
     if english is not None:
-        english_out["reviewer"] = english.strip()
+        english_out["reviewer"] = (english.strip(), None)
     with store.transaction() as conn:
         version = current["version"] + 1
         try:
@@ -471,16 +495,90 @@ def correct(store: Store, recording_id: int, user: User, *, text: str | None = N
             raise Conflict(f"someone saved version {version} at the same moment",
                            fix="reload the transcript and apply your correction to it") from None
         _write_segments(conn, tid, new_segs)
-        for name, value in english_out.items():
-            conn.execute("INSERT INTO transcript_english (transcript_id, engine, text) "
-                         "VALUES (?, ?, ?)", (tid, name, value))
+        for name, (value, of_version) in english_out.items():
+            conn.execute("INSERT INTO transcript_english (transcript_id, engine, text, "
+                         "of_version) VALUES (?, ?, ?, ?)", (tid, name, value, of_version))
+        after_english = _preferred_english(
+            {k: v for k, (v, _) in english_out.items()},
+            {k: of for k, (_, of) in english_out.items() if of is not None})
         audit.record(conn, user, "transcript.correct", "recording", recording_id,
                      before={"version": current["version"], "text": current["text"],
                              "english": current["english"]},
-                     after={"version": version, "text": new_text,
-                            "english": _preferred_english(english_out)},
+                     after={"version": version, "text": new_text, "english": after_english},
                      detail=note[:200])
-    return transcript(store, recording_id, user, version)
+    corrected = transcript(store, recording_id, user, version)
+    if corrected["english_stale"]:
+        queue_english(store, recording_id, version, user)
+    return corrected
+
+
+# -- English for corrected words ---------------------------------------------------------
+ENGLISH_JOB = "speech.english"
+
+
+def english_engine_for(store: Store, language: str | None) -> bool:
+    """True when this machine's translation engine can put `language` into English."""
+    if not language or language == "en":
+        return False
+    try:
+        from language_packs.engine import get_engine
+        from language_packs.registry import from_whisper
+        return get_engine(store).can_translate(from_whisper(language), "en")
+    except Exception:  # noqa: BLE001 - no engine (or an unknown tag) simply means none
+        return False
+
+
+def queue_english(store: Store, recording_id: int, version: int, actor: User | None = None,
+                  *, jobs=None) -> int | None:
+    """Queue a `speech.english` job rendering transcript `version` in English with the
+    translation engine, where one can (else None: the English stays marked out of date
+    until a reviewer writes it; Whisper's translate task hears only the audio, so it
+    cannot take a reviewer's corrected words into account)."""
+    row = store.one("SELECT language FROM transcripts WHERE recording_id = ? AND version = ?",
+                    (recording_id, version))
+    if row is None or not english_engine_for(store, row["language"]):
+        return None
+    from cohear.jobs import JobQueue
+    queue = jobs or JobQueue(store)
+    return queue.enqueue(ENGLISH_JOB, {"recording_id": recording_id, "version": version},
+                         actor=actor)
+
+
+def save_english(conn: sqlite3.Connection, recording_id: int, version: int, engine: str,
+                 text: str) -> bool:
+    """Store a current English rendering of one transcript version (replacing an
+    out-of-date one from the same engine). False when the version no longer exists."""
+    row = conn.execute("SELECT id FROM transcripts WHERE recording_id = ? AND version = ?",
+                       (recording_id, version)).fetchone()
+    if row is None:
+        return False
+    conn.execute("INSERT OR REPLACE INTO transcript_english (transcript_id, engine, text, "
+                 "of_version) VALUES (?, ?, ?, NULL)", (row["id"], engine, text))
+    audit.record(conn, None, "transcript.english", "recording", recording_id,
+                 after={"version": version, "engine": engine, "text": text})
+    return True
+
+
+def stale_transcripts(store: Store, language: str) -> list[tuple[int, int]]:
+    """(recording id, version) of latest transcripts in `language` whose English is out
+    of date: what a newly installed translation pack can render."""
+    rows = store.all(
+        "SELECT t.recording_id, t.version, t.language FROM transcripts t WHERE t.version = "
+        "(SELECT max(version) FROM transcripts x WHERE x.recording_id = t.recording_id) "
+        "AND EXISTS (SELECT 1 FROM transcript_english e WHERE e.transcript_id = t.id "
+        "AND e.of_version IS NOT NULL AND e.of_version != t.version) "
+        "AND NOT EXISTS (SELECT 1 FROM transcript_english e WHERE e.transcript_id = t.id "
+        "AND e.of_version IS NULL)")
+    out = []
+    for r in rows:
+        try:
+            from language_packs.registry import from_whisper
+            tag = from_whisper(r["language"] or "")
+        except Exception:  # noqa: BLE001 - a language the registry does not know
+            continue
+        if tag == language:
+            out.append((r["recording_id"], r["version"]))
+    return out
 
 
 # -- consent withdrawn ----------------------------------------------------------------

@@ -19,7 +19,17 @@ from cohear.jobs import JobQueue
 from cohear.schema import BODY, SIGNED_IN, problems
 from cohear.store import Store
 from cohear.text import Text
-from surveys import agreement, coding, exports, redaction, service, summary, views, xlsform
+from surveys import (
+    agreement,
+    coding,
+    english,
+    exports,
+    redaction,
+    service,
+    summary,
+    views,
+    xlsform,
+)
 from surveys.schema import (
     AgreementOut,
     AnswerDetail,
@@ -56,6 +66,7 @@ from surveys.schema import (
     SummaryOut,
     SurveyListItem,
     SurveyOut,
+    TranslationRequest,
     WithdrawalOut,
     XlsformImport,
 )
@@ -306,6 +317,49 @@ def raise_safeguarding(answer_id: IdPath, body: Reason, store: StoreDep,
 def handle_safeguarding(answer_id: IdPath, body: Note, store: StoreDep,
                         user: Annotated[User, Depends(allow("safeguarding.handle"))]) -> dict:
     return service.handle_safeguarding(store, user, answer_id, body.note)
+
+
+@router.get("/api/answers/{answer_id}/english", tags=["answers"], responses=problems(404))
+def answer_english(answer_id: IdPath, store: StoreDep,
+                   user: Annotated[User, Depends(allow("answers.read"))]) -> dict:
+    """The answer's English: its words (redacted for researchers), and `state`: source,
+    current, out_of_date (the words were corrected since), queued or none; whether this
+    machine's engine can render it, and the open request for a human translation."""
+    answer = views.reading_view(store, answer_id, user)
+    state = english.english_state(store, answer)
+    text = answer["texts"].get("english")
+    state["text"] = text.text if text is not None else None
+    if state["request"] is not None and not user.may("answers.request_translation"):
+        state["request"] = {"status": "open"}          # staff's note is for staff
+    return state
+
+
+@router.post("/api/answers/{answer_id}/translation-request", status_code=201,
+             tags=["answers"], responses=problems(*BODY, 404, 409))
+def request_translation(answer_id: IdPath, body: TranslationRequest, store: StoreDep,
+                        user: Annotated[User, Depends(allow("answers.request_translation"))]
+                        ) -> dict:
+    """Ask for a human translation of the answer into English; a reviewer fulfils it by
+    posting the English to /api/answers/{id}/texts with rendering=english."""
+    return english.request_translation(store, user, answer_id, body.note)
+
+
+@router.get("/api/translation-requests", tags=["answers"])
+def translation_requests(store: StoreDep,
+                         user: Annotated[User, Depends(allow("answers.request_translation"))],
+                         status: Literal["open", "done", "cancelled"] | None = "open",
+                         language: Annotated[str | None, Query(max_length=L.LANGUAGE_TAG_CHARS)] = None,
+                         limit: Annotated[int, Query(ge=1, le=1000)] = 500):
+    """Requests for a human translation of answers, oldest first."""
+    return english.list_requests(store, user, status=status, language=language, limit=limit)
+
+
+@router.post("/api/translation-requests/{request_id}/cancel", tags=["answers"],
+             responses=problems(404, 409))
+def cancel_translation_request(
+        request_id: IdPath, store: StoreDep,
+        user: Annotated[User, Depends(allow("answers.request_translation"))]) -> dict:
+    return english.cancel_request(store, user, request_id)
 
 
 @router.post("/api/answers/{answer_id}/codings", status_code=201, tags=["answers"],

@@ -141,6 +141,51 @@ def export_command(
                      if report["dictionary"] else ""))
 
 
+@surveys_app.command("concerns")
+def concerns(survey: Annotated[int | None, typer.Option("--survey", help="Only this survey.")]
+             = None):
+    """Open safeguarding concerns (not yet handled), oldest first."""
+    from cohear.auth import SYSTEM
+    from cohear.cli import open_store, print_table
+    from surveys import service
+
+    rows = [r for r in service.review_queue(open_store(), SYSTEM, survey_id=survey, limit=1000)
+            if r["safeguarding"] and not r["safeguarding_handled_by"]]
+    print_table(rows, ["id", "survey_id", "language", "kind", "safeguarding_reason"],
+                title="open safeguarding concerns")
+
+
+@surveys_app.command("handle-concern")
+def handle_concern(
+        answer_id: int,
+        note: Annotated[str, typer.Option("--note", help="What was done and who was told "
+                                          "(recorded in the audit log).")],
+        as_user: Annotated[str, typer.Option("--as", help="The reviewer or admin who handled "
+                                             "it (a person, for the record).")]):
+    """Record how a safeguarding concern was handled: the action taken and who was told."""
+    from cohear.cli import console
+    from surveys import service
+
+    store, actor = _ctx(as_user)
+    service.handle_safeguarding(store, actor, answer_id, note)
+    console.print(f"answer {answer_id}: safeguarding concern handled by {actor.name}")
+
+
+@surveys_app.command("translation-requests")
+def translation_requests(
+        language: Annotated[str | None, typer.Option(help="Only this language.")] = None,
+        status: Annotated[str, typer.Option(help="open, done or cancelled.")] = "open"):
+    """Answers waiting for a human translation into English (a reviewer enters it in the
+    review app, or with POST /api/answers/ID/texts)."""
+    from cohear.auth import SYSTEM
+    from cohear.cli import open_store, print_table
+    from surveys import english
+
+    rows = english.list_requests(open_store(), SYSTEM, status=status, language=language)
+    print_table(rows, ["id", "answer_id", "survey_id", "language", "requested_by_name",
+                       "requested_at", "status", "note"], title="translation requests")
+
+
 @surveys_app.command("retention")
 def retention_command(
         days: Annotated[int | None, typer.Option(help="Override audio_retention_days.")] = None,

@@ -166,7 +166,8 @@ def queue_transcription(store, recording_id: int, actor: Any, language_hint: str
 
 
 def latest_transcript(store, recording_id: int) -> dict | None:
-    """{"text", "english", "version"} of a recording's newest transcript, or None yet."""
+    """{"text", "version", "english", "english_engine", "english_stale"} of a recording's
+    newest transcript, or None yet."""
     svc = _service("speech.service")
     if svc is None or not hasattr(svc, "transcript"):
         return None
@@ -177,7 +178,9 @@ def latest_transcript(store, recording_id: int) -> dict | None:
         return None
     english = found.get("english") or {}
     return {"text": found.get("text") or "", "version": found.get("version") or 1,
-            "english": english.get("text") if isinstance(english, dict) else english}
+            "english": english.get("text") if isinstance(english, dict) else english,
+            "english_engine": english.get("engine") if isinstance(english, dict) else None,
+            "english_stale": bool(found.get("english_stale"))}
 
 
 def delete_recordings(conn, store, recording_ids: list[int]) -> tuple[dict, list[str]]:

@@ -67,8 +67,15 @@ class Reason(BaseModel):
     reason: Annotated[Text, Field(min_length=1, max_length=L.NOTE_CHARS)]
 
 
+class TranslationRequest(BaseModel):
+    note: Annotated[Text, Field(max_length=1000, description=(
+        "for the translator: what to look out for (optional)"))] = ""
+
+
 class Note(BaseModel):
-    note: Annotated[Text, Field(max_length=L.NOTE_CHARS)] = ""
+    note: Annotated[Text, Field(max_length=L.NOTE_CHARS, description=(
+        "what was done and who was told (at least 10 characters; an empty or too short "
+        "note is refused with 422)"))] = ""
 
 
 class NewCoding(BaseModel):

@@ -433,6 +433,18 @@ def open_for_collection(store: Store) -> list[dict]:
         ORDER BY s.id""")
     return [{"id": r["id"], "title": r["title"], "purpose": r["purpose"],
              "version": r["version"], "languages": json.loads(r["languages"])} for r in rows]
+def question_messages(store: Store) -> dict[int, dict]:
+    """comms message id -> {survey_id, survey_title, question, position} for every message
+    that carries a survey question's words (newest version of each survey first), so the
+    translations of a survey's questions can be listed together under their survey."""
+    out: dict[int, dict] = {}
+    for r in store.all("SELECT q.message_id, q.name, q.position, q.survey_version, s.id, "
+                       "s.title FROM survey_questions q JOIN surveys s ON s.id = q.survey_id "
+                       "WHERE q.message_id IS NOT NULL ORDER BY s.id, q.survey_version DESC, "
+                       "q.position"):
+        out.setdefault(r["message_id"], {"survey_id": r["id"], "survey_title": r["title"],
+                                         "question": r["name"], "position": r["position"]})
+    return out
 
 
 # -- question texts per language -------------------------------------------------------------
@@ -810,6 +822,9 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
         audit.record(conn, actor, "answer.create", "answer", aid,
                      after={"text": clean_text, "choices": clean_choices,
                             "recording_id": recording_id})
+    if clean_text is not None and language != "en":
+        from surveys import english  # typed words get an English rendering from the engine
+        english.queue_english(store, [aid], actor)
     if recording_id is not None:
         job_id = links.queue_transcription(store, recording_id, actor, language)
         if job_id is not None:
@@ -822,14 +837,20 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
 
 
 def _insert_text(conn, store: Store, answer_id: int, rendering: str, language: str, text: str,
-                 source: str, *, suggest: bool = True) -> int:
-    """A new version of an answer's words, with redaction suggestions for it."""
+                 source: str, *, suggest: bool = True, engine: str | None = None) -> int:
+    """A new version of an answer's words, with redaction suggestions for it (unless
+    `suggest` is False). An English rendering records the version of the original words
+    it renders (`of_version`)."""
     version = conn.execute("SELECT coalesce(max(version), 0) + 1 FROM answer_texts WHERE "
                            "answer_id = ? AND rendering = ?", (answer_id, rendering)).fetchone()[0]
+    of_version = None
+    if rendering == "english":
+        of_version = conn.execute("SELECT max(version) FROM answer_texts WHERE answer_id = ? "
+                                  "AND rendering = 'original'", (answer_id,)).fetchone()[0]
     tid = conn.execute("INSERT INTO answer_texts (answer_id, rendering, version, language, text, "
-                       "source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       "source, created_at, of_version, engine) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (answer_id, rendering, version, language, text, source,
-                        utcnow())).lastrowid
+                        utcnow(), of_version, engine)).lastrowid
     if suggest:
         redaction.suggest(conn, store, tid, text)
     return tid
@@ -893,12 +914,22 @@ def add_text_version(store: Store, actor: User, answer_id: int, text: str, *,
         audit.record(conn, actor, "answer.text", "answer", answer_id,
                      before={"rendering": rendering, "text": before["text"]} if before else None,
                      after={"rendering": rendering, "text": text})
+        if rendering == "english":
+            # A reviewer's English fulfils the open request for a human translation.
+            conn.execute("UPDATE translation_requests SET status = 'done', done_by = ?, "
+                         "done_at = ?, answer_text_id = ? WHERE answer_id = ? AND "
+                         "status = 'open'", (actor.id or None, utcnow(), tid, answer_id))
+    if rendering == "original" and row["kind"] == "text":
+        from surveys import english  # the English of the old words is now out of date
+        english.queue_english(store, [answer_id], actor)
     return dict(store.one("SELECT * FROM answer_texts WHERE id = ?", (tid,)))
 
 
 def sync_transcript(store: Store, answer_id: int) -> bool:
-    """Copy a voice answer's newest transcript (and English rendering) from speech.
-    Returns True when a new version was stored."""
+    """Copy a voice answer's newest transcript (and its English rendering) from speech.
+    Speech's English is copied only when it renders the newest words, and only over an
+    English that is missing or renders older words (never over a reviewer's English of
+    the same words). Returns True when a new version was stored."""
     row = store.one("SELECT * FROM answers WHERE id = ?", (answer_id,))
     if row is None or row["recording_id"] is None:
         return False
@@ -908,20 +939,26 @@ def sync_transcript(store: Store, answer_id: int) -> bool:
     changed = False
     with store.transaction() as conn:
         current = latest_texts(conn, answer_id)
-        for rendering, text in (("original", found["text"]), ("english", found.get("english"))):
-            if text and (rendering not in current or current[rendering]["text"] != text):
-                language = "en" if rendering == "english" else row["language"]
-                _insert_text(conn, store, answer_id, rendering, language, text,
-                             "transcript" if rendering == "original" else "translation")
-                hits = keyword_hits(text, language)
-                if hits:
-                    _flag(conn, answer_id, "keywords: " + ", ".join(hits), "keywords")
-                changed = True
+        if "original" not in current or current["original"]["text"] != found["text"]:
+            _insert_text(conn, store, answer_id, "original", row["language"], found["text"],
+                         "transcript")
+            changed = True
+        english = None if found.get("english_stale") else found.get("english")
+        words = latest_texts(conn, answer_id)
+        old = words.get("english")
+        if english and (old is None or old["of_version"] != words["original"]["version"]):
+            _insert_text(conn, store, answer_id, "english", "en", english, "translation",
+                         engine=found.get("english_engine"))
+            changed = True
+        for text, language in ((found["text"], row["language"]), (english, "en")):
+            hits = keyword_hits(text or "", language) if changed else []
+            if hits:
+                _flag(conn, answer_id, "keywords: " + ", ".join(hits), "keywords")
         if changed and row["status"] == "new":
             conn.execute("UPDATE answers SET status = 'transcribed' WHERE id = ?", (answer_id,))
         if changed:
             audit.record(conn, None, "answer.transcript", "answer", answer_id,
-                         after={"text": found["text"], "english": found.get("english")})
+                         after={"text": found["text"], "english": english})
     return changed
 
 
@@ -930,9 +967,14 @@ def sync_pending_transcripts(store: Store, survey_id: int | None = None) -> int:
     Called before review queues and exports are read; returns how many were updated."""
     # Only answers whose recording has a transcript to pick up: the queue reads this on
     # every page, and answers still waiting for transcription must not cost each read.
+    # And voice answers whose English renders older words, for a rendering made since.
     sql = ("SELECT a.id FROM answers a JOIN survey_sessions s ON s.id = a.session_id "
-           "WHERE a.kind = 'voice' AND a.status = 'new' AND a.recording_id IS NOT NULL "
-           "AND EXISTS (SELECT 1 FROM transcripts t WHERE t.recording_id = a.recording_id)")
+           "WHERE a.kind = 'voice' AND a.recording_id IS NOT NULL "
+           "AND EXISTS (SELECT 1 FROM transcripts t WHERE t.recording_id = a.recording_id) "
+           "AND (a.status = 'new' OR (SELECT e.of_version FROM answer_texts e WHERE "
+           "e.answer_id = a.id AND e.rendering = 'english' ORDER BY e.version DESC LIMIT 1) "
+           "IS NOT (SELECT max(o.version) FROM answer_texts o WHERE o.answer_id = a.id AND "
+           "o.rendering = 'original'))")
     params: tuple = ()
     if survey_id is not None:
         sql += " AND s.survey_id = ?"
@@ -980,19 +1022,38 @@ def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -
     return get_answer(store, actor, answer_id)
 
 
+# Closing a concern is a record of what was done: "ok" or an empty note says nothing a
+# safeguarding lead could follow up, so a note shorter than this is refused.
+MIN_HANDLING_NOTE_CHARS = 10
+MAX_HANDLING_NOTE_CHARS = limits.NOTE_CHARS
+
+
 def handle_safeguarding(store: Store, actor: User, answer_id: int, note: str) -> dict:
+    """Record that a concern was handled: `note` says what was done and who was told
+    (at least MIN_HANDLING_NOTE_CHARS characters). Audit-logged with the earlier note."""
     actor.require("safeguarding.handle")
     text_rule.check(note, "safeguarding note")
-    limits.check_chars("the note", (note or "").strip(), limits.NOTE_CHARS)
+    note = (note or "").strip()
+    if len(note) < MIN_HANDLING_NOTE_CHARS:
+        raise Unprocessable(
+            "handling a safeguarding concern needs a note of the action taken and who was told"
+            + (f" (the note {note!r} is too short)" if note else ""),
+            fix="say what was done and who was told, e.g. 'rang the practice safeguarding "
+                "lead, who will call the respondent today'")
+    if len(note) > MAX_HANDLING_NOTE_CHARS:
+        raise Unprocessable(f"the note is {len(note):,} characters long; the limit is "
+                            f"{MAX_HANDLING_NOTE_CHARS:,}",
+                            fix="keep the note to what was done and who was told")
     with store.transaction() as conn:
         row = visible_answer_row(conn, actor, answer_id)
         if not row["safeguarding"]:
             raise Conflict(f"answer {answer_id} has no safeguarding flag", fix="nothing to handle")
         conn.execute("UPDATE answers SET safeguarding_handled_by = ?, safeguarding_handled_at = ?, "
                      "safeguarding_note = ? WHERE id = ?",
-                     (actor.id, utcnow(), (note or "").strip(), answer_id))
+                     (actor.id, utcnow(), note, answer_id))
         audit.record(conn, actor, "safeguarding.handle", "answer", answer_id,
-                     after={"note": note})
+                     before={"note": row["safeguarding_note"]} if row["safeguarding_note"]
+                     else None, after={"note": note})
     return get_answer(store, actor, answer_id)
 
 
@@ -1048,6 +1109,9 @@ def withdraw_consent(store: Store, actor: User, respondent_id: int) -> dict:
             f"SELECT id FROM answer_texts WHERE answer_id IN ({qmarks})", answer_ids)]
         tmarks = ",".join("?" * len(text_ids))
         deleted = {
+            "translation_requests": conn.execute(
+                f"DELETE FROM translation_requests WHERE answer_id IN ({qmarks})",
+                answer_ids).rowcount,
             "codings": conn.execute(f"DELETE FROM codings WHERE answer_id IN ({qmarks})",
                                     answer_ids).rowcount,
             "memos": conn.execute(f"DELETE FROM answer_memos WHERE answer_id IN ({qmarks})",

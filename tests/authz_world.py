@@ -107,6 +107,18 @@ class World:
         return service.submit_answer(self.store, by, session["id"], self.ids["journey"],
                                      text=words)
 
+    def fresh_urdu_answer(self) -> int:
+        """A typed answer in Urdu (a survey opened in Urdu, the English accepted where its
+        questions have no approved Urdu), for routes about an answer's English."""
+        from surveys import service
+        survey = self.fresh_survey()
+        service.open_language(self.store, self.comm, survey["id"], "ur", accept_english=True)
+        session = service.start_session(self.store, self.collector, survey["id"], "ur")
+        service.record_consent(self.store, self.collector, session["id"], method="tick")
+        return service.submit_answer(self.store, self.collector, session["id"],
+                                     self.question(survey, "journey"),
+                                     text="بس دیر سے آئی")["id"]
+
     def fresh_flagged_answer(self) -> int:
         from surveys import service
         answer = self.fresh_answer("The bus was late")

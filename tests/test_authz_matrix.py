@@ -137,6 +137,12 @@ def _suggest(w: World, _) -> Call:
                                   "target": "ur"})
 
 
+def _cancel_translation_request(w: World, _) -> Call:
+    from surveys import english
+    made = english.request_translation(w.store, w.reviewer, w.fresh_urdu_answer(), "")
+    return post(f"/api/translation-requests/{made['id']}/cancel")
+
+
 def _translated_file(w: World) -> str:
     from language_packs.libretranslate import _translate_file
     return _translate_file(w.store, w.comm, b"Book your flu jab.", "leaflet.txt", "en", "ur")
@@ -344,6 +350,17 @@ EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
     ("GET", "/api/answers"): (roles(200, 403, 200, 200, 200), lambda w, u: get("/api/answers")),
     ("GET", "/api/answers/{answer_id}"): (roles(200, 403, 200, 200, 200, other=404),
                                           lambda w, u: get(f"/api/answers/{w.ids['answer']}")),
+    ("GET", "/api/answers/{answer_id}/english"): (roles(200, 403, 200, 200, 200, other=404),
+                                                  lambda w, u: get(
+        f"/api/answers/{w.ids['answer']}/english")),
+    ("POST", "/api/answers/{answer_id}/translation-request"): (
+        roles(201, 403, 403, 201, 403), lambda w, u: post(
+            f"/api/answers/{w.fresh_urdu_answer()}/translation-request",
+            json={"note": "a local bus route"})),
+    ("GET", "/api/translation-requests"): (roles(200, 403, 403, 200, 403),
+                                           lambda w, u: get("/api/translation-requests")),
+    ("POST", "/api/translation-requests/{request_id}/cancel"): (
+        roles(200, 403, 403, 200, 403), _cancel_translation_request),
     ("POST", "/api/answers/{answer_id}/texts"): (roles(201, 403, 403, 201, 403), lambda w, u: post(
         f"/api/answers/{w.fresh_answer()['id']}/texts",
         json={"text": "The bus was late", "rendering": "english"})),

@@ -62,6 +62,36 @@ def test_answer_in_urdu_reordered_for_terminals_without_bidi(snap_compare, store
     assert snap_compare(app, terminal_size=SIZE, run_before=before)
 
 
+LONG_URDU = ("میرے شوہر مجھے مارتا ہے اور میں گھر میں محفوظ نہیں ہوں۔ مسجد کے قریب کلینک ہو "
+             "تو میں ٹیکہ لگوا سکتی ہوں، لیکن بس بہت دیر سے آتی ہے اور ڈاکٹر سے ملنا مشکل ہے")
+
+
+@pytest.fixture
+def typed_urdu(store, review_workspace) -> int:
+    """A long typed Urdu answer (no translation pack here: no English yet)."""
+    ws = review_workspace
+    collector = ws["users"]["collector"]
+    session = surveys.start_session(store, collector, ws["survey"], "ur")
+    surveys.record_consent(store, collector, session["id"], method="tick")
+    return surveys.submit_answer(store, collector, session["id"], ws["question"],
+                                 text=LONG_URDU)["id"]
+
+
+def test_typed_urdu_answer_in_f2_mode_wrapped_then_reordered(snap_compare, store,
+                                                             review_workspace, typed_urdu):
+    """The answer's words in reading order, rows broken between words in stored order and
+    each row then reordered, flush right; the question too; the editor in stored order."""
+    app, before = snap_app(store, review_workspace["users"]["reviewer"],
+                           lambda: AnswerScreen(typed_urdu), reorder_rtl=True)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=before)
+
+
+def test_queue_in_f2_mode_with_an_urdu_preview(snap_compare, store, review_workspace,
+                                               typed_urdu):
+    app, before = snap_app(store, review_workspace["users"]["reviewer"], reorder_rtl=True)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=before)
+
+
 def test_answer_in_bengali(snap_compare, store, review_workspace):
     ws = review_workspace
     app, before = snap_app(store, ws["users"]["reviewer"], lambda: AnswerScreen(ws["bengali"]))
@@ -134,7 +164,7 @@ def test_agreement_and_export(snap_compare, store, review_workspace):
         screen.query_one("#survey", Select).value = ws["survey"]
         screen.query_one("#coder-a", Select).value = reviewer.id
         screen.query_one("#coder-b", Select).value = researcher.id
-        await pilot.press("ctrl+k")
+        await pilot.press("ctrl+r")
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=compute)

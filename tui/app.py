@@ -5,11 +5,16 @@ coding from a terminal. It holds the signed-in user, the store and the app-wide 
 from __future__ import annotations
 
 import importlib
+import os
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import ClassVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
+from textual.screen import Screen
 
 from cohear.auth import User
 from cohear.errors import CohearError
@@ -23,7 +28,8 @@ from tui.screens.translations import TranslationsScreen
 # Each domain registers its actions (answers.read, comms.approve...) in cohear.permissions
 # when its service is imported: all are imported before any role is checked.
 DOMAIN_SERVICES = ("comms.service", "speech.service", "surveys.service", "surveys.coding",
-                   "surveys.agreement", "surveys.exports", "surveys.redaction")
+                   "surveys.agreement", "surveys.exports", "surveys.redaction",
+                   "surveys.english", "surveys.views")
 for _name in DOMAIN_SERVICES:
     importlib.import_module(_name)
 
@@ -45,6 +51,13 @@ class CohearApp(App):
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
+
+    # The app-wide keys a role may not use are not offered (see ReviewScreen).
+    ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {
+        "open_queue": "answers.read",
+        "open_translations": "comms.read",
+        "open_agreement": "agreement.read",
+    }
 
     reorder_rtl: reactive[bool] = reactive(False)
 
@@ -97,18 +110,81 @@ class CohearApp(App):
     def action_open_agreement(self) -> None:
         self._open(AgreementScreen, "agreement.read")
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        needed = self.ACTION_PERMISSIONS.get(action)
+        if needed is not None and not self.user.may(needed):
+            return False
+        return True
+
+    def keys_in_use(self) -> list[tuple[str, str]]:
+        """(keys, what they do) for every action the screen in front offers this person:
+        its own keys and the app's, once per action, none that the role may not use."""
+        by_action: dict[tuple[str, str], list[str]] = {}
+        for active in self.screen.active_bindings.values():
+            binding = active.binding
+            # Widgets' own editing and movement keys (show=False) are described in the
+            # notes of F1, not listed one by one.
+            if not binding.description or not binding.show:
+                continue
+            keys = by_action.setdefault((binding.action, binding.description), [])
+            label = binding.key_display or self.get_key_display(binding)
+            if label not in keys:
+                keys.append(label)
+        from tui.widgets.footer import app_wide_actions
+        everywhere = app_wide_actions(self)
+        listed = sorted(by_action.items(), key=lambda item: item[0][0] in everywhere)
+        return [(" ".join(keys), description) for (_, description), keys in listed]
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        keys, seen = [], set()
-        for active in self.screen.active_bindings.values():
-            binding = active.binding
-            label = binding.key_display or self.get_key_display(binding)
-            if (label, binding.description) in seen or not binding.description:
-                continue
-            seen.add((label, binding.description))
-            keys.append((label, binding.description))
-        self.push_screen(HelpScreen(keys))
+        self.push_screen(HelpScreen(self.keys_in_use()))
+
+    # -- the command palette's own commands ------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # Textual's "Keys" panel lists every widget's internal keys ("Show menu" four
+        # times); F1 is cohear's list. Its screenshot goes to a Downloads folder that a
+        # server account seldom has: ours goes to the data directory (see screenshot()).
+        for command in super().get_system_commands(screen):
+            if command.title == "Keys":
+                yield SystemCommand("Keys", "Every key of this screen, with what it does (F1)",
+                                    self.action_help)
+            elif command.title == "Screenshot":
+                yield SystemCommand("Screenshot", "Save an SVG picture of this screen in the "
+                                    "data directory's screenshots folder", self.action_screenshot)
+            else:
+                yield command
+
+    def screenshot_folder(self) -> Path:
+        return self.store.settings.data_dir / "screenshots"
+
+    def screenshot(self) -> Path:
+        """Save the screen as SVG under DATA_DIR/screenshots/ and return the path. A
+        screenshot shows people's words, so it stays with the data they came from: inside
+        the data directory (owner-only), never the current folder or a shared Downloads."""
+        folder = self.screenshot_folder()
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+        name = type(self.screen).__name__.removesuffix("Screen").lower() or "screen"
+        path = folder / f"cohear-{name}-{stamp}.svg"
+        svg = self.export_screenshot()
+        tmp = path.with_name(f".{path.name}.partial")
+        # Owner-only, like everything else in the data directory.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w", encoding="utf-8") as fh:
+            fh.write(svg)
+        tmp.replace(path)
+        return path
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        try:
+            saved = self.screenshot()
+        except OSError as exc:
+            self.notify(f"could not save the screenshot in {self.screenshot_folder()}: "
+                        f"{exc.strerror or exc}", title="Screenshot", severity="error",
+                        timeout=10)
+            return
+        self.notify(f"saved to {saved}", title="Screenshot", timeout=10)
 
     # -- quitting never loses edits ----------------------------------------------------------
     def unsaved_edits(self) -> list[str]:

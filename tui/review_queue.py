@@ -16,6 +16,12 @@ from cohear.store import Store
 
 PAGE_SIZE = 50
 STATUSES = ("new", "transcribed", "verified")
+# What the kind filter offers. Blank (None) means the answers with words to review (voice
+# and typed): a scale or choice answer has nothing to transcribe, correct or translate, so
+# it is listed only when asked for, unless it carries an open safeguarding concern.
+KINDS = (("voice", "voice"), ("typed", "text"), ("scale and choice", "choice"),
+         ("every kind", "all"))
+_OPEN_CONCERN = "(a.safeguarding = 1 AND a.safeguarding_handled_at IS NULL)"
 
 # Attention tiers: 0 an open safeguarding concern, 1 a transcript the machine is unsure
 # of, 2 anything else not yet verified, 3 verified. Only voice answers look up their
@@ -29,6 +35,8 @@ _TIER = ("CASE WHEN a.safeguarding = 1 AND a.safeguarding_handled_at IS NULL THE
 _LATEST = ("LEFT JOIN transcripts t ON t.recording_id = a.recording_id AND t.version = "
            "(SELECT max(version) FROM transcripts t2 WHERE t2.recording_id = a.recording_id)")
 _SESSIONS = "JOIN survey_sessions s ON s.id = a.session_id"
+_WORDS = ("LEFT JOIN answer_texts o ON o.id = (SELECT o2.id FROM answer_texts o2 WHERE "
+          "o2.answer_id = a.id AND o2.rendering = 'original' ORDER BY o2.version DESC LIMIT 1)")
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class QueueFilters:
     status: str | None = None
     collector_id: int | None = None
     code_id: int | None = None
+    kind: str | None = None     # None: voice and typed; "voice", "text", "choice" or "all"
 
     def but(self, **changes) -> QueueFilters:
         return replace(self, **changes)
@@ -63,6 +72,11 @@ def _scope(user: User, filters: QueueFilters, *, with_status: bool = True
     if filters.language:
         clauses.append("a.language = ?")
         params.append(filters.language)
+    if filters.kind is None:
+        clauses.append(f"(a.kind != 'choice' OR {_OPEN_CONCERN})")
+    elif filters.kind != "all":
+        clauses.append("a.kind = ?")
+        params.append(filters.kind)
     if with_status and filters.status:
         clauses.append("a.status = ?")
         params.append(filters.status)
@@ -81,12 +95,15 @@ def queue_page(store: Store, user: User, filters: QueueFilters = QueueFilters(),
     # Order and cut the page on the answers alone, then fetch the details of its rows.
     page = (f"SELECT a.id, {_TIER} AS tier FROM answers a {join} WHERE {where} "
             f"ORDER BY tier, a.id LIMIT ? OFFSET ?")
-    sql = (f"SELECT a.id, a.language, a.kind, a.status, a.safeguarding, "
+    # With each row its newest words (for the preview) as an answer_texts row, so the
+    # screen can show them through surveys.views (redacted for researchers).
+    sql = (f"SELECT a.id, a.language, a.kind, a.status, a.safeguarding, a.choices_json, "
            f"a.safeguarding_handled_at, s.survey_id, u.name AS collector, q.name AS question, "
-           f"t.confidence, t.needs_review, p.tier FROM ({page}) p "
+           f"t.confidence, t.needs_review, p.tier, o.id AS text_id, o.text AS text, "
+           f"o.version AS text_version, o.source AS text_source FROM ({page}) p "
            f"JOIN answers a ON a.id = p.id {_SESSIONS} "
            f"JOIN survey_questions q ON q.id = a.question_id "
-           f"JOIN users u ON u.id = s.collector_id {_LATEST} ORDER BY p.tier, a.id")
+           f"JOIN users u ON u.id = s.collector_id {_LATEST} {_WORDS} ORDER BY p.tier, a.id")
     return [dict(r) for r in store.all(sql, (*params, limit, max(0, offset)))]
 
 
@@ -103,6 +120,14 @@ def status_counts(store: Store, user: User, filters: QueueFilters = QueueFilters
         f"SELECT count(*) FROM answers a {join} WHERE {where} "
         f"AND a.safeguarding = 1 AND a.safeguarding_handled_at IS NULL", tuple(params))[0]
     counts["all"] = sum(counts[s] for s in STATUSES)
+    if filters.kind is None:
+        hidden = filters.but(kind="choice")
+        join, where, params = _scope(user, hidden, with_status=False)
+        counts["hidden_choices"] = store.one(
+            f"SELECT count(*) FROM answers a {join} WHERE {where} AND NOT {_OPEN_CONCERN}",
+            tuple(params))[0]
+    else:
+        counts["hidden_choices"] = 0
     return counts
 
 
@@ -121,4 +146,4 @@ def filter_choices(store: Store, user: User) -> dict[str, list[tuple[str, int | 
         "SELECT c.id, c.name, b.name AS codebook FROM codes c JOIN codebooks b "
         "ON b.id = c.codebook_id ORDER BY b.name, c.name")]
     return {"survey": surveys, "language": languages, "status": [(s, s) for s in STATUSES],
-            "collector": collectors, "code": codes}
+            "collector": collectors, "code": codes, "kind": list(KINDS)}

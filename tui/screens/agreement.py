@@ -29,10 +29,13 @@ def kappa_words(value: float | None) -> str:
 
 
 class AgreementScreen(ReviewScreen):
+    # Not Ctrl+K or Ctrl+E: the file name's input uses those for its own editing.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+k", "agreement", "Kappa"),
-        Binding("ctrl+e", "export", "Export"),
+        Binding("ctrl+r", "agreement", "Kappa"),
+        Binding("ctrl+s", "export", "Export"),
     ]
+    ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {
+        "agreement": "agreement.read", "export": "exports.pseudonymised"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -93,7 +96,7 @@ class AgreementScreen(ReviewScreen):
         table.clear()
         for item in result["codes"]:
             c = item["confusion"]
-            table.add_row(item["code"], kappa_words(item["kappa"]),
+            table.add_row(Text(item["code"]), kappa_words(item["kappa"]),
                           f"{item['observed_agreement']:.0%}", str(c["both"]),
                           str(c["first_only"]), str(c["second_only"]), str(c["neither"]),
                           key=str(item["code_id"]))

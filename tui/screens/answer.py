@@ -1,12 +1,18 @@
 """Answer review: the question in both languages, the transcript's segments with times
-and confidence, the English beside it, the recording's facts; correct the transcript
-(a new version), verify, raise or clear a safeguarding concern, play the audio.
+and confidence, the English beside it (current, out of date, being rendered, or none and
+how to get one), the recording's facts; correct the transcript (a new version), verify,
+raise or handle a safeguarding concern, decide redactions, play the audio, type the
+English or ask for a human translation.
+
+Everything is read through `surveys.views.reading_view`: a researcher sees the redacted,
+pseudonymised view, exactly as in a research export.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -14,14 +20,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Header, Static, TextArea
 
 from cohear.errors import CohearError, NotFound
-from surveys import redaction
+from surveys import english, redaction, views
 from surveys import service as surveys
 from surveys.values import VALUE_KINDS, describe_range
 from tui import player
-from tui.display import language_is_rtl, words
+from tui.display import has_rtl, language_is_rtl, words
 from tui.screens.base import ReviewScreen
-from tui.screens.dialogs import AskNote
-from tui.widgets.answer import SegmentTable, recording_facts
+from tui.screens.dialogs import AskNote, WriteWords
+from tui.widgets.answer import ReadingView, SegmentTable, labelled, recording_facts
 from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
 
@@ -30,25 +36,49 @@ try:  # voice answers need the speech package; typed answers do not
 except ModuleNotFoundError:  # pragma: no cover - cohear without speech
     speech = None
 
+ENGLISH_STATES = {
+    "source": ("the answer is in English", "dim"),
+    "current": ("", ""),
+    "out_of_date": ("OUT OF DATE: made from earlier words; the answer was corrected since",
+                    "bold red"),
+    "queued": ("being rendered from the newest words by the translation engine…",
+               "bold yellow"),
+    "none": ("no English yet", "bold yellow"),
+}
+
 
 class AnswerScreen(ReviewScreen):
+    # Keys an editor does not take (TextArea binds Ctrl+A/E/K/U/W/X/C/V/Z/Y/D), and none
+    # that tmux (Ctrl+B) or screen (Ctrl+A) keep for themselves; F10 and F11 are the
+    # terminal's own in many emulators.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save transcript"),
+        Binding("ctrl+s", "save", "Save correction"),
         Binding("ctrl+r", "verify", "Verify"),
         Binding("ctrl+g", "raise_concern", "Raise concern"),
-        Binding("ctrl+l", "clear_concern", "Clear concern"),
+        Binding("ctrl+l", "clear_concern", "Handle concern"),
         Binding("ctrl+o", "play", "Play"),
         Binding("ctrl+t", "play_segment", "Play segment"),
         Binding("ctrl+n", "code", "Code"),
-        Binding("ctrl+f", "accept_redaction", "Accept redaction"),
-        Binding("ctrl+b", "reject_redaction", "Reject redaction"),
+        Binding("f3", "accept_redaction", "Accept redaction"),
+        Binding("f4", "reject_redaction", "Reject redaction"),
+        Binding("f8", "type_english", "Type English"),
+        Binding("f9", "request_translation", "Ask translator"),
     ]
+    ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {
+        "save": "answers.review", "verify": "answers.review",
+        "raise_concern": "safeguarding.raise", "clear_concern": "safeguarding.handle",
+        "play": "recordings.audio", "play_segment": "recordings.audio",
+        "code": "coding.apply",
+        "accept_redaction": "redactions.decide", "reject_redaction": "redactions.decide",
+        "type_english": "answers.review", "request_translation": "answers.request_translation",
+    }
 
     def __init__(self, answer_id: int):
         super().__init__()
         self.answer_id = answer_id
         self.answer: dict = {}
         self.question: dict = {}
+        self.english: dict = {}
         self.transcript: dict | None = None
         self.recording = None
         self.loaded_text = ""
@@ -62,6 +92,8 @@ class AnswerScreen(ReviewScreen):
             with Vertical(id="answer-left"):
                 yield Static(id="question")
                 yield SegmentTable(id="segments")
+                with VerticalScroll(id="reading-scroll"):
+                    yield ReadingView(id="reading")
                 yield WordsEditor(id="transcript")
             with VerticalScroll(id="answer-right"):
                 yield Static(id="english")
@@ -72,17 +104,26 @@ class AnswerScreen(ReviewScreen):
 
     def on_mount(self) -> None:
         self.load()
-        self.query_one("#transcript", TextArea).focus()
+        editor = self.query_one("#transcript", TextArea)
+        (editor if editor.display else self.query_one("#segments")).focus()
 
     # -- reading -------------------------------------------------------------------------
+    @property
+    def may_edit(self) -> bool:
+        return self.user.may("answers.review")
+
     def load(self) -> None:
         try:
-            self.answer = surveys.get_answer(self.store, self.user, self.answer_id)
+            row = self.store.one("SELECT kind FROM answers WHERE id = ?", (self.answer_id,))
+            if row is not None and row["kind"] == "voice" and self.user.may("recordings.read"):
+                surveys.sync_transcript(self.store, self.answer_id)   # a newer English?
+            self.answer = views.reading_view(self.store, self.answer_id, self.user)
         except CohearError as exc:
             self.failed(exc)
             self.app.pop_screen()
             return
         self.question = surveys.get_question(self.store, self.answer["question_id"])
+        self.english = english.english_state(self.store, self.answer)
         self.transcript, self.recording = None, None
         rid = self.answer.get("recording_id")
         # Roles without access to recordings (researchers) see the answer's words only.
@@ -102,7 +143,7 @@ class AnswerScreen(ReviewScreen):
         else:
             self.segment_lines = []
             original = self.answer["texts"].get("original")
-            self.loaded_text = original["text"] if original else ""
+            self.loaded_text = original.text if original else ""
         editor.load_text(self.loaded_text)
         self.show()
 
@@ -115,71 +156,125 @@ class AnswerScreen(ReviewScreen):
         a, lang = self.answer, self.answer["language"]
         title = Text()
         title.append(f"Answer {a['id']}", style="bold")
+        # A researcher sees the respondent's pseudonym, the one in research exports.
+        if a["redacted"]:
+            title.append(f"  ·  respondent {a['respondent']}")
         title.append(f"  ·  {lang}  ·  {a['kind']}  ·  ")
         title.append(a["status"], style={"verified": "bold green",
                                          "transcribed": "bold yellow"}.get(a["status"], "bold"))
         if a["safeguarding"] and not a["safeguarding_handled_at"]:
             title.append("  ·  SAFEGUARDING", style="bold red")
+        if a["redacted"]:
+            title.append("  ·  redacted view", style="italic")
         self.query_one("#answer-title", Static).update(title)
-
-        q = self.question
-        question = Text()
-        question.append(f"Question {q['name']}\n", style="bold")
-        in_language = q["texts"].get(lang, {}).get("text")
-        if in_language:
-            question.append(f"{lang}: ")
-            question.append_text(words(in_language, reorder=reorder))
-            question.append("\n")
-        english = q["texts"].get("en", {}).get("text") or q["text"]
-        question.append(f"en: {english}")
-        hints = q["options"].get("hint") or {}
-        hint = hints.get(lang) or hints.get("en") or next(iter(hints.values()), "")
-        if hint:
-            question.append("\nhint: ", style="italic")
-            question.append_text(words(hint, reorder=reorder))
-        if a["kind"] == "choice" and q["kind"] in VALUE_KINDS:
-            # A number, date or time: the value as given, and what the question allowed.
-            question.append("\nvalue: ", style="bold")
-            question.append((a["choices"] or [""])[0])
-            question.append(f"  ({describe_range(q['kind'], q['options'])})", style="dim")
-        elif a["kind"] == "choice":
-            question.append("\nchosen: ", style="bold")
-            question.append(", ".join(a["choices"] or []))
-        self.query_one("#question", Static).update(question)
+        self.query_one("#question", Static).update(self._question(reorder))
 
         table = self.query_one("#segments", SegmentTable)
         table.display = self.transcript is not None
         if self.transcript is not None:
             table.show(self.transcript["segments"], reorder=reorder)
-        editor = self.query_one("#transcript", TextArea)
-        # A choice answer has no words to correct, only the options chosen (shown above).
-        may_edit = self.user.may("answers.review")
-        editor.read_only = a["kind"] == "choice" or not may_edit
-        editor.display = a["kind"] != "choice"
-        editor.border_title = ("Transcript: one line per segment" if self.transcript
-                               else "Answer's words") + (
-            " (Ctrl+S saves a new version)" if may_edit else " (read only for your role)")
-        editor.border_subtitle = ("stored order; F2 reorders the lines above"
-                                  if language_is_rtl(lang) else "")
+        self._show_words(reorder)
         self._show_english()
         self._show_recording()
         self._show_safeguarding()
         self.query_one("#redactions", Static).update(self._redactions())
         self.refresh_bindings()
 
+    def _question(self, reorder: bool) -> Group:
+        q, a, lang = self.question, self.answer, self.answer["language"]
+        parts: list = [Text(f"Question {q['name']}", style="bold")]
+        in_language = q["texts"].get(lang, {}).get("text")
+        if in_language and lang != "en":
+            parts.append(labelled(f"{lang}:", in_language, reorder=reorder))
+        parts.append(labelled("en:", q["texts"].get("en", {}).get("text") or q["text"],
+                              reorder=reorder))
+        hints = q["options"].get("hint") or {}
+        hint = hints.get(lang) or hints.get("en") or next(iter(hints.values()), "")
+        if hint:
+            parts.append(labelled("hint:", hint, reorder=reorder, style="italic"))
+        if a["kind"] == "choice" and q["kind"] in VALUE_KINDS:
+            # A number, date or time: the value as given, and what the question allowed.
+            value = Text("value: ", style="dim")
+            value.append((a["choices"] or [""])[0], style="bold")
+            value.append(f"  ({describe_range(q['kind'], q['options'])})", style="dim")
+            parts.append(value)
+        elif a["kind"] == "choice":
+            parts.append(labelled("chosen:", ", ".join(a["choices"] or []), reorder=reorder,
+                                  style="bold"))
+        return Group(*parts)
+
+    def _show_words(self, reorder: bool) -> None:
+        """The editor (stored order, for correcting) and, where it helps, a reading view:
+        for a role that cannot edit, always; for an editor, in the F2 mode when a typed
+        answer holds right-to-left words (a voice answer's segments are its reading view)."""
+        a = self.answer
+        editor = self.query_one("#transcript", TextArea)
+        reading = self.query_one("#reading", ReadingView)
+        scroll = self.query_one("#reading-scroll")
+        words_here = a["kind"] != "choice"
+        editor.read_only = not self.may_edit
+        editor.display = words_here and self.may_edit
+        editor.border_title = ("Transcript: one line per segment" if self.transcript
+                               else "Answer's words") + " (Ctrl+S saves a new version)"
+        rtl = language_is_rtl(a["language"]) or has_rtl(self.loaded_text)
+        editor.border_subtitle = "stored order" + ("; F2 shows them in reading order"
+                                                   if rtl and not reorder else "") if rtl else ""
+        wanted = words_here and self.transcript is None and (
+            not self.may_edit or (reorder and has_rtl(self.loaded_text)))
+        scroll.display = wanted
+        if wanted:
+            title = ("Answer's words" + (" (redacted)" if a["redacted"] else "")
+                     + (" in reading order" if reorder and has_rtl(self.loaded_text) else "")
+                     + ("" if self.may_edit else ": read only for your role"))
+            scroll.border_title = title
+            reading.show(self.loaded_text, reorder=reorder)
+
     def _show_english(self) -> None:
-        english = Text("English\n", style="bold")
-        rendering = (self.transcript or {}).get("english")
-        if rendering:
-            english.append(rendering["text"])
-            english.append(f"\n({rendering['engine']})", style="dim")
-        elif self.answer["texts"].get("english"):
-            english.append(self.answer["texts"]["english"]["text"])
-        elif self.answer["language"] == "en":
-            english.append("the answer is in English", style="dim")
+        state = self.english
+        parts: list = []
+        head = Text("English", style="bold")
+        note, style = ENGLISH_STATES[state["state"]]
+        text = self.answer["texts"].get("english")
+        if state["state"] == "source":
+            parts += [head, Text(note, style=style)]
         else:
-            english.append("no English rendering yet", style="dim")
-        self.query_one("#english", Static).update(english)
+            if text is not None:
+                if state["state"] == "current":
+                    head.append(f"  ({state.get('made_by')})", style="dim")
+                parts.append(head)
+                if state["state"] != "current":
+                    parts.append(Text(note, style=style))
+                parts.append(words(text.text, reorder=self.reorder_rtl))
+                if state["state"] != "current":
+                    parts.append(Text(f"(by {state.get('made_by')}, from version "
+                                      f"{state.get('of_version')} of the words)", style="dim"))
+            else:
+                parts += [head, Text(note, style=style)]
+            parts.append(self._english_ways_forward())
+        self.query_one("#english", Static).update(Group(*parts))
+
+    def _english_ways_forward(self) -> Text:
+        state, out = self.english, Text(style="dim")
+        lang = self.answer["language"]
+        request = state.get("request")
+        if state["state"] in ("none", "out_of_date") and not state["machine_translation"]:
+            out.append(f"This machine has no translation engine for {lang} into English.\n")
+        elif state["state"] == "out_of_date":
+            out.append("The engine renders the corrected words in the background.\n")
+        if request:
+            who = request.get("requested_by_name") or "someone"
+            out.append(f"A human translation was asked for by {who} on "
+                       f"{request['requested_at'][:10]}"
+                       + (f": {request['note']}" if request.get("note") else "") + ".\n",
+                       style="italic")
+        ways = []
+        if state["state"] != "current" and self.permitted("type_english"):
+            ways.append("F8 types the English")
+        if not request and self.permitted("request_translation"):
+            ways.append("F9 asks for a human translation")
+        if ways:
+            out.append("; ".join(ways) + ".")
+        return out
 
     def _show_recording(self) -> None:
         widget = self.query_one("#recording", Static)
@@ -195,32 +290,47 @@ class AnswerScreen(ReviewScreen):
 
     def _show_safeguarding(self) -> None:
         a = self.answer
-        text = Text("Safeguarding\n", style="bold")
+        parts: list = [Text("Safeguarding", style="bold")]
         if not a["safeguarding"]:
-            text.append("no concern raised", style="dim")
+            parts.append(Text("no concern raised", style="dim"))
+        elif a["redacted"]:
+            # The reason and the note are staff's words about a person: not for research.
+            parts.append(Text("handled" if a["safeguarding_handled_at"] else "concern open",
+                              style="" if a["safeguarding_handled_at"] else "bold red"))
         else:
-            text.append(f"{a['safeguarding_reason']}\n",
-                        style="bold red" if not a["safeguarding_handled_at"] else "")
-            text.append(f"raised by {a['safeguarding_raised_by']}\n")
+            parts.append(words(a["safeguarding_reason"], reorder=self.reorder_rtl,
+                               style="bold red" if not a["safeguarding_handled_at"] else ""))
+            parts.append(Text(f"raised by {a['safeguarding_raised_by']}"))
             if a["safeguarding_handled_at"]:
-                text.append(f"handled: {a['safeguarding_note'] or 'no note'}", style="green")
-        self.query_one("#safeguarding", Static).update(text)
+                parts.append(Text("handled:", style="green"))
+                parts.append(words(a["safeguarding_note"] or "(no note: closed before notes "
+                                   "were required)", reorder=self.reorder_rtl, style="green"))
+        self.query_one("#safeguarding", Static).update(Group(*parts))
 
-    def _redactions(self) -> Text:
+    def _redactions(self) -> Group:
+        head = Text("Suggested redactions", style="bold")
+        if self.answer["redacted"]:
+            # A researcher sees that personal data was hidden, never what it was.
+            self.redactions = []
+            hidden = [s[2] for t in self.answer["texts"].values() for s in t.spans]
+            return Group(Text("Personal data", style="bold"), Text(
+                f"{len(hidden)} item(s) hidden: " + ", ".join(sorted(set(hidden)))
+                if hidden else "none found", style="dim"))
         self.redactions = redaction.list_for_answer(self.store, self.answer_id)
-        text = Text("Suggested redactions\n", style="bold")
+        parts: list = [head]
         if not self.redactions:
-            text.append("none", style="dim")
+            parts.append(Text("none", style="dim"))
         pending = self._next_redaction()
         for r in self.redactions:
             marker = "> " if pending is not None and r["id"] == pending["id"] else "  "
             style = {"accepted": "green", "rejected": "dim"}.get(r["status"], "bold")
-            text.append(f"{marker}{r['kind']} ", style=style)
-            text.append_text(words(r["found"], reorder=self.reorder_rtl, style=style))
-            text.append(f"  {r['status']} ({r['rendering']} v{r['version']})\n", style=style)
+            parts.append(labelled(f"{marker}{r['kind']}", r["found"], reorder=self.reorder_rtl,
+                                  style=style))
+            parts.append(Text(f"    {r['status']} ({r['rendering']} v{r['version']})",
+                              style=style))
         if pending is not None:
-            text.append("Ctrl+F accepts, Ctrl+B rejects the one marked >", style="dim")
-        return text
+            parts.append(Text("F3 accepts, F4 rejects the one marked >", style="dim"))
+        return Group(*parts)
 
     def _next_redaction(self) -> dict | None:
         return next((r for r in self.redactions if r["status"] == "suggested"), None)
@@ -243,9 +353,11 @@ class AnswerScreen(ReviewScreen):
         self._decide(False)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        """Keys that can do nothing for this answer stay in the footer, dimmed."""
-        if not self.answer:
-            return super().check_action(action, parameters)
+        """Keys the role may not use are not offered; keys that can do nothing for this
+        answer stay in the footer, dimmed."""
+        offered = super().check_action(action, parameters)
+        if not offered or not self.answer:
+            return offered
         if action in ("play", "play_segment") and self.recording is None:
             return None
         if action in ("accept_redaction", "reject_redaction") and self._next_redaction() is None:
@@ -253,7 +365,14 @@ class AnswerScreen(ReviewScreen):
         if action == "clear_concern" and not (self.answer["safeguarding"]
                                               and not self.answer["safeguarding_handled_at"]):
             return None
-        return super().check_action(action, parameters)
+        if action == "save" and self.answer["kind"] == "choice":
+            return None
+        if action in ("type_english", "request_translation") and (
+                self.answer["language"] == "en" or "original" not in self.answer["texts"]):
+            return None
+        if action == "request_translation" and self.english.get("request"):
+            return None
+        return offered
 
     def unsaved_edits(self) -> list[str]:
         if not self.answer:
@@ -305,30 +424,59 @@ class AnswerScreen(ReviewScreen):
             self.load()
 
     def action_raise_concern(self) -> None:
-        if not self.user.may("safeguarding.raise"):
-            self.attempt(self.user.require, "safeguarding.raise")
-            return
-
         def raised(reason: str | None) -> None:
             if reason is not None and self.attempt(surveys.raise_safeguarding, self.store,
                                                    self.user, self.answer_id, reason):
                 self.notify("safeguarding concern raised", severity="warning")
                 self.load()
 
-        self.app.push_screen(AskNote("Why is this a safeguarding concern?", "reason"), raised)
+        self.app.push_screen(AskNote("Why is this a safeguarding concern?", "reason",
+                                     min_chars=1), raised)
 
     def action_clear_concern(self) -> None:
-        if not self.user.may("safeguarding.handle"):
-            self.attempt(self.user.require, "safeguarding.handle")
-            return
-
         def handled(note: str | None) -> None:
             if note is not None and self.attempt(surveys.handle_safeguarding, self.store,
                                                  self.user, self.answer_id, note):
                 self.notify("safeguarding concern marked as handled")
                 self.load()
 
-        self.app.push_screen(AskNote("How was the concern handled?", "note"), handled)
+        self.app.push_screen(AskNote(
+            "What was done about this concern, and who was told?",
+            "e.g. rang the practice safeguarding lead, who will call them today",
+            hint="The concern stays open until this is recorded; the note goes in the "
+                 "audit log.", min_chars=surveys.MIN_HANDLING_NOTE_CHARS), handled)
+
+    def action_type_english(self) -> None:
+        current = self.answer["texts"].get("english")
+
+        def typed(text: str | None) -> None:
+            if text is not None and self.attempt(english.set_english, self.store, self.user,
+                                                 self.answer_id, text):
+                self.notify("English saved as a new version (audit-logged)", timeout=4)
+                self.load()
+
+        lang = self.answer["language"]
+        self.app.push_screen(WriteWords(
+            f"English for answer {self.answer_id} ({lang})",
+            current.text if current is not None else "",
+            hint="A human translation of the answer's newest words. It replaces the English "
+                 "shown (the earlier one stays in the audit log) and fulfils an open request "
+                 "for a translator."), typed)
+
+    def action_request_translation(self) -> None:
+        def asked(note: str | None) -> None:
+            if note is not None and self.attempt(english.request_translation, self.store,
+                                                 self.user, self.answer_id, note):
+                self.notify("human translation requested; it is listed with `cohear surveys "
+                            "translation-requests` and at /api/translation-requests",
+                            timeout=6)
+                self.load()
+
+        self.app.push_screen(AskNote(
+            f"Ask for a human translation of answer {self.answer_id} into English",
+            "a note for the translator (optional)",
+            hint="The request is recorded and listed for translators; it is fulfilled when "
+                 "a reviewer enters the English (F8)."), asked)
 
     # -- listening -----------------------------------------------------------------------
     def _audio(self):
@@ -358,7 +506,4 @@ class AnswerScreen(ReviewScreen):
 
     def action_code(self) -> None:
         from tui.screens.coding import CodingScreen
-        if not self.user.may("coding.apply"):
-            self.attempt(self.user.require, "coding.apply")
-            return
         self.app.push_screen(CodingScreen(self.answer_id))

@@ -16,9 +16,14 @@ if TYPE_CHECKING:
 
 
 class ReviewScreen(Screen):
-    """A screen of the review app."""
+    """A screen of the review app.
+
+    `ACTION_PERMISSIONS` maps an action of the screen's keys to the entry of the
+    permissions table it needs: an action the signed-in role may not take is not offered
+    at all (not in the footer, F1 or the command palette, and its key does nothing)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {}
 
     @property
     def cohear(self) -> CohearApp:
@@ -36,7 +41,14 @@ class ReviewScreen(Screen):
     def reorder_rtl(self) -> bool:
         return self.cohear.reorder_rtl
 
+    def permitted(self, action: str) -> bool:
+        """Whether the signed-in role may take this screen's `action`."""
+        needed = self.ACTION_PERMISSIONS.get(action)
+        return needed is None or self.user.may(needed)
+
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if not self.permitted(action):
+            return False
         # The first screen has nowhere to go back to: its Back key is shown dimmed.
         if action == "back" and len(self.app.screen_stack) <= 2:
             return None

@@ -1,12 +1,17 @@
 """Coding one answer: pick a code in the codebook tree and apply it to the whole answer
 or to the words selected in the text. Other coders' codes stay hidden until you have
 coded the answer yourself, so agreement between coders stays honest.
+
+The words come from `surveys.views.reading_view`: a researcher codes the redacted text,
+and a selection in it is mapped back to the stored words (a redacted item is coded
+whole or not at all).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -14,11 +19,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Header, Static, TextArea, Tree
 
 from cohear.errors import CohearError
-from surveys import coding
-from surveys import service as surveys
-from tui.display import words
+from surveys import coding, views
+from tui.display import has_rtl, words
 from tui.screens.base import ReviewScreen
 from tui.screens.dialogs import AskNote
+from tui.widgets.answer import ReadingView, labelled
 from tui.widgets.coding import CodebookTree, coding_lines
 from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
@@ -34,12 +39,15 @@ class CodingScreen(ReviewScreen):
         Binding("m", "memo_answer", "Memo on answer"),
         Binding("M", "memo_code", "Memo on code"),
     ]
+    ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {
+        action: "coding.apply" for action in
+        ("code_selection", "code_whole", "remove_last", "memo_answer", "memo_code")}
 
     def __init__(self, answer_id: int):
         super().__init__()
         self.answer_id = answer_id
         self.answer: dict = {}
-        self.text: dict | None = None  # the answer_texts row being coded
+        self.text: views.TextView | None = None  # the version of the words being coded
         self.code: dict | None = None
 
     def compose(self) -> ComposeResult:
@@ -48,6 +56,8 @@ class CodingScreen(ReviewScreen):
             yield CodebookTree("Codebooks", id="codebook")
             with Vertical(id="coding-right"):
                 yield Static(id="coding-title")
+                with VerticalScroll(id="coding-reading-scroll"):
+                    yield ReadingView(id="coding-reading")
                 yield WordsEditor(id="coding-text", read_only=True)
                 with VerticalScroll(id="coding-lists"):
                     yield Static(id="code-memo")
@@ -58,19 +68,19 @@ class CodingScreen(ReviewScreen):
     def on_mount(self) -> None:
         try:
             self.user.require("coding.apply")
-            self.answer = surveys.get_answer(self.store, self.user, self.answer_id)
+            self.answer = views.reading_view(self.store, self.answer_id, self.user)
         except CohearError as exc:
             self.failed(exc)
             self.app.pop_screen()
             return
         self.text = self.answer["texts"].get("original")
         area = self.query_one("#coding-text", TextArea)
-        area.load_text(self.text["text"] if self.text else "")
-        area.border_title = (f"version {self.text['version']} of the answer's words: select "
-                             "words, then press a" if self.text else
+        area.load_text(self.text.text if self.text else "")
+        area.border_title = ((f"version {self.text.version} of the answer's words"
+                              + (" (redacted)" if self.text.redacted else "")
+                              + ": select words, then press a") if self.text else
                              "this answer has no words yet: code the whole answer (w)")
-        survey_id = self.store.one("SELECT survey_id FROM survey_sessions WHERE id = ?",
-                                   (self.answer["session_id"],))[0]
+        survey_id = self.answer["survey_id"]
         books = coding.list_codebooks(self.store)
         # The survey's own codebooks first, then the general ones.
         books.sort(key=lambda b: (b["survey_id"] != survey_id, b["survey_id"] is not None,
@@ -81,52 +91,60 @@ class CodingScreen(ReviewScreen):
         tree.focus()
 
     def show(self) -> None:
+        reorder = self.reorder_rtl
         title = Text()
         title.append(f"Coding answer {self.answer_id}", style="bold")
+        if self.answer["redacted"]:
+            title.append(f"  ·  respondent {self.answer['respondent']}")
         title.append(f"  ·  {self.answer['language']}  ·  {self.answer['kind']}")
         self.query_one("#coding-title", Static).update(title)
+        # In the F2 mode right-to-left words are shown for reading above the text, where
+        # words are selected in their stored order.
+        scroll = self.query_one("#coding-reading-scroll")
+        scroll.display = bool(reorder and self.text and has_rtl(self.text.text))
+        if scroll.display:
+            scroll.border_title = "the words in reading order (select them below)"
+            self.query_one("#coding-reading", ReadingView).show(self.text.text, reorder=True)
         self._show_memo()
         codings = coding.codings_for_answer(self.store, self.answer_id)
         mine = [c for c in codings if c["coder_id"] == self.user.id]
         others = [c for c in codings if c["coder_id"] != self.user.id]
-        my_text = Text("Your codes\n", style="bold")
-        my_text.append_text(coding_lines(mine, self.text) if mine
-                            else Text("none yet", style="dim"))
-        self.query_one("#my-codes", Static).update(my_text)
-        other_text = Text("Other coders' codes\n", style="bold")
+        self.query_one("#my-codes", Static).update(Group(
+            Text("Your codes", style="bold"),
+            coding_lines(mine, self.text, reorder=reorder) if mine
+            else Text("none yet", style="dim")))
         if not mine:
-            other_text.append("hidden until you have coded this answer", style="dim")
+            theirs = Text("hidden until you have coded this answer", style="dim")
         elif others:
-            other_text.append_text(coding_lines(others, self.text))
+            theirs = coding_lines(others, self.text, reorder=reorder)
         else:
-            other_text.append("none", style="dim")
-        self.query_one("#other-codes", Static).update(other_text)
+            theirs = Text("none", style="dim")
+        self.query_one("#other-codes", Static).update(
+            Group(Text("Other coders' codes", style="bold"), theirs))
 
     def refresh_words(self) -> None:
         if self.answer:
             self.show()
 
     def _show_memo(self) -> None:
-        memo = Text("Code\n", style="bold")
+        reorder = self.reorder_rtl
+        parts: list = [Text("Code", style="bold")]
         if self.code is None:
-            memo.append("choose a code in the codebook", style="dim")
+            parts.append(Text("choose a code in the codebook", style="dim"))
         else:
-            memo.append(self.code["path"], style="bold")
+            parts.append(Text(self.code["path"], style="bold"))
             if self.code["description"]:
-                memo.append(f"\n{self.code['description']}")
+                parts.append(words(self.code["description"], reorder=reorder))
             if self.code["memo"]:
-                memo.append("\nmemo: ", style="italic")
-                memo.append_text(words(self.code["memo"], reorder=self.reorder_rtl))
-        memo.append("\nMemos on this answer\n", style="bold")
+                parts.append(labelled("memo:", self.code["memo"], reorder=reorder))
+        parts.append(Text("Memos on this answer", style="bold"))
         memos = coding.answer_memos(self.store, self.user, self.answer_id) if self.answer else []
         for m in memos:
-            memo.append(f"{m['author']}, {m['created_at'][:16].replace('T', ' ')}: ",
-                        style="italic")
-            memo.append_text(words(m["text"], reorder=self.reorder_rtl))
-            memo.append("\n")
+            parts.append(labelled(f"{m['author']}, {m['created_at'][:16].replace('T', ' ')}:",
+                                  m["text"], reorder=reorder))
         if not memos:
-            memo.append("none (m adds one)", style="dim")
-        self.query_one("#code-memo", Static).update(memo)
+            parts.append(Text("none (m adds one)", style="dim"))
+        self.query_one("#code-memo", Static).update(Group(*parts))
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         self.code = event.node.data
@@ -143,11 +161,16 @@ class CodingScreen(ReviewScreen):
         return self.code
 
     def selection_offsets(self) -> tuple[int, int] | None:
-        """The selected words as character offsets into the answer's text."""
+        """The selected words as character offsets into the answer's stored text (a
+        selection in a redacted view is mapped back; one touching a redacted item takes
+        the whole item)."""
         area = self.query_one("#coding-text", TextArea)
         start, end = sorted(area.selection)
         first = area.document.get_index_from_location(start)
         last = area.document.get_index_from_location(end)
+        if last <= first or self.text is None:
+            return None
+        first, last = self.text.to_stored(first), self.text.to_stored(last, end=True)
         return (first, last) if last > first else None
 
     def action_code_selection(self) -> None:
@@ -164,9 +187,9 @@ class CodingScreen(ReviewScreen):
                         severity="warning")
             return
         if self.attempt(coding.apply_code, self.store, self.user, self.answer_id, code["id"],
-                        answer_text_id=self.text["id"], start=span[0], end=span[1]):
-            self.notify(f"coded \"{self.text['text'][span[0]:span[1]]}\" as {code['name']}",
-                        timeout=3)
+                        answer_text_id=self.text.id, start=span[0], end=span[1]):
+            shown = self.text.text[self.text.to_view(span[0]):self.text.to_view(span[1])]
+            self.notify(f"coded \"{shown}\" as {code['name']}", timeout=3)
             self.show()
 
     def action_code_whole(self) -> None:

@@ -1,5 +1,5 @@
-"""Small questions the app asks: discard unsaved edits?, and a short note (why a
-safeguarding concern is raised, how it was handled).
+"""Small questions the app asks: discard unsaved edits?, a short note (why a safeguarding
+concern is raised, how it was handled), and a few lines of words (an answer's English).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
 
 
@@ -50,27 +51,84 @@ class DiscardEdits(ModalScreen[bool]):
 
 
 class AskNote(ModalScreen[str | None]):
-    """One line of text, or None when cancelled."""
+    """One line of text, or None when cancelled. With `min_chars`, a shorter answer is
+    refused in the dialog (which stays open and says why), so a required note is never
+    skipped by pressing Enter."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, placeholder: str = ""):
+    def __init__(self, title: str, placeholder: str = "", *, hint: str = "",
+                 min_chars: int = 0, value: str = ""):
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
+        self.hint = hint
+        self.min_chars = min_chars
+        self.value = value
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="dialog-title")
-            yield Input(placeholder=self.placeholder, id="note")
+            if self.hint:
+                yield Static(self.hint, id="dialog-hint")
+            yield Input(value=self.value, placeholder=self.placeholder, id="note")
+            yield Static("", id="dialog-problem")
             yield Static("Enter to save, Escape to cancel.")
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        self.query_one("#dialog-problem", Static).display = False
         self.query_one("#note", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if len(text) < self.min_chars:
+            problem = self.query_one("#dialog-problem", Static)
+            problem.update("A note is needed here: " + (
+                f"at least {self.min_chars} characters." if text else "it cannot be empty."))
+            problem.display = True
+            return
         self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class WriteWords(ModalScreen[str | None]):
+    """Some lines of words (a reviewer's English for an answer), or None when cancelled.
+    Ctrl+S saves; an empty text is not saved."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "save", "Save"),
+                                             Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, text: str = "", *, hint: str = ""):
+        super().__init__()
+        self.title_text = title
+        self.text = text
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="wide"):
+            yield Label(self.title_text, id="dialog-title")
+            if self.hint:
+                yield Static(self.hint, id="dialog-hint")
+            yield WordsEditor(text=self.text, id="words")
+            yield Static("", id="dialog-problem")
+            yield Static("Ctrl+S to save, Escape to cancel.")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#dialog-problem", Static).display = False
+        self.query_one("#words", WordsEditor).focus()
+
+    def action_save(self) -> None:
+        text = self.query_one("#words", WordsEditor).text
+        if not text.strip():
+            problem = self.query_one("#dialog-problem", Static)
+            problem.update("Nothing to save: write the words first.")
+            problem.display = True
+            return
+        self.dismiss(text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -14,9 +14,12 @@ from textual.widgets import Label, Static
 from tui.widgets.footer import KeyFooter
 
 NOTES = (
+    "Only what your role may do is listed. In a text editor: arrows, Home and End move; "
+    "Shift with them selects; Ctrl+Z undoes, Ctrl+Y redoes; Ctrl+X, Ctrl+C and Ctrl+V cut, "
+    "copy and paste. In a list: arrows move, Enter opens. Ctrl+P finds any action by name.\n"
     "Right-to-left display (F2): for terminals that cannot lay out Urdu, Arabic, Persian "
-    "or Pashto, shows those words shaped and in visual order. Display only: what is "
-    "stored never changes, and editors always show the stored order."
+    "or Pashto, shows those words shaped and in visual order, wrapped at word boundaries. "
+    "Display only: what is stored never changes, and editors always show the stored order."
 )
 
 

@@ -4,6 +4,7 @@ transcripts, then the rest; filtered, counted per status, and read a page at a t
 
 from __future__ import annotations
 
+import json
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,13 +13,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Header, Select, Static
 
+from surveys import views
 from tui import review_queue
+from tui.display import one_line
 from tui.review_queue import PAGE_SIZE, QueueFilters
 from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
 from tui.widgets.queue import FILTERS, FilterBar, QueueTable, StatusCounts
 
 LOW_CONFIDENCE = 0.6
+PREVIEW_WIDTH = 24   # cells of an answer's first words in its row
 
 
 class QueueScreen(ReviewScreen):
@@ -30,12 +34,15 @@ class QueueScreen(ReviewScreen):
         Binding("f", "focus_filters", "Filters"),
         Binding("x", "clear_filters", "Clear filters"),
     ]
+    ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {"code": "coding.apply"}
 
     page_size = PAGE_SIZE
 
     def __init__(self) -> None:
         super().__init__()
         self.away = False
+        self.came_from: int | None = None
+        self.came_from_row = 0
         self.filters = QueueFilters()
         self.page_start = 0
         self.rows: list[dict] = []
@@ -46,8 +53,10 @@ class QueueScreen(ReviewScreen):
         yield FilterBar(review_queue.filter_choices(self.store, self.user), id="filters")
         yield StatusCounts(id="counts")
         table = QueueTable(id="queue", cursor_type="row", zebra_stripes=True)
-        table.add_columns("answer", "attention", "status", "language", "kind", "confidence",
-                          "question", "collector", "survey")
+        table.add_columns("answer", "attention", "status", "language", "kind", "conf.",
+                          "question")
+        table.add_column("words", width=PREVIEW_WIDTH)
+        table.add_columns("collector", "survey")
         yield table
         yield Static(id="page")
         yield KeyFooter()
@@ -58,15 +67,21 @@ class QueueScreen(ReviewScreen):
 
     def on_screen_suspend(self) -> None:
         self.away = True
+        self.came_from = self.selected_answer()
+        self.came_from_row = self.query_one("#queue", DataTable).cursor_row
 
     def on_screen_resume(self) -> None:
-        # Back from another screen: what it changed may move rows or their status.
+        # Back from another screen: what it changed may move rows or their status, but
+        # the cursor goes back to the answer the reviewer came from (or, when that answer
+        # has moved off this page, to the one now in its place).
         if self.away:
             self.away = False
-            self.load()
+            self.load(keep=self.came_from, row=self.came_from_row)
 
     # -- loading -------------------------------------------------------------------------
-    def load(self) -> None:
+    def load(self, *, keep: int | None = None, row: int = 0) -> None:
+        """Read the page again; the cursor goes to answer `keep` when it is on the page,
+        else to row `row` (clamped), else to the top."""
         counts = review_queue.status_counts(self.store, self.user, self.filters)
         self.total = counts[self.filters.status] if self.filters.status else counts["all"]
         if self.page_start >= self.total:
@@ -76,15 +91,38 @@ class QueueScreen(ReviewScreen):
         self.query_one("#counts", StatusCounts).show(counts)
         table = self.query_one("#queue", DataTable)
         table.clear()
-        for row in self.rows:
-            table.add_row(*self._cells(row), key=str(row["id"]))
+        for item in self.rows:
+            table.add_row(*self._cells(item, self._preview(item)), key=str(item["id"]))
+        ids = [item["id"] for item in self.rows]
+        if self.rows:
+            table.move_cursor(row=ids.index(keep) if keep in ids else
+                              min(max(row, 0), len(self.rows) - 1), animate=False)
         last = self.page_start + len(self.rows)
         self.query_one("#page", Static).update(
             f"answers {self.page_start + 1 if self.rows else 0}-{last} of {self.total:,}"
             + ("  (n: next page)" if last < self.total else ""))
 
+    def refresh_words(self) -> None:
+        self.load(keep=self.selected_answer(),
+                  row=self.query_one("#queue", DataTable).cursor_row)
+
+    def _preview(self, row: dict) -> str:
+        """The answer's first words, as this person may read them (redacted for a
+        researcher), cut at a word boundary, reordered in the F2 mode."""
+        if row["text_id"] is None:
+            if row["kind"] == "choice" and row["choices_json"]:
+                return ", ".join(json.loads(row["choices_json"]))
+            return ""
+        text = row["text"]
+        if not views.identifiable(self.user):
+            text = views.text_view(self.store, {
+                "id": row["text_id"], "rendering": "original", "version": row["text_version"],
+                "language": row["language"], "source": row["text_source"], "text": text},
+                redacted=True).text
+        return one_line(text, PREVIEW_WIDTH, reorder=self.reorder_rtl)
+
     @staticmethod
-    def _cells(row: dict) -> list:
+    def _cells(row: dict, preview: str) -> list:
         if row["safeguarding"] and not row["safeguarding_handled_at"]:
             attention = Text("safeguarding", style="bold red")
         elif row["safeguarding"]:
@@ -98,8 +136,9 @@ class QueueScreen(ReviewScreen):
                           style="yellow" if conf is not None and conf < LOW_CONFIDENCE else "")
         status_style = {"verified": "green", "transcribed": "yellow"}.get(row["status"], "")
         return [str(row["id"]), attention, Text(row["status"], style=status_style),
-                row["language"], row["kind"], confidence, row["question"], row["collector"],
-                str(row["survey_id"])]
+                # DataTable reads a str as markup: people's words go in as Text.
+                Text(row["language"]), row["kind"], confidence, Text(row["question"]),
+                Text(preview), Text(row["collector"]), str(row["survey_id"])]
 
     def selected_answer(self) -> int | None:
         table = self.query_one("#queue", DataTable)
@@ -143,7 +182,8 @@ class QueueScreen(ReviewScreen):
             self.load()
 
     def action_reload(self) -> None:
-        self.load()
+        self.load(keep=self.selected_answer(),
+                  row=self.query_one("#queue", DataTable).cursor_row)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_review()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -26,6 +27,9 @@ class TranslationScreen(ReviewScreen):
         Binding("ctrl+r", "approve", "Approve"),
         Binding("ctrl+t", "request_human", "Human translator"),
     ]
+    ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {
+        "save": "comms.edit_translation", "approve": "comms.approve",
+        "request_human": "comms.write"}
 
     def __init__(self, message_id: int, language: str):
         super().__init__()
@@ -73,35 +77,34 @@ class TranslationScreen(ReviewScreen):
             self.show()
 
     def show(self) -> None:
-        t, m = self.translation, self.message
+        t, m, reorder = self.translation, self.message, self.reorder_rtl
         title = Text()
         title.append(f"Message {m['id']}: {m['title']}", style="bold")
         title.append(f"  ·  {t['language_name']} ({t['language']})  ·  ")
         title.append_text(status_text(t["status"]))
         self.query_one("#translation-title", Static).update(title)
-        source = Text(f"Source (version {m['version']}, {m['source_language']})\n", style="bold")
-        source.append(m["source_text"])
-        self.query_one("#source", Static).update(source)
-        back = Text("Back-translation\n", style="bold")
-        if t["back_translation"]:
-            back.append_text(words(t["back_translation"], reorder=self.reorder_rtl))
-        else:
-            back.append("none", style="dim")
-        self.query_one("#back-translation", Static).update(back)
-        facts = Text("\nSimilarity ", style="bold")
-        facts.append("-" if t["similarity"] is None else f"{t['similarity']:.1f} / 100")
-        facts.append("\nchrF of the source against the back-translation", style="dim")
-        facts.append(f"\n\nText as stored, {'reordered' if self.reorder_rtl else 'as is'}\n",
-                     style="bold")
-        facts.append_text(words(t["text"], reorder=self.reorder_rtl))
-        facts.append(f"\n\norigin {t['origin']}, engine {t['engine'] or '-'}, "
-                     f"revision {t['revision']}")
+        self.query_one("#source", Static).update(Group(
+            Text(f"Source (version {m['version']}, {m['source_language']})", style="bold"),
+            words(m["source_text"], reorder=reorder)))
+        back = [Text("Back-translation", style="bold")]
+        back.append(words(t["back_translation"], reorder=reorder) if t["back_translation"]
+                    else Text("none", style="dim"))
+        self.query_one("#back-translation", Static).update(Group(*back))
+        facts: list = [Text("Similarity ", style="bold").append(
+            "-" if t["similarity"] is None else f"{t['similarity']:.1f} / 100", style="")]
+        facts.append(Text("chrF of the source against the back-translation", style="dim"))
+        facts.append(Text(f"\nThe translation {'in reading order' if reorder else 'as stored'}",
+                          style="bold"))
+        facts.append(words(t["text"], reorder=reorder))
+        more = Text(f"\norigin {t['origin']}, engine {t['engine'] or '-'}, "
+                    f"revision {t['revision']}")
         if t["source_version"] != t["current_version"]:
-            facts.append(f"\ntranslates version {t['source_version']}, the message is at "
-                         f"{t['current_version']}", style="bold red")
+            more.append(f"\ntranslates version {t['source_version']}, the message is at "
+                        f"{t['current_version']}", style="bold red")
         for problem in t["placeholder_problems"]:
-            facts.append(f"\nmissing placeholder {problem.get('placeholder')}", style="bold red")
-        self.query_one("#translation-facts", Static).update(facts)
+            more.append(f"\nmissing placeholder {problem.get('placeholder')}", style="bold red")
+        facts.append(more)
+        self.query_one("#translation-facts", Static).update(Group(*facts))
 
     def unsaved_edits(self) -> list[str]:
         if not self.translation:

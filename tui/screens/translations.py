@@ -1,18 +1,83 @@
 """Translations: every message against every language, each cell coloured by its status
-(machine, needs review, stale, human requested, received, approved)."""
+(machine, needs review, stale, human requested, received, approved), grouped: health
+messages, each survey's questions under their survey, and the field page's own words in
+a group of their own (folded by default: Enter on a group's row opens or folds it)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Header, Static
 
 from comms import service as comms
+from surveys import service as surveys
+from tui.display import one_line
 from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
 from tui.widgets.translations import TranslationGrid, legend, status_text
+
+# The field page keeps its own words as comms messages with this tag (see webcollect).
+FIELD_PAGE_TAG = "collect-page"
+FIELD_PAGE_PREFIX = "Field page: "
+TITLE_WIDTH = 44          # at least; wider (up to MAX_TITLE_WIDTH) for a long survey title
+MAX_TITLE_WIDTH = 64
+MAX_MESSAGES = 10_000
+
+
+@dataclass
+class Group:
+    key: str
+    title: str
+    messages: list[dict] = field(default_factory=list)
+    folded: bool = False
+
+
+@dataclass
+class Row:
+    group: Group
+    message: dict | None = None      # None: the group's own row
+
+
+def group_messages(messages: list[dict], questions: dict[int, dict]) -> list[Group]:
+    """Health messages first, then one group per survey (its questions in order), then
+    the field page's own words (folded)."""
+    health = Group("health", "Health messages")
+    field_page = Group("field-page", "Field page's own words", folded=True)
+    by_survey: dict[int, Group] = {}
+    for m in messages:
+        question = questions.get(m["id"])
+        if question is not None:
+            group = by_survey.get(question["survey_id"])
+            if group is None:
+                group = by_survey[question["survey_id"]] = Group(
+                    f"survey-{question['survey_id']}",
+                    f"Survey {question['survey_id']}: {question['survey_title']}")
+            group.messages.append(m | {"label": f"question {question['question']}",
+                                       "order": question["position"]})
+        elif FIELD_PAGE_TAG in m["tags"]:
+            field_page.messages.append(m | {"label": m["title"].removeprefix(FIELD_PAGE_PREFIX),
+                                            "order": m["id"]})
+        else:
+            health.messages.append(m | {"label": f"{m['id']} {m['title']}", "order": m["id"]})
+    groups = [health, *(by_survey[k] for k in sorted(by_survey)), field_page]
+    for group in groups:
+        group.messages.sort(key=lambda m: m["order"])
+    return [g for g in groups if g.messages]
+
+
+def group_summary(group: Group, language: str) -> Text:
+    """A group's cell for one language: how many of its messages are approved in it."""
+    statuses = [m["translations"].get(language) for m in group.messages]
+    have = [s for s in statuses if s]
+    if not have:
+        return Text("-", style="dim")
+    approved = sum(s == "approved" for s in have)
+    style = "bold #87d75f" if approved == len(statuses) else "bold"
+    return Text(f"{approved}/{len(statuses)} approved", style=style)
 
 
 class TranslationsScreen(ReviewScreen):
@@ -23,8 +88,10 @@ class TranslationsScreen(ReviewScreen):
     def __init__(self) -> None:
         super().__init__()
         self.away = False
-        self.messages: list[dict] = []
+        self.groups: list[Group] = []
+        self.rows: list[Row] = []
         self.languages: list[str] = []
+        self.folded: dict[str, bool] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -44,23 +111,52 @@ class TranslationsScreen(ReviewScreen):
         # Back from another screen: what it changed may move rows or their status.
         if self.away:
             self.away = False
-            self.load()
+            self.load(keep=True)
 
-    def load(self) -> None:
-        self.messages = comms.list_messages(self.store)
-        self.languages = sorted({lang for m in self.messages for lang in m["translations"]})
+    def refresh_words(self) -> None:
+        if self.groups:
+            self.load(keep=True)
+
+    def load(self, *, keep: bool = False) -> None:
+        messages = comms.list_messages(self.store, limit=MAX_MESSAGES)
+        self.groups = group_messages(messages, surveys.question_messages(self.store))
+        for group in self.groups:
+            group.folded = self.folded.setdefault(group.key, group.folded)
+        self.languages = sorted({lang for m in messages for lang in m["translations"]})
         table = self.query_one("#translations", DataTable)
+        cursor = table.cursor_coordinate
         table.clear(columns=True)
-        table.add_columns("message", *self.languages)
-        for m in self.messages:
-            table.add_row(f"{m['id']} {m['title']}"[:40],
-                          *[status_text(m["translations"].get(lang)) for lang in self.languages],
-                          key=str(m["id"]))
+        width = max([TITLE_WIDTH] + [min(MAX_TITLE_WIDTH, len(g.title) + 8) for g in self.groups])
+        table.add_column("message", width=width)
+        for lang in self.languages:
+            table.add_column(lang)
+        self.rows = []
+        reorder = self.reorder_rtl
+        for group in self.groups:
+            marker = "▸" if group.folded else "▾"
+            title = Text(f"{marker} {group.title} ({len(group.messages)})", style="bold")
+            title.truncate(width, overflow="ellipsis")
+            table.add_row(title, *[group_summary(group, lang) for lang in self.languages],
+                          key=group.key)
+            self.rows.append(Row(group))
+            if group.folded:
+                continue
+            for m in group.messages:
+                # A Text, never a str: DataTable would read "[...]" in a title as markup.
+                label = Text("  " + one_line(m["label"], width - 2, reorder=reorder))
+                table.add_row(label, *[status_text(m["translations"].get(lang))
+                                       for lang in self.languages],
+                              key=f"{group.key}:{m['id']}")
+                self.rows.append(Row(group, m))
+        if keep and self.rows:
+            table.move_cursor(row=min(cursor.row, len(self.rows) - 1),
+                              column=min(cursor.column, len(self.languages)), animate=False)
+        count = sum(len(g.messages) for g in self.groups)
         self.query_one("#translations-help", Static).update(
-            f"{len(self.messages)} messages in {len(self.languages)} languages. "
-            "Move to a language's cell and press Enter to review it."
-            if self.messages else "No messages yet: a communicator drafts them with "
-                                  "`cohear messages` or the API.")
+            f"{count} messages in {len(self.languages)} languages. Enter on a language's "
+            "cell reviews it; Enter on a group's row opens or folds it."
+            if self.groups else "No messages yet: a communicator drafts them with "
+                                "`cohear messages` or the API.")
 
     def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
         self.action_open()
@@ -68,13 +164,18 @@ class TranslationsScreen(ReviewScreen):
     def action_open(self) -> None:
         from tui.screens.translation import TranslationScreen
         table = self.query_one("#translations", DataTable)
-        if not self.messages:
+        if not self.rows:
             return
         row, column = table.cursor_coordinate
+        entry = self.rows[row]
+        if entry.message is None:
+            self.folded[entry.group.key] = not entry.group.folded
+            self.load(keep=True)
+            return
         if column == 0:
             self.notify("move right to a language's cell", severity="warning", timeout=3)
             return
-        message = self.messages[row]
+        message = entry.message
         language = self.languages[column - 1]
         if language not in message["translations"]:
             self.notify(f"message {message['id']} has no {language} translation",
@@ -83,4 +184,4 @@ class TranslationsScreen(ReviewScreen):
         self.app.push_screen(TranslationScreen(message["id"], language))
 
     def action_reload(self) -> None:
-        self.load()
+        self.load(keep=True)

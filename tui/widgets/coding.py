@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.text import Text
 from textual.widgets import Tree
+
+from tui.widgets.answer import labelled
 
 
 class CodebookTree(Tree):
@@ -27,20 +30,27 @@ class CodebookTree(Tree):
                 node.add_leaf(Text("no codes yet", style="dim"))
 
 
-def coding_lines(codings: list[dict], text: dict | None) -> Text:
-    """One line per coding: the code, and the words of the span it covers."""
-    out = Text()
-    for i, c in enumerate(codings):
-        if i:
-            out.append("\n")
-        out.append(c["code"], style="bold")
-        out.append(f"  by {c['coder']}  ")
+def coding_lines(codings: list[dict], text, *, reorder: bool) -> Group:
+    """One entry per coding: the code, the coder, and the words of the span it covers as
+    the reader may see them (`text` is the surveys.views.TextView being coded: a
+    researcher's is redacted, and spans are mapped into it)."""
+    out: list = []
+    for c in codings:
+        head = Text()
+        head.append(c["code"], style="bold")
+        head.append(f"  by {c['coder']}  ")
         if c["answer_text_id"] is None:
-            out.append("whole answer", style="dim")
-        elif text is not None and c["answer_text_id"] == text["id"]:
-            out.append(f"\"{text['text'][c['start_offset']:c['end_offset']]}\"")
-            out.append(f"  ({c['start_offset']}-{c['end_offset']})", style="dim")
+            head.append("whole answer", style="dim")
+            out.append(head)
+        elif text is not None and c["answer_text_id"] == text.id:
+            start, end = text.to_view(c["start_offset"]), text.to_view(c["end_offset"])
+            if end <= start:                  # wholly inside a redacted item
+                end = start + next((s[4] for s in text.spans if s[3] == start), 0)
+            head.append(f"({c['start_offset']}-{c['end_offset']})", style="dim")
+            out.append(head)
+            out.append(labelled("  ", f"\"{text.text[start:end]}\"", reorder=reorder))
         else:
-            out.append(f"characters {c['start_offset']}-{c['end_offset']} of an earlier version",
-                       style="dim")
-    return out
+            head.append(f"characters {c['start_offset']}-{c['end_offset']} of an earlier "
+                        "version", style="dim")
+            out.append(head)
+    return Group(*out)

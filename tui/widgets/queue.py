@@ -10,7 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Select, Static
 
-FILTERS = ("survey", "language", "status", "collector", "code")
+FILTERS = ("survey", "language", "status", "kind", "collector", "code")
+# What a blank filter means, shown as its prompt.
+BLANK = {"kind": "voice, typed"}
 
 
 class FilterBar(Horizontal):
@@ -22,8 +24,8 @@ class FilterBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         for name in FILTERS:
-            yield Select(self.choices.get(name, []), prompt=f"any {name}", id=f"filter-{name}",
-                         allow_blank=True, classes="filter")
+            yield Select(self.choices.get(name, []), prompt=BLANK.get(name, f"any {name}"),
+                         id=f"filter-{name}", allow_blank=True, classes="filter")
 
 
 class StatusCounts(Static):
@@ -38,6 +40,9 @@ class StatusCounts(Static):
                 text.append("  ·  ", style="dim")
             text.append(f"{name} ")
             text.append(f"{counts.get(name, 0):,}", style=style)
+        hidden = counts.get("hidden_choices", 0)
+        if hidden:
+            text.append(f"  (+{hidden:,} scale/choice: kind filter)", style="dim")
         self.update(text)
 
 
