@@ -563,13 +563,8 @@ def journey(store, people):
     return made
 
 
-LOGS = []
-
-
 def open_page(context, url: str, lang: str = "en"):
     page = context.new_page()
-    page.on("console", lambda m: LOGS.append(m.text))
-    page.on("pageerror", lambda e: LOGS.append(str(e)))
     page.goto(f"{url}/collect/")
     page.wait_for_selector("body[data-ready=true]")
     if lang != "en":
@@ -596,19 +591,14 @@ def heading_is(page, number: int, total: int) -> None:
 
 
 def done_items(page, n: int, timeout: int = 60_000) -> None:
+    """Wait until `n` of the collector's items show as sent (saying what the list shows
+    when they do not)."""
     try:
         page.wait_for_function(
             "(n) => document.querySelectorAll('#queue-list li[data-state=done]').length === n",
             arg=n, timeout=timeout)
-    except Exception:
-        print("QUEUE", page.inner_html("#queue-list"))
-        print("DB", page.evaluate("""async () => {
-          const db = await new Promise((ok) => { const r = indexedDB.open("cohear-collect"); r.onsuccess = () => ok(r.result); });
-          const all = await new Promise((ok) => { const r = db.transaction("items").objectStore("items").getAll(); r.onsuccess = () => ok(r.result); });
-          return all.map((i) => [i.kind, i.owner, i.state, i.sessionKey.slice(0, 4), i.problem]);
-        }"""), page.evaluate("() => [document.querySelector('#consent').hidden, document.querySelector('#question').hidden, document.querySelector('#notice').textContent]"))
-        print("LOGS", LOGS)
-        raise
+    except Exception as exc:
+        raise AssertionError(f"not {n} sent: {page.inner_html('#queue-list')}") from exc
 
 
 def test_signing_out_warns_and_a_second_collector_never_sees_or_sends_the_firsts_items(
