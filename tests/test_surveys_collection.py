@@ -327,15 +327,22 @@ def test_a_language_must_be_a_language_tag(store, users, survey):
 
 def test_an_earlier_version_of_an_answer_goes_on_withdrawal_too(store, users, survey,
                                                                 consented):
+    from tests.conftest import DEMO_DATA
     c = users["collector"]
-    first = service.submit_answer(store, c, consented["id"], qid(survey, "experience"),
-                                  text="Mrs Khan drove me")
+    with open(DEMO_DATA / "flu-vaccine-en.wav", "rb") as fh:
+        first = service.submit_answer(store, c, consented["id"], qid(survey, "experience"),
+                                      audio=fh, filename="answer.wav",
+                                      content_type="audio/wav")
+    service.submit_answer(store, c, consented["id"], qid(survey, "experience"),
+                          text="Mrs Khan drove me")
     service.submit_answer(store, c, consented["id"], qid(survey, "experience"),
                           text="I went by bus")
-    assert count(store, "answer_versions") == 1
+    assert count(store, "answer_versions") == 2 and count(store, "recordings") == 1
     report = service.withdraw_consent(store, users["reviewer"], consented["respondent_id"])
-    assert report["deleted"]["earlier_versions"] == 1
+    assert report["deleted"]["earlier_versions"] == 2
     assert count(store, "answer_versions") == 0 and count(store, "answer_texts") == 0
+    # The recording of the first version went too, with its audio.
+    assert count(store, "recordings") == 0
     log = json.dumps(audit.entries(store.conn, limit=1000), ensure_ascii=False)
     assert "Mrs Khan" not in log
     assert store.one("SELECT count(*) FROM answers WHERE id = ?", (first["id"],))[0] == 0
