@@ -119,7 +119,8 @@ def approve(store: Store, actor: User, question_id: int, language: str) -> list[
     done = []
     for key, item in translations(store, question_id).items():
         found = item["texts"].get(language)
-        if found and found["status"] in ("needs_review", "received", "machine"):
+        # Words a person wrote or checked; a machine's label is reviewed on its own.
+        if found and found["status"] in ("needs_review", "received"):
             links.approve_translation(store, actor, item["message_id"], language)
             done.append(key)
     return done

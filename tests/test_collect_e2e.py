@@ -215,8 +215,6 @@ def test_a_collector_records_consent_and_three_answers_through_a_lost_connection
     page.click("#save-answer")
     page.wait_for_selector("#finished:not([hidden])")
     page.wait_for_selector("#queue-list li[data-kind=answer][data-state=waiting]")
-    # Until it is sent, the respondent is told apart by the phone's own reference.
-    assert "Reference on this phone:" in page.text_content("#finished-respondent")
     shot(page, "05-offline-waiting")
     waiting = page.locator("#queue-list li[data-state=waiting]").count()
     assert waiting >= 2
@@ -474,6 +472,7 @@ def test_an_admin_makes_a_one_time_link_on_the_page(browser, live_server, people
     page.click("#copy-link")
     page.wait_for_function("() => document.querySelector('#link-copied').textContent.length > 0")
     assert page.evaluate("() => navigator.clipboard.readText()") == page.input_value("#link-url")
+    check_screen(page, "10-en-admin-link")
     url = page.input_value("#link-url")
     assert url.startswith(f"{live_server.url}/collect/#link=cl_")
     shot(page, "10-admin-link")
@@ -621,6 +620,9 @@ def test_signing_out_warns_and_a_second_collector_never_sees_or_sends_the_firsts
     page.click("#save-answer")
     heading_is(page, 2, 2)
     page.wait_for_selector("#uploads[data-waiting='3']")
+    # Not sent yet: the respondent is told apart by a reference made on the phone.
+    assert page.get_attribute("#question-respondent", "data-key") == "local_reference"
+    assert page.text_content("#question-respondent").startswith("Reference on this phone: ")
 
     # Signing out asks first, and says what happens to the three items.
     page.click("#menu-button")
@@ -637,7 +639,7 @@ def test_signing_out_warns_and_a_second_collector_never_sees_or_sends_the_firsts
     page.wait_for_selector("#sign-in:not([hidden])")
     assert page.is_hidden("#uploads")
     assert page.text_content("#others-waiting") == said("en", "waiting_for_owner", count=3)
-    shot(page, "23-en-signed-out-items-kept")
+    check_screen(page, "23-en-signed-out-items-kept")
 
     # A second collector on the same phone, online: a fresh start, nothing of the first's.
     context.set_offline(False)
@@ -649,6 +651,7 @@ def test_signing_out_warns_and_a_second_collector_never_sees_or_sends_the_firsts
     assert "Sundays" not in page.content()
     # Their own respondent goes up; the first collector's items do not go with it.
     page.click("#start")
+    page.wait_for_selector("#consent:not([hidden])")
     page.check("#consent-agree")
     page.click("#save-consent")
     done_items(page, 2)
@@ -660,6 +663,8 @@ def test_signing_out_warns_and_a_second_collector_never_sees_or_sends_the_firsts
     assert page.get_attribute("#others-waiting", "data-count") == "3"
     # Nothing unsent: signing out asks nothing.
     page.click("#discard-question")
+    page.wait_for_selector("#confirm[open]")
+    check_screen(page, "25-en-discard-warning")
     page.click("#confirm button[value=discard]")
     page.wait_for_selector("#setup:not([hidden])")
     page.wait_for_function("() => document.querySelector('#uploads').dataset.items === '0'")
@@ -827,6 +832,7 @@ def test_the_urdu_page_keeps_a_small_header_latin_words_in_a_latin_font(
     context = phone(browser, locale="ur-PK")
     page = open_page(context, live_server.url, "ur")
     sign_in(page, token)
+    check_screen(page, "48-ur-setup")
     header = page.locator("header.bar").bounding_box()
     assert header["height"] <= 0.12 * PHONE["height"], header
     # Each language in its own name; the English title and name drawn in a Latin font.

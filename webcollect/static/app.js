@@ -506,6 +506,8 @@ async function saveConsent() {
   await outbox.add({ key: newKey(), kind: "consent", sessionKey: session.key, blob: blob || undefined,
                      payload: { method } });
   session.consent = true;
+  // The next respondent's consent starts unticked, whatever this one's was.
+  $("consent-agree").checked = false;
   consentRecorder.dispose();
   consentRecorder = null;
   await outbox.saveSession(session);
