@@ -31,9 +31,15 @@ PUBLIC_PATHS = ("/healthz", "/docs", "/docs-assets", "/openapi.json")
 PROBLEM = "application/problem+json"
 
 
+# Stable codes for the problems the shell answers itself (CohearError carries its own).
+STATUS_CODES = {401: "unauthorized", 404: "not-found", 405: "method-not-allowed",
+                413: "too-large", 422: "unprocessable", 500: "internal"}
+
+
 def problem_response(status: int, title: str, detail: str, **extra) -> JSONResponse:
     body = {"type": f"https://cohear.invalid/problems/{status}", "title": title,
-            "status": status, "detail": detail} | extra
+            "status": status, "detail": detail,
+            "code": STATUS_CODES.get(status, f"http-{status}")} | extra
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 

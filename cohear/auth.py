@@ -31,7 +31,8 @@ class User:
         if not allowed(self.role, action):
             raise Forbidden(f"you are signed in as {self.name!r} with the role {self.role!r}, "
                             f"which may not do this ({action})",
-                            fix=f"ask someone with the role {who_may(action)}")
+                            fix=f"ask someone with the role {who_may(action)}",
+                            code="role-may-not")
 
     def may(self, action: str) -> bool:
         return allowed(self.role, action)
@@ -142,24 +143,28 @@ def authenticate(store: Store, token: str | None) -> User:
     if not token:
         raise Unauthorized("this needs a cohear API token",
                            fix="send 'Authorization: Bearer <token>'; an admin issues tokens "
-                               "with `cohear users add NAME --role ROLE`")
+                               "with `cohear users add NAME --role ROLE`", code="token-missing")
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "coh":
         raise Unauthorized("the token is not a cohear token",
-                           fix="copy the whole token printed by `cohear users add`")
+                           fix="copy the whole token printed by `cohear users add`",
+                           code="token-invalid")
     row = store.one("SELECT t.*, u.name, u.role, u.disabled_at FROM tokens t "
                     "JOIN users u ON u.id = t.user_id WHERE t.prefix = ?", (parts[1],))
     if row is None or not hmac.compare_digest(row["token_hash"], _hash(token)):
-        raise Unauthorized("the token is not valid", fix="ask an admin for a new token")
+        raise Unauthorized("the token is not valid", fix="ask an admin for a new token",
+                           code="token-invalid")
     if row["revoked_at"]:
         raise Unauthorized(f"the token {parts[1]} was revoked on {row['revoked_at'][:10]}",
-                           fix="ask an admin for a new token")
+                           fix="ask an admin for a new token", code="token-revoked")
     now = utcnow()
     if row["expires_at"] <= now:
         raise Unauthorized(f"the token {parts[1]} expired on {row['expires_at'][:10]}",
-                           fix="ask an admin for a new token (`cohear users token NAME`)")
+                           fix="ask an admin for a new token (`cohear users token NAME`)",
+                           code="token-expired")
     if row["disabled_at"]:
-        raise Unauthorized(f"the user {row['name']!r} is disabled", fix="ask an admin")
+        raise Unauthorized(f"the user {row['name']!r} is disabled", fix="ask an admin",
+                           code="user-disabled")
     # Recording last use is best effort: a busy database must not fail a read.
     if not (row["last_used_at"] or "")[:16] == now[:16]:
         try:

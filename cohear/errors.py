@@ -1,6 +1,9 @@
 """Errors that reach people: each says what was wrong and what to do about it.
 
-The API turns them into RFC 9457 problem details; the CLI prints one line.
+The API turns them into RFC 9457 problem details; the CLI prints one line. Each
+problem also carries a stable `code` (the class's own, or a more precise one given
+where it is raised): a client that shows its own words, such as the field page in the
+reader's language, maps the code to its message instead of parsing English.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ class CohearError(Exception):
     type_slug = "bad-request"
 
     def __init__(self, detail: str, *, fix: str | None = None, status: int | None = None,
-                 extra: dict | None = None):
+                 extra: dict | None = None, code: str | None = None):
         super().__init__(detail)
         self.detail = detail
         self.fix = fix
         if status is not None:
             self.status = status
         self.extra = extra or {}
+        self.code = code or self.type_slug
 
     def message(self) -> str:
         return f"{self.detail}. {self.fix[0].upper() + self.fix[1:]}." if self.fix else self.detail
@@ -31,7 +35,10 @@ class CohearError(Exception):
             "title": self.title,
             "status": self.status,
             "detail": self.message(),
+            "code": self.code,
         }
+        if self.fix:
+            body["fix"] = self.fix
         body.update(self.extra)
         return body
 

@@ -150,7 +150,12 @@ def open_language(survey_id: IdPath, language: LangPath, body: OpenLanguage, sto
 def set_question_text(question_id: IdPath, language: LangPath, body: QuestionText,
                       store: StoreDep, user: Annotated[User, Depends(allow("surveys.build"))]
                       ) -> dict:
-    return service.set_question_text(store, user, question_id, language, body.text)
+    """A question's words in a language, and its labels' (each to be approved)."""
+    if body.text is None and not body.labels:
+        raise BadInput("send the question's text, its labels, or both",
+                       fix='e.g. {"text": "...", "labels": {"scale:1": "..."}}')
+    return service.set_question_text(store, user, question_id, language, body.text,
+                                     body.labels)
 
 
 @router.post("/api/surveys/questions/{question_id}/texts/{language}/approve", tags=["surveys"],

@@ -60,3 +60,11 @@ def audio_retention(store) -> dict | None:
         return None
     from surveys.retention import apply_retention
     return apply_retention(store)
+
+
+@periodic("surveys.empty_sessions", 3600)
+def empty_sessions(store) -> dict | None:
+    """Remove sessions left empty and unfinished (see surveys.sessions)."""
+    from surveys.sessions import remove_abandoned
+    removed = remove_abandoned(store)
+    return {"removed": removed} if removed else None

@@ -118,6 +118,14 @@ def check_question_text(text: str, language: str) -> None:
     svc = _comms()
     svc.check_script(svc.clean_text(text, "question", svc.MAX_SOURCE_CHARS),
                      svc.language(language))
+def label_message(store, actor: Any, *, survey_title: str, question: str, label: str,
+                  text: str, language: str) -> int:
+    """A comms message carrying one of a question's labels (a scale point, a choice)."""
+    message = _comms().create_message(
+        store, actor, title=f"{survey_title[:120]}: question {question}, {label}"[:200],
+        source_text=text, channel="phone_script", tags=["survey-question", "question-label"],
+        source_language=language)
+    return int(message["id"])
 
 
 def question_translations(store, message_id: int | None) -> dict[str, dict]:

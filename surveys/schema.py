@@ -42,7 +42,13 @@ class NewSurvey(BaseModel):
 
 
 class QuestionText(BaseModel):
-    text: Annotated[Text, Field(min_length=1, max_length=L.QUESTION_TEXT_CHARS)]
+    text: Annotated[Text, Field(min_length=1, max_length=L.QUESTION_TEXT_CHARS)] | None = Field(
+        None, description="the question's words in the language (left as they are when absent)")
+    labels: dict[Annotated[str, Field(max_length=120)],
+                 Annotated[Text, Field(min_length=1, max_length=L.CHOICE_LABEL_CHARS)]] = Field(
+        default_factory=dict, max_length=60,
+        description="its labels' words: label key (see the question's `labels`, e.g. "
+                    "'scale:1', 'choice:yes') -> text")
 
 
 class OpenLanguage(BaseModel):

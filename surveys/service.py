@@ -18,7 +18,7 @@ from cohear.auth import User
 from cohear.errors import BadInput, Conflict, NotFound, Unprocessable
 from cohear.permissions import register
 from cohear.store import Store, utcnow
-from surveys import links, redaction, values
+from surveys import labels, links, redaction, values
 from surveys.safeguarding import keyword_hits
 
 ADMIN, COMMUNICATOR, COLLECTOR = "admin", "communicator", "collector"
@@ -322,6 +322,8 @@ def _add_question(conn, store: Store, actor: User, survey_id: int, version: int,
                  after={"name": name, "kind": kind, "text": text, "message_id": message_id})
     for lang, translated in (texts or {}).items():
         links.set_translation(store, actor, message_id, _check_language(lang), translated)
+    labels.create_messages(store, actor, qid, survey_title=survey["title"], name=name,
+                           kind=kind, options=opts, language=survey["base_language"])
     return qid
 
 
@@ -365,11 +367,12 @@ def new_version(store: Store, actor: User, survey_id: int) -> dict:
         # The same messages carry the words, so their translations and approvals carry over.
         for q in conn.execute("SELECT * FROM survey_questions WHERE survey_id = ? AND "
                               "survey_version = ? ORDER BY position", (survey_id, old)).fetchall():
-            conn.execute(
+            copy = conn.execute(
                 "INSERT INTO survey_questions (survey_id, survey_version, position, name, kind, "
                 "text, options_json, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (survey_id, new, q["position"], q["name"], q["kind"], q["text"],
-                 q["options_json"], q["message_id"]))
+                 q["options_json"], q["message_id"])).lastrowid
+            labels.copy_messages(conn, q["id"], copy)
         conn.execute("UPDATE surveys SET version = ? WHERE id = ?", (new, survey_id))
         # A new wording may need new approvals: collection reopens language by language.
         conn.execute("DELETE FROM survey_languages WHERE survey_id = ?", (survey_id,))
@@ -402,10 +405,11 @@ def _question_with_texts(store: Store, row) -> dict:
 
 
 def get_question(store: Store, question_id: int) -> dict:
+    """A question with its texts per language and its labels' (comms messages)."""
     row = store.one("SELECT * FROM survey_questions WHERE id = ?", (question_id,))
     if row is None:
         raise NotFound(f"question {question_id} does not exist", fix="check the id")
-    return _question_with_texts(store, row)
+    return _question_with_texts(store, row) | {"labels": labels.translations(store, question_id)}
 
 
 def list_surveys(store: Store) -> list[dict]:
@@ -457,20 +461,27 @@ def _question_message(store: Store, question_id: int) -> int:
 
 
 def set_question_text(store: Store, actor: User, question_id: int, language: str,
-                      text: str) -> dict:
-    """A translation of a question (its comms message), to be reviewed and approved."""
+                      text: str | None, label_texts: dict[str, str] | None = None) -> dict:
+    """A translation of a question (its comms message) and of its labels (`label key ->
+    text`, keys as in the question's `labels`), to be reviewed and approved."""
     actor.require("surveys.build")
     language = _check_language(language)
     text_rule.check(text, "question's text")
-    links.set_translation(store, actor, _question_message(store, question_id), language, text)
+    if text is not None:
+        links.set_translation(store, actor, _question_message(store, question_id), language,
+                              text)
+    if label_texts:
+        labels.set_translations(store, actor, question_id, language, label_texts)
     return get_question(store, question_id)
 
 
 def approve_question_text(store: Store, actor: User, question_id: int, language: str) -> dict:
-    """Approve a question's translation through comms' review workflow."""
+    """Approve a question's translation through comms' review workflow, with the
+    translations of its labels waiting in that language."""
     actor.require("surveys.approve_text")
     language = _check_language(language)
     links.approve_translation(store, actor, _question_message(store, question_id), language)
+    labels.approve(store, actor, question_id, language)
     return get_question(store, question_id)
 
 
@@ -566,14 +577,15 @@ def start_session(store: Store, actor: User, survey_id: int, language: str, *,
                             (survey_id, language)).fetchone():
             raise Conflict(f"survey {survey_id} is not open for collection in {language}",
                            fix="a communicator opens it once its questions are approved in "
-                               f"{language}")
+                               f"{language}", code="survey-not-open")
         if respondent_id is None:
             respondent_id = create_respondent(conn, actor, contact)
         else:
             r = _respondent_row(conn, actor, respondent_id, "sessions.run")
             if r["withdrawn_at"]:
                 raise Conflict(f"respondent {respondent_id} withdrew consent",
-                               fix="start with a new respondent if they wish to take part again")
+                               fix="start with a new respondent if they wish to take part again",
+                               code="respondent-withdrawn")
         sid = conn.execute(
             "INSERT INTO survey_sessions (survey_id, survey_version, respondent_id, language, "
             "collector_id, started_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -617,8 +629,8 @@ def get_session(store: Store, actor: User, session_id: int) -> dict:
                                    (row["respondent_id"],))["cohear_id"]
     item["consent"] = _active_consent(store.conn, session_id)
     item["answers"] = [dict(r) for r in store.all(
-        "SELECT id, question_id, kind, status, safeguarding FROM answers WHERE session_id = ? "
-        "ORDER BY id", (session_id,))]
+        "SELECT id, question_id, kind, status, safeguarding, version FROM answers "
+        "WHERE session_id = ? ORDER BY id", (session_id,))]
     return item
 
 
@@ -656,7 +668,7 @@ def record_consent(store: Store, actor: User, session_id: int, *, method: str,
                  (session["respondent_id"],))["withdrawn_at"]:
         raise Conflict(f"the respondent of session {session_id} withdrew consent",
                        fix="start a new session with a new respondent if they wish to take "
-                           "part again")
+                           "part again", code="respondent-withdrawn")
     language = _check_language(language or session["language"])
     consent_q = store.one("SELECT * FROM survey_questions WHERE survey_id = ? AND "
                           "survey_version = ? AND kind = 'consent' ORDER BY position LIMIT 1",
@@ -789,13 +801,20 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
                        fix="answer the questions of the session's own version")
     if _active_consent(conn, session_id) is None:
         raise Conflict(f"no consent is recorded for session {session_id}",
-                       fix="record the respondent's consent before any answer")
-    if conn.execute("SELECT 1 FROM answers WHERE session_id = ? AND question_id = ?",
-                    (session_id, question_id)).fetchone():
-        raise Conflict(f"question {question['name']!r} is already answered in this session",
-                       fix="a reviewer can correct the answer")
-    kind, clean_text, clean_choices, notes = _check_answer_value(question, text, choices,
-                                                                 audio is not None)
+                       fix="record the respondent's consent before any answer",
+                       code="consent-missing")
+    earlier = conn.execute("SELECT * FROM answers WHERE session_id = ? AND question_id = ?",
+                           (session_id, question_id)).fetchone()
+    if earlier is not None and session["ended_at"]:
+        raise Conflict(f"question {question['name']!r} is already answered and session "
+                       f"{session_id} is finished", fix="a reviewer can correct the answer",
+                       code="session-finished")
+    try:
+        kind, clean_text, clean_choices, notes = _check_answer_value(question, text, choices,
+                                                                     audio is not None)
+    except BadInput as exc:
+        exc.code = "answer-invalid"
+        raise
     language = session["language"]
     recording_id = None
     if kind == "voice":
@@ -803,6 +822,9 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
                                              content_type=content_type, uploaded_by=actor,
                                              language_hint=language)
     hits = keyword_hits(clean_text or "", language)
+    if earlier is not None:
+        return _revise_answer(store, actor, earlier, kind, clean_text, clean_choices,
+                              recording_id, hits, notes)
     with store.transaction() as conn:
         aid = conn.execute(
             "INSERT INTO answers (session_id, question_id, respondent_id, language, survey_version,"
@@ -827,6 +849,49 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
         english.queue_english(store, [aid], actor)
     if recording_id is not None:
         job_id = links.queue_transcription(store, recording_id, actor, language)
+        if job_id is not None:
+            with store.transaction() as conn:
+                conn.execute("UPDATE answers SET transcription_job_id = ? WHERE id = ?",
+                             (job_id, aid))
+    out = get_answer(store, actor, aid)
+    out["notes"] = notes
+    return out
+
+
+def _revise_answer(store: Store, actor: User, earlier, kind: str, clean_text: str | None,
+                   clean_choices: list[str] | None, recording_id: int | None, hits: list[str],
+                   notes: dict) -> dict:
+    """The answer given again before its session is finished: a new version of the same
+    answer (same id), the one it replaces kept in answer_versions and the audit log."""
+    aid = earlier["id"]
+    with store.transaction() as conn:
+        row = conn.execute("SELECT * FROM answers WHERE id = ?", (aid,)).fetchone()
+        before_text = latest_texts(conn, aid).get("original")
+        conn.execute(
+            "INSERT INTO answer_versions (answer_id, version, kind, choices_json, recording_id, "
+            "answer_text_id, created_by, created_at, replaced_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            (aid, row["version"], row["kind"], row["choices_json"], row["recording_id"],
+             before_text["id"] if before_text else None, row["created_by"], row["created_at"],
+             utcnow()))
+        conn.execute(
+            "UPDATE answers SET version = version + 1, kind = ?, choices_json = ?, "
+            "recording_id = ?, transcription_job_id = NULL, status = 'new', created_by = ?, "
+            "created_at = ? WHERE id = ?",
+            (kind, _json(clean_choices) if clean_choices is not None else None, recording_id,
+             actor.id, utcnow(), aid))
+        if clean_text is not None:
+            _insert_text(conn, store, aid, "original", row["language"], clean_text, "typed")
+        if hits:
+            _flag(conn, aid, "keywords: " + ", ".join(hits), "keywords")
+        audit.record(conn, actor, "answer.revise", "answer", aid,
+                     before={"version": row["version"],
+                             "text": before_text["text"] if before_text else None,
+                             "choices": json.loads(row["choices_json"] or "null"),
+                             "recording_id": row["recording_id"]},
+                     after={"version": row["version"] + 1, "text": clean_text,
+                            "choices": clean_choices, "recording_id": recording_id})
+    if recording_id is not None:
+        job_id = links.queue_transcription(store, recording_id, actor, row["language"])
         if job_id is not None:
             with store.transaction() as conn:
                 conn.execute("UPDATE answers SET transcription_job_id = ? WHERE id = ?",
@@ -1099,6 +1164,8 @@ def withdraw_consent(store: Store, actor: User, respondent_id: int) -> dict:
     # A recording shared with another respondent (the same bytes uploaded twice) stays.
     recording_ids = [r[0] for r in store.all(
         "SELECT recording_id FROM answers WHERE respondent_id = ?1 AND recording_id IS NOT NULL "
+        "UNION SELECT v.recording_id FROM answer_versions v JOIN answers a ON a.id = v.answer_id "
+        "WHERE a.respondent_id = ?1 AND v.recording_id IS NOT NULL "
         "UNION SELECT recording_id FROM consents WHERE respondent_id = ?1 AND recording_id IS "
         "NOT NULL EXCEPT SELECT recording_id FROM answers WHERE respondent_id != ?1 AND "
         "recording_id IS NOT NULL EXCEPT SELECT recording_id FROM consents WHERE "
@@ -1116,6 +1183,8 @@ def withdraw_consent(store: Store, actor: User, respondent_id: int) -> dict:
                                     answer_ids).rowcount,
             "memos": conn.execute(f"DELETE FROM answer_memos WHERE answer_id IN ({qmarks})",
                                   answer_ids).rowcount,
+            "earlier_versions": conn.execute(f"DELETE FROM answer_versions WHERE answer_id IN "
+                                             f"({qmarks})", answer_ids).rowcount,
             "redactions": conn.execute(f"DELETE FROM redactions WHERE answer_text_id IN "
                                        f"({tmarks})", text_ids).rowcount,
             "answer_texts": conn.execute(f"DELETE FROM answer_texts WHERE id IN ({tmarks})",
@@ -1161,3 +1230,7 @@ def add_contact(store: Store, actor: User, respondent_id: int, contact: str) -> 
                      "added_by, added_at) VALUES (?, ?, ?, ?)",
                      (respondent_id, contact, actor.id or None, utcnow()))
         audit.record(conn, actor, "respondent.contact", "respondent", respondent_id)
+
+
+# The end of a session lives in its own module; the API and CLI reach it from here.
+from surveys.sessions import discard_session, finish_session  # noqa: E402, F401

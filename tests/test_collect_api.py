@@ -253,11 +253,14 @@ def test_a_survey_comes_in_the_respondents_language_with_its_direction(api, surv
     assert [s["id"] for s in listed] == [survey["id"]]
     assert {lang["tag"] for lang in listed[0]["languages"]} == {"en", "ur"}
     urdu = api["collector"].get(f"/collect/api/surveys/{survey['id']}/ur").json()
-    assert urdu["language"] == {"tag": "ur", "name": "Urdu", "direction": "rtl"}
+    assert urdu["language"] == {"tag": "ur", "name": "Urdu", "native_name": "اردو",
+                                "direction": "rtl"}
     assert urdu["consent"]["text"] == "کیا آپ حصہ لینے پر رضامند ہیں؟"
     assert [q["name"] for q in urdu["questions"]] == ["barriers", "bus"]
-    assert urdu["questions"][1]["choices"] == [{"value": "yes", "label": "جی ہاں"},
-                                               {"value": "no", "label": "نہیں"}]
+    # The choice labels were approved with the question: served in Urdu, and said so.
+    assert urdu["questions"][1]["choices"] == [
+        {"value": "yes", "label": "جی ہاں", "label_language": "ur"},
+        {"value": "no", "label": "نہیں", "label_language": "ur"}]
     assert not any(q["in_base_language"] for q in urdu["questions"])
     r = api["collector"].get(f"/collect/api/surveys/{survey['id']}/pl")
     assert r.status_code == 409
@@ -290,11 +293,69 @@ def test_the_same_answer_sent_twice_is_stored_once(api, survey, store, consented
     assert first.json()["answer_id"] == second.json()["answer_id"]
     assert first.json()["transcription"] == "not needed"
     assert count(store, "answers") == 1
-    # A different answer to a question already answered is a real conflict.
-    other = answer(collector, consented, question(survey, "barriers"), text="Too far")
-    assert other.status_code == 409
     # Reusing a key for another kind of item is refused.
     assert consent(collector, consented, idem).status_code == 409
+
+
+def test_an_answer_given_again_is_a_new_version_until_the_session_is_finished(
+        api, survey, store, consented):
+    collector = api["collector"]
+    barriers = question(survey, "barriers")
+    first = answer(collector, consented, barriers, text="The bus")
+    assert first.status_code == 201 and first.json()["version"] == 1
+    again_key = key()
+    changed = answer(collector, consented, barriers, again_key, text="Too far to walk")
+    assert changed.status_code == 201, changed.text
+    assert changed.json()["answer_id"] == first.json()["answer_id"]
+    assert changed.json()["version"] == 2
+    # The same key again is the same version, not a third.
+    assert answer(collector, consented, barriers, again_key,
+                  text="Too far to walk").json()["version"] == 2
+    assert count(store, "answers") == 1
+    kept = store.one("SELECT * FROM answer_versions WHERE answer_id = ?",
+                     (first.json()["answer_id"],))
+    assert kept["version"] == 1
+    assert store.one("SELECT text FROM answer_texts WHERE id = ?",
+                     (kept["answer_text_id"],))["text"] == "The bus"
+    finished = collector.post(f"/collect/api/sessions/{consented}/finish")
+    assert finished.status_code == 200 and finished.json()["finished"] is True
+    late = answer(collector, consented, barriers, text="Something else")
+    assert late.status_code == 409 and late.json()["code"] == "session-finished"
+    assert store.one("SELECT version FROM answers")["version"] == 2
+
+
+def test_a_session_without_answers_can_be_discarded_and_one_with_answers_cannot(
+        api, survey, store, consented):
+    collector = api["collector"]
+    # Another collector cannot discard it.
+    assert api["collector2"].delete(f"/collect/api/sessions/{consented}").status_code in (403,
+                                                                                          404)
+    r = collector.delete(f"/collect/api/sessions/{consented}")
+    assert r.status_code == 200, r.text
+    assert count(store, "survey_sessions") == 0 and count(store, "respondents") == 0
+    assert count(store, "consents") == 0
+    assert store.one("SELECT count(*) FROM audit_log WHERE action = 'session.discard'")[0] == 1
+    kept = start(collector, survey).json()["session_id"]
+    consent(collector, kept)
+    answer(collector, kept, question(survey, "barriers"), text="The bus")
+    refused = collector.delete(f"/collect/api/sessions/{kept}")
+    assert refused.status_code == 409 and refused.json()["code"] == "session-has-answers"
+    assert count(store, "answers") == 1
+
+
+def test_problems_the_page_meets_carry_a_stable_code(api, survey, store, people):
+    collector = api["collector"]
+    session_id = start(collector, survey).json()["session_id"]
+    r = answer(collector, session_id, question(survey, "barriers"), text="x")
+    assert r.json()["code"] == "consent-missing" and r.json()["fix"]
+    consent(collector, session_id)
+    r = answer(collector, session_id, question(survey, "bus"), choices=["maybe"])
+    assert r.status_code == 400 and r.json()["code"] == "answer-invalid"
+    r = answer(api["collector2"], session_id, question(survey, "barriers"), text="x")
+    assert r.status_code in (403, 404) and r.json()["code"] in ("session-not-yours", "not-found")
+    assert start(collector, survey, "pl").json()["code"] == "survey-not-open"
+    assert api["anonymous"].get("/collect/api/surveys").json()["code"] == "token-missing"
+    assert api["reviewer"].get("/collect/api/surveys").json()["code"] == "role-may-not"
 
 
 def test_a_recording_sent_again_under_a_new_key_is_recognised_by_its_bytes(api, survey, store,
@@ -483,3 +544,37 @@ def test_a_malformed_exchange_is_refused_in_words(api):
         r = api["anonymous"].post("/collect/api/links/exchange", content=body,
                                   headers={"Content-Type": "application/json"})
         assert r.status_code == 400 and "code" in r.json()["detail"], body
+
+
+def test_scale_labels_are_served_in_urdu_once_approved_with_the_question(api, store, people):
+    from surveys import service as surveys
+    communicator, reviewer = people["communicator"][0], people["reviewer"][0]
+    made = surveys.create_survey(
+        store, communicator, title="Trust", purpose="How much people trust the clinic",
+        base_language="en", questions=[
+            {"kind": "consent", "name": "consent", "text": "Do you agree?",
+             "texts": {"ur": "کیا آپ راضی ہیں؟"}},
+            {"kind": "scale", "name": "trust", "text": "How much do you trust it?",
+             "texts": {"ur": "آپ اس پر کتنا بھروسہ کرتے ہیں؟"},
+             "options": {"min": 1, "max": 5, "labels": {"1": "not at all", "5": "very"}}}])
+    trust = made["questions"][1]["id"]
+    for q in made["questions"]:
+        surveys.approve_question_text(store, reviewer, q["id"], "ur")
+    surveys.open_language(store, communicator, made["id"], "ur")
+    url = f"/collect/api/surveys/{made['id']}/ur"
+    before = api["collector"].get(url).json()["questions"][0]
+    assert before["labels"] == {"1": "not at all", "5": "very"}
+    assert before["label_languages"] == {"1": "en", "5": "en"}
+    r = api["communicator"].put(f"/api/surveys/questions/{trust}/texts/ur",
+                                json={"labels": {"scale:1": "بالکل نہیں", "scale:5": "بہت"}})
+    assert r.status_code == 200, r.text
+    # Translated but not yet approved: still the survey's own words.
+    assert api["collector"].get(url).json()["questions"][0]["labels"]["1"] == "not at all"
+    r = api["reviewer"].post(f"/api/surveys/questions/{trust}/texts/ur/approve")
+    assert r.status_code == 200, r.text
+    after = api["collector"].get(url).json()["questions"][0]
+    assert after["labels"] == {"1": "بالکل نہیں", "5": "بہت"}
+    assert after["label_languages"] == {"1": "ur", "5": "ur"}
+    listed = api["collector"].get("/collect/api/surveys").json()
+    names = {lang["tag"]: lang["native_name"] for s in listed for lang in s["languages"]}
+    assert names["ur"] == "اردو"

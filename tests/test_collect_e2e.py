@@ -4,11 +4,15 @@ signs in, records spoken consent and three answers from a fake microphone fed wi
 real speech, loses the connection half-way, closes the tab, comes back, and every
 answer arrives once, is transcribed, and shows as such on the page.
 
-Screenshots of the main steps at phone size go to test-artifacts/screenshots/.
+Every test runs as a leader's phone does: 360×780 CSS px, touch, mobile. One browser
+serves the whole module; each test has its own context (its own phone). Screenshots
+of the main steps go to test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import wave
 from pathlib import Path
 
@@ -74,7 +78,7 @@ def survey(store, people):
     return made
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser(fake_microphone):
     playwright = prerequisites.require_module("playwright.sync_api",
                                               "install the test tools: pip install -e .[test]")
@@ -83,6 +87,20 @@ def browser(fake_microphone):
                                      args=browser_args(fake_microphone))
         yield chromium
         chromium.close()
+
+
+def phone(browser, **kw):
+    """A new phone: its own storage, 360×780, touch, mobile."""
+    return browser.new_context(viewport=PHONE, device_scale_factor=1, has_touch=True,
+                               is_mobile=True, **kw)
+
+
+def choose_language(page, tag: str) -> None:
+    """The page language, from the header's menu, as a leader changes it."""
+    page.click("#menu-button")
+    page.select_option("#page-language", tag)
+    page.wait_for_function("(tag) => document.documentElement.lang === tag", arg=tag)
+    page.wait_for_selector("#menu", state="hidden")
 
 
 def shot(page, name: str) -> None:
@@ -144,7 +162,7 @@ def test_a_collector_records_consent_and_three_answers_through_a_lost_connection
     monkeypatch.setattr(service, "PART_BYTES", 8 * 1024)
     collector, token = people["collector"]
     parts = []
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="en-GB")
+    context = phone(browser, locale="en-GB")
     page = context.new_page()
     page.goto(f"{live_server.url}/collect/")
     page.wait_for_selector("body[data-ready=true]")
@@ -162,8 +180,8 @@ def test_a_collector_records_consent_and_three_answers_through_a_lost_connection
     # Consent first: nothing else opens until it is recorded.
     page.wait_for_selector("#consent:not([hidden])")
     assert page.is_hidden("#question")
-    assert page.is_disabled("#save-consent")
     assert "Do you agree?" in page.text_content("#consent-text")
+    page.click("#consent-spoken summary")
     record(page, "#consent-recorder", 2)
     shot(page, "03-consent-recorded")
     page.click("#save-consent")
@@ -211,7 +229,7 @@ def test_a_collector_records_consent_and_three_answers_through_a_lost_connection
     page.goto(f"{live_server.url}/collect/")
     page.wait_for_selector("body[data-ready=true]")
     page.wait_for_function(
-        "() => document.querySelectorAll('#queue-list li[data-state=done]').length === 5",
+        "() => document.querySelectorAll('#queue-list li[data-state=done]').length === 6",
         timeout=120_000)
     page.wait_for_function(
         "() => document.querySelectorAll('#queue-list [data-transcription=transcribed]').length === 3",
@@ -221,7 +239,7 @@ def test_a_collector_records_consent_and_three_answers_through_a_lost_connection
     statuses = page.locator("#queue-list li[data-kind=answer] .transcription").all_text_contents()
     assert statuses == ["Transcribed"] * 3
     # Days later the phone no longer lists a respondent that is all sent and settled.
-    assert page.evaluate(AGE_ITEMS_BY_FOUR_DAYS) == 5
+    assert page.evaluate(AGE_ITEMS_BY_FOUR_DAYS) == 6
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     page.wait_for_selector("#uploads[data-items]")
@@ -231,7 +249,7 @@ def test_a_collector_records_consent_and_three_answers_through_a_lost_connection
 
     # On the server: one session, one consent, three answers, each stored once.
     sessions = store.all("SELECT * FROM survey_sessions WHERE collector_id = ?", (collector.id,))
-    assert len(sessions) == 1
+    assert len(sessions) == 1 and sessions[0]["ended_at"]
     session_id = sessions[0]["id"]
     consents = store.all("SELECT * FROM consents WHERE session_id = ?", (session_id,))
     assert [c["method"] for c in consents] == ["verbal_recording"]
@@ -250,7 +268,7 @@ def test_a_collector_records_consent_and_three_answers_through_a_lost_connection
     assert store.one("SELECT count(*) FROM collect_parts")[0] == 0
     keys = store.all("SELECT kind, state FROM collect_uploads WHERE collector_id = ?",
                      (collector.id,))
-    assert sorted(k["kind"] for k in keys) == ["answer"] * 3 + ["consent", "session"]
+    assert sorted(k["kind"] for k in keys) == ["answer"] * 3 + ["consent", "session"]  # finish: no key
     assert {k["state"] for k in keys} == {"done"}
 
 
@@ -258,12 +276,11 @@ def test_the_page_speaks_urdu_right_to_left_in_nastaliq(browser, live_server, st
     """The interface in Urdu: approved strings from comms, right to left, and the
     Nastaliq font from cohear itself when the server has it."""
     from webcollect import fonts
-    context = browser.new_context(viewport=PHONE, locale="ur-PK")
+    context = phone(browser, locale="ur-PK")
     page = context.new_page()
     page.goto(f"{live_server.url}/collect/")
     page.wait_for_selector("body[data-ready=true]")
-    page.select_option("#page-language", "ur")
-    page.wait_for_function("() => document.documentElement.dir === 'rtl'")
+    choose_language(page, "ur")
     assert page.text_content("#sign-in-heading") == "سائن اِن کریں"
     assert page.evaluate("() => document.documentElement.lang") == "ur"
     font = page.evaluate("() => getComputedStyle(document.querySelector('#sign-in-heading')).fontFamily")
@@ -278,7 +295,7 @@ def test_the_page_speaks_urdu_right_to_left_in_nastaliq(browser, live_server, st
 
 
 def test_nothing_is_loaded_from_outside_cohear(browser, live_server):
-    context = browser.new_context(viewport=PHONE)
+    context = phone(browser)
     page = context.new_page()
     outside = []
     page.on("request", lambda r: outside.append(r.url)
@@ -298,7 +315,7 @@ def test_nothing_is_loaded_from_outside_cohear(browser, live_server):
 def test_a_one_time_link_signs_the_phone_in_and_leaves_no_code_behind(browser, live_server,
                                                                        api, survey):
     link = api["admin"].post("/collect/api/links", json={"collector": "test-collector"}).json()
-    context = browser.new_context(viewport=PHONE)
+    context = phone(browser)
     page = context.new_page()
     page.goto(link["url"])
     page.wait_for_selector("#setup:not([hidden])")
@@ -310,11 +327,12 @@ def test_a_one_time_link_signs_the_phone_in_and_leaves_no_code_behind(browser, l
     again.goto(link["url"].replace("#", "?x=1#"))
     again.wait_for_selector("#notice:not([hidden])")
     assert "already used" in again.text_content("#notice")
+    assert again.get_attribute("#notice", "data-key") == "err_link-used"
     context.close()
 
 
 def test_the_page_opens_again_without_a_connection(browser, live_server):
-    context = browser.new_context(viewport=PHONE)
+    context = phone(browser)
     page = context.new_page()
     page.goto(f"{live_server.url}/collect/")
     page.wait_for_selector("body[data-ready=true]")
@@ -330,7 +348,7 @@ def test_the_page_opens_again_without_a_connection(browser, live_server):
 def test_items_that_can_never_be_accepted_say_why_instead_of_waiting(browser, live_server,
                                                                      people, store, survey):
     _, token = people["collector"]
-    context = browser.new_context(viewport=PHONE)
+    context = phone(browser)
     page = context.new_page()
     page.goto(f"{live_server.url}/collect/")
     page.fill("#token", token)
@@ -355,8 +373,10 @@ def test_items_that_can_never_be_accepted_say_why_instead_of_waiting(browser, li
     page.wait_for_function(
         "() => document.querySelectorAll('#queue-list li[data-state=failed]').length === 3",
         timeout=60_000)
+    codes = [d.get_attribute("data-code") for d in page.locator("#queue-list li .detail").all()]
+    assert codes == ["survey-not-open"] * 3
     details = page.locator("#queue-list li .detail").all_text_contents()
-    assert len(details) == 3 and all("not open for collection" in d for d in details)
+    assert all(d.startswith("This survey is closed in this language now") for d in details)
     assert store.one("SELECT count(*) FROM survey_sessions")[0] == 0
     assert store.one("SELECT count(*) FROM answers")[0] == 0
     shot(page, "08-not-accepted")
@@ -382,7 +402,7 @@ def test_choices_a_scale_and_a_played_prompt(browser, live_server, people, store
     surveys.put_prompt(store, admin, consent_id, "en",
                        io.BytesIO((DEMO_DATA / "flu-vaccine-en.wav").read_bytes()), "audio/wav")
     _, token = people["collector"]
-    context = browser.new_context(viewport=PHONE)
+    context = phone(browser)
     page = context.new_page()
     page.goto(f"{live_server.url}/collect/")
     page.fill("#token", token)
@@ -404,13 +424,14 @@ def test_choices_a_scale_and_a_played_prompt(browser, live_server, people, store
                            "=== 'Question 2 of 2'")
     labels = page.locator("#choice-list label").all_text_contents()
     assert labels == ["1 – very hard", "2", "3", "4", "5 – very easy"]
-    assert page.text_content("#skip") == "Finish"
+    # Skipping never reads as finishing, even on the last question.
+    assert page.text_content("#skip") == "Skip"
     page.check("#choice-list input[value='4']")
     shot(page, "09-scale")
     page.click("#save-answer")
     page.wait_for_selector("#finished:not([hidden])")
     page.wait_for_function(
-        "() => document.querySelectorAll('#queue-list li[data-state=done]').length === 4",
+        "() => document.querySelectorAll('#queue-list li[data-state=done]').length === 5",
         timeout=60_000)
     kept = [r[0] for r in store.all("SELECT choices_json FROM answers ORDER BY question_id")]
     assert kept == ['["no"]', '["4"]']
@@ -419,20 +440,24 @@ def test_choices_a_scale_and_a_played_prompt(browser, live_server, people, store
 
 def test_a_token_that_may_not_collect_is_told_so(browser, live_server, people):
     _, token = people["reviewer"]
-    context = browser.new_context(viewport=PHONE)
+    context = phone(browser)
     page = context.new_page()
     page.goto(f"{live_server.url}/collect/")
     page.fill("#token", token)
     page.click("#sign-in-form button[type=submit]")
     page.wait_for_selector("#notice:not([hidden])")
-    assert "may not do this" in page.text_content("#notice")
-    assert "admin or collector" in page.text_content("#notice")
+    assert page.get_attribute("#notice", "data-key") == "err_role-may-not"
+    assert page.text_content("#notice").startswith("This sign-in cannot run surveys.")
     context.close()
 
 
-def test_an_admin_makes_a_one_time_link_on_the_page(browser, live_server, people, survey):
+def api_links(store) -> dict:
+    return dict(store.one("SELECT expires_at FROM collect_links ORDER BY id DESC LIMIT 1"))
+
+
+def test_an_admin_makes_a_one_time_link_on_the_page(browser, live_server, people, survey, store):
     _, admin_token = people["admin"]
-    context = browser.new_context(viewport=PHONE)
+    context = phone(browser, permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.goto(f"{live_server.url}/collect/")
     page.fill("#token", admin_token)
@@ -442,15 +467,400 @@ def test_an_admin_makes_a_one_time_link_on_the_page(browser, live_server, people
     page.click("#link-form button[type=submit]")
     page.wait_for_selector("#link-made:not([hidden])")
     assert page.text_content("#link-made-text").startswith("Send this link to the collector.")
+    # Its expiry in the UK's order (day, month, year), from the page language's locale.
+    link = api_links(store)
+    expected = dt.datetime.fromisoformat(link["expires_at"].replace("Z", "+00:00"))
+    assert f"{expected.day} {expected:%B %Y}" in page.text_content("#link-made-text")
+    page.click("#copy-link")
+    page.wait_for_function("() => document.querySelector('#link-copied').textContent.length > 0")
+    assert page.evaluate("() => navigator.clipboard.readText()") == page.input_value("#link-url")
+    check_screen(page, "10-en-admin-link")
     url = page.input_value("#link-url")
     assert url.startswith(f"{live_server.url}/collect/#link=cl_")
     shot(page, "10-admin-link")
     context.close()
 
-    phone = browser.new_context(viewport=PHONE)
-    page = phone.new_page()
+    collectors_phone = phone(browser)
+    page = collectors_phone.new_page()
     page.goto(url)
     page.wait_for_selector("#setup:not([hidden])")
     assert page.text_content("#who") == "Signed in as test-collector"
     assert page.is_hidden("#links")  # collectors do not issue links
-    phone.close()
+    collectors_phone.close()
+
+
+# -- a leader's journeys, in English and Urdu ---------------------------------------------
+
+STRINGS = json.loads((REPO / "webcollect" / "interface_text.json").read_text(encoding="utf-8"))
+AXE_RESULTS = REPO / "test-artifacts" / "axe"
+# Every control a finger presses: at least 44 × 44 CSS px (WCAG 2.5.5, Apple and Android).
+SMALL_CONTROLS = """() => [...document.querySelectorAll(
+    'button, input:not([type=hidden]), select, textarea, summary, audio, .choice-row label')]
+    .filter(el => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+    .map(el => { const r = el.getBoundingClientRect();
+                 return {el: el.id || el.className || el.tagName, w: Math.round(r.width),
+                         h: Math.round(r.height)}; })
+    .filter(c => c.w < 44 || c.h < 44)"""
+
+
+def said(lang: str, key: str, **values) -> str:
+    """The page's words for `key` in a language, as shipped, with its values filled in."""
+    text = STRINGS[lang][key]
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", str(value))
+    return text
+
+
+def check_screen(page, name: str) -> None:
+    """axe-core (from the axe-playwright-python wheel, injected from its local file)
+    finds no serious or critical violation, and no control is smaller than 44 × 44."""
+    from axe_playwright_python.sync_playwright import Axe
+    violations = Axe().run(page).response["violations"]
+    AXE_RESULTS.mkdir(parents=True, exist_ok=True)
+    (AXE_RESULTS / f"{name}.json").write_text(json.dumps(violations, indent=1, ensure_ascii=False),
+                                              encoding="utf-8")
+    bad = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:4]}"
+           for v in violations if v["impact"] in ("serious", "critical")]
+    assert bad == [], f"{name}: " + "; ".join(bad)
+    assert page.evaluate(SMALL_CONTROLS) == [], name
+    shot(page, name)
+
+
+def fonts_of(page, selector: str) -> dict[str, int]:
+    """The fonts Chromium really drew an element's text with: family -> glyphs."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    cdp.detach()
+    return {f["familyName"]: f["glyphCount"] for f in fonts}
+
+
+@pytest.fixture
+def journey(store, people):
+    """Consent, an open question and a scale, open in English and in Urdu (approved),
+    where the scale's top label has no approved Urdu yet (shown in English)."""
+    from surveys import service as surveys
+    communicator, reviewer = people["communicator"][0], people["reviewer"][0]
+    made = surveys.create_survey(
+        store, communicator, title="Getting to the clinic", purpose="Hear what stops people",
+        base_language="en", target_languages=["ur"], questions=[
+            {"kind": "consent", "name": "consent", "text": "We keep your answers safely. Do you agree?",
+             "texts": {"ur": "ہم آپ کے جوابات محفوظ رکھتے ہیں۔ کیا آپ راضی ہیں؟"}},
+            {"kind": "open", "name": "barriers", "text": "What makes it hard to get here?",
+             "texts": {"ur": "یہاں پہنچنا کیوں مشکل ہے؟"}},
+            {"kind": "scale", "name": "trust", "text": "How much do you trust the clinic?",
+             "texts": {"ur": "آپ کلینک پر کتنا بھروسہ کرتے ہیں؟"},
+             "options": {"min": 1, "max": 5, "labels": {"1": "not at all", "5": "very much"}}},
+        ])
+    trust = made["questions"][2]["id"]
+    surveys.set_question_text(store, communicator, trust, "ur", None, {"scale:1": "بالکل نہیں"})
+    for q in made["questions"]:
+        surveys.approve_question_text(store, reviewer, q["id"], "ur")
+    for lang in ("en", "ur"):
+        surveys.open_language(store, communicator, made["id"], lang)
+    return made
+
+
+def open_page(context, url: str, lang: str = "en"):
+    page = context.new_page()
+    page.goto(f"{url}/collect/")
+    page.wait_for_selector("body[data-ready=true]")
+    if lang != "en":
+        choose_language(page, lang)
+    return page
+
+
+def sign_in(page, token: str) -> None:
+    page.fill("#token", token)
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_selector("#setup:not([hidden]), #question:not([hidden]), "
+                           "#consent:not([hidden])")
+
+
+def keep_survey_on_phone(page, survey_id: int, lang: str) -> None:
+    page.wait_for_function(f"() => localStorage.getItem('cohear.collect.survey.{survey_id}.{lang}')")
+
+
+def heading_is(page, number: int, total: int) -> None:
+    page.wait_for_function("([n, total]) => document.querySelector('#question:not([hidden])') && "
+                           "[...document.querySelectorAll('#question-heading bdi')]"
+                           ".map(b => b.textContent).join('/') === `${n}/${total}`",
+                           arg=[str(number), str(total)])
+
+
+def done_items(page, n: int, timeout: int = 60_000) -> None:
+    """Wait until `n` of the collector's items show as sent (saying what the list shows
+    when they do not)."""
+    try:
+        page.wait_for_function(
+            "(n) => document.querySelectorAll('#queue-list li[data-state=done]').length === n",
+            arg=n, timeout=timeout)
+    except Exception as exc:
+        raise AssertionError(f"not {n} sent: {page.inner_html('#queue-list')}") from exc
+
+
+def test_signing_out_warns_and_a_second_collector_never_sees_or_sends_the_firsts_items(
+        browser, live_server, people, store, journey):
+    (first, first_token), (second, second_token) = people["collector"], people["collector2"]
+    context = phone(browser)
+    page = open_page(context, live_server.url)
+    sign_in(page, first_token)
+    keep_survey_on_phone(page, journey["id"], "en")
+    check_screen(page, "20-en-setup")
+    # Offline: a respondent's consent and first answer stay on the phone.
+    context.set_offline(True)
+    page.click("#start")
+    page.wait_for_selector("#consent:not([hidden])")
+    check_screen(page, "21-en-consent")
+    page.check("#consent-agree")
+    page.click("#save-consent")
+    heading_is(page, 1, 2)
+    page.fill("#answer-text", "The bus does not run on Sundays")
+    page.click("#save-answer")
+    heading_is(page, 2, 2)
+    page.wait_for_selector("#uploads[data-waiting='3']")
+    # Not sent yet: the respondent is told apart by a reference made on the phone.
+    assert page.get_attribute("#question-respondent", "data-key") == "local_reference"
+    assert page.text_content("#question-respondent").startswith("Reference on this phone: ")
+
+    # Signing out asks first, and says what happens to the three items.
+    page.click("#menu-button")
+    page.click("#sign-out")
+    page.wait_for_selector("#confirm[open]")
+    assert page.text_content("#confirm-body") == said("en", "signout_body", count=3)
+    check_screen(page, "22-en-sign-out-warning")
+    page.click("#confirm button[value=stay]")
+    page.wait_for_selector("#confirm", state="hidden")
+    assert page.is_visible("#question")
+    page.click("#menu-button")
+    page.click("#sign-out")
+    page.click("#confirm button[value=out]")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    assert page.is_hidden("#uploads")
+    assert page.text_content("#others-waiting") == said("en", "waiting_for_owner", count=3)
+    check_screen(page, "23-en-signed-out-items-kept")
+
+    # A second collector on the same phone, online: a fresh start, nothing of the first's.
+    context.set_offline(False)
+    sign_in(page, second_token)
+    page.wait_for_selector("#setup:not([hidden])")
+    assert page.text_content("#who") == f"Signed in as {second.name}"
+    assert page.locator("#queue-list li").count() == 0
+    assert page.text_content("#others-waiting") == said("en", "others_waiting", count=3)
+    assert "Sundays" not in page.content()
+    # Their own respondent goes up; the first collector's items do not go with it.
+    page.click("#start")
+    page.wait_for_selector("#consent:not([hidden])")
+    page.check("#consent-agree")
+    page.click("#save-consent")
+    done_items(page, 2)
+    check_screen(page, "24-en-second-collector")
+    assert store.one("SELECT count(*) FROM survey_sessions WHERE collector_id = ?",
+                     (first.id,))[0] == 0
+    assert store.one("SELECT count(*) FROM survey_sessions WHERE collector_id = ?",
+                     (second.id,))[0] == 1
+    assert page.get_attribute("#others-waiting", "data-count") == "3"
+    # Nothing unsent: signing out asks nothing.
+    page.click("#discard-question")
+    page.wait_for_selector("#confirm[open]")
+    check_screen(page, "25-en-discard-warning")
+    page.click("#confirm button[value=discard]")
+    page.wait_for_selector("#setup:not([hidden])")
+    page.wait_for_function("() => document.querySelector('#uploads').dataset.items === '0'")
+    assert store.one("SELECT count(*) FROM survey_sessions WHERE collector_id = ?",
+                     (second.id,))[0] == 0
+    page.click("#menu-button")
+    page.click("#sign-out")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    assert page.is_hidden("#confirm")
+
+    # The first collector signs in again: back in their respondent, and it all goes up.
+    sign_in(page, first_token)
+    heading_is(page, 2, 2)
+    done_items(page, 3)
+    assert page.locator("#queue-list li[data-state=failed]").count() == 0
+    assert page.is_hidden("#others-waiting")
+    session = store.one("SELECT * FROM survey_sessions WHERE collector_id = ?", (first.id,))
+    assert store.one("SELECT count(*) FROM answers WHERE session_id = ?", (session["id"],))[0] == 1
+    context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+def test_nothing_is_dropped_without_a_word_and_a_saved_answer_can_be_changed(
+        browser, live_server, people, store, journey, lang):
+    collector, token = people["collector"]
+    context = phone(browser)
+    page = open_page(context, live_server.url, lang)
+    check_screen(page, f"30-{lang}-sign-in")
+    sign_in(page, token)
+    page.select_option("#respondent-language", lang)
+    page.click("#start")
+    page.wait_for_selector("#consent:not([hidden])")
+    # Saving consent with nothing given says why.
+    page.click("#save-consent")
+    page.wait_for_selector("#consent-problem:not([hidden])")
+    assert page.text_content("#consent-problem") == said(lang, "consent_needed")
+    check_screen(page, f"31-{lang}-consent-refused")
+    page.check("#consent-agree")
+    page.click("#save-consent")
+    heading_is(page, 1, 2)
+
+    # Save with nothing entered says why.
+    page.click("#save-answer")
+    page.wait_for_selector("#answer-problem:not([hidden])")
+    assert page.text_content("#answer-problem") == said(lang, "nothing_to_save")
+    # Recording is unmistakable, and Save while recording says why.
+    record_colour = page.eval_on_selector("#answer-recorder .rec-start",
+                                          "el => getComputedStyle(el).backgroundColor")
+    page.click("#answer-recorder .rec-start")
+    page.wait_for_selector("#answer-recorder[data-state=recording]")
+    assert page.is_visible("#answer-recorder .rec-badge")
+    assert page.text_content("#answer-recorder .rec-stop [data-i18n=stop]") == said(lang, "stop")
+    stop_colour = page.eval_on_selector("#answer-recorder .rec-stop",
+                                        "el => getComputedStyle(el).backgroundColor")
+    assert stop_colour != record_colour and stop_colour == "rgb(176, 0, 32)"
+    assert page.text_content("#answer-recorder .rec-status") == said(lang, "rec_started")
+    check_screen(page, f"32-{lang}-recording")
+    page.click("#save-answer")
+    page.wait_for_selector("#answer-problem:not([hidden])")
+    assert page.text_content("#answer-problem") == said(lang, "stop_first")
+    page.click("#answer-recorder .rec-stop")
+    page.wait_for_selector("#answer-recorder[data-state=recorded]")
+    # Leaving with the recording unsaved asks first; this take is left behind.
+    page.click("#skip")
+    page.wait_for_selector("#confirm[open]")
+    assert page.text_content("#confirm-title") == said(lang, "unsaved_title")
+    check_screen(page, f"33-{lang}-unsaved-warning")
+    page.click("#confirm button[value=drop]")
+    heading_is(page, 2, 2)
+
+    # Back to the first question: typed, saved, then changed (a new version).
+    page.click("#previous")
+    heading_is(page, 1, 2)
+    page.fill("#answer-text", "The bus is late")
+    page.click("#save-answer")
+    heading_is(page, 2, 2)
+    page.click("#previous")
+    heading_is(page, 1, 2)
+    assert page.is_visible("#answered")
+    assert page.text_content("#answered-text") == said(lang, "saved_answer_is",
+                                                       answer="The bus is late")
+    assert page.input_value("#answer-text") == "The bus is late"
+    check_screen(page, f"34-{lang}-saved-answer")
+    page.fill("#answer-text", "The bus never comes")
+    page.click("#save-answer")
+    heading_is(page, 2, 2)
+
+    # The last question: a choice made but not saved is never finished away silently.
+    page.click("#save-answer")
+    page.wait_for_selector("#answer-problem:not([hidden])")
+    assert page.text_content("#answer-problem") == said(lang, "nothing_to_save")
+    page.check("#choice-list input[value='4']")
+    check_screen(page, f"35-{lang}-scale")
+    page.click("#finish-early")
+    page.wait_for_selector("#confirm[open]")
+    page.click("#confirm button[value=back]")
+    page.wait_for_selector("#confirm", state="hidden")
+    assert page.is_visible("#question") and page.is_checked("#choice-list input[value='4']")
+    page.click("#skip")
+    page.wait_for_selector("#confirm[open]")
+    page.click("#confirm button[value=save]")
+    page.wait_for_selector("#finished:not([hidden])")
+    assert page.text_content("#finished-heading") == said(lang, "finished_heading")
+    done_items(page, 6)  # the session, consent, two versions of answer 1, answer 2, finish
+    check_screen(page, f"36-{lang}-finished")
+
+    session = store.one("SELECT * FROM survey_sessions WHERE collector_id = ?", (collector.id,))
+    assert session["ended_at"]
+    answers = {r["question_id"]: r for r in store.all(
+        "SELECT * FROM answers WHERE session_id = ?", (session["id"],))}
+    barriers, trust = journey["questions"][1]["id"], journey["questions"][2]["id"]
+    assert answers[trust]["choices_json"] == '["4"]'
+    assert answers[barriers]["version"] == 2
+    words = [r[0] for r in store.all("SELECT text FROM answer_texts WHERE answer_id = ? "
+                                     "ORDER BY version", (answers[barriers]["id"],))]
+    assert words == ["The bus is late", "The bus never comes"]
+    assert store.one("SELECT count(*) FROM recordings")[0] == 0  # the dropped take never left
+    context.close()
+
+
+def test_token_expiry_with_items_waiting_is_said_in_urdu_and_keeps_them_in_view(
+        browser, live_server, people, store, journey):
+    from cohear.auth import issue_token
+    collector, token = people["collector"]
+    context = phone(browser, locale="ur-PK")
+    page = open_page(context, live_server.url, "ur")
+    sign_in(page, token)
+    keep_survey_on_phone(page, journey["id"], "ur")
+    page.select_option("#respondent-language", "ur")
+    context.set_offline(True)
+    page.click("#start")
+    page.check("#consent-agree")
+    page.click("#save-consent")
+    heading_is(page, 1, 2)
+    page.fill("#answer-text", "بس دیر سے آتی ہے")
+    page.click("#save-answer")
+    heading_is(page, 2, 2)
+    # The token runs out while the phone is offline.
+    prefix = token.split("_")[1]
+    with store.transaction() as conn:
+        conn.execute("UPDATE tokens SET expires_at = '2026-01-01T00:00:00.000000Z' "
+                     "WHERE prefix = ?", (prefix,))
+    context.set_offline(False)
+    page.wait_for_selector("#notice:not([hidden])")
+    assert page.get_attribute("#notice", "data-key") == "err_token-expired"
+    assert page.text_content("#notice") == said("ur", "err_token-expired")
+    text = page.inner_text("body")
+    assert prefix not in text and "cohear users" not in text and "2026-01-01" not in text
+    # The list stays in view, every item still safe and waiting.
+    assert page.is_visible("#uploads") and page.is_visible("#sign-in")
+    assert page.locator("#queue-list li[data-state=waiting]").count() == 3
+    check_screen(page, "40-ur-token-expired")
+
+    # A new sign-in for the same collector sends them.
+    sign_in(page, issue_token(store, collector.name))
+    done_items(page, 3)
+    assert page.is_hidden("#notice")
+    assert store.one("SELECT count(*) FROM answers")[0] == 1
+    context.close()
+
+
+def test_the_urdu_page_keeps_a_small_header_latin_words_in_a_latin_font(
+        browser, live_server, people, store, journey):
+    _, token = people["collector"]
+    context = phone(browser, locale="ur-PK")
+    page = open_page(context, live_server.url, "ur")
+    sign_in(page, token)
+    check_screen(page, "48-ur-setup")
+    header = page.locator("header.bar").bounding_box()
+    assert header["height"] <= 0.12 * PHONE["height"], header
+    # Each language in its own name; the English title and name drawn in a Latin font.
+    options = page.locator("#respondent-language option").all_text_contents()
+    assert "اردو (Urdu)" in options
+    page.click("#menu-button")
+    assert set(fonts_of(page, "#who bdi")) == {"Noto Sans"}
+    check_screen(page, "49-ur-menu")
+    page.click("#menu-button")
+    page.select_option("#respondent-language", "ur")
+    page.click("#start")
+    page.wait_for_selector("#consent:not([hidden])")
+    # Consent can be given without scrolling.
+    for control in ("#consent-agree", "#save-consent"):
+        box = page.locator(control).bounding_box()
+        assert box["y"] + box["height"] <= PHONE["height"], (control, box)
+    check_screen(page, "50-ur-consent")
+    page.check("#consent-agree")
+    page.click("#save-consent")
+    heading_is(page, 1, 2)
+    page.click("#skip")
+    heading_is(page, 2, 2)
+    labels = page.locator("#choice-list label").all_text_contents()
+    assert labels == ["1 – بالکل نہیں", "2", "3", "4", "5 – very much"]
+    # "very much" keeps its space and its Latin letters: never Nastaliq's.
+    assert set(fonts_of(page, "label[for=choice-4]")) == {"Noto Sans"}
+    assert "Noto Nastaliq Urdu" in fonts_of(page, "label[for=choice-0]")
+    check_screen(page, "51-ur-scale")
+    context.close()

@@ -159,8 +159,12 @@ def test_answers_are_checked_against_their_question(store, users, survey, consen
     assert multi["choices"] == ["radio", "gp"]
     scale = service.submit_answer(store, c, sid, qid(survey, "trust"), text="4")
     assert scale["choices"] == ["4"]
+    # Given again before the session is finished: a new version of the same answer.
+    again = service.submit_answer(store, c, sid, qid(survey, "trust"), text="5")
+    assert (again["id"], again["version"], again["choices"]) == (scale["id"], 2, ["5"])
+    service.finish_session(store, c, sid)
     with pytest.raises(Conflict):
-        service.submit_answer(store, c, sid, qid(survey, "trust"), text="5")
+        service.submit_answer(store, c, sid, qid(survey, "trust"), text="3")
 
 
 def test_a_full_postcode_is_cut_to_its_district(store, users, survey, consented):
@@ -319,3 +323,75 @@ def test_a_language_must_be_a_language_tag(store, users, survey):
             service.open_language(store, users["communicator"], survey["id"], bad,
                                   accept_english=True)
     assert len(service.get_survey(store, survey["id"])["open_languages"]) == 1
+
+
+def test_an_earlier_version_of_an_answer_goes_on_withdrawal_too(store, users, survey,
+                                                                consented):
+    from tests.conftest import DEMO_DATA
+    c = users["collector"]
+    with open(DEMO_DATA / "flu-vaccine-en.wav", "rb") as fh:
+        first = service.submit_answer(store, c, consented["id"], qid(survey, "experience"),
+                                      audio=fh, filename="answer.wav",
+                                      content_type="audio/wav")
+    service.submit_answer(store, c, consented["id"], qid(survey, "experience"),
+                          text="Mrs Khan drove me")
+    service.submit_answer(store, c, consented["id"], qid(survey, "experience"),
+                          text="I went by bus")
+    assert count(store, "answer_versions") == 2 and count(store, "recordings") == 1
+    report = service.withdraw_consent(store, users["reviewer"], consented["respondent_id"])
+    assert report["deleted"]["earlier_versions"] == 2
+    assert count(store, "answer_versions") == 0 and count(store, "answer_texts") == 0
+    # The recording of the first version went too, with its audio.
+    assert count(store, "recordings") == 0
+    log = json.dumps(audit.entries(store.conn, limit=1000), ensure_ascii=False)
+    assert "Mrs Khan" not in log
+    assert store.one("SELECT count(*) FROM answers WHERE id = ?", (first["id"],))[0] == 0
+
+
+def test_sessions_left_empty_and_unfinished_are_removed_after_a_while(store, users, survey,
+                                                                      consented):
+    import datetime as dt
+
+    from surveys import sessions
+    c = users["collector"]
+    answered = service.start_session(store, c, survey["id"], "en")
+    service.record_consent(store, c, answered["id"], method="tick")
+    service.submit_answer(store, c, answered["id"], qid(survey, "experience"), text="Fine")
+    finished_empty = service.start_session(store, c, survey["id"], "en")
+    service.finish_session(store, c, finished_empty["id"])
+    # Not yet: a phone may still be sending its answers.
+    assert sessions.remove_abandoned(store) == []
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=sessions.EMPTY_SESSION_DAYS + 1)
+    assert sessions.remove_abandoned(store, now=later) == [consented["id"]]
+    left = {r[0] for r in store.all("SELECT id FROM survey_sessions")}
+    assert left == {answered["id"], finished_empty["id"]}
+    assert store.one("SELECT count(*) FROM respondents WHERE id = ?",
+                     (consented["respondent_id"],))[0] == 0
+    assert count(store, "consents") == 1
+
+
+def test_scale_and_choice_labels_are_comms_messages_translated_with_the_question(
+        store, users, survey):
+    from comms import service as comms
+    trust = service.get_question(store, qid(survey, "trust"))
+    assert set(trust["labels"]) == {"scale:1", "scale:5"}
+    label_messages = comms.list_messages(store, tag="question-label", limit=500)
+    # trust (2), heard (2), channels (4), ethnicity (17)
+    assert len(label_messages) == 2 + 2 + 4 + 17
+    assert {m["source_text"] for m in label_messages} >= {"not at all", "completely"}
+    service.set_question_text(store, users["communicator"], trust["id"], "ur",
+                              "آپ این ایچ ایس پر کتنا بھروسہ کرتے ہیں؟",
+                              {"scale:1": "بالکل نہیں", "scale:5": "مکمل طور پر"})
+    with pytest.raises(BadInput):
+        service.set_question_text(store, users["communicator"], trust["id"], "ur", None,
+                                  {"scale:3": "?"})
+    assert trust["labels"]["scale:1"]["texts"] == {}
+    waiting = service.get_question(store, trust["id"])["labels"]["scale:1"]["texts"]["ur"]
+    assert waiting["status"] == "needs_review"
+    service.approve_question_text(store, users["reviewer"], trust["id"], "ur")
+    approved = service.get_question(store, trust["id"])["labels"]
+    assert approved["scale:1"]["texts"]["ur"] == {"text": "بالکل نہیں", "status": "approved"}
+    # A new version of the survey keeps the same label messages (and so their approvals).
+    newer = service.new_version(store, users["communicator"], survey["id"])
+    copy = next(q for q in newer["questions"] if q["name"] == "trust")
+    assert service.get_question(store, copy["id"])["labels"] == approved

@@ -196,7 +196,7 @@ async def exchange_link(request: Request) -> Response:
         body = Exchange.model_validate(await request.json())
     except (ValueError, ValidationError):
         raise BadInput("send the link's code as JSON: {\"code\": \"cl_...\"}",
-                       fix="open the whole link you were sent") from None
+                       fix="open the whole link you were sent", code="link-invalid") from None
     found = await run_in_threadpool(links.exchange, request.app.state.store, body.code)
     return _secure(JSONResponse(found, headers={"Cache-Control": "no-store"}))
 
@@ -283,11 +283,27 @@ def submit_answer(session_id: Id, question_id: Annotated[Id, Form()],
                   in_parts: Annotated[bool, Form(description="the recording was sent in "
                                                              "parts under this key")] = False):
     """One answer: a recording, typed text, or chosen options. Sent again with the
-    same Idempotency-Key (or the same recording), it is recognised, not stored twice."""
+    same Idempotency-Key (or the same recording), it is recognised, not stored twice.
+    Sent with a new key for a question already answered in a session not yet finished,
+    it is a new version of that answer (same `answer_id`, `version` + 1)."""
     return _created(service.submit_answer(
         store, user, idempotency_key, session_id, question_id, text=text, choices=choices,
         audio=audio.file if audio else None, filename=audio.filename if audio else None,
         content_type=audio.content_type if audio else None, in_parts=in_parts))
+
+
+@router.post("/collect/api/sessions/{session_id}/finish")
+def finish_session(session_id: Id, store: StoreDep, user: Collector) -> dict:
+    """The respondent is finished: their answers are final (answering again is 409).
+    Finishing twice is harmless."""
+    return service.finish_session(store, user, session_id)
+
+
+@router.delete("/collect/api/sessions/{session_id}")
+def discard_session(session_id: Id, store: StoreDep, user: Collector) -> dict:
+    """Discard a session with no answer yet (its consent and respondent go with it);
+    one with answers is 409."""
+    return service.discard_session(store, user, session_id)
 
 
 PartKey = Annotated[str, Path(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]

@@ -77,7 +77,8 @@ def exchange(store: Store, code: str) -> dict:
     code = (code or "").strip()
     if not code.startswith(CODE_PREFIX):
         raise Unauthorized("this is not a cohear sign-in link",
-                           fix="open the whole link you were sent, or ask an admin for a new one")
+                           fix="open the whole link you were sent, or ask an admin for a new one",
+                           code="link-invalid")
     wanted = _hash(code)
     now = utcnow()
     with store.transaction() as conn:
@@ -85,15 +86,17 @@ def exchange(store: Store, code: str) -> dict:
                            (wanted,)).fetchone()
         if row is None or not hmac.compare_digest(row["code_hash"], wanted):
             raise Unauthorized("this sign-in link is not valid",
-                               fix="ask an admin for a new link")
+                               fix="ask an admin for a new link", code="link-invalid")
         if row["revoked_at"]:
-            raise Unauthorized("this sign-in link was withdrawn", fix="ask an admin for a new link")
+            raise Unauthorized("this sign-in link was withdrawn", fix="ask an admin for a new link",
+                               code="link-withdrawn")
         if row["used_at"]:
             raise Unauthorized("this sign-in link was already used",
-                               fix="each link works once; ask an admin for a new one")
+                               fix="each link works once; ask an admin for a new one",
+                               code="link-used")
         if row["expires_at"] <= now:
             raise Unauthorized(f"this sign-in link expired on {row['expires_at'][:16]} UTC",
-                               fix="ask an admin for a new link")
+                               fix="ask an admin for a new link", code="link-expired")
         # Claim the link before issuing the token, in the same transaction: a second
         # exchange of the same code sees used_at and is refused.
         conn.execute("UPDATE collect_links SET used_at = ? WHERE id = ? AND used_at IS NULL",

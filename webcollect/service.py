@@ -34,11 +34,19 @@ _KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
 # -- reading surveys ----------------------------------------------------------------
 
 def _language(tag: str) -> dict:
-    """A language for the page: any language a BCP-47 tag names (a survey may be open in
-    Swahili), with its name and writing direction."""
+    """A language as the page shows it: its tag, its English name, its own name (اردو,
+    ਪੰਜਾਬੀ, so a leader or respondent finds it in their own script) and direction. Any
+    language a BCP-47 tag names (a survey may be open in Swahili)."""
     from surveys import links
     info = links.language(tag)
-    return {"tag": info.tag, "name": info.english_name, "direction": info.direction}
+    native = info.english_name
+    try:
+        from language_packs.registry import get_language
+        native = get_language(info.tag).native_name or info.english_name
+    except (ImportError, CohearError):
+        pass
+    return {"tag": info.tag, "name": info.english_name, "native_name": native,
+            "direction": info.direction}
 
 
 def surveys_for(store: Store, user: User) -> list[dict]:
@@ -69,9 +77,11 @@ def survey_in(store: Store, user: User, survey_id: int, language: str) -> dict:
     if lang["tag"] not in {o["language"] for o in survey["open_languages"]}:
         raise Conflict(f"survey {survey_id} is not open for collection in {lang['name']}",
                        fix="choose one of the languages offered, or ask a communicator to "
-                           "open this one")
+                           "open this one", code="survey-not-open")
     prompts = {r["question_id"] for r in store.all(
         "SELECT question_id FROM question_prompts WHERE language = ?", (lang["tag"],))}
+    from surveys import labels as question_labels
+    base = survey["base_language"]
     consent, questions = None, []
     for q in survey["questions"]:
         text, text_language = _text_in(q, lang["tag"])
@@ -92,18 +102,29 @@ def survey_in(store: Store, user: User, survey_id: int, language: str) -> dict:
             item |= {"format": values.INPUT_FORMATS[q["kind"]],
                      "format_help": values.FORMATS[q["kind"]],
                      "min": opts.get("min"), "max": opts.get("max")}
-        elif q["kind"] == "scale":
-            item |= {"min": opts["min"], "max": opts["max"], "labels": opts.get("labels", {})}
+        # Labels in the respondent's language once approved there (with the question),
+        # else in the survey's own language, each saying which language it is in.
+        translated = (question_labels.labels_in(store, q["id"], lang["tag"])
+                      if lang["tag"] != base and q["kind"] != "open" else {})
+        if q["kind"] == "scale":
+            points = opts.get("labels", {})
+            item |= {"min": opts["min"], "max": opts["max"],
+                     "labels": {p: translated.get(f"scale:{p}", text)
+                                for p, text in points.items()},
+                     "label_languages": {p: lang["tag"] if f"scale:{p}" in translated else base
+                                         for p in points}}
         elif "choices" in opts:
-            item["choices"] = [{"value": c["value"],
-                                "label": (c.get("labels") or {}).get(lang["tag"], c["label"])}
-                               for c in opts["choices"]]
+            item["choices"] = [
+                {"value": c["value"], "label": translated.get(f"choice:{c['value']}", c["label"]),
+                 "label_language": lang["tag"] if f"choice:{c['value']}" in translated else base}
+                for c in opts["choices"]]
         if q["kind"] == "demographic":
             item["field"] = opts["field"]
         questions.append(item)
     if consent is None:
         raise Conflict(f"survey {survey_id} has no consent question",
-                       fix="a communicator adds one before collection starts")
+                       fix="a communicator adds one before collection starts",
+                       code="survey-no-consent")
     return {"id": survey["id"], "title": survey["title"], "version": survey["version"],
             "base_language": survey["base_language"], "language": lang,
             "consent": consent, "questions": questions}
@@ -160,7 +181,7 @@ def _once(store: Store, user: User, key: str, kind: str,
             return row["entity_id"], True
         if row is not None and time.time() - _epoch(row["started_at"]) < STALE_SECONDS:
             raise CohearError("this item is being saved by an earlier request",
-                              fix="try again in a moment", status=503)
+                              fix="try again in a moment", status=503, code="busy")
         conn.execute("INSERT OR REPLACE INTO collect_uploads (collector_id, idempotency_key, "
                      "kind, state, started_at) VALUES (?, ?, ?, 'working', ?)",
                      (user.id, key, kind, utcnow()))
@@ -202,7 +223,8 @@ def _spool(fileobj: IO[bytes]) -> tuple[IO[bytes], str, int]:
             out.close()
             raise TooLarge(f"the recording is larger than the page's limit of "
                            f"{MAX_ANSWER_BYTES // (1024 * 1024)} MB",
-                           fix="record a shorter answer, or split it in two")
+                           fix="record a shorter answer, or split it in two",
+                           code="recording-too-large")
         h.update(chunk)
         out.write(chunk)
     out.seek(0)
@@ -237,7 +259,8 @@ def add_part(store: Store, user: User, key: str, offset: int, total: int, data: 
     if not 0 < total <= MAX_ANSWER_BYTES:
         raise TooLarge(f"a recording of {total:,} bytes is over the page's limit of "
                        f"{MAX_ANSWER_BYTES // (1024 * 1024)} MB",
-                       fix="record a shorter answer, or split it in two")
+                       fix="record a shorter answer, or split it in two",
+                       code="recording-too-large")
     if not data or len(data) > PART_BYTES or offset + len(data) > total:
         raise BadInput(f"a part must hold 1 to {PART_BYTES:,} bytes within the recording",
                        fix=f"send parts of at most {PART_BYTES:,} bytes")
@@ -382,7 +405,8 @@ def submit_answer(store: Store, user: User, key: str, session_id: int, question_
     key = check_key(key)
     if text is not None and len(text) > MAX_TEXT_CHARS:
         raise TooLarge(f"the typed answer is {len(text):,} characters long",
-                       fix=f"keep it under {MAX_TEXT_CHARS:,} characters, or record it")
+                       fix=f"keep it under {MAX_TEXT_CHARS:,} characters, or record it",
+                       code="answer-too-long")
     done = _done(store, user, key, "answer")
     if done is not None:
         return answer_status(store, user, done) | {"duplicate": True}
@@ -396,7 +420,16 @@ def submit_answer(store: Store, user: User, key: str, session_id: int, question_
             if in_parts:
                 audio.close()
 
+    resent = False
+
     def make() -> int:
+        # The answer as it stands already (sent again under a new key by a phone that
+        # lost track) is the same answer; anything else is a new one, or a new version.
+        nonlocal resent
+        found = already()
+        if found is not None:
+            resent = True
+            return found
         return surveys.submit_answer(store, user, session_id, question_id, text=text,
                                      choices=choices, audio=spooled,
                                      filename=filename or "answer",
@@ -414,6 +447,7 @@ def submit_answer(store: Store, user: User, key: str, session_id: int, question_
 
     try:
         answer_id, duplicate = _once(store, user, key, "answer", make, already)
+        duplicate = duplicate or resent
     finally:
         if spooled is not None:
             spooled.close()
@@ -443,7 +477,7 @@ def answer_status(store: Store, user: User, answer_id: int) -> dict:
     answer = surveys.get_answer(store, user, answer_id)
     out = {"answer_id": answer["id"], "question_id": answer["question_id"],
            "session_id": answer["session_id"], "kind": answer["kind"],
-           "transcription": "not needed"}
+           "version": answer.get("version", 1), "transcription": "not needed"}
     if answer["recording_id"] is not None:
         from speech import service as speech
         rec = speech.get_recording(store, answer["recording_id"], user)
@@ -460,7 +494,28 @@ def session_summary(store: Store, user: User, session_id: int) -> dict:
     return {"session_id": session["id"], "survey_id": session["survey_id"],
             "language": session["language"], "respondent": session["respondent"],
             "consent": session["consent"] is not None,
+            "finished": session["ended_at"] is not None,
             "answers": [answer_status(store, user, a["id"]) for a in session["answers"]]}
+
+
+def finish_session(store: Store, user: User, session_id: int) -> dict:
+    """The leader finished with this respondent: their answers are now final."""
+    surveys.finish_session(store, user, session_id)
+    return session_summary(store, user, session_id)
+
+
+def discard_session(store: Store, user: User, session_id: int) -> dict:
+    """Remove a session that has no answer yet (see surveys.sessions). The page's keys
+    for it are forgotten too, so nothing points at the removed session."""
+    consents = [r[0] for r in store.all("SELECT id FROM consents WHERE session_id = ?",
+                                        (session_id,))]
+    out = surveys.discard_session(store, user, session_id)
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM collect_uploads WHERE collector_id = ? AND kind = 'session' "
+                     "AND entity_id = ?", (user.id, session_id))
+        conn.executemany("DELETE FROM collect_uploads WHERE collector_id = ? AND "
+                         "kind = 'consent' AND entity_id = ?", [(user.id, c) for c in consents])
+    return out
 
 
 def sessions_summary(store: Store, user: User, session_ids: list[int]) -> list[dict]:

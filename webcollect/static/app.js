@@ -1,19 +1,25 @@
 // The field page: sign in, choose a survey and the respondent's language, record
 // consent, then each answer; everything goes through the outbox (queue.js).
+//
+// Nothing a leader saves is dropped without a word: an action that cannot be done says
+// why, leaving a question with an answer not yet saved asks first, signing out with
+// items not yet sent warns, and everything the server refuses is said in the page's
+// language (from the problem's stable `code`), with the unsent list kept in view.
 
-import { load, pageLanguage, t } from "./i18n.js";
+import { fill, load, locale, pageLanguage, t } from "./i18n.js";
 import { Outbox, newKey, openDatabase } from "./queue.js";
 import { Recorder } from "./recorder.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN = "cohear.collect.token";
 const ME = "cohear.collect.me";
-const CURRENT = "cohear.collect.current";
+const CURRENT = "cohear.collect.current.";   // + the collector's id: their open respondent
 const SURVEYS = "cohear.collect.surveys";
 const SCREENS = ["sign-in", "setup", "consent", "question", "finished"];
 
+let me = null;              // {id, name, role} of the signed-in collector
 let outbox = null;
-let session = null;         // the session being run, as kept in IndexedDB
+let session = null;         // the respondent being interviewed, as kept in IndexedDB
 let consentRecorder = null;
 let answerRecorder = null;
 
@@ -26,13 +32,65 @@ function show(screen) {
 }
 
 // Said once by screen readers (a polite live region), and shown until the next step.
-function saved(message) {
-  $("saved").textContent = message;
+function saved(key, fallback, values) {
+  if (!key) { $("saved").replaceChildren(); return; }
+  fill($("saved"), key, fallback, values);
 }
 
-function notice(message) {
-  $("notice").textContent = message || "";
-  $("notice").hidden = !message;
+function notice(key, fallback, values) {
+  if (!key) {
+    $("notice").replaceChildren();
+    $("notice").hidden = true;
+    return;
+  }
+  fill($("notice"), key, fallback, values);
+  $("notice").hidden = false;
+}
+
+// -- what the server said, in the leader's words --------------------------------------
+
+const PROBLEMS = {
+  "token-expired": "Your sign-in has expired. Everything you saved is safe on this phone. Ask your coordinator for a new sign-in link, then sign in again to send it.",
+  "token-revoked": "Your sign-in was stopped. Everything you saved is safe on this phone. Ask your coordinator for a new sign-in link.",
+  "token-invalid": "This sign-in code is not right. Check it, or ask your coordinator for a new sign-in link.",
+  "token-missing": "Please sign in first.",
+  "user-disabled": "Your account is switched off. Ask your coordinator.",
+  "role-may-not": "This sign-in cannot run surveys. Ask your coordinator for a collector's sign-in link.",
+  "link-invalid": "This sign-in link is not complete. Open the whole link, or ask your coordinator for a new one.",
+  "link-used": "This sign-in link was already used. Each link works once: ask your coordinator for a new one.",
+  "link-expired": "This sign-in link has expired. Ask your coordinator for a new one.",
+  "link-withdrawn": "This sign-in link was stopped. Ask your coordinator for a new one.",
+  "survey-not-open": "This survey is closed in this language now, so this cannot be sent. Tell your coordinator.",
+  "survey-no-consent": "This survey is not ready yet. Tell your coordinator.",
+  "session-not-yours": "This respondent was started by another collector, so it cannot be sent with your sign-in.",
+  "consent-missing": "The respondent's consent has not reached the server yet. It is sent first; this is tried again.",
+  "session-finished": "This respondent is already finished, so the answer cannot be changed now. A reviewer can correct it.",
+  "session-has-answers": "This respondent already has answers, so they cannot be discarded.",
+  "respondent-withdrawn": "This respondent has left the survey. Nothing more can be added.",
+  "answer-invalid": "The server could not use this answer. Open the question again and save the answer again.",
+  "recording-too-large": "The recording is too long to send. Record a shorter answer.",
+  "answer-too-long": "The typed answer is too long. Shorten it, or record it instead.",
+  "not-found": "The server does not have this respondent. Tell your coordinator.",
+  "busy": "The server is busy. This is tried again by itself.",
+  server: "The server had a problem. Everything is safe on this phone and is sent again by itself.",
+  refused: "The server did not accept this. Tell your coordinator, with this code: {code}",
+};
+
+function problemKey(problem) {
+  const code = (problem && problem.code) || "refused";
+  if (code in PROBLEMS) return code;
+  if (problem && problem.status >= 500) return "server";
+  return "refused";
+}
+
+function fillProblem(el, problem) {
+  const key = problemKey(problem);
+  return fill(el, `err_${key}`, PROBLEMS[key], { code: (problem && problem.code) || "?" });
+}
+
+function noticeProblem(problem) {
+  fillProblem($("notice"), problem);
+  $("notice").hidden = false;
 }
 
 async function api(path, options = {}) {
@@ -43,11 +101,37 @@ async function api(path, options = {}) {
   let body = null;
   try { body = await response.json(); } catch (err) { body = null; }
   if (!response.ok) {
-    const error = new Error((body && body.detail) || `HTTP ${response.status}`);
+    const error = new Error(`HTTP ${response.status}`);
     error.status = response.status;
+    error.problem = { code: (body && body.code) || `http-${response.status}`, status: response.status };
     throw error;
   }
   return body;
+}
+
+// -- asking before anything is lost ------------------------------------------------------
+
+// A modal question with its buttons ({value, key, fallback, quiet}); resolves to the
+// value of the button pressed (the first, safest, one for Escape).
+function ask({ title, body, values = {}, buttons }) {
+  const dialog = $("confirm");
+  fill($("confirm-title"), title[0], title[1], values);
+  fill($("confirm-body"), body[0], body[1], values);
+  $("confirm-buttons").replaceChildren(...buttons.map((b) => {
+    const button = document.createElement("button");
+    button.type = "submit";
+    button.value = b.value;
+    button.className = b.quiet ? "quiet" : "";
+    button.dataset.value = b.value;
+    fill(button, b.key, b.fallback, values);
+    return button;
+  }));
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue || buttons[0].value),
+      { once: true });
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
 }
 
 // -- connection ------------------------------------------------------------------------
@@ -58,9 +142,15 @@ function showConnection() {
   el.textContent = navigator.onLine ? text("online", "Connected")
     : text("offline", "No connection. Answers stay on this phone and are sent when the connection returns.");
   el.dataset.online = String(navigator.onLine);
+  $("net").dataset.online = String(navigator.onLine);
 }
 
-// -- signing in --------------------------------------------------------------------------
+// -- signing in and out ------------------------------------------------------------------
+
+function cachedMe() {
+  const found = JSON.parse(localStorage.getItem(ME) || "null");
+  return found && found.id !== undefined ? found : null;
+}
 
 async function exchangeLink() {
   const match = location.hash.match(/link=([A-Za-z0-9_-]+)/);
@@ -73,79 +163,166 @@ async function exchangeLink() {
       body: JSON.stringify({ code: match[1] }),
     });
     localStorage.setItem(TOKEN, answer.token);
-    localStorage.setItem(ME, JSON.stringify({ name: answer.collector, role: "collector" }));
   } catch (err) {
-    notice(`${text("sign_in_failed", "Sign-in failed.")} ${err.message}`);
+    if (err.problem) noticeProblem(err.problem);
   }
 }
 
+// Who the token belongs to; null when it no longer works (then it is forgotten, but
+// the collector's unsent items stay, in view, until they sign in again).
 async function whoAmI() {
   try {
-    const me = await api("/api/me");
-    localStorage.setItem(ME, JSON.stringify({ name: me.name, role: me.role }));
-    return me;
+    const found = await api("/api/me");
+    const who = { id: found.id, name: found.name, role: found.role };
+    localStorage.setItem(ME, JSON.stringify(who));
+    return who;
   } catch (err) {
     if (err.status === 401) {
       localStorage.removeItem(TOKEN);
-      localStorage.removeItem(ME);
-      if (err.message) notice(`${text("sign_in_failed", "Sign-in failed.")} ${err.message}`);
+      noticeProblem(err.problem);
       return null;
     }
+    if (err.status) { noticeProblem(err.problem); return null; }
     // No connection: trust who signed in last time until the server says otherwise.
-    const cached = localStorage.getItem(ME);
-    return cached ? JSON.parse(cached) : null;
+    return cachedMe();
   }
 }
 
-function showWho(me) {
-  $("links").hidden = !(me && me.role === "admin");
-  $("who").hidden = !me;
-  $("sign-out").hidden = !me;
-  $("uploads").hidden = !me;
-  if (me) {
-    $("who").textContent = text("signed_in_as", `Signed in as ${me.name}`, { name: me.name });
-    $("who").dataset.name = me.name;
+function showWho(who) {
+  const collecting = !!who;
+  $("links").hidden = !(who && who.role === "admin");
+  $("who").hidden = !collecting;
+  $("sign-out").hidden = !collecting;
+  if (collecting) {
+    fill($("who"), "signed_in_as", "Signed in as {name}", { name: who.name });
+    $("who").dataset.name = who.name;
   }
 }
 
 async function signIn(event) {
   event.preventDefault();
   const token = $("token").value.trim();
-  if (!token) return;
+  notice("");
+  if (!token) {
+    notice("token_empty", "Paste your sign-in code first, or open your sign-in link.");
+    return;
+  }
   localStorage.setItem(TOKEN, token);
   $("token").value = "";
-  notice("");
-  const me = await whoAmI();
-  if (me) await start(me);
-  else show("sign-in");
+  const who = await whoAmI();
+  if (who) await start(who);
+  else await showSignIn();
 }
 
-function signOut() {
+async function unsentCount() {
+  return (await outbox.all()).filter((i) => i.state !== "done").length;
+}
+
+async function signOut() {
+  closeMenu();
+  const count = await unsentCount();
+  if (count > 0) {
+    const choice = await ask({
+      title: ["signout_title", "Some items are not sent yet"],
+      body: ["signout_body", "{count} items are not sent yet. They stay safely on this phone and are sent the next time you sign in here. Nobody else who signs in here can see or send them."],
+      values: { count },
+      buttons: [
+        { value: "stay", key: "stay_signed_in", fallback: "Stay signed in" },
+        { value: "out", key: "signout_anyway", fallback: "Sign out anyway", quiet: true },
+      ],
+    });
+    if (choice !== "out") return;
+  }
   localStorage.removeItem(TOKEN);
   localStorage.removeItem(ME);
-  showWho(null);
+  me = null;
+  session = null;
+  disposeRecorders();
+  notice("");
+  saved("");
+  outbox.setOwner(null);
+  await showSignIn();
+}
+
+// The token stopped working while items were waiting: say so in the leader's words
+// and keep their list in view; they are sent once this collector signs in again.
+async function signedOutByServer(problem) {
+  localStorage.removeItem(TOKEN);
+  saved("");
+  noticeProblem(problem);
+  disposeRecorders();
   show("sign-in");
+  $("uploads").hidden = false;
+  $("who").hidden = true;
+  $("sign-out").hidden = true;
+  await renderOutbox();
+}
+
+async function showSignIn() {
+  showWho(null);
+  // Someone whose sign-in ran out keeps their own list in view; after signing out,
+  // nobody's is shown.
+  $("uploads").hidden = outbox.owner === null;
+  await renderOutbox();
+  show("sign-in");
+}
+
+function toggleMenu() {
+  const open = $("menu").hidden;
+  $("menu").hidden = !open;
+  $("menu-button").setAttribute("aria-expanded", String(open));
+  if (open) $("page-language").focus();
+}
+
+function closeMenu() {
+  $("menu").hidden = true;
+  $("menu-button").setAttribute("aria-expanded", "false");
 }
 
 async function issueLink(event) {
   event.preventDefault();
   notice("");
   const collector = $("link-collector").value.trim();
-  if (!collector) return;
+  if (!collector) {
+    notice("link_needs_name", "Type the collector's user name first.");
+    return;
+  }
   try {
     const link = await api("/collect/api/links", {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ collector }),
     });
-    const until = new Date(link.expires_at).toLocaleString(document.documentElement.lang);
-    $("link-made-text").textContent = text("link_made",
-      `Send this link to the collector. It works once, until ${until}.`, { time: until });
+    // In the page language's own order (a UK admin reads 30 November, not November 30).
+    const until = new Intl.DateTimeFormat(locale(), { dateStyle: "long", timeStyle: "short" })
+      .format(new Date(link.expires_at));
+    fill($("link-made-text"), "link_made", "Send this link to the collector. It works once, until {time}.",
+      { time: until });
     $("link-url").value = link.url;
     $("link-made").hidden = false;
-    $("link-url").focus();
-    $("link-url").select();
+    $("link-copied").replaceChildren();
+    $("share-link").hidden = !navigator.share;
+    $("copy-link").focus();
   } catch (err) {
-    notice(err.message);
+    if (err.problem) noticeProblem(err.problem);
+  }
+}
+
+async function copyLink() {
+  const url = $("link-url").value;
+  try {
+    await navigator.clipboard.writeText(url);
+    fill($("link-copied"), "link_copied", "Link copied. Paste it into a message to the collector.");
+  } catch (err) {
+    $("link-url").select();
+    fill($("link-copied"), "copy_failed", "Copying did not work here: press and hold the link to copy it.");
+  }
+}
+
+async function shareLink() {
+  try {
+    await navigator.share({ url: $("link-url").value, title: text("app_title", "cohear field survey") });
+  } catch (err) {
+    // Closed without sharing: nothing to say.
   }
 }
 
@@ -157,8 +334,8 @@ async function loadSurveys() {
     surveys = await api("/collect/api/surveys");
     localStorage.setItem(SURVEYS, JSON.stringify(surveys));
   } catch (err) {
-    if (err.status === 401) { signOut(); return; }
-    if (err.status) notice(err.message);  // e.g. a reviewer's token: say who may collect
+    if (err.status === 401) { await signedOutByServer(err.problem); return false; }
+    if (err.status) noticeProblem(err.problem);  // e.g. a reviewer's token: say who may collect
     surveys = err.status ? [] : JSON.parse(localStorage.getItem(SURVEYS) || "[]");
   }
   const select = $("survey");
@@ -171,12 +348,16 @@ async function loadSurveys() {
   // respondent can be started where there is none.
   const pairs = surveys.flatMap((s) => s.languages.map((l) => [s.id, l.tag])).slice(0, 40);
   for (const [id, tag] of pairs) surveyIn(id, tag).catch(() => {});
+  return true;
 }
 
 function fillLanguages() {
   const survey = ($("survey").surveys || []).find((s) => String(s.id) === $("survey").value);
+  // Each language in its own name first (اردو), so a respondent can point to it.
   const options = (survey ? survey.languages : []).map((l) => {
-    const option = new Option(l.name, l.tag);
+    const own = l.native_name || l.name;
+    const option = new Option(own === l.name ? own : `${own} (${l.name})`, l.tag);
+    option.lang = l.tag;
     return option;
   });
   $("respondent-language").replaceChildren(...options);
@@ -196,6 +377,8 @@ async function surveyIn(surveyId, language) {
   }
 }
 
+function currentKey() { return CURRENT + (me ? me.id : "nobody"); }
+
 async function startSession(event) {
   event.preventDefault();
   notice("");
@@ -206,25 +389,40 @@ async function startSession(event) {
   try {
     detail = await surveyIn(surveyId, language);
   } catch (err) {
-    notice(err.message);
+    if (err.problem) noticeProblem(err.problem);
+    else notice("survey_not_on_phone", "This survey is not on the phone yet. Connect once to fetch it; after that it works without a connection.");
     return;
   }
-  session = { key: newKey(), surveyId, language, survey: detail, index: 0, consent: false,
-              answered: {}, finished: false };
+  const key = newKey();
+  session = { key, surveyId, language, survey: detail, index: 0, consent: false,
+              answered: {}, finished: false, ref: key.replace(/[^0-9a-f]/gi, "").slice(0, 4).toUpperCase() };
   await outbox.saveSession(session);
-  localStorage.setItem(CURRENT, session.key);
+  localStorage.setItem(currentKey(), session.key);
   await outbox.add({ key: session.key, kind: "session", sessionKey: session.key,
                      payload: { surveyId, language } });
   showConsent();
 }
 
-// -- consent ----------------------------------------------------------------------------------
+// -- the respondent --------------------------------------------------------------------------
 
+// The server's id once it has one; before that, the phone's own reference, so two
+// respondents interviewed offline can be told apart.
 function respondentLine(el) {
+  if (!session) return;
+  const current = session;
+  const say = (respondent) => {
+    if (respondent) fill(el, "respondent", "Respondent {id}", { id: respondent });
+    else fill(el, "local_reference", "Reference on this phone: {ref} (not sent yet)", { ref: current.ref || "—" });
+  };
+  // Said at once (the line never pops in under a finger), then brought up to date.
+  say(current.respondent);
   outbox.all().then((items) => {
-    const item = items.find((i) => i.key === session.key);
-    el.textContent = item && item.respondent ? text("respondent", `Respondent ${item.respondent}`,
-      { id: item.respondent }) : "";
+    if (session !== current) return;
+    const item = items.find((i) => i.key === current.key);
+    if (item && item.respondent && item.respondent !== current.respondent) {
+      current.respondent = item.respondent;
+      say(item.respondent);
+    }
   });
 }
 
@@ -236,37 +434,90 @@ function setQuestionText(el, q) {
   el.setAttribute("dir", dir);
 }
 
+function disposeRecorders() {
+  if (consentRecorder) consentRecorder.dispose();
+  if (answerRecorder) answerRecorder.dispose();
+  consentRecorder = null;
+  answerRecorder = null;
+}
+
+async function discardRespondent() {
+  const choice = await ask({
+    title: ["discard_title", "Discard this respondent?"],
+    body: ["discard_body", "Nothing has been answered yet. The respondent and their consent are removed from this phone and from the server."],
+    buttons: [
+      { value: "keep", key: "discard_keep", fallback: "Keep the respondent" },
+      { value: "discard", key: "discard_yes", fallback: "Discard", quiet: true },
+    ],
+  });
+  if (choice !== "discard") return;
+  disposeRecorders();
+  const items = (await outbox.all()).filter((i) => i.sessionKey === session.key);
+  const created = items.find((i) => i.kind === "session");
+  if (!created || created.state === "waiting" || created.state === "failed") {
+    // Never reached the server: forgetting it on the phone is enough.
+    await outbox.remove(items.map((i) => i.key));
+    await outbox.removeSession(session.key);
+  } else {
+    await outbox.remove(items.filter((i) => i.state === "waiting" || i.state === "failed")
+      .map((i) => i.key));
+    session.discarded = true;
+    await outbox.saveSession(session);
+    await outbox.add({ key: newKey(), kind: "discard", sessionKey: session.key, payload: {} });
+  }
+  localStorage.removeItem(currentKey());
+  session = null;
+  saved("discarded", "The respondent was discarded.");
+  await loadSurveys();
+  show("setup");
+}
+
+// -- consent ----------------------------------------------------------------------------------
+
 function showConsent() {
   const consent = session.survey.consent;
   setQuestionText($("consent-text"), consent);
   respondentLine($("consent-respondent"));
   $("consent-prompt").hidden = !consent.has_prompt;
   $("consent-agree").checked = false;
+  $("consent-problem").hidden = true;
   if (consentRecorder) consentRecorder.dispose();
-  consentRecorder = new Recorder($("consent-recorder"), { onChange: updateConsentButton });
-  updateConsentButton();
+  consentRecorder = new Recorder($("consent-recorder"), { onChange: () => { $("consent-problem").hidden = true; } });
   show("consent");
 }
 
-function updateConsentButton() {
-  $("save-consent").disabled = !($("consent-agree").checked || (consentRecorder && consentRecorder.blob));
+function refuse(el, key, fallback) {
+  fill(el, key, fallback);
+  el.hidden = false;
 }
 
 async function saveConsent() {
+  if (consentRecorder && consentRecorder.recording) {
+    refuse($("consent-problem"), "stop_first", "Stop the recording first, then save it.");
+    return;
+  }
   const blob = consentRecorder && consentRecorder.blob;
+  if (!blob && !$("consent-agree").checked) {
+    refuse($("consent-problem"), "consent_needed", "Tick the box, or record the respondent agreeing, before saving consent.");
+    return;
+  }
+  $("consent-problem").hidden = true;
   const method = blob ? "verbal_recording" : "tick";
   await outbox.add({ key: newKey(), kind: "consent", sessionKey: session.key, blob: blob || undefined,
                      payload: { method } });
   session.consent = true;
+  // The next respondent's consent starts unticked, whatever this one's was.
+  $("consent-agree").checked = false;
   consentRecorder.dispose();
+  consentRecorder = null;
   await outbox.saveSession(session);
-  saved(text("consent_saved", "Consent recorded."));
+  saved("consent_saved", "Consent recorded.");
   showQuestion();
 }
 
 // -- questions --------------------------------------------------------------------------------
 
-function choiceInput(type, name, value, label, id) {
+function choiceInput(type, name, value, label, id, lang) {
   const row = document.createElement("div");
   row.className = "choice-row";
   const input = document.createElement("input");
@@ -274,87 +525,182 @@ function choiceInput(type, name, value, label, id) {
   const lab = document.createElement("label");
   lab.htmlFor = id;
   lab.textContent = label;
+  if (lang) lab.lang = lang;
+  lab.dir = "auto";
   row.append(input, lab);
   return row;
+}
+
+function questionChoices(q) {
+  const base = session.survey.base_language;
+  if (q.kind === "scale") {
+    return Array.from({ length: q.max - q.min + 1 }, (_, i) => {
+      const v = String(q.min + i);
+      const label = q.labels && q.labels[v];
+      const lang = label ? ((q.label_languages || {})[v] || session.survey.language.tag) : null;
+      return { value: v, label: label ? `${v} – ${label}` : v, lang };
+    });
+  }
+  return (q.choices || []).map((c) => ({ ...c, lang: c.label_language || (q.in_base_language ? base : null) }));
+}
+
+function current() { return session.survey.questions[session.index]; }
+
+function summary(q, answer) {
+  if (answer.audio) return text("saved_recording", "a recording");
+  if (answer.text) return answer.text;
+  const labels = new Map(questionChoices(q).map((c) => [c.value, c.label]));
+  return (answer.choices || []).map((v) => labels.get(v) || v).join(", ");
 }
 
 function showQuestion() {
   const questions = session.survey.questions;
   if (session.index >= questions.length) { showFinished(); return; }
-  const q = questions[session.index];
-  $("question-heading").textContent = text("question_of",
-    `Question ${session.index + 1} of ${questions.length}`,
+  const q = current();
+  fill($("question-heading"), "question_of", "Question {number} of {total}",
     { number: session.index + 1, total: questions.length });
   setQuestionText($("question-text"), q);
   respondentLine($("question-respondent"));
   $("not-translated").hidden = !q.in_base_language;
   $("question-prompt").hidden = !q.has_prompt;
-  const done = !!session.answered[q.id];
-  $("answered").hidden = !done;
-  $("answer-form").hidden = done;
+  $("answer-problem").hidden = true;
+  const before = typeof session.answered[q.id] === "object" ? session.answered[q.id] : null;
+  $("answered").hidden = !before;
+  if (before) {
+    fill($("answered-text"), "saved_answer_is", "Saved answer: {answer}", { answer: summary(q, before) });
+  }
   $("previous").disabled = session.index === 0;
-  const last = session.index === questions.length - 1;
-  $("skip").textContent = last ? text("finish", "Finish") : text("skip", "Skip");
+  $("discard-question").hidden = Object.keys(session.answered).length > 0;
+  $("save-answer").dataset.i18n = before ? "save_changed" : "save_answer";
+  $("save-answer").textContent = before ? text("save_changed", "Save the changed answer")
+    : text("save_answer", "Save answer");
   const voice = q.kind === "open" && q.answer !== "text";
   const typed = (q.kind === "open" && q.answer !== "voice") ||
     (q.kind === "demographic" && q.field === "postcode_district");
   $("answer-recorder").hidden = !voice;
   if (answerRecorder) answerRecorder.dispose();
-  answerRecorder = voice ? new Recorder($("answer-recorder")) : null;
+  answerRecorder = voice ? new Recorder($("answer-recorder"), { onChange: () => { $("answer-problem").hidden = true; } }) : null;
   $("answer-text-wrap").hidden = !typed;
-  $("answer-text").value = "";
+  $("answer-text").value = before && before.text ? before.text : "";
   $("answer-text").setAttribute("lang", session.survey.language.tag);
   $("answer-text").setAttribute("dir", "auto");
   const list = $("choice-list");
   list.replaceChildren();
-  const choices = q.kind === "scale"
-    ? Array.from({ length: q.max - q.min + 1 }, (_, i) => {
-      const v = String(q.min + i);
-      return { value: v, label: q.labels && q.labels[v] ? `${v} – ${q.labels[v]}` : v };
-    })
-    : (q.choices || []);
+  const choices = questionChoices(q);
   const type = q.kind === "multiple_choice" ? "checkbox" : "radio";
   const legend = $("choices-legend");
   legend.dataset.i18n = type === "checkbox" ? "choose_any" : "choose_one";
   legend.textContent = type === "checkbox" ? text("choose_any", "Choose all that apply")
     : text("choose_one", "Choose one");
-  choices.forEach((c, i) => list.append(choiceInput(type, "choice", c.value, c.label, `choice-${i}`)));
+  choices.forEach((c, i) => list.append(choiceInput(type, "choice", c.value, c.label, `choice-${i}`, c.lang)));
+  for (const input of list.querySelectorAll("input")) {
+    input.checked = !!(before && (before.choices || []).includes(input.value));
+    input.addEventListener("change", () => { $("answer-problem").hidden = true; });
+  }
   list.setAttribute("lang", session.survey.language.tag);
   $("answer-choices").hidden = choices.length === 0 || typed;
   show("question");
 }
 
+function entered() {
+  const blob = answerRecorder && answerRecorder.blob;
+  const typed = $("answer-text-wrap").hidden ? "" : $("answer-text").value.trim();
+  const choices = $("answer-choices").hidden ? []
+    : [...$("choice-list").querySelectorAll("input:checked")].map((i) => i.value);
+  return { blob, typed, choices, recording: !!(answerRecorder && answerRecorder.recording) };
+}
+
+// Something on this question that is not saved: a recording (made or under way), typed
+// words or a choice that differ from the answer saved for it.
+function unsaved() {
+  if (!session || $("question").hidden) return false;
+  const q = current();
+  const before = typeof session.answered[q.id] === "object" ? session.answered[q.id] : null;
+  const now = entered();
+  if (now.recording || now.blob) return true;
+  if (now.typed && now.typed !== ((before && before.text) || "")) return true;
+  const saved = (before && before.choices) || [];
+  return now.choices.length > 0 &&
+    (now.choices.length !== saved.length || now.choices.some((c) => !saved.includes(c)));
+}
+
+// Returns whether the answer was saved (the reason is shown when it was not).
+async function saveCurrent() {
+  const q = current();
+  const now = entered();
+  if (now.recording) {
+    refuse($("answer-problem"), "stop_first", "Stop the recording first, then save it.");
+    return false;
+  }
+  if (!now.blob && !now.typed && !now.choices.length) {
+    const before = typeof session.answered[q.id] === "object";
+    if (before) return true;  // nothing new: the saved answer stands
+    refuse($("answer-problem"), "nothing_to_save", "Nothing to save yet: record the answer, type it, or choose an option.");
+    return false;
+  }
+  if (!unsaved()) return true;
+  const payload = { questionId: q.id, number: session.index + 1 };
+  const kept = {};
+  if (now.blob) kept.audio = true;
+  else if (now.choices.length) { payload.choices = now.choices; kept.choices = now.choices; }
+  else { payload.text = now.typed; kept.text = now.typed; }
+  await outbox.add({ key: newKey(), kind: "answer", sessionKey: session.key, blob: now.blob || undefined,
+                     payload });
+  session.answered[q.id] = kept;
+  await outbox.saveSession(session);
+  saved("answer_saved", "Answer saved on this phone.");
+  return true;
+}
+
 async function saveAnswer(event) {
   event.preventDefault();
-  const q = session.survey.questions[session.index];
-  const blob = answerRecorder && answerRecorder.blob;
-  const typed = $("answer-text").value.trim();
-  const choices = [...$("choice-list").querySelectorAll("input:checked")].map((i) => i.value);
-  if (!blob && !typed && !choices.length) return;
-  const payload = { questionId: q.id, number: session.index + 1 };
-  if (!blob) {
-    if (choices.length) payload.choices = choices;
-    else payload.text = typed;
-  }
-  await outbox.add({ key: newKey(), kind: "answer", sessionKey: session.key, blob: blob || undefined,
-                     payload });
-  session.answered[q.id] = true;
+  if (!(await saveCurrent())) return;
   session.index += 1;
   await outbox.saveSession(session);
-  saved(text("answer_saved", "Answer saved on this phone."));
   showQuestion();
 }
 
+// Before leaving a question with an answer not yet saved: save it, leave it, or stay.
+async function mayLeave() {
+  if (!unsaved()) return true;
+  const choice = await ask({
+    title: ["unsaved_title", "This answer is not saved"],
+    body: ["unsaved_body", "There is an answer on this question that is not saved yet."],
+    buttons: [
+      { value: "save", key: "save_and_go", fallback: "Save it, then go on" },
+      { value: "back", key: "go_back", fallback: "Go back to the question", quiet: true },
+      { value: "drop", key: "leave_unsaved", fallback: "Go on without saving it", quiet: true },
+    ],
+  });
+  if (choice === "save") return saveCurrent();
+  if (choice === "drop") {
+    if (answerRecorder) answerRecorder.dispose();
+    return true;
+  }
+  return false;
+}
+
 async function step(delta) {
+  if (!(await mayLeave())) return;
   session.index = Math.max(0, session.index + delta);
   await outbox.saveSession(session);
   showQuestion();
 }
 
+async function finishEarly() {
+  if (!(await mayLeave())) return;
+  await showFinished();
+}
+
 async function showFinished() {
-  session.finished = true;
-  await outbox.saveSession(session);
-  localStorage.removeItem(CURRENT);
+  disposeRecorders();
+  if (!session.finished) {
+    session.finished = true;
+    await outbox.saveSession(session);
+    await outbox.add({ key: newKey(), kind: "finish", sessionKey: session.key, payload: {} });
+  }
+  localStorage.removeItem(currentKey());
+  respondentLine($("finished-respondent"));
   show("finished");
 }
 
@@ -368,7 +714,7 @@ async function playPrompt(question) {
     audio.addEventListener("ended", () => URL.revokeObjectURL(url));
     await audio.play();
   } catch (err) {
-    notice(err.message);
+    notice("prompt_failed", "The recorded question could not be played. Read the question aloud instead.");
   }
 }
 
@@ -378,22 +724,29 @@ const TRANSCRIPTION = { uploaded: "tr_queued", queued: "tr_queued", transcribing
                         transcribed: "tr_transcribed", failed: "tr_failed", cancelled: "tr_failed",
                         "not needed": "tr_not_needed" };
 const STATE_TEXT = { waiting: "Waiting", uploading: "Sending", done: "Sent", failed: "Not accepted" };
+const ITEM_TEXT = { session: ["item_session", "New respondent"], consent: ["item_consent", "Consent"],
+                    answer: ["item_answer", "Answer {number}"], finish: ["item_finish", "Respondent finished"],
+                    discard: ["item_discard", "Respondent discarded"] };
 
 async function renderOutbox() {
+  if (!outbox) return;
   const items = await outbox.all();
   const list = $("queue-list");
   const sessions = new Map(items.filter((i) => i.kind === "session").map((i) => [i.key, i]));
+  const own = new Map();
   list.replaceChildren(...items.slice().reverse().map((item) => {
     const li = document.createElement("li");
     li.dataset.kind = item.kind;
     li.dataset.state = item.state;
     li.dataset.key = item.key;
     const label = document.createElement("span");
-    const respondent = (sessions.get(item.sessionKey) || {}).respondent;
-    const names = { session: text("item_session", "New respondent"), consent: text("item_consent", "Consent"),
-                    answer: text("item_answer", "Answer") };
-    label.textContent = names[item.kind] + (item.kind === "answer" ? ` ${item.payload.number}` : "") +
-      (respondent ? ` · ${respondent}` : "");
+    const [key, fallback] = ITEM_TEXT[item.kind] || ["item_answer", "Answer {number}"];
+    fill(label, key, fallback, { number: (item.payload || {}).number || "" });
+    const who = sessions.get(item.sessionKey) || {};
+    if (!own.has(item.sessionKey)) own.set(item.sessionKey, item.sessionKey.replace(/[^0-9a-f]/gi, "").slice(0, 4).toUpperCase());
+    const id = document.createElement("bdi");
+    id.textContent = who.respondent || own.get(item.sessionKey);
+    label.append(" · ", id);
     const state = document.createElement("span");
     state.className = `state state-${item.state}`;
     state.textContent = text(`state_${item.state}`, STATE_TEXT[item.state]);
@@ -408,10 +761,11 @@ async function renderOutbox() {
       tr.textContent = text(TRANSCRIPTION[item.transcription] || "tr_queued", item.transcription);
       li.append(tr);
     }
-    if (item.error) {
+    if (item.problem && (item.state === "failed" || item.problem.status >= 500)) {
       const detail = document.createElement("span");
       detail.className = "detail";
-      detail.textContent = item.error;
+      detail.dataset.code = item.problem.code;
+      fillProblem(detail, item.problem);
       li.append(detail);
     }
     return li;
@@ -420,36 +774,53 @@ async function renderOutbox() {
   const waiting = items.filter((i) => i.state === "waiting" || i.state === "uploading").length;
   $("uploads").dataset.waiting = String(waiting);
   $("uploads").dataset.items = String(items.length);
+  const others = await outbox.othersWaiting();
+  $("others-waiting").hidden = others === 0;
+  $("others-waiting").dataset.count = String(others);
+  if (others && outbox.owner === null) {
+    fill($("others-waiting"), "waiting_for_owner",
+      "{count} items saved on this phone are waiting for the collector who saved them to sign in again.",
+      { count: others });
+  } else if (others) {
+    fill($("others-waiting"), "others_waiting",
+      "{count} items from another collector are waiting on this phone. They are sent when that collector signs in here.",
+      { count: others });
+  }
   if (session && !$("consent").hidden) respondentLine($("consent-respondent"));
   if (session && !$("question").hidden) respondentLine($("question-respondent"));
+  if (session && !$("finished").hidden) respondentLine($("finished-respondent"));
 }
 
 // -- starting up ------------------------------------------------------------------------------------
 
-async function start(me) {
+async function start(who) {
+  me = who;
   showWho(me);
+  $("uploads").hidden = false;
+  outbox.setOwner(me.id);
   await outbox.recover();
   await renderOutbox();
-  const current = localStorage.getItem(CURRENT);
-  session = current ? await outbox.getSession(current) : null;
-  if (session && !session.finished) {
+  const open = localStorage.getItem(currentKey());
+  session = open ? await outbox.getSession(open) : null;
+  if (session && !session.finished && !session.discarded) {
     if (session.consent) showQuestion();
     else showConsent();
     return;
   }
-  await loadSurveys();
-  show("setup");
+  session = null;
+  if (await loadSurveys()) show("setup");
 }
 
 async function changeLanguage() {
   await load($("page-language").value);
   showConnection();
-  const me = JSON.parse(localStorage.getItem(ME) || "null");
   showWho(me && localStorage.getItem(TOKEN) ? me : null);
+  if (!$("sign-in").hidden && outbox && outbox.owner !== null) $("uploads").hidden = false;
   if (consentRecorder) consentRecorder.labels();
   if (answerRecorder) answerRecorder.labels();
   if (session && !$("question").hidden) showQuestion();
-  if (outbox) renderOutbox();
+  await renderOutbox();
+  closeMenu();
 }
 
 async function main() {
@@ -459,29 +830,38 @@ async function main() {
   showConnection();
   window.addEventListener("online", showConnection);
   window.addEventListener("offline", showConnection);
+  $("menu-button").addEventListener("click", toggleMenu);
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("menu").hidden) closeMenu(); });
   $("page-language").addEventListener("change", changeLanguage);
   $("sign-in-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
   $("link-form").addEventListener("submit", issueLink);
+  $("copy-link").addEventListener("click", copyLink);
+  $("share-link").addEventListener("click", shareLink);
   $("survey").addEventListener("change", fillLanguages);
   $("setup-form").addEventListener("submit", startSession);
-  $("consent-agree").addEventListener("change", updateConsentButton);
+  $("consent-agree").addEventListener("change", () => { $("consent-problem").hidden = true; });
   $("save-consent").addEventListener("click", saveConsent);
+  $("discard-consent").addEventListener("click", discardRespondent);
+  $("discard-question").addEventListener("click", discardRespondent);
   $("consent-prompt").addEventListener("click", () => playPrompt(session.survey.consent));
-  $("question-prompt").addEventListener("click", () => playPrompt(session.survey.questions[session.index]));
+  $("question-prompt").addEventListener("click", () => playPrompt(current()));
   $("answer-form").addEventListener("submit", saveAnswer);
+  $("answer-text").addEventListener("input", () => { $("answer-problem").hidden = true; });
   $("previous").addEventListener("click", () => step(-1));
   $("skip").addEventListener("click", () => step(1));
+  $("finish-early").addEventListener("click", finishEarly);
   $("next-respondent").addEventListener("click", async () => {
     session = null;
-    await loadSurveys();
-    show("setup");
+    saved("");
+    if (await loadSurveys()) show("setup");
   });
   $("send-now").addEventListener("click", () => outbox.retryNow());
-  outbox = new Outbox(await openDatabase(), {
+  const last = cachedMe();
+  outbox = new Outbox(await openDatabase(last ? String(last.id) : null), {
     token: () => localStorage.getItem(TOKEN),
     onChange: renderOutbox,
-    onSignedOut: (detail) => { notice(detail); signOut(); },
+    onSignedOut: (problem) => { signedOutByServer(problem); },
   });
   // Ask the browser not to clear the outbox when the phone runs short of space.
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
@@ -489,9 +869,15 @@ async function main() {
     navigator.serviceWorker.register("/collect/sw.js", { scope: "/collect/" }).catch(() => {});
   }
   await exchangeLink();
-  const me = localStorage.getItem(TOKEN) ? await whoAmI() : null;
-  if (me) await start(me);
-  else { showWho(null); show("sign-in"); }
+  const who = localStorage.getItem(TOKEN) ? await whoAmI() : null;
+  if (who) {
+    await start(who);
+  } else {
+    // A sign-in that ran out: that collector's unsent list stays in view.
+    const previous = cachedMe();
+    outbox.setOwner(previous ? previous.id : null);
+    await showSignIn();
+  }
   document.body.dataset.ready = "true";
 }
 

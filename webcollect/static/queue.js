@@ -1,9 +1,13 @@
 // The outbox: every session, consent and answer is saved on the phone (IndexedDB) the
 // moment it is recorded, then sent in order with retries. Each item has its own
 // Idempotency-Key, so sending it again after a dropped connection never stores it twice.
+//
+// Items belong to the collector who saved them (`owner`, their user id): a phone
+// shared by two leaders keeps two outboxes in one database, shows each leader only
+// their own, and sends each only with its owner's token, after that owner signs in.
 
 const DB_NAME = "cohear-collect";
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 const MAX_WAIT_MS = 30000;
 const POLL_MS = 4000;
 const UPLOAD_TIMEOUT_MS = 120000;
@@ -17,13 +21,30 @@ function request(req) {
   });
 }
 
-export async function openDatabase() {
+// `lastOwner`: who was signed in before this version of the page, if anyone. Items
+// saved then carry no owner; they were that collector's (the page sent everything with
+// the one token it held), so they are given to them.
+export async function openDatabase(lastOwner = null) {
   const req = indexedDB.open(DB_NAME, DB_VERSION);
-  req.onupgradeneeded = () => {
+  req.onupgradeneeded = (event) => {
     const db = req.result;
-    const items = db.createObjectStore("items", { keyPath: "key" });
-    items.createIndex("createdAt", "createdAt");
-    db.createObjectStore("sessions", { keyPath: "key" });
+    const tx = req.transaction;
+    if (event.oldVersion < 1) {
+      const items = db.createObjectStore("items", { keyPath: "key" });
+      items.createIndex("createdAt", "createdAt");
+      db.createObjectStore("sessions", { keyPath: "key" });
+    }
+    if (event.oldVersion < 2) {
+      for (const name of ["items", "sessions"]) {
+        const store = tx.objectStore(name);
+        store.openCursor().onsuccess = (e) => {
+          const cursor = e.target.result;
+          if (!cursor) return;
+          if (cursor.value.owner === undefined) cursor.update({ ...cursor.value, owner: lastOwner });
+          cursor.continue();
+        };
+      }
+    }
   };
   return request(req);
 }
@@ -40,15 +61,30 @@ function extension(type) {
   return "webm";
 }
 
+// What the server said when it refused an item: its stable code and status, never
+// its English sentence (the page says it in the leader's language).
+function problemOf(body, status) {
+  return { code: (body && body.code) || `http-${status}`, status };
+}
+
 export class Outbox {
   constructor(db, { token, onChange, onSignedOut }) {
     this.db = db;
     this.token = token;
+    this.owner = null;          // the signed-in collector's id; null: nobody's items move
     this.onChange = onChange || (() => {});
     this.onSignedOut = onSignedOut || (() => {});
     this.running = false;
     this.timer = null;
     window.addEventListener("online", () => this.retryNow());
+  }
+
+  // Whose outbox this is from now on. Nothing is sent for nobody.
+  setOwner(owner) {
+    this.owner = owner === null || owner === undefined ? null : String(owner);
+    this.signedOut = false;
+    clearTimeout(this.timer);
+    if (this.owner !== null) this.pump();
   }
 
   async store(name, mode, work) {
@@ -64,17 +100,43 @@ export class Outbox {
 
   put(item) { return this.store("items", "readwrite", (s) => request(s.put(item))); }
 
-  async all() {
-    const items = await this.store("items", "readonly", (s) => request(s.index("createdAt").getAll()));
-    return items;
+  async everything() {
+    return this.store("items", "readonly", (s) => request(s.index("createdAt").getAll()));
   }
 
-  saveSession(session) { return this.store("sessions", "readwrite", (s) => request(s.put(session))); }
+  // The signed-in collector's items only.
+  async all() {
+    if (this.owner === null) return [];
+    return (await this.everything()).filter((i) => i.owner === this.owner);
+  }
 
-  getSession(key) { return this.store("sessions", "readonly", (s) => request(s.get(key))); }
+  // How many items other collectors left unsent on this phone (nothing more is said).
+  async othersWaiting() {
+    return (await this.everything()).filter((i) => i.owner !== this.owner &&
+      (i.state === "waiting" || i.state === "uploading")).length;
+  }
+
+  saveSession(session) {
+    return this.store("sessions", "readwrite", (s) => request(s.put({ owner: this.owner, ...session })));
+  }
+
+  async getSession(key) {
+    const found = await this.store("sessions", "readonly", (s) => request(s.get(key)));
+    return found && found.owner === this.owner ? found : null;
+  }
+
+  async remove(keys) {
+    for (const key of keys) await this.store("items", "readwrite", (s) => request(s.delete(key)));
+    this.onChange();
+  }
+
+  async removeSession(key) {
+    await this.store("sessions", "readwrite", (s) => request(s.delete(key)));
+  }
 
   async add(item) {
-    const full = { state: "waiting", attempts: 0, nextTry: 0, createdAt: Date.now(), ...item };
+    const full = { state: "waiting", attempts: 0, nextTry: 0, createdAt: Date.now(), ...item,
+                   owner: this.owner };
     await this.put(full);
     this.onChange();
     this.pump();
@@ -107,7 +169,7 @@ export class Outbox {
       const settled = group.every((i) => i.state === "done" && i.createdAt < old &&
         (i.kind !== "answer" || !OPEN_TRANSCRIPTION.includes(i.transcription)));
       const session = await this.getSession(sessionKey);
-      if (!settled || (session && !session.finished)) continue;
+      if (!settled || (session && !session.finished && !session.discarded)) continue;
       for (const item of group) {
         await this.store("items", "readwrite", (s) => request(s.delete(item.key)));
       }
@@ -131,13 +193,16 @@ export class Outbox {
   }
 
   async pump() {
+    // Nothing moves for nobody, nor once the server said the sign-in no longer works
+    // (until someone signs in again).
+    if (this.owner === null || this.signedOut || !this.token()) return;
     if (this.running) { this.again = true; return; }
     this.running = true;
     try {
       do {
         this.again = false;
         await this.sendWaiting();
-      } while (this.again);
+      } while (this.again && !this.signedOut);
       await this.pollTranscriptions();
     } finally {
       this.running = false;
@@ -152,20 +217,23 @@ export class Outbox {
       if (item.state !== "waiting") continue;
       const session = byKey.get(item.sessionKey);
       const consent = items.find((i) => i.kind === "consent" && i.sessionKey === item.sessionKey);
-      // Order matters: the session exists before its consent, consent before answers.
+      // Order matters: the session exists before its consent, consent before answers,
+      // and a respondent is finished only once everything before it has gone.
       const blocker = [session, item.kind === "answer" ? consent : null]
         .find((b) => b && b !== item && b.state === "failed");
       if (blocker) {
         // What it depends on was refused, so it can never be accepted: say so rather
         // than leave it waiting for ever.
         item.state = "failed";
-        item.error = blocker.error;
+        item.problem = blocker.problem;
         await this.put(item);
         this.onChange();
         continue;
       }
       if (item.kind !== "session" && (!session || session.state !== "done")) continue;
       if (item.kind === "answer" && (!consent || consent.state !== "done")) continue;
+      if (item.kind === "finish" && items.some((i) => i.sessionKey === item.sessionKey &&
+          i.createdAt < item.createdAt && i.state !== "done" && i.state !== "failed")) continue;
       if (item.nextTry > Date.now()) { soonest = Math.min(soonest, item.nextTry); continue; }
       if (!navigator.onLine) { soonest = Math.min(soonest, Date.now() + MAX_WAIT_MS); break; }
       const outcome = await this.send(item, session);
@@ -185,45 +253,54 @@ export class Outbox {
     try {
       const inParts = item.blob ? await this.sendParts(item) : false;
       response = await this.fetchWithTimeout(this.url(item, session), {
-        method: "POST", body: this.body(item, inParts), headers: this.headers(item),
+        method: this.method(item), body: this.body(item, inParts), headers: this.headers(item),
       });
     } catch (err) {
       if (err.permanent) {
         item.state = "failed";
-        item.error = err.refused;
+        item.problem = err.problem;
         await this.put(item);
         this.onChange();
         return "failed";
       }
-      return this.later(item, err.refused || null);
+      return this.later(item, err.problem || null);
     }
     let body = {};
     try { body = await response.json(); } catch (err) { body = {}; }
+    if (item.kind === "discard" && (response.ok || response.status === 404)) {
+      // The respondent is gone from the server: nothing of theirs stays on the phone.
+      const gone = (await this.all()).filter((i) => i.sessionKey === item.sessionKey);
+      await this.remove(gone.map((i) => i.key));
+      await this.removeSession(item.sessionKey);
+      return "done";
+    }
     if (response.ok) {
       item.state = "done";
       item.serverId = body.session_id && item.kind === "session" ? body.session_id :
         body.answer_id || body.consent_id || null;
       item.respondent = body.respondent || item.respondent;
       item.transcription = body.transcription || null;
+      item.version = body.version || null;
       item.duplicate = !!body.duplicate;
-      item.error = null;
+      item.problem = null;
       delete item.blob;  // sent and confirmed: the phone no longer needs to hold the audio
       await this.put(item);
       this.onChange();
       return "done";
     }
     if (response.status === 401) {
+      this.signedOut = true;
       item.state = "waiting";
       await this.put(item);
       this.onChange();
-      this.onSignedOut(body.detail);
+      this.onSignedOut(problemOf(body, 401));
       return "stop";
     }
     if (response.status >= 500 || response.status === 408 || response.status === 429) {
-      return this.later(item, body.detail);
+      return this.later(item, problemOf(body, response.status));
     }
     item.state = "failed";
-    item.error = body.detail || `HTTP ${response.status}`;
+    item.problem = problemOf(body, response.status);
     await this.put(item);
     this.onChange();
     return "failed";
@@ -263,8 +340,8 @@ export class Outbox {
       if (r.ok || (r.status === 409 && typeof answer.received === "number")) {
         offset = answer.received;
       } else {
-        const error = new Error(answer.detail || `HTTP ${r.status}`);
-        error.refused = answer.detail;
+        const error = new Error(`HTTP ${r.status}`);
+        error.problem = problemOf(answer, r.status);
         error.permanent = r.status < 500 && ![401, 408, 429].includes(r.status);
         throw error;
       }
@@ -276,10 +353,10 @@ export class Outbox {
     return true;
   }
 
-  async later(item, detail) {
+  async later(item, problem) {
     item.attempts += 1;
     item.state = "waiting";
-    item.error = detail || null;
+    item.problem = problem || null;
     item.nextTry = Date.now() + Math.min(MAX_WAIT_MS, 1000 * 2 ** Math.min(item.attempts, 5));
     await this.put(item);
     this.onChange();
@@ -295,11 +372,15 @@ export class Outbox {
   url(item, session) {
     if (item.kind === "session") return "/collect/api/sessions";
     const base = `/collect/api/sessions/${session.serverId}`;
-    return item.kind === "consent" ? `${base}/consent` : `${base}/answers`;
+    return { consent: `${base}/consent`, answer: `${base}/answers`, finish: `${base}/finish`,
+             discard: base }[item.kind];
   }
+
+  method(item) { return item.kind === "discard" ? "DELETE" : "POST"; }
 
   body(item, inParts = false) {
     const p = item.payload;
+    if (item.kind === "finish" || item.kind === "discard") return undefined;
     if (item.kind === "session") return JSON.stringify({ survey_id: p.surveyId, language: p.language });
     const form = new FormData();
     if (item.kind === "consent") {
@@ -324,7 +405,7 @@ export class Outbox {
     const open = items.filter((i) => i.kind === "answer" && i.state === "done" &&
       OPEN_TRANSCRIPTION.includes(i.transcription));
     if (!open.length) return;
-    if (navigator.onLine) {
+    if (navigator.onLine && this.token() && !this.signedOut) {
       const ids = [...new Set(open.map((i) => sessions.get(i.sessionKey)).filter(Boolean))];
       try {
         const query = ids.map((id) => `session=${id}`).join("&");

@@ -1,7 +1,9 @@
 // A voice recorder widget: MediaRecorder capture with a level meter and elapsed time,
 // playback before saving, and "record again". The recording is handed over as a Blob.
+// Recording is unmistakable: a red badge and frame, a red Stop button with its own
+// icon and words, and an announcement for screen readers when it starts and stops.
 
-import { apply, t } from "./i18n.js";
+import { apply, fill, t } from "./i18n.js";
 
 const MAX_SECONDS = 15 * 60;  // the server refuses far longer recordings anyway
 
@@ -34,13 +36,21 @@ export class Recorder {
     this.show(false);
   }
 
+  get recording() { return !!(this.recorder && this.recorder.state === "recording"); }
+
+  announce(key, fallback, values) {
+    fill(this.el(".rec-status"), key, fallback, values);
+  }
+
   labels() {
+    apply(this.container);
     this.el(".rec-level").setAttribute("aria-label", t("level") || "Sound level");
     this.el(".rec-time").setAttribute("aria-label", t("elapsed") || "Time");
     this.el(".rec-audio").setAttribute("aria-label", t("your_recording") || "The recording");
   }
 
   show(recording) {
+    this.el(".rec-badge").hidden = !recording;
     this.el(".rec-start").hidden = recording || !!this.blob;
     this.el(".rec-stop").hidden = !recording;
     this.el(".rec-again").hidden = recording || !this.blob;
@@ -74,6 +84,8 @@ export class Recorder {
     this.container.dataset.state = "recording";
     this.show(true);
     this.el(".rec-stop").focus();
+    this.announce("rec_started", "Recording started. Press Stop recording when the answer is finished.");
+    this.onChange(null);
     const tick = () => {
       if (!this.recorder || this.recorder.state !== "recording") return;
       analyser.getFloatTimeDomainData(samples);
@@ -116,6 +128,9 @@ export class Recorder {
     this.el(".rec-audio").src = this.url;
     this.container.dataset.state = "recorded";
     this.show(false);
+    this.announce("rec_stopped", "Recording stopped: {time} recorded. Listen to it, record again, or save it.",
+      { time: this.el(".rec-time").value });
+    this.el(".rec-again").focus();
     this.onChange(this.blob);
   }
 

@@ -2,7 +2,7 @@
 // Network first (a new version arrives as soon as there is a connection), the kept
 // copy when there is none. API calls are never cached: the outbox deals with those.
 
-const CACHE = "cohear-collect-v1";
+const CACHE = "cohear-collect-v2";
 const SHELL = ["/collect/", "/collect/static/collect.css", "/collect/static/app.js",
   "/collect/static/i18n.js", "/collect/static/queue.js", "/collect/static/recorder.js",
   "/collect/fonts.css"];
