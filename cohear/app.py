@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cohear import __version__
+from cohear import __version__, temporaries
 from cohear.errors import CohearError
 from cohear.jobs import JobQueue
 from cohear.settings import Settings, load_settings
@@ -126,7 +126,9 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     settings = settings or load_settings()
     store = Store(settings)
     store.migrate()
-    store.blobs.clean_tmp()  # half-written files of a process that crashed mid-upload
+    # Half-written files of a process that died (kill -9, power cut) mid-write; those of
+    # processes still writing (another worker on this data directory) are left alone.
+    temporaries.clean(store)
     jobs = JobQueue(store)
     run_worker = settings.embedded_worker if start_worker is None else start_worker
 

@@ -112,10 +112,11 @@ def serve(host: str | None = typer.Option(None, help="Bind address (default 127.
 @app.command()
 def worker(threads: int = typer.Option(1, min=1, max=64, help="Worker threads.")):
     """Run a job worker (transcription, translation, exports) until stopped."""
+    from cohear import temporaries
     from cohear.jobs import JobQueue, Worker
-
     store = open_store()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    temporaries.clean(store)  # what a worker that died here left half-written
     queue = JobQueue(store)
     err_console.print(f"cohear worker with {threads} thread(s), backend {store.settings.job_backend}")
     Worker(queue, threads).run_until_stopped()

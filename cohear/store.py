@@ -24,6 +24,7 @@ from typing import IO
 
 import sqlite_utils
 
+from cohear import temporaries
 from cohear.errors import NotFound, StoreError, TooLarge
 from cohear.settings import Settings
 
@@ -94,7 +95,7 @@ class Store:
     def __init__(self, settings: Settings, *, create: bool = True):
         self.settings = settings
         self.path = settings.db_path
-        self.blobs = BlobStore(settings.blob_dir)
+        self.blobs = BlobStore(settings.blob_dir, settings.data_dir)
         self._local = threading.local()
         self._check_data_dir(create)
 
@@ -291,7 +292,8 @@ class Store:
                 if repair and now - path.stat().st_mtime > grace_seconds:
                     path.unlink(missing_ok=True)
                     report["removed"].append(sha)
-        report["partial_files_removed"] = self.blobs.clean_tmp() if repair else []
+        # Half-written files of processes that died (a live writer's are left alone).
+        report["partial_files_removed"] = temporaries.clean(self) if repair else []
         report["blobs_checked"] = checked
         report["ok"] = not report["problems"]
         return report
@@ -317,9 +319,10 @@ class BlobStore:
     row (`blobs` table) is added by `register()` inside the caller's transaction.
     """
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, data_dir: Path | None = None):
         self.root = root
         self.tmp = root / "tmp"
+        self.data_dir = data_dir or root.parent  # where the owners of temporaries are kept
 
     def path(self, sha256: str) -> Path:
         if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
@@ -358,7 +361,7 @@ class BlobStore:
         h = hashlib.sha256()
         size = 0
         fd = None
-        tmp_path = self.tmp / f"{os.getpid()}-{threading.get_ident()}-{time.time_ns()}.part"
+        tmp_path = temporaries.path(self.data_dir, self.tmp, "blob")
         try:
             fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             while True:
@@ -398,20 +401,6 @@ class BlobStore:
             if tmp_path.exists():
                 tmp_path.unlink()
 
-    def clean_tmp(self) -> list[str]:
-        """Remove half-written temporary files left by processes that died mid-write.
-        A file whose writer (the pid in its name) is still alive is left alone."""
-        removed = []
-        if not self.tmp.exists():
-            return removed
-        for part in self.tmp.glob("*.part"):
-            pid = int(part.name.split("-", 1)[0]) if part.name.split("-", 1)[0].isdigit() else 0
-            if pid and _alive(pid):
-                continue
-            part.unlink(missing_ok=True)
-            removed.append(part.name)
-        return removed
-
     def register(self, conn: sqlite3.Connection, sha256: str, size: int,
                  media_type: str = "application/octet-stream") -> None:
         """Record the blob in the database (inside the caller's transaction)."""
@@ -441,16 +430,6 @@ class BlobStore:
 
     def delete_file(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def dumps(value) -> str:

@@ -8,13 +8,11 @@ an answer). Errors come in OpenAI's shape: {"error": {"message", "type", "param"
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
+from cohear import temporaries
 from cohear.auth import authenticate
 from cohear.deps import bearer
 from cohear.errors import BadInput, CohearError
@@ -109,10 +107,13 @@ def _run(store, upload, model_name: str, options: Options):
     """Decode and transcribe in a worker thread; the upload is spooled to a private
     temporary file that is removed at once."""
     limit = audio.max_bytes()
-    fd, path = tempfile.mkstemp(prefix="cohear-v1-")
+    # In the data directory (owner-only), named for this process: if it dies here, the
+    # next start-up removes the audio (`cohear.temporaries`); the system's temporary
+    # folder would keep it.
+    path = temporaries.path(store.settings.data_dir, store.blobs.tmp, "v1-upload")
     try:
         size = 0
-        with os.fdopen(fd, "wb") as out:
+        with open(path, "xb") as out:
             while chunk := upload.file.read(1024 * 1024):
                 size += len(chunk)
                 if size > limit:
@@ -126,7 +127,7 @@ def _run(store, upload, model_name: str, options: Options):
                                 extra={"param": "file"})
         decoded = audio.decode(path, filename=upload.filename, content_type=upload.content_type)
     finally:
-        os.unlink(path)
+        path.unlink(missing_ok=True)
     model = _model(store, model_name)
     return transcribe_all(model, decoded.samples, options), model
 

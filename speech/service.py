@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from cohear import audit
+from cohear import audit, temporaries
 from cohear.auth import User
 from cohear.errors import BadInput, Conflict, NotFound, TooLarge, Unprocessable
 from cohear.permissions import register
@@ -123,8 +122,7 @@ def ingest(store: Store, fileobj: IO[bytes], *, filename: str | None, content_ty
     if hint:
         whisper_language(hint)
     limit = audio.max_bytes()
-    store.blobs.tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = store.blobs.tmp / f"upload-{os.getpid()}-{os.urandom(6).hex()}"
+    tmp = temporaries.path(store.settings.data_dir, store.blobs.tmp, "upload")
     try:
         sha, size = _spool(fileobj, tmp, limit)
         if size == 0:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
+from cohear import temporaries
 from cohear.auth import User
 from cohear.errors import BadInput, CohearError, Conflict, NotFound, TooLarge
 from cohear.store import Store, utcnow
@@ -269,6 +270,25 @@ def sweep_parts(store: Store) -> int:
             conn.execute("DELETE FROM collect_parts WHERE collector_id = ? AND "
                          "idempotency_key = ?", (row["collector_id"], row["idempotency_key"]))
     return len(old)
+
+
+@temporaries.cleaner("webcollect.parts")
+def remove_unowned_parts(store: Store) -> list[str]:
+    """Part files no row accounts for (the process died after writing a first part and
+    before recording it). Checked under the write lock, which `add_part` holds while it
+    writes, so no part being written is touched."""
+    folder = store.settings.data_dir / "collect-parts"
+    if not folder.is_dir():
+        return []
+    removed = []
+    with store.transaction() as conn:
+        known = {f"{r[0]}-{r[1]}.part" for r in conn.execute(
+            "SELECT collector_id, idempotency_key FROM collect_parts")}
+        for entry in sorted(folder.iterdir()):
+            if entry.name.endswith(".part") and entry.name not in known and entry.is_file():
+                entry.unlink(missing_ok=True)
+                removed.append(f"collect-parts/{entry.name}")
+    return removed
 
 
 def _assembled(store: Store, user: User, key: str) -> IO[bytes]:
