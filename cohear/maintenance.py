@@ -1,5 +1,5 @@
-"""Jobs and housekeeping that look after the store itself: integrity checks, and
-removing what dead processes left half-written."""
+"""Jobs and housekeeping that look after the store itself: integrity checks, removing
+what dead processes left half-written, and keeping the write-ahead log short."""
 
 from __future__ import annotations
 
@@ -20,3 +20,10 @@ def integrity_check(ctx: JobContext) -> dict:
 def clean_temporaries(store: Store) -> list[str]:
     """Half-written files whose writer died since start-up (another process's crash)."""
     return temporaries.clean(store)
+
+
+@periodic("cohear.wal_checkpoint", 300)
+def truncate_wal(store: Store) -> str:
+    """Fold the write-ahead log into the database and truncate it, so deleted words (a
+    withdrawal whose own checkpoint a long read held up) do not stay in the WAL file."""
+    return store.checkpoint()

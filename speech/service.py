@@ -288,11 +288,17 @@ def queue_transcription(store: Store, recording_id: int, actor: User,
     hint = check_language_tag(language_hint) or rec.language_hint
     if hint:
         whisper_language(hint)
-    if rec.job and rec.job["status"] in ("queued", "running"):
-        return rec.job["id"]
     queue = jobs or JobQueue(store)
     payload = {"recording_id": rec.id, "language": hint, "word_timestamps": word_timestamps}
     with store.transaction() as conn:
+        # Looked for under the write lock: two requests for the same recording at the
+        # same moment (the same bytes uploaded twice) make one job, not two.
+        waiting = conn.execute(
+            "SELECT j.id FROM recording_jobs rj JOIN jobs j ON j.id = rj.job_id WHERE "
+            "rj.recording_id = ? AND j.status IN ('queued', 'running') ORDER BY j.id DESC "
+            "LIMIT 1", (rec.id,)).fetchone()
+        if waiting is not None:
+            return waiting["id"]
         job_id = queue.enqueue(TRANSCRIBE_JOB, payload, actor=actor, conn=conn)
         conn.execute("INSERT INTO recording_jobs (recording_id, job_id) VALUES (?, ?)",
                      (rec.id, job_id))

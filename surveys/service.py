@@ -1,8 +1,10 @@
 """Surveys and collection: surveys with versioned, typed questions in every language,
-respondents, sessions, consent, answers, review status, safeguarding and withdrawal.
+respondents, sessions, consent, answers (one per question and session, in versions),
+review status and safeguarding.
 
 Codebooks and coding live in `coding.py`, agreement in `agreement.py`, exports in
-`exports.py`; this module holds the rules for getting answers in.
+`exports.py`, withdrawal in `withdrawal.py` (re-exported here); this module holds the
+rules for getting answers in.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from cohear.permissions import register
 from cohear.store import Store, utcnow
 from surveys import links, redaction
 from surveys.safeguarding import keyword_hits
+from surveys.withdrawal import withdraw_consent  # noqa: F401 - withdrawal has its own module
 
 ADMIN, COMMUNICATOR, COLLECTOR = "admin", "communicator", "collector"
 REVIEWER, RESEARCHER = "reviewer", "researcher"
@@ -455,7 +458,8 @@ def get_session(store: Store, actor: User, session_id: int) -> dict:
                                    (row["respondent_id"],))["cohear_id"]
     item["consent"] = _active_consent(store.conn, session_id)
     item["answers"] = [dict(r) for r in store.all(
-        "SELECT id, question_id, kind, status, safeguarding FROM answers WHERE session_id = ? "
+        "SELECT id, question_id, kind, status, safeguarding, version FROM answers "
+        "WHERE session_id = ? "
         "ORDER BY id", (session_id,))]
     return item
 
@@ -593,7 +597,15 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
                   text: str | None = None, choices: list[str] | None = None,
                   audio: IO[bytes] | None = None, filename: str = "answer",
                   content_type: str | None = None, jobs=None) -> dict:
-    """Accept an answer once consent is recorded; a voice answer queues transcription."""
+    """Accept an answer once consent is recorded; a voice answer queues transcription.
+
+    A session answers each question once (UNIQUE in the database). While the session is
+    open, another answer to a question it has answered becomes the next version of that
+    answer: the answer keeps its id, `version` counts up, and the earlier version stays
+    (`answer_versions`, its words in `answer_texts` and the audit log). The same answer
+    again (the same words, choices or recording) is not a new version: it comes back
+    with `duplicate: True`. Once the session is finished, answers are refused (409).
+    """
     actor.require("sessions.run")
     conn = store.conn
     session = _session_row(conn, actor, session_id, writing=True)
@@ -608,13 +620,10 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
         raise BadInput(f"question {question_id} is from version {question['survey_version']} of "
                        f"the survey, but this session uses version {session['survey_version']}",
                        fix="answer the questions of the session's own version")
+    _check_open(session)
     if _active_consent(conn, session_id) is None:
         raise Conflict(f"no consent is recorded for session {session_id}",
                        fix="record the respondent's consent before any answer")
-    if conn.execute("SELECT 1 FROM answers WHERE session_id = ? AND question_id = ?",
-                    (session_id, question_id)).fetchone():
-        raise Conflict(f"question {question['name']!r} is already answered in this session",
-                       fix="a reviewer can correct the answer")
     kind, clean_text, clean_choices, notes = _check_answer_value(question, text, choices,
                                                                  audio is not None)
     language = session["language"]
@@ -624,31 +633,91 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
                                              content_type=content_type, uploaded_by=actor,
                                              language_hint=language)
     hits = keyword_hits(clean_text or "", language)
+    choices_json = _json(clean_choices) if clean_choices is not None else None
     with store.transaction() as conn:
-        aid = conn.execute(
-            "INSERT INTO answers (session_id, question_id, respondent_id, language, survey_version,"
-            " kind, choices_json, recording_id, created_by, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (session_id, question_id, session["respondent_id"], language,
-             session["survey_version"], kind,
-             _json(clean_choices) if clean_choices is not None else None, recording_id,
-             actor.id, utcnow())).lastrowid
-        if clean_text is not None:
-            _insert_text(conn, store, aid, "original", language, clean_text, "typed")
-        if hits:
-            _flag(conn, aid, "keywords: " + ", ".join(hits), "keywords")
-        audit.record(conn, actor, "answer.create", "answer", aid,
-                     after={"text": clean_text, "choices": clean_choices,
-                            "recording_id": recording_id})
+        # Checked again inside the write lock: the session may have finished meanwhile.
+        _check_open(conn.execute("SELECT * FROM survey_sessions WHERE id = ?",
+                                 (session_id,)).fetchone())
+        before = conn.execute("SELECT * FROM answers WHERE session_id = ? AND question_id = ?",
+                              (session_id, question_id)).fetchone()
+        before_text = (latest_texts(conn, before["id"]).get("original") or {}).get("text") \
+            if before else None
+        if before is not None and (before["kind"], before["choices_json"],
+                                   before["recording_id"]) == (kind, choices_json,
+                                                               recording_id) \
+                and (kind != "text" or before_text == clean_text):
+            duplicate_id, version = before["id"], before["version"]
+        else:
+            duplicate_id = None
+            # The database keeps one answer per question and session: a second one is
+            # the next version of the first, never a second row.
+            row = conn.execute(
+                "INSERT INTO answers (session_id, question_id, respondent_id, language, "
+                "survey_version, kind, choices_json, recording_id, created_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, question_id) "
+                "DO UPDATE SET version = answers.version + 1, kind = excluded.kind, "
+                "choices_json = excluded.choices_json, recording_id = excluded.recording_id, "
+                "transcription_job_id = NULL, status = 'new', verified_by = NULL, "
+                "verified_at = NULL RETURNING id, version",
+                (session_id, question_id, session["respondent_id"], language,
+                 session["survey_version"], kind, choices_json, recording_id, actor.id,
+                 utcnow())).fetchone()
+            aid, version = row["id"], row["version"]
+            tid = None
+            if clean_text is not None:
+                tid = _insert_text(conn, store, aid, "original", language, clean_text, "typed")
+            conn.execute("INSERT INTO answer_versions (answer_id, version, kind, choices_json, "
+                         "recording_id, answer_text_id, created_by, created_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (aid, version, kind, choices_json, recording_id, tid, actor.id,
+                          utcnow()))
+            if hits:
+                _flag(conn, aid, "keywords: " + ", ".join(hits), "keywords")
+            after = {"text": clean_text, "choices": clean_choices, "recording_id": recording_id}
+            if version == 1:
+                audit.record(conn, actor, "answer.create", "answer", aid, after=after)
+            else:
+                audit.record(conn, actor, "answer.version", "answer", aid,
+                             before={"version": version - 1, "text": before_text,
+                                     "choices": json.loads(before["choices_json"])
+                                     if before["choices_json"] else None,
+                                     "recording_id": before["recording_id"]},
+                             after=after | {"version": version},
+                             detail=f"version {version}")
+    # `version` is the one this request made (or matched): another may follow at once.
+    if duplicate_id is not None:
+        out = get_answer(store, actor, duplicate_id)
+        out["notes"], out["duplicate"], out["version"] = notes, True, version
+        return out
     if recording_id is not None:
         job_id = links.queue_transcription(store, recording_id, actor, language)
         if job_id is not None:
             with store.transaction() as conn:
-                conn.execute("UPDATE answers SET transcription_job_id = ? WHERE id = ?",
-                             (job_id, aid))
+                conn.execute("UPDATE answers SET transcription_job_id = ? WHERE id = ? AND "
+                             "recording_id = ?", (job_id, aid, recording_id))
     out = get_answer(store, actor, aid)
-    out["notes"] = notes
+    out["notes"], out["duplicate"], out["version"] = notes, False, version
     return out
+
+
+def _check_open(session) -> None:
+    if session["ended_at"]:
+        raise Conflict(f"session {session['id']} is finished, so its answers are closed",
+                       fix="a reviewer can correct an answer; a respondent with more to say "
+                           "starts a new session")
+
+
+def finish_session(store: Store, actor: User, session_id: int) -> dict:
+    """The respondent has finished: no more answers or new versions in this session.
+    Finishing a finished session changes nothing."""
+    actor.require("sessions.run")
+    with store.transaction() as conn:
+        session = _session_row(conn, actor, session_id, writing=True)
+        if not session["ended_at"]:
+            conn.execute("UPDATE survey_sessions SET ended_at = ? WHERE id = ?",
+                         (utcnow(), session_id))
+            audit.record(conn, actor, "session.finish", "session", session_id)
+    return get_session(store, actor, session_id)
 
 
 def _insert_text(conn, store: Store, answer_id: int, rendering: str, language: str, text: str,
@@ -835,75 +904,6 @@ def review_queue(store: Store, actor: User, *, survey_id: int | None = None,
             "a.safeguarding DESC, a.id LIMIT ?")
     params.append(limit)
     return [dict(r) for r in store.all(sql, tuple(params))]
-
-
-# -- withdrawal -------------------------------------------------------------------------------
-
-def withdraw_consent(store: Store, actor: User, respondent_id: int) -> dict:
-    """Delete everything the respondent said (answers, their texts, codings, redactions,
-    recordings and transcripts, contact details); the audit log keeps only the fact."""
-    actor.require("respondents.withdraw")
-    resp = store.one("SELECT * FROM respondents WHERE id = ?", (respondent_id,))
-    if resp is None:
-        raise NotFound(f"respondent {respondent_id} does not exist", fix="check the id")
-    if actor.role == COLLECTOR and not store.one(
-            "SELECT 1 FROM survey_sessions WHERE respondent_id = ? AND collector_id = ?",
-            (respondent_id, actor.id)):
-        raise NotFound(f"respondent {respondent_id} does not exist",
-                       fix="you can record withdrawal only for your own respondents")
-    if resp["withdrawn_at"]:
-        raise Conflict(f"respondent {respondent_id} has already withdrawn", fix="nothing to do")
-    answer_ids = [r[0] for r in store.all("SELECT id FROM answers WHERE respondent_id = ?",
-                                          (respondent_id,))]
-    session_ids = [r[0] for r in store.all("SELECT id FROM survey_sessions WHERE "
-                                           "respondent_id = ?", (respondent_id,))]
-    # A recording shared with another respondent (the same bytes uploaded twice) stays.
-    recording_ids = [r[0] for r in store.all(
-        "SELECT recording_id FROM answers WHERE respondent_id = ?1 AND recording_id IS NOT NULL "
-        "UNION SELECT recording_id FROM consents WHERE respondent_id = ?1 AND recording_id IS "
-        "NOT NULL EXCEPT SELECT recording_id FROM answers WHERE respondent_id != ?1 AND "
-        "recording_id IS NOT NULL EXCEPT SELECT recording_id FROM consents WHERE "
-        "respondent_id != ?1 AND recording_id IS NOT NULL", (respondent_id,))]
-    qmarks = ",".join("?" * len(answer_ids))
-    with store.transaction() as conn:
-        text_ids = [r[0] for r in conn.execute(
-            f"SELECT id FROM answer_texts WHERE answer_id IN ({qmarks})", answer_ids)]
-        tmarks = ",".join("?" * len(text_ids))
-        deleted = {
-            "codings": conn.execute(f"DELETE FROM codings WHERE answer_id IN ({qmarks})",
-                                    answer_ids).rowcount,
-            "memos": conn.execute(f"DELETE FROM answer_memos WHERE answer_id IN ({qmarks})",
-                                  answer_ids).rowcount,
-            "redactions": conn.execute(f"DELETE FROM redactions WHERE answer_text_id IN "
-                                       f"({tmarks})", text_ids).rowcount,
-            "answer_texts": conn.execute(f"DELETE FROM answer_texts WHERE id IN ({tmarks})",
-                                         text_ids).rowcount,
-            "answers": conn.execute(f"DELETE FROM answers WHERE id IN ({qmarks})",
-                                    answer_ids).rowcount,
-            "contact_details": conn.execute("DELETE FROM respondent_contacts WHERE "
-                                            "respondent_id = ?", (respondent_id,)).rowcount,
-        }
-        # Answers and consents no longer point at the recordings, so they can go now.
-        conn.execute("UPDATE consents SET recording_id = NULL WHERE respondent_id = ?",
-                     (respondent_id,))
-        speech_deleted, blob_files = links.delete_recordings(conn, store, recording_ids)
-        deleted |= speech_deleted
-        deleted["audio_files"] = len(blob_files)
-        erased_recordings = audit.erase_words(conn, "recording", recording_ids)
-        conn.execute("UPDATE consents SET withdrawn_at = ?, recording_id = NULL "
-                     "WHERE respondent_id = ?", (utcnow(), respondent_id))
-        conn.execute("UPDATE respondents SET withdrawn_at = ? WHERE id = ?",
-                     (utcnow(), respondent_id))
-        erased = audit.erase_words(conn, "answer", answer_ids)
-        erased += audit.erase_words(conn, "answer_text", text_ids)
-        erased += audit.erase_words(conn, "respondent", [respondent_id])
-        erased += audit.erase_words(conn, "session", session_ids) + erased_recordings
-        audit.record(conn, actor, "respondent.withdraw", "respondent", respondent_id,
-                     detail="consent withdrawn; deleted " + ", ".join(
-                         f"{n} {k.replace('_', ' ')}" for k, n in deleted.items()))
-    for sha in blob_files:
-        store.blobs.delete_file(sha)
-    return {"respondent_id": respondent_id, "deleted": deleted, "audit_entries_erased": erased}
 
 
 def add_contact(store: Store, actor: User, respondent_id: int, contact: str) -> None:

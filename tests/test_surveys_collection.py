@@ -159,8 +159,11 @@ def test_answers_are_checked_against_their_question(store, users, survey, consen
     assert multi["choices"] == ["radio", "gp"]
     scale = service.submit_answer(store, c, sid, qid(survey, "trust"), text="4")
     assert scale["choices"] == ["4"]
+    again = service.submit_answer(store, c, sid, qid(survey, "trust"), text="5")
+    assert (again["id"], again["version"], again["choices"]) == (scale["id"], 2, ["5"])
+    service.finish_session(store, c, sid)
     with pytest.raises(Conflict):
-        service.submit_answer(store, c, sid, qid(survey, "trust"), text="5")
+        service.submit_answer(store, c, sid, qid(survey, "trust"), text="3")
 
 
 def test_a_full_postcode_is_cut_to_its_district(store, users, survey, consented):
