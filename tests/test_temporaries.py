@@ -214,3 +214,24 @@ def test_store_check_repair_reports_what_it_removed(tmp_path):
     report = store.check(repair=True)
     assert report["partial_files_removed"] == ["blobs/tmp/" + leftover.name]
     assert not leftover.exists()
+
+
+def test_the_tui_cuts_segments_into_a_temporary_of_the_data_directory(tmp_path, monkeypatch):
+    """A segment being played holds a person's voice: it goes where start-up cleaning finds
+    it if the TUI is killed, not into the system's temporary folder."""
+    from tui import player
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "aplay"  # stands in for a sound card the test machine lacks
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    data_dir = tmp_path / "data"
+    player._segment_dir.cache_clear()
+    proc = player.play(DEMO_DATA / "flu-vaccine-en.wav", 0.5, 1.5, data_dir)
+    proc.wait(10)
+    found = temporaries.find(data_dir)
+    assert [(p.parent.name, alive) for p, _, alive in found] == [("tmp", True)]
+    segments = list(found[0][0].iterdir())
+    assert len(segments) == 1 and segments[0].suffix == ".wav"
+    player._segment_dir.cache_clear()
