@@ -172,7 +172,8 @@ def db_restore(path: Path = typer.Argument(..., help="A folder made by `cohear d
 
 
 @db_app.command("check")
-def db_check(repair: bool = typer.Option(False, help="Remove orphan blob files older than an hour."),
+def db_check(repair: bool = typer.Option(False, help="Remove orphan blob files older than an "
+                                          "hour, and half-written files of dead processes."),
              as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")):
     """Check the database (integrity, foreign keys) and every blob's hash."""
     from cohear.store import Store

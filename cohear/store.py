@@ -290,7 +290,7 @@ class Store:
 
         Orphan blob files (written, but their database row never committed, e.g. after a
         crash mid-upload) are listed, and with `repair` those older than the grace period
-        are removed.
+        are removed, with every temporary whose writer is gone (`cohear.temporaries`).
         """
         report: dict = {"database": str(self.path), "problems": [], "orphans": [], "removed": []}
         integrity = [r[0] for r in self.conn.execute("PRAGMA integrity_check")]
