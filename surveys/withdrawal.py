@@ -5,11 +5,12 @@ What goes, in one transaction: their answers and every version of them, the word
 (typed, transcribed, English), codings, memos, redactions, safeguarding notes,
 recordings, transcripts, audio blobs and contact details; the words in the audit log
 (each entry's fact stays); export files that hold them (deleted, the export marked
-`removed` with the reason); the errors and results of jobs about them; and whatever
-other packages registered with `@eraser` (the field page drops their unfinished
-uploads). After the commit the files go, and the database's write-ahead log is
-checkpointed and truncated, so no copy of their words stays in the WAL file; with
-`secure_delete` on (see `cohear.store`) freed pages are zeroed too.
+`removed` with the reason; one being written is written again without them); the
+errors and results of jobs about them; and whatever other packages registered with
+`@eraser` (the field page drops their unfinished uploads). After the commit the files
+go, and the database's write-ahead log is checkpointed and truncated, so no copy of
+their words stays in the WAL file; with `secure_delete` on (see `cohear.store`) freed
+pages are zeroed too.
 
 What it cannot reach (copies already downloaded, backups, exports written with the CLI
 to a path of the user's choosing) is listed in SECURITY.md.
@@ -182,30 +183,36 @@ def _erase(conn: sqlite3.Connection, store: Store, actor: User, rid: int
 
 def _remove_exports(conn, store: Store, survey_ids: list[int], answer_ids: list[int]
                     ) -> tuple[list[Any], list[Path]]:
-    """Exports of the respondent's surveys that may hold their answers: any not finished
-    before their first answer arrived. Marked `removed`; their files go after commit.
-    An export still being written sees the withdrawal when it finishes (surveys.jobs)."""
+    """Finished exports of the respondent's surveys that may hold their answers (any
+    finished after their first answer arrived): marked `removed`, their files deleted
+    after the commit. An export not finished yet is left to its job, which writes it
+    again when a respondent withdrew while it ran (surveys.jobs); any file under its
+    final name (a job that died before recording it done) goes too."""
     if not answer_ids or not survey_ids:
         return [], []
+    from surveys.exports import export_files
     first = conn.execute(f"SELECT min(created_at) FROM answers WHERE id IN "
                          f"({_marks(answer_ids)})", tuple(answer_ids)).fetchone()[0]
     sm = _marks(survey_ids)
     rows = conn.execute(
-        f"SELECT * FROM survey_exports WHERE survey_id IN ({sm}) AND status != 'removed' "
-        "AND (finished_at IS NULL OR finished_at >= ?)", (*survey_ids, first)).fetchall()
-    from surveys.exports import export_files
+        f"SELECT * FROM survey_exports WHERE survey_id IN ({sm}) AND status = 'done' "
+        "AND finished_at >= ?", (*survey_ids, first)).fetchall()
     files: list[Path] = []
     for row in rows:
         files += export_files(store, row["id"], row["format"])
         conn.execute("UPDATE survey_exports SET status = 'removed', removed_at = ?, "
                      "removed_reason = ?, path = NULL WHERE id = ?",
                      (utcnow(), REMOVED_REASON, row["id"]))
+    for row in conn.execute(f"SELECT id, format FROM survey_exports WHERE survey_id IN ({sm})"
+                            " AND status NOT IN ('done', 'removed')", tuple(survey_ids)):
+        files += export_files(store, row["id"], row["format"])
     return rows, files
 
 
 def _scrub_jobs(conn, job_ids: list[int]) -> int:
-    """Jobs about the respondent keep their ids and what happened (status, attempts),
-    not their result or error text; one still waiting is cancelled."""
+    """Jobs about the respondent (transcriptions of their recordings, the exports removed)
+    keep their ids and what happened (status, attempts), not their result or error text;
+    one still waiting is cancelled."""
     if not job_ids:
         return 0
     jm = _marks(job_ids)

@@ -348,3 +348,50 @@ def test_after_withdrawal_no_file_under_the_data_directory_nor_the_log_holds_the
     lines = log.read_text(errors="replace")
     assert "/translate" in lines and "test.quotes_an_answer" in lines
     assert b["typed"]  # the control respondent was there all along
+
+
+def test_an_export_being_written_when_a_respondent_withdraws_is_written_again_without_them(
+        store, users):
+    """The export job reads its rows from one snapshot of the database; a withdrawal
+    that commits while it runs would otherwise leave the respondent in the file."""
+    import threading
+
+    from cohear.jobs import JobContext
+    from surveys import exports, service
+    from surveys.jobs import run_export
+    q = make_survey(store, users)
+    answered = {}
+    for name, words in (("a", "Brinwhistle takes two buses"), ("b", "Fennimore walks")):
+        session = service.start_session(store, users["collector"], q["survey"], "en")
+        service.record_consent(store, users["collector"], session["id"], method="tick")
+        service.submit_answer(store, users["collector"], session["id"], q["story"], text=words)
+        answered[name] = session
+    queue = JobQueue(store)
+    made = exports.request_export(store, users["researcher"], q["survey"], "csv", jobs=queue)
+    paused, release = threading.Event(), threading.Event()
+
+    class PausedOnce(JobContext):
+        def progress(self, fraction: float) -> None:
+            if not paused.is_set():
+                paused.set()   # rows are being read and written: hold here
+                release.wait(60)
+            super().progress(fraction)
+
+    claimed = queue.claim(made["job_id"], "test-worker")
+    ctx = PausedOnce(store, claimed.job_id, claimed.kind, claimed.payload, claimed.attempt,
+                     claimed.owner, claimed.created_by)
+    results: list = []
+    worker = threading.Thread(target=lambda: results.append(run_export(ctx)))
+    worker.start()
+    assert paused.wait(60)
+    report = service.withdraw_consent(store, users["collector"],
+                                      answered["a"]["respondent_id"])
+    release.set()
+    worker.join(60)
+    assert results and results[0]["rows"] == 1
+    assert report["exports_removed"] == []  # not finished yet: its job writes it again
+    text = exports.export_files(store, made["id"], "csv")[0].read_text(encoding="utf-8-sig")
+    assert "Fennimore" in text and "Brinwhistle" not in text
+    assert exports.get_export(store, users["researcher"], made["id"])["status"] == "done"
+    written = store.one("SELECT count(*) FROM audit_log WHERE action = 'survey.export'")[0]
+    assert written == 2  # the first file was thrown away
