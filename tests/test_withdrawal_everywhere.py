@@ -20,6 +20,7 @@ import httpx
 import numpy as np
 import pytest
 
+from cohear.errors import Conflict
 from cohear.jobs import JobQueue
 from cohear.store import Store
 from speech.transcribe import LanguageFinding, Segment, Transcription
@@ -395,3 +396,41 @@ def test_an_export_being_written_when_a_respondent_withdraws_is_written_again_wi
     assert exports.get_export(store, users["researcher"], made["id"])["status"] == "done"
     written = store.one("SELECT count(*) FROM audit_log WHERE action = 'survey.export'")[0]
     assert written == 2  # the first file was thrown away
+
+
+def test_a_phone_whose_parts_were_dropped_starts_again_and_nothing_is_padded(store, users):
+    """Parts sent without their session cannot be told apart, so a withdrawal by one of
+    the collector's respondents drops them too: the phone is told to start again, and
+    the server never fills the missing bytes with zeros."""
+    from surveys import service
+    from webcollect import service as collect
+    q = make_survey(store, users)
+    sessions = []
+    for _ in range(2):
+        s = service.start_session(store, users["collector"], q["survey"], "en")
+        service.record_consent(store, users["collector"], s["id"], method="tick")
+        service.submit_answer(store, users["collector"], s["id"], q["story"], text="words")
+        sessions.append(s)
+    audio = distinct_recordings(1)[0]
+    key = "old-page-part-1"
+    collect.add_part(store, users["collector"], key, 0, len(audio), audio[:60000])  # no session
+    report = service.withdraw_consent(store, users["collector"], sessions[0]["respondent_id"])
+    assert report["deleted"]["upload_parts"] == 1
+    with pytest.raises(Conflict) as refused:
+        collect.add_part(store, users["collector"], key, 60000, len(audio), audio[60000:120000])
+    assert refused.value.status == 409 and refused.value.extra["received"] == 0
+    collect.add_part(store, users["collector"], key, 0, len(audio), audio[:60000],
+                     session_id=sessions[1]["id"])
+    done = collect.add_part(store, users["collector"], key, 60000, len(audio), audio[60000:])
+    assert done["received"] == len(audio)
+    with collect._assembled(store, users["collector"], key) as fh:
+        assert fh.read() == audio
+    # A part file gone while its row remains (a disk problem, a hand-deleted file): the
+    # next part is refused with "start again", never appended after zeros.
+    other = "lost-file-part-1"
+    collect.add_part(store, users["collector"], other, 0, len(audio), audio[:60000],
+                     session_id=sessions[1]["id"])
+    collect._part_path(store, users["collector"], other).unlink()
+    with pytest.raises(Conflict) as lost:
+        collect.add_part(store, users["collector"], other, 60000, len(audio), audio[60000:])
+    assert lost.value.status == 409 and lost.value.extra["received"] == 0
