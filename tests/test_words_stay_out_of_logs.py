@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 
 import pytest
@@ -251,3 +252,38 @@ def test_the_servers_log_config_leaves_messages_and_query_strings_out(settings, 
     server_lines = [line for line in (out + err).splitlines()
                     if " httpx " not in line and " httpcore" not in line]
     assert_no_words("the server's output", "\n".join(server_lines))
+
+
+def test_healthz_and_housekeeping_failures_name_a_category_only(api, store, monkeypatch,
+                                                               log_lines):
+    """/healthz answers anyone, so a failure it reports must never carry a message; a
+    periodic housekeeping task's failure is logged by category and place."""
+    from cohear import jobs, models
+
+    def broken_models(store):
+        raise ValueError(f"cannot list models for {WORDS}")
+
+    monkeypatch.setattr(models, "list_models", broken_models)
+    health = api["anonymous"].get("/healthz").json()
+    assert health["whisper"] == {"ok": False, "error": "ValueError"}
+    assert_no_words("/healthz", str(health))
+
+    ran = threading.Event()
+
+    def housekeeping(store):
+        ran.set()
+        raise RuntimeError(f"tidying up after {WORDS}")
+
+    monkeypatch.setitem(jobs.PERIODIC, "test.words", (3600, housekeeping))
+    worker = jobs.Worker(jobs.JobQueue(store), 1)
+    worker.start()
+    try:
+        assert ran.wait(30)
+        deadline = time.monotonic() + 10
+        while "periodic task test.words failed" not in log_lines.text():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert "RuntimeError" in log_lines.text()
+    assert_no_words("the log", log_lines.text())
