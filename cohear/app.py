@@ -7,7 +7,6 @@ import contextlib
 import importlib
 import logging
 import re
-import uuid
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cohear import __version__, limits
+from cohear import __version__, limits, logs, temporaries
 from cohear.errors import CohearError
 from cohear.jobs import JobQueue
 from cohear.schema import HealthOut
@@ -241,7 +240,9 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     settings = settings or load_settings()
     store = Store(settings)
     store.migrate()
-    store.blobs.clean_tmp()  # half-written files of a process that crashed mid-upload
+    # Half-written files of a process that died (kill -9, power cut) mid-write; those of
+    # processes still writing (another worker on this data directory) are left alone.
+    temporaries.clean(store)
     jobs = JobQueue(store)
     run_worker = settings.embedded_worker if start_worker is None else start_worker
 
@@ -291,8 +292,11 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
-        ref = uuid.uuid4().hex[:12]
-        log.exception("unexpected error %s on %s %s", ref, request.method, request.url.path)
+        # The category and where in the code, never the message: it may quote the
+        # request's words (see cohear.logs).
+        ref = logs.reference()
+        log.error("unexpected error %s on %s %s: %s\n%s", ref, request.method,
+                  request.url.path, logs.category(exc), logs.frames(exc))
         return problem_response(500, "Internal error",
                                 f"cohear hit an unexpected error (reference {ref}). Nothing "
                                 "was half-saved; an admin can find the details in the server "
@@ -385,7 +389,7 @@ def health(store: Store, jobs: JobQueue) -> dict:
     try:
         out["jobs"] = {"ok": True, "backend": store.settings.job_backend, "counts": jobs.counts()}
     except Exception as exc:  # noqa: BLE001
-        out["jobs"] = {"ok": False, "error": str(exc)}
+        out["jobs"] = {"ok": False, "error": logs.summary(exc)}
     try:
         wanted = store.settings.whisper_model
         listed = {m["name"]: m for m in models.list_models(store)}
@@ -396,7 +400,7 @@ def health(store: Store, jobs: JobQueue) -> dict:
         if not out["whisper"]["ok"]:
             out["whisper"]["fix"] = "run `cohear models install`"
     except Exception as exc:  # noqa: BLE001
-        out["whisper"] = {"ok": False, "error": str(exc)}
+        out["whisper"] = {"ok": False, "error": logs.summary(exc)}
     try:
         from language_packs import packs
         out["language_packs"] = {"ok": True, "installed": packs.installed_pairs(store)}

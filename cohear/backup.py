@@ -3,8 +3,8 @@
 A backup is a folder: `cohear.db` (SQLite's online backup API, so writers can
 carry on), `blobs/` (every blob the backed-up database refers to; blobs are
 immutable, so copying them after the snapshot is safe) and `manifest.json`.
-It is built under a `.partial` name and renamed when complete, so a folder
-named as asked for is always a whole backup.
+It is built under a temporary name and renamed when complete, so a folder named as
+asked for is always a whole backup.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from cohear import temporaries
 from cohear.errors import BadInput, Conflict, StoreError
 from cohear.store import BlobStore, Store, utcnow
 
@@ -32,10 +33,10 @@ def backup(store: Store, dest: Path, progress: Progress | None = None) -> dict:
     if dest.exists() and any(dest.iterdir()):
         raise Conflict(f"{dest} already exists and is not empty",
                        fix="choose a new folder for the backup")
-    partial = dest.with_name(dest.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True, mode=0o700)
+    # Named for this process (`cohear.temporaries`), so if it dies mid-backup the next
+    # start-up on this data directory removes the half-made copy wherever it is.
+    partial = temporaries.path(store.settings.data_dir, dest.parent, dest.name)
+    partial.mkdir(mode=0o700)
     try:
         target = sqlite3.connect(partial / "cohear.db")
         try:
@@ -101,13 +102,11 @@ def restore(source: Path, data_dir: Path, progress: Progress | None = None) -> d
     for i, (sha, path) in enumerate(files, 1):
         if _sha(path) != sha:
             raise BadInput(f"blob {sha} in the backup is damaged", fix="use another backup")
-        target = dst_blobs.path(sha)
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        shutil.copyfile(path, target)
-        os.chmod(target, 0o600)
+        with open(path, "rb") as fh:  # written under a temporary name, then renamed
+            dst_blobs.put_stream(fh)
         if progress:
             progress(i, len(files))
-    tmp = data_dir / "cohear.db.restoring"
+    tmp = temporaries.path(data_dir, data_dir, "cohear.db.restoring")
     shutil.copyfile(source / "cohear.db", tmp)
     os.chmod(tmp, 0o600)
     os.replace(tmp, data_dir / "cohear.db")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -98,6 +97,7 @@ def serve(host: str | None = typer.Option(None, help="Bind address (default 127.
     """Run the web service (API, docs, field page) with an embedded job worker."""
     import uvicorn
 
+    from cohear import logs
     from cohear.app import create_app
 
     s = load_settings(data_dir=_state["data_dir"], host=host, port=port)
@@ -106,16 +106,19 @@ def serve(host: str | None = typer.Option(None, help="Bind address (default 127.
     if s.host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(f"[yellow]warning:[/] listening on {s.host} without TLS: put cohear "
                           "behind a TLS proxy before other machines use it")
-    uvicorn.run(app_, host=s.host, port=s.port, log_level=s.log_level)
+    # Every log line without people's words: no exception messages, no query strings.
+    uvicorn.run(app_, host=s.host, port=s.port, log_level=s.log_level,
+                log_config=logs.uvicorn_config(s.log_level))
 
 
 @app.command()
 def worker(threads: int = typer.Option(1, min=1, max=64, help="Worker threads.")):
     """Run a job worker (transcription, translation, exports) until stopped."""
+    from cohear import logs, temporaries
     from cohear.jobs import JobQueue, Worker
-
     store = open_store()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logs.configure("INFO")
+    temporaries.clean(store)  # what a worker that died here left half-written
     queue = JobQueue(store)
     err_console.print(f"cohear worker with {threads} thread(s), backend {store.settings.job_backend}")
     Worker(queue, threads).run_until_stopped()
@@ -169,7 +172,8 @@ def db_restore(path: Path = typer.Argument(..., help="A folder made by `cohear d
 
 
 @db_app.command("check")
-def db_check(repair: bool = typer.Option(False, help="Remove orphan blob files older than an hour."),
+def db_check(repair: bool = typer.Option(False, help="Remove orphan blob files older than an "
+                                          "hour, and half-written files of dead processes."),
              as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")):
     """Check the database (integrity, foreign keys) and every blob's hash."""
     from cohear.store import Store

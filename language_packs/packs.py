@@ -25,13 +25,12 @@ import re
 import shutil
 import sqlite3
 import threading
-import uuid
 import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from cohear import audit, limits
+from cohear import audit, limits, temporaries
 from cohear.auth import SYSTEM, User
 from cohear.errors import BadInput, NotFound, TooLarge, Unprocessable
 from cohear.store import Store, utcnow
@@ -162,7 +161,7 @@ def install_file(store: Store, archive: Path, *, actor: User = SYSTEM,
                             fix="Argos packs are .argosmodel zip files; download it again")
     root = packs_dir(store)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    staging = root / f".staging-{uuid.uuid4().hex}"
+    staging = temporaries.path(store.settings.data_dir, root, "staging")
     try:
         top = _extract(archive, staging, label)
         metadata = verify(top)
@@ -415,7 +414,7 @@ def _activate(store: Store, top: Path, metadata: dict, sha: str, size: int,
     with _install_lock:
         old = None
         if final.exists():
-            old = final.with_name(f".old-{uuid.uuid4().hex}")
+            old = temporaries.path(store.settings.data_dir, final.parent, "old")
             os.rename(final, old)
         os.rename(top, final)
         try:
@@ -497,11 +496,11 @@ def install_by_name(store: Store, name: str, *, actor: User = SYSTEM,
         raise BadInput(f"the download of {name} failed", fix=offline)
     root = packs_dir(store)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    download = root / f".download-{uuid.uuid4().hex}.argosmodel"
+    download = temporaries.path(store.settings.data_dir, root, "download")
     try:
         download.write_bytes(data)
         return install_file(store, download, actor=actor, expect_source=expect_source,
-                            expect_target=expect_target)
+                            expect_target=expect_target, label=f"{name}.argosmodel")
     finally:
         download.unlink(missing_ok=True)
 
@@ -523,7 +522,7 @@ def remove(store: Store, name: str, *, actor: User = SYSTEM) -> dict:
                          before={"name": row["name"], "version": row["package_version"]})
         folder = store.settings.data_dir / row["path"]
         if folder.exists():
-            trash = folder.with_name(f".removed-{uuid.uuid4().hex}")
+            trash = temporaries.path(store.settings.data_dir, folder.parent, "removed")
             os.rename(folder, trash)
             shutil.rmtree(trash, ignore_errors=True)
     return {"name": row["name"], "source": row["source_tag"], "target": row["target_tag"],

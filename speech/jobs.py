@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from cohear import logs
 from cohear.errors import NotFound
 from cohear.jobs import JobContext, handler
 from speech import service
@@ -65,7 +66,9 @@ def argos_english(store, text: str, whisper_code: str | None) -> str | None:
             return None
         return " ".join(t.text for t in engine.translate([text], source, "en")).strip() or None
     except Exception as exc:  # noqa: BLE001 - an English rendering is extra, never fatal
-        log.warning("Argos English rendering from %s failed: %s", whisper_code, exc)
+        # The category only: the engine's message may quote the words it was given.
+        log.warning("Argos English rendering from %s failed: %s", whisper_code,
+                    logs.category(exc))
         return None
 
 

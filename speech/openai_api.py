@@ -27,14 +27,12 @@ file is transcribed to no words (OpenAI's answer), not refused as an upload woul
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from cohear import limits
+from cohear import limits, temporaries
 from cohear.auth import authenticate
 from cohear.deps import bearer
 from cohear.errors import CohearError, Forbidden, TooLarge, Unauthorized, UnsupportedMedia
@@ -243,10 +241,13 @@ def _run(store, upload, model_name: str, options: Options, *_):
     """Decode and transcribe in a worker thread; the upload is spooled to a private
     temporary file that is removed at once."""
     limit = audio.max_bytes()
-    fd, path = tempfile.mkstemp(prefix="cohear-v1-")
+    # In the data directory (owner-only), named for this process: if it dies here, the
+    # next start-up removes the audio (`cohear.temporaries`); the system's temporary
+    # folder would keep it.
+    path = temporaries.path(store.settings.data_dir, store.blobs.tmp, "v1-upload")
     try:
         size = 0
-        with os.fdopen(fd, "wb") as out:
+        with open(path, "xb") as out:
             while chunk := upload.file.read(1024 * 1024):
                 size += len(chunk)
                 if size > limit:
@@ -257,7 +258,7 @@ def _run(store, upload, model_name: str, options: Options, *_):
         decoded = audio.decode(path, filename=upload.filename, content_type=upload.content_type,
                                allow_silence=True)
     finally:
-        os.unlink(path)
+        path.unlink(missing_ok=True)
     model = _model(store, model_name)
     return transcribe_all(model, decoded.samples, options), model
 

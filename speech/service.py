@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from cohear import audit
+from cohear import audit, temporaries
 from cohear import text as text_rule
 from cohear.auth import User
 from cohear.errors import BadInput, Conflict, NotFound, TooLarge, Unprocessable
@@ -127,8 +126,7 @@ def ingest(store: Store, fileobj: IO[bytes], *, filename: str | None, content_ty
     if hint:
         whisper_language(hint)
     limit = audio.max_bytes()
-    store.blobs.tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = store.blobs.tmp / f"upload-{os.getpid()}-{os.urandom(6).hex()}"
+    tmp = temporaries.path(store.settings.data_dir, store.blobs.tmp, "upload")
     try:
         sha, size = _spool(fileobj, tmp, limit)
         if size == 0:
@@ -301,11 +299,17 @@ def queue_transcription(store: Store, recording_id: int, actor: User,
     hint = check_language_tag(language_hint) or rec.language_hint
     if hint:
         whisper_language(hint)
-    if rec.job and rec.job["status"] in ("queued", "running"):
-        return rec.job["id"]
     queue = jobs or JobQueue(store)
     payload = {"recording_id": rec.id, "language": hint, "word_timestamps": word_timestamps}
     with store.transaction() as conn:
+        # Looked for under the write lock: two requests for the same recording at the
+        # same moment (the same bytes uploaded twice) make one job, not two.
+        waiting = conn.execute(
+            "SELECT j.id FROM recording_jobs rj JOIN jobs j ON j.id = rj.job_id WHERE "
+            "rj.recording_id = ? AND j.status IN ('queued', 'running') ORDER BY j.id DESC "
+            "LIMIT 1", (rec.id,)).fetchone()
+        if waiting is not None:
+            return waiting["id"]
         job_id = queue.enqueue(TRANSCRIBE_JOB, payload, actor=actor, conn=conn)
         conn.execute("INSERT INTO recording_jobs (recording_id, job_id) VALUES (?, ?)",
                      (rec.id, job_id))

@@ -234,6 +234,14 @@ def get_session(session_id: IdPath, store: StoreDep,
     return service.get_session(store, user, session_id)
 
 
+@router.post("/api/sessions/{session_id}/finish", tags=["sessions"], responses=problems(404, 409))
+def finish_session(session_id: IdPath, store: StoreDep,
+                   user: Annotated[User, Depends(allow("sessions.run"))]) -> dict:
+    """The respondent has finished: later answers to this session are refused (409).
+    Until then, a second answer to a question is a new version of the first."""
+    return service.finish_session(store, user, session_id)
+
+
 @router.post("/api/sessions/{session_id}/consent", status_code=201, tags=["sessions"],
              response_model=ConsentOut, responses=problems(*BODY, 404, 409, 415))
 def record_consent(session_id: IdPath, store: StoreDep,

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cohear import audit, cells
+from cohear import audit, cells, temporaries
 from cohear.auth import User
 from cohear.errors import BadInput, Conflict, NotFound
 from cohear.permissions import register
@@ -362,10 +362,11 @@ def iter_wide_rows(plan: Plan, codes: list[tuple[int, str]]) -> Iterator[dict]:
 # -- writing ----------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def _partial(out: Path) -> Iterator[Path]:
-    """A temporary name next to `out`, renamed to `out` only if the block completes."""
+def _partial(store: Store, out: Path) -> Iterator[Path]:
+    """A temporary name next to `out`, renamed to `out` only if the block completes (a
+    process killed mid-export leaves it to `cohear.temporaries` to remove)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    tmp = temporaries.path(store.settings.data_dir, out.parent, out.name)
     try:
         yield tmp
         with open(tmp, "rb+") as fh:
@@ -838,7 +839,7 @@ def export_survey(store: Store, actor: User, survey_id: int, fmt: str, out: Path
     paths = _code_paths(store, survey_id)
     codes = _used_codes(store, survey_id)
     dictionary_path = None
-    with _partial(out) as tmp:
+    with _partial(store, out) as tmp:
         if fmt == "csv":
             rows = _write_csv(tmp, list(long_columns(identifiable)), iter_long_rows(plan, paths),
                               tick)
@@ -858,7 +859,7 @@ def export_survey(store: Store, actor: User, survey_id: int, fmt: str, out: Path
             dictionary = None
         if dictionary is not None:
             dictionary_path = out.with_name(out.stem + ".dictionary.csv")
-            with _partial(dictionary_path) as dtmp:
+            with _partial(store, dictionary_path) as dtmp:
                 _write_dictionary_csv(dtmp, dictionary)
     with store.transaction() as conn:
         audit.record(conn, actor, "survey.export" + (".identifiable" if identifiable else ""),
@@ -903,6 +904,13 @@ def request_export(store: Store, actor: User, survey_id: int, fmt: str, *,
 
 def export_path(store: Store, export_id: int, fmt: str) -> Path:
     return store.settings.data_dir / "exports" / f"export-{export_id}{FORMATS[fmt]}"
+
+
+def export_files(store: Store, export_id: int, fmt: str) -> list[Path]:
+    """Every file an export job writes under its final name (the export, and for CSV
+    its data dictionary)."""
+    path = export_path(store, export_id, fmt)
+    return [path, path.with_name(path.stem + ".dictionary.csv")]
 
 
 def get_export(store: Store, actor: User, export_id: int) -> dict:

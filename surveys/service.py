@@ -1,8 +1,10 @@
 """Surveys and collection: surveys with versioned, typed questions in every language,
-respondents, sessions, consent, answers, review status, safeguarding and withdrawal.
+respondents, sessions, consent, answers (one per question and session, in versions),
+review status and safeguarding.
 
 Codebooks and coding live in `coding.py`, agreement in `agreement.py`, exports in
-`exports.py`; this module holds the rules for getting answers in.
+`exports.py`, withdrawal in `withdrawal.py` (re-exported here); this module holds the
+rules for getting answers in.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cohear.permissions import register
 from cohear.store import Store, utcnow
 from surveys import labels, links, redaction, values
 from surveys.safeguarding import keyword_hits
+from surveys.withdrawal import withdraw_consent  # noqa: F401 - withdrawal has its own module
 
 ADMIN, COMMUNICATOR, COLLECTOR = "admin", "communicator", "collector"
 REVIEWER, RESEARCHER = "reviewer", "researcher"
@@ -784,7 +787,15 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
                   text: str | None = None, choices: list[str] | None = None,
                   audio: IO[bytes] | None = None, filename: str = "answer",
                   content_type: str | None = None, jobs=None) -> dict:
-    """Accept an answer once consent is recorded; a voice answer queues transcription."""
+    """Accept an answer once consent is recorded; a voice answer queues transcription.
+
+    A session answers each question once (UNIQUE in the database). While the session is
+    open, another answer to a question it has answered becomes the next version of that
+    answer: the answer keeps its id, `version` counts up, and the earlier version stays
+    (`answer_versions`, its words in `answer_texts` and the audit log). The same answer
+    again (the same words, choices or recording) is not a new version: it comes back
+    with `duplicate: True`. Once the session is finished, answers are refused (409).
+    """
     actor.require("sessions.run")
     conn = store.conn
     session = _session_row(conn, actor, session_id, writing=True)
@@ -799,16 +810,11 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
         raise BadInput(f"question {question_id} is from version {question['survey_version']} of "
                        f"the survey, but this session uses version {session['survey_version']}",
                        fix="answer the questions of the session's own version")
+    _check_open(session)
     if _active_consent(conn, session_id) is None:
         raise Conflict(f"no consent is recorded for session {session_id}",
                        fix="record the respondent's consent before any answer",
                        code="consent-missing")
-    earlier = conn.execute("SELECT * FROM answers WHERE session_id = ? AND question_id = ?",
-                           (session_id, question_id)).fetchone()
-    if earlier is not None and session["ended_at"]:
-        raise Conflict(f"question {question['name']!r} is already answered and session "
-                       f"{session_id} is finished", fix="a reviewer can correct the answer",
-                       code="session-finished")
     try:
         kind, clean_text, clean_choices, notes = _check_answer_value(question, text, choices,
                                                                      audio is not None)
@@ -822,28 +828,65 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
                                              content_type=content_type, uploaded_by=actor,
                                              language_hint=language)
     hits = keyword_hits(clean_text or "", language)
-    if earlier is not None:
-        return _revise_answer(store, actor, earlier, kind, clean_text, clean_choices,
-                              recording_id, hits, notes)
+    choices_json = _json(clean_choices) if clean_choices is not None else None
     with store.transaction() as conn:
-        aid = conn.execute(
-            "INSERT INTO answers (session_id, question_id, respondent_id, language, survey_version,"
-            " kind, choices_json, recording_id, created_by, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (session_id, question_id, session["respondent_id"], language,
-             session["survey_version"], kind,
-             _json(clean_choices) if clean_choices is not None else None, recording_id,
-             actor.id, utcnow())).lastrowid
-        if clean_text is not None:
-            # A number, date or time was checked against its format: it holds no name or
-            # phone number to suggest redacting (a date reads like a phone number to them).
-            _insert_text(conn, store, aid, "original", language, clean_text, "typed",
-                         suggest=question["kind"] not in values.VALUE_KINDS)
-        if hits:
-            _flag(conn, aid, "keywords: " + ", ".join(hits), "keywords")
-        audit.record(conn, actor, "answer.create", "answer", aid,
-                     after={"text": clean_text, "choices": clean_choices,
-                            "recording_id": recording_id})
+        # Checked again inside the write lock: the session may have finished meanwhile.
+        _check_open(conn.execute("SELECT * FROM survey_sessions WHERE id = ?",
+                                 (session_id,)).fetchone())
+        before = conn.execute("SELECT * FROM answers WHERE session_id = ? AND question_id = ?",
+                              (session_id, question_id)).fetchone()
+        before_text = (latest_texts(conn, before["id"]).get("original") or {}).get("text") \
+            if before else None
+        if before is not None and (before["kind"], before["choices_json"],
+                                   before["recording_id"]) == (kind, choices_json,
+                                                               recording_id) \
+                and (kind != "text" or before_text == clean_text):
+            duplicate_id, version = before["id"], before["version"]
+        else:
+            duplicate_id = None
+            # The database keeps one answer per question and session: a second one is
+            # the next version of the first, never a second row.
+            row = conn.execute(
+                "INSERT INTO answers (session_id, question_id, respondent_id, language, "
+                "survey_version, kind, choices_json, recording_id, created_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, question_id) "
+                "DO UPDATE SET version = answers.version + 1, kind = excluded.kind, "
+                "choices_json = excluded.choices_json, recording_id = excluded.recording_id, "
+                "transcription_job_id = NULL, status = 'new', verified_by = NULL, "
+                "verified_at = NULL RETURNING id, version",
+                (session_id, question_id, session["respondent_id"], language,
+                 session["survey_version"], kind, choices_json, recording_id, actor.id,
+                 utcnow())).fetchone()
+            aid, version = row["id"], row["version"]
+            tid = None
+            if clean_text is not None:
+                # A number, date or time was checked against its format: it holds no name
+                # or phone number to suggest redacting (a date reads like a phone number).
+                tid = _insert_text(conn, store, aid, "original", language, clean_text, "typed",
+                                   suggest=question["kind"] not in values.VALUE_KINDS)
+            conn.execute("INSERT INTO answer_versions (answer_id, version, kind, choices_json, "
+                         "recording_id, answer_text_id, created_by, created_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (aid, version, kind, choices_json, recording_id, tid, actor.id,
+                          utcnow()))
+            if hits:
+                _flag(conn, aid, "keywords: " + ", ".join(hits), "keywords")
+            after = {"text": clean_text, "choices": clean_choices, "recording_id": recording_id}
+            if version == 1:
+                audit.record(conn, actor, "answer.create", "answer", aid, after=after)
+            else:
+                audit.record(conn, actor, "answer.version", "answer", aid,
+                             before={"version": version - 1, "text": before_text,
+                                     "choices": json.loads(before["choices_json"])
+                                     if before["choices_json"] else None,
+                                     "recording_id": before["recording_id"]},
+                             after=after | {"version": version},
+                             detail=f"version {version}")
+    # `version` is the one this request made (or matched): another may follow at once.
+    if duplicate_id is not None:
+        out = get_answer(store, actor, duplicate_id)
+        out["notes"], out["duplicate"], out["version"] = notes, True, version
+        return out
     if clean_text is not None and language != "en":
         from surveys import english  # typed words get an English rendering from the engine
         english.queue_english(store, [aid], actor)
@@ -851,54 +894,20 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
         job_id = links.queue_transcription(store, recording_id, actor, language)
         if job_id is not None:
             with store.transaction() as conn:
-                conn.execute("UPDATE answers SET transcription_job_id = ? WHERE id = ?",
-                             (job_id, aid))
+                conn.execute("UPDATE answers SET transcription_job_id = ? WHERE id = ? AND "
+                             "recording_id = ?", (job_id, aid, recording_id))
     out = get_answer(store, actor, aid)
-    out["notes"] = notes
+    out["notes"], out["duplicate"], out["version"] = notes, False, version
     return out
 
 
-def _revise_answer(store: Store, actor: User, earlier, kind: str, clean_text: str | None,
-                   clean_choices: list[str] | None, recording_id: int | None, hits: list[str],
-                   notes: dict) -> dict:
-    """The answer given again before its session is finished: a new version of the same
-    answer (same id), the one it replaces kept in answer_versions and the audit log."""
-    aid = earlier["id"]
-    with store.transaction() as conn:
-        row = conn.execute("SELECT * FROM answers WHERE id = ?", (aid,)).fetchone()
-        before_text = latest_texts(conn, aid).get("original")
-        conn.execute(
-            "INSERT INTO answer_versions (answer_id, version, kind, choices_json, recording_id, "
-            "answer_text_id, created_by, created_at, replaced_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (aid, row["version"], row["kind"], row["choices_json"], row["recording_id"],
-             before_text["id"] if before_text else None, row["created_by"], row["created_at"],
-             utcnow()))
-        conn.execute(
-            "UPDATE answers SET version = version + 1, kind = ?, choices_json = ?, "
-            "recording_id = ?, transcription_job_id = NULL, status = 'new', created_by = ?, "
-            "created_at = ? WHERE id = ?",
-            (kind, _json(clean_choices) if clean_choices is not None else None, recording_id,
-             actor.id, utcnow(), aid))
-        if clean_text is not None:
-            _insert_text(conn, store, aid, "original", row["language"], clean_text, "typed")
-        if hits:
-            _flag(conn, aid, "keywords: " + ", ".join(hits), "keywords")
-        audit.record(conn, actor, "answer.revise", "answer", aid,
-                     before={"version": row["version"],
-                             "text": before_text["text"] if before_text else None,
-                             "choices": json.loads(row["choices_json"] or "null"),
-                             "recording_id": row["recording_id"]},
-                     after={"version": row["version"] + 1, "text": clean_text,
-                            "choices": clean_choices, "recording_id": recording_id})
-    if recording_id is not None:
-        job_id = links.queue_transcription(store, recording_id, actor, row["language"])
-        if job_id is not None:
-            with store.transaction() as conn:
-                conn.execute("UPDATE answers SET transcription_job_id = ? WHERE id = ?",
-                             (job_id, aid))
-    out = get_answer(store, actor, aid)
-    out["notes"] = notes
-    return out
+def _check_open(session) -> None:
+    if session["ended_at"]:
+        raise Conflict(f"session {session['id']} is finished, so its answers are closed",
+                       fix="a reviewer can correct an answer; a respondent with more to say "
+                           "starts a new session", code="session-finished")
+
+
 
 
 def _insert_text(conn, store: Store, answer_id: int, rendering: str, language: str, text: str,
@@ -1144,77 +1153,6 @@ def review_queue(store: Store, actor: User, *, survey_id: int | None = None,
             "a.safeguarding DESC, a.id LIMIT ?")
     params.append(limit)
     return [dict(r) for r in store.all(sql, tuple(params))]
-
-
-# -- withdrawal -------------------------------------------------------------------------------
-
-def withdraw_consent(store: Store, actor: User, respondent_id: int) -> dict:
-    """Delete everything the respondent said (answers, their texts, codings, redactions,
-    recordings and transcripts, contact details); the audit log keeps only the fact."""
-    actor.require("respondents.withdraw")
-    # A collector withdraws only respondents they hold (created), never one reached
-    # through a session another collector's respondent was attached to.
-    resp = _respondent_row(store.conn, actor, respondent_id, "respondents.withdraw")
-    if resp["withdrawn_at"]:
-        raise Conflict(f"respondent {respondent_id} has already withdrawn", fix="nothing to do")
-    answer_ids = [r[0] for r in store.all("SELECT id FROM answers WHERE respondent_id = ?",
-                                          (respondent_id,))]
-    session_ids = [r[0] for r in store.all("SELECT id FROM survey_sessions WHERE "
-                                           "respondent_id = ?", (respondent_id,))]
-    # A recording shared with another respondent (the same bytes uploaded twice) stays.
-    recording_ids = [r[0] for r in store.all(
-        "SELECT recording_id FROM answers WHERE respondent_id = ?1 AND recording_id IS NOT NULL "
-        "UNION SELECT v.recording_id FROM answer_versions v JOIN answers a ON a.id = v.answer_id "
-        "WHERE a.respondent_id = ?1 AND v.recording_id IS NOT NULL "
-        "UNION SELECT recording_id FROM consents WHERE respondent_id = ?1 AND recording_id IS "
-        "NOT NULL EXCEPT SELECT recording_id FROM answers WHERE respondent_id != ?1 AND "
-        "recording_id IS NOT NULL EXCEPT SELECT recording_id FROM consents WHERE "
-        "respondent_id != ?1 AND recording_id IS NOT NULL", (respondent_id,))]
-    qmarks = ",".join("?" * len(answer_ids))
-    with store.transaction() as conn:
-        text_ids = [r[0] for r in conn.execute(
-            f"SELECT id FROM answer_texts WHERE answer_id IN ({qmarks})", answer_ids)]
-        tmarks = ",".join("?" * len(text_ids))
-        deleted = {
-            "translation_requests": conn.execute(
-                f"DELETE FROM translation_requests WHERE answer_id IN ({qmarks})",
-                answer_ids).rowcount,
-            "codings": conn.execute(f"DELETE FROM codings WHERE answer_id IN ({qmarks})",
-                                    answer_ids).rowcount,
-            "memos": conn.execute(f"DELETE FROM answer_memos WHERE answer_id IN ({qmarks})",
-                                  answer_ids).rowcount,
-            "earlier_versions": conn.execute(f"DELETE FROM answer_versions WHERE answer_id IN "
-                                             f"({qmarks})", answer_ids).rowcount,
-            "redactions": conn.execute(f"DELETE FROM redactions WHERE answer_text_id IN "
-                                       f"({tmarks})", text_ids).rowcount,
-            "answer_texts": conn.execute(f"DELETE FROM answer_texts WHERE id IN ({tmarks})",
-                                         text_ids).rowcount,
-            "answers": conn.execute(f"DELETE FROM answers WHERE id IN ({qmarks})",
-                                    answer_ids).rowcount,
-            "contact_details": conn.execute("DELETE FROM respondent_contacts WHERE "
-                                            "respondent_id = ?", (respondent_id,)).rowcount,
-        }
-        # Answers and consents no longer point at the recordings, so they can go now.
-        conn.execute("UPDATE consents SET recording_id = NULL WHERE respondent_id = ?",
-                     (respondent_id,))
-        speech_deleted, blob_files = links.delete_recordings(conn, store, recording_ids)
-        deleted |= speech_deleted
-        deleted["audio_files"] = len(blob_files)
-        erased_recordings = audit.erase_words(conn, "recording", recording_ids)
-        conn.execute("UPDATE consents SET withdrawn_at = ?, recording_id = NULL "
-                     "WHERE respondent_id = ?", (utcnow(), respondent_id))
-        conn.execute("UPDATE respondents SET withdrawn_at = ? WHERE id = ?",
-                     (utcnow(), respondent_id))
-        erased = audit.erase_words(conn, "answer", answer_ids)
-        erased += audit.erase_words(conn, "answer_text", text_ids)
-        erased += audit.erase_words(conn, "respondent", [respondent_id])
-        erased += audit.erase_words(conn, "session", session_ids) + erased_recordings
-        audit.record(conn, actor, "respondent.withdraw", "respondent", respondent_id,
-                     detail="consent withdrawn; deleted " + ", ".join(
-                         f"{n} {k.replace('_', ' ')}" for k, n in deleted.items()))
-    for sha in blob_files:
-        store.blobs.delete_file(sha)
-    return {"respondent_id": respondent_id, "deleted": deleted, "audit_entries_erased": erased}
 
 
 def add_contact(store: Store, actor: User, respondent_id: int, contact: str) -> None:

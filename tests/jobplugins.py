@@ -1,6 +1,7 @@
 """Job handlers used only by the tests, loaded through the `job_modules` setting
 (the same plug-in path a deployment uses). `test.slow_note` takes long enough to
-be killed part-way; `test.flaky` fails on its first attempt."""
+be killed part-way; `test.flaky` fails on its first attempt; `test.quotes_an_answer`
+fails with an answer's words in its message."""
 
 import time
 
@@ -26,3 +27,12 @@ def flaky(ctx: JobContext) -> dict:
     if ctx.attempt == 1:
         raise RuntimeError("the first attempt always fails")
     return {"attempt": ctx.attempt}
+
+
+@handler("test.quotes_an_answer")
+def quotes_an_answer(ctx: JobContext) -> dict:
+    """Fails the way a library does when it cannot handle some text: its message quotes
+    the text, here an answer's words (payload: answer_id)."""
+    row = ctx.store.one("SELECT text FROM answer_texts WHERE answer_id = ? ORDER BY id DESC",
+                        (ctx.payload["answer_id"],))
+    raise ValueError(f"could not process {row['text']!r}")

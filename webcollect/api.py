@@ -320,12 +320,16 @@ def part_status(key: PartKey, store: StoreDep, user: Collector) -> dict:
                 "schema": {"type": "string", "format": "binary"}}}, "required": True}})
 async def add_part(key: PartKey, request: Request, store: StoreDep, user: Collector,
                    offset: Annotated[int, Query(ge=0, le=2**40)],
-                   total: Annotated[int, Query(ge=1, le=2**40)]) -> dict:
+                   total: Annotated[int, Query(ge=1, le=2**40)],
+                   session: Annotated[int | None, Query(ge=1, le=2**53, description=(
+                       "the session the recording is for: a respondent's withdrawal "
+                       "drops their unfinished uploads"))] = None) -> dict:
     """Add the part of a recording that starts at byte `offset` (of `total`). A part
     that does not start where the last ended gets 409 with `received`. Then send the
     answer or consent with `in_parts=true` and the same Idempotency-Key."""
     data = await request.body()
-    return await run_in_threadpool(service.add_part, store, user, key, offset, total, data)
+    return await run_in_threadpool(service.add_part, store, user, key, offset, total, data,
+                                   session)
 
 
 @router.get("/collect/api/sessions/{session_id}", response_model=SessionStatusOut,

@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
-from cohear import limits
+from cohear import limits, temporaries
 from cohear.auth import User
 from cohear.errors import BadInput, CohearError, Conflict, NotFound, TooLarge
 from cohear.store import Store, utcnow
 from surveys import service as surveys
 from surveys import values
+from surveys.withdrawal import eraser
 
 MAX_ANSWER_BYTES = 25 * 1024 * 1024   # about 50 minutes of the page's 64 kbit/s Opus
 PART_BYTES = 256 * 1024               # a recording larger than this is sent in parts
@@ -169,7 +170,8 @@ def _once(store: Store, user: User, key: str, kind: str,
     The key is claimed before the work and marked done after it, so a request sent
     twice at the same moment cannot store two answers. `already` finds the entity
     stored by an earlier attempt that died before marking its key done, or sent
-    again under a new key (surveys then refuses a second answer as a conflict)."""
+    again under a new key (surveys then recognises the same answer, or refuses one to a
+    finished session as a conflict)."""
     key = check_key(key)
     with store.transaction() as conn:
         row = conn.execute("SELECT * FROM collect_uploads WHERE collector_id = ? AND "
@@ -251,11 +253,15 @@ def part_status(store: Store, user: User, key: str) -> dict:
             "part_bytes": PART_BYTES, "saved": saved is not None}
 
 
-def add_part(store: Store, user: User, key: str, offset: int, total: int, data: bytes) -> dict:
+def add_part(store: Store, user: User, key: str, offset: int, total: int, data: bytes,
+             session_id: int | None = None) -> dict:
     """Append the bytes that start at `offset`. A part that does not start where the
-    last one ended is refused with how much has arrived, so the phone can carry on."""
+    last one ended is refused with how much has arrived, so the phone can carry on.
+    `session_id` says whose recording it is, so the respondent's withdrawal drops it."""
     user.require("sessions.run")
     key = check_key(key)
+    if session_id is not None:
+        surveys.get_session(store, user, session_id)  # the collector's own, or 404
     if not 0 < total <= MAX_ANSWER_BYTES:
         raise TooLarge(f"a recording of {total:,} bytes is over the page's limit of "
                        f"{MAX_ANSWER_BYTES // (1024 * 1024)} MB",
@@ -282,6 +288,16 @@ def add_part(store: Store, user: User, key: str, offset: int, total: int, data: 
         # Written inside the transaction, so two requests with the same part cannot
         # both append it; a file longer than `received` (a crash) is cut back first,
         # and the bytes are on disk before the row says they have arrived.
+        if received and not path.exists():
+            # The bytes that arrived earlier are gone (dropped at a withdrawal, or lost):
+            # start again rather than pad the file with what never came.
+            conn.execute("DELETE FROM collect_parts WHERE collector_id = ? AND "
+                         "idempotency_key = ?", (user.id, key))
+            received = 0
+            if offset != 0:
+                raise Conflict("the parts of this recording kept on the server were lost",
+                               fix="send the recording again from the start",
+                               extra={"received": 0})
         with open(path, "r+b" if path.exists() else "wb") as fh:
             fh.truncate(received)
             fh.seek(received)
@@ -290,10 +306,11 @@ def add_part(store: Store, user: User, key: str, offset: int, total: int, data: 
             os.fsync(fh.fileno())
         now = utcnow()
         conn.execute("INSERT INTO collect_parts (collector_id, idempotency_key, received, total, "
-                     "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
+                     "created_at, updated_at, session_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
                      "(collector_id, idempotency_key) DO UPDATE SET received = excluded.received,"
-                     " updated_at = excluded.updated_at",
-                     (user.id, key, received + len(data), total, now, now))
+                     " updated_at = excluded.updated_at, "
+                     "session_id = coalesce(excluded.session_id, collect_parts.session_id)",
+                     (user.id, key, received + len(data), total, now, now, session_id))
     return {"received": received + len(data), "total": total, "part_bytes": PART_BYTES}
 
 
@@ -311,6 +328,46 @@ def sweep_parts(store: Store) -> int:
             conn.execute("DELETE FROM collect_parts WHERE collector_id = ? AND "
                          "idempotency_key = ?", (row["collector_id"], row["idempotency_key"]))
     return len(old)
+
+
+@temporaries.cleaner("webcollect.parts")
+def remove_unowned_parts(store: Store) -> list[str]:
+    """Part files no row accounts for (the process died after writing a first part and
+    before recording it). Checked under the write lock, which `add_part` holds while it
+    writes, so no part being written is touched."""
+    folder = store.settings.data_dir / "collect-parts"
+    if not folder.is_dir():
+        return []
+    removed = []
+    with store.transaction() as conn:
+        known = {f"{r[0]}-{r[1]}.part" for r in conn.execute(
+            "SELECT collector_id, idempotency_key FROM collect_parts")}
+        for entry in sorted(folder.iterdir()):
+            if entry.name.endswith(".part") and entry.name not in known and entry.is_file():
+                entry.unlink(missing_ok=True)
+                removed.append(f"collect-parts/{entry.name}")
+    return removed
+
+
+@eraser("webcollect.parts")
+def drop_withdrawn_parts(conn, store: Store, *, respondent_id: int, session_ids: list[int],
+                         collector_ids: list[int]) -> tuple[dict[str, int], list]:
+    """A withdrawing respondent's unfinished uploads go with them (inside the withdrawal's
+    transaction; the files are deleted after it commits). Parts sent without their
+    session (by a page older than the `session` parameter) cannot be told apart, so
+    those of the same collectors go too: the phone still holds that audio and sends it
+    again from the start."""
+    sm = ",".join("?" * len(session_ids))
+    cm = ",".join("?" * len(collector_ids))
+    rows = conn.execute(f"SELECT collector_id, idempotency_key FROM collect_parts WHERE "
+                        f"session_id IN ({sm}) OR (session_id IS NULL AND collector_id IN ({cm}))",
+                        (*session_ids, *collector_ids)).fetchall()
+    for row in rows:
+        conn.execute("DELETE FROM collect_parts WHERE collector_id = ? AND idempotency_key = ?",
+                     (row["collector_id"], row["idempotency_key"]))
+    files = [store.settings.data_dir / "collect-parts" /
+             f"{row['collector_id']}-{row['idempotency_key']}.part" for row in rows]
+    return {"upload_parts": len(rows)}, files
 
 
 def _assembled(store: Store, user: User, key: str) -> IO[bytes]:
@@ -420,20 +477,18 @@ def submit_answer(store: Store, user: User, key: str, session_id: int, question_
             if in_parts:
                 audio.close()
 
-    resent = False
+    same_answer, made_version = [], []
 
     def make() -> int:
-        # The answer as it stands already (sent again under a new key by a phone that
-        # lost track) is the same answer; anything else is a new one, or a new version.
-        nonlocal resent
-        found = already()
-        if found is not None:
-            resent = True
-            return found
-        return surveys.submit_answer(store, user, session_id, question_id, text=text,
-                                     choices=choices, audio=spooled,
-                                     filename=filename or "answer",
-                                     content_type=content_type)["id"]
+        # A second answer to the question is its next version; the same answer again
+        # (same words, choices or recording) is recognised by surveys as a duplicate.
+        stored = surveys.submit_answer(store, user, session_id, question_id, text=text,
+                                       choices=choices, audio=spooled,
+                                       filename=filename or "answer",
+                                       content_type=content_type)
+        same_answer.append(stored["duplicate"])
+        made_version.append(stored["version"])
+        return stored["id"]
 
     def already() -> int | None:
         # An earlier attempt may have stored this answer and died before its key was
@@ -447,13 +502,15 @@ def submit_answer(store: Store, user: User, key: str, session_id: int, question_
 
     try:
         answer_id, duplicate = _once(store, user, key, "answer", make, already)
-        duplicate = duplicate or resent
     finally:
         if spooled is not None:
             spooled.close()
     if in_parts:
         _forget_parts(store, user, key)
-    return answer_status(store, user, answer_id) | {"duplicate": duplicate}
+    out = answer_status(store, user, answer_id) | {"duplicate": duplicate or any(same_answer)}
+    if made_version:  # the version this request made, not one a request after it made
+        out["version"] = made_version[0]
+    return out
 
 
 def _same(store: Store, user: User, answer_id: int, text: str | None,
@@ -477,7 +534,7 @@ def answer_status(store: Store, user: User, answer_id: int) -> dict:
     answer = surveys.get_answer(store, user, answer_id)
     out = {"answer_id": answer["id"], "question_id": answer["question_id"],
            "session_id": answer["session_id"], "kind": answer["kind"],
-           "version": answer.get("version", 1), "transcription": "not needed"}
+           "version": answer["version"], "transcription": "not needed"}
     if answer["recording_id"] is not None:
         from speech import service as speech
         rec = speech.get_recording(store, answer["recording_id"], user)

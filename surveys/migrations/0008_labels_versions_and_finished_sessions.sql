@@ -8,22 +8,8 @@ CREATE TABLE question_label_messages (
     PRIMARY KEY (question_id, label)
 );
 
--- An answer may be given again until its session is finished: the answers row holds
--- the newest version, and each one it replaced is kept here (its words, choices or
--- recording), so nothing a leader saved is lost and a withdrawal finds them all.
-ALTER TABLE answers ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
-CREATE TABLE answer_versions (
-    answer_id INTEGER NOT NULL REFERENCES answers(id),
-    version INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    choices_json TEXT,
-    recording_id INTEGER,
-    answer_text_id INTEGER REFERENCES answer_texts(id),
-    created_by INTEGER REFERENCES users(id),
-    created_at TEXT NOT NULL,
-    replaced_at TEXT NOT NULL,
-    PRIMARY KEY (answer_id, version)
-);
+-- (Answers given again before their session is finished are versions: answers.version
+-- and answer_versions come from 0004.)
 
 -- Empty sessions left unfinished are removed after a while (surveys.sessions).
 CREATE INDEX survey_sessions_open ON survey_sessions(started_at) WHERE ended_at IS NULL;

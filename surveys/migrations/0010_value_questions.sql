@@ -5,11 +5,14 @@
 -- once the rows are back under the same ids.
 PRAGMA defer_foreign_keys = ON;
 
+-- Ids are never reused (0004): the sequence, which DROP TABLE forgets, is kept and put back.
+CREATE TEMP TABLE survey_questions_seq_0010 AS
+    SELECT coalesce(max(seq), 0) AS seq FROM sqlite_sequence WHERE name = 'survey_questions';
 CREATE TEMP TABLE survey_questions_0010 AS SELECT * FROM survey_questions;
 DROP TABLE survey_questions;
 
 CREATE TABLE survey_questions (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     survey_id INTEGER NOT NULL REFERENCES surveys(id),
     survey_version INTEGER NOT NULL,
     position INTEGER NOT NULL,
@@ -27,6 +30,11 @@ INSERT INTO survey_questions (id, survey_id, survey_version, position, name, kin
     SELECT id, survey_id, survey_version, position, name, kind, text, options_json, message_id
     FROM survey_questions_0010;
 DROP TABLE survey_questions_0010;
+INSERT INTO sqlite_sequence (name, seq) SELECT 'survey_questions', 0
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'survey_questions');
+UPDATE sqlite_sequence SET seq = max(seq, (SELECT seq FROM survey_questions_seq_0010))
+    WHERE name = 'survey_questions';
+DROP TABLE survey_questions_seq_0010;
 CREATE INDEX survey_questions_survey ON survey_questions(survey_id, survey_version, position);
 -- 0007's index, which the rebuild dropped: the field page's survey list relies on it.
 CREATE INDEX IF NOT EXISTS survey_questions_kind ON survey_questions(survey_id, survey_version, kind);

@@ -501,7 +501,8 @@ class AnswerScreen(ReviewScreen):
         if not segs:
             return
         seg = segs[min(table.cursor_row or 0, len(segs) - 1)]
-        if self.attempt(player.play, path, seg["start"], seg["end"]):
+        if self.attempt(player.play, path, seg["start"], seg["end"],
+                        self.store.settings.data_dir):
             self.notify(f"playing segment {seg['index']}", timeout=3)
 
     def action_code(self) -> None:

@@ -251,7 +251,7 @@ export class Outbox {
     this.onChange();
     let response;
     try {
-      const inParts = item.blob ? await this.sendParts(item) : false;
+      const inParts = item.blob ? await this.sendParts(item, session) : false;
       response = await this.fetchWithTimeout(this.url(item, session), {
         method: this.method(item), body: this.body(item, inParts), headers: this.headers(item),
       });
@@ -319,7 +319,7 @@ export class Outbox {
   // A recording larger than the server's part size goes up in parts, carrying on from
   // whatever the server already has, so a dropped connection costs one part at most.
   // Returns whether it was sent in parts (else it travels inside the form as usual).
-  async sendParts(item) {
+  async sendParts(item, session) {
     const auth = { Authorization: `Bearer ${this.token()}` };
     const url = `/collect/api/parts/${encodeURIComponent(item.key)}`;
     const first = await this.fetchWithTimeout(url, { headers: auth });
@@ -333,7 +333,7 @@ export class Outbox {
     let offset = status.received || 0;
     while (offset < size) {
       const part = item.blob.slice(offset, offset + status.part_bytes);
-      const r = await this.fetchWithTimeout(`${url}?offset=${offset}&total=${size}`, {
+      const r = await this.fetchWithTimeout(`${url}?offset=${offset}&total=${size}&session=${session.serverId}`, {
         method: "PUT", body: part, headers: { ...auth, "Content-Type": "application/octet-stream" },
       });
       const answer = await r.json().catch(() => ({}));
