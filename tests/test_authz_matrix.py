@@ -335,6 +335,9 @@ EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
     ("GET", "/api/sessions/{session_id}"): (roles(200, 403, 200, 200, 403, other=404),
                                             lambda w, u: get(
                                                 f"/api/sessions/{w.ids['session']}")),
+    ("POST", "/api/sessions/{session_id}/finish"): (
+        roles(200, 403, 200, 403, 403, other=404),
+        lambda w, u: post(f"/api/sessions/{w.fresh_session(consent=True)['id']}/finish")),
     ("POST", "/api/sessions/{session_id}/consent"): (
         roles(201, 403, 201, 403, 403, other=404),
         lambda w, u: post(f"/api/sessions/{w.fresh_session()['id']}/consent",
@@ -437,6 +440,13 @@ EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
         lambda w, u: post(f"/collect/api/sessions/{w.fresh_session()['id']}/consent",
                           data={"method": "tick"},
                           headers={"Idempotency-Key": w.name("consent-key")})),
+    ("POST", "/collect/api/sessions/{session_id}/finish"): (
+        roles(200, 403, 200, 403, 403, other=404),
+        lambda w, u: post(f"/collect/api/sessions/{w.fresh_session(consent=True)['id']}/finish")),
+    # A respondent who stopped before any answer is discarded by their collector.
+    ("DELETE", "/collect/api/sessions/{session_id}"): (
+        roles(200, 403, 200, 403, 403, other=404),
+        lambda w, u: Call("DELETE", f"/collect/api/sessions/{w.fresh_session()['id']}")),
     ("POST", "/collect/api/sessions/{session_id}/answers"): (
         roles(201, 403, 201, 403, 403, other=404), _collect_answer),
     ("GET", "/collect/api/parts/{key}"): (roles(200, 403, 200, 403, 403), lambda w, u: get(
