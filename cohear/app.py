@@ -244,10 +244,12 @@ def health(store: Store, jobs: JobQueue) -> dict:
         listed = {m["name"]: m for m in models.list_models(store)}
         m = listed.get(wanted)
         out["whisper"] = {"ok": bool(m and m["verified"] and m["present"]), "model": wanted,
-                          "verified": bool(m and m["verified"]),
-                          "device": store.settings.whisper_device}
+                          "verified": bool(m and m["verified"])} | whisper_device(store)
         if not out["whisper"]["ok"]:
             out["whisper"]["fix"] = "run `cohear models install`"
+        elif out["whisper"]["fallback_reason"]:
+            out["whisper"]["fix"] = ("the GPU is not used: see the fallback reason, and "
+                                     "`cohear doctor` for what is missing")
     except Exception as exc:  # noqa: BLE001
         out["whisper"] = {"ok": False, "error": str(exc)}
     try:
@@ -257,4 +259,20 @@ def health(store: Store, jobs: JobQueue) -> dict:
         out["language_packs"] = {"ok": True, "installed": []}
     if not all(part.get("ok") for key, part in out.items() if isinstance(part, dict)):
         out["status"] = "degraded"
+    # A GPU machine transcribing on its CPU still works, but far slower than planned.
+    if out.get("whisper", {}).get("fallback_reason"):
+        out["status"] = "degraded"
     return out
+
+
+def whisper_device(store: Store) -> dict:
+    """Where this process transcribes: the setting, and once the model has loaded (with
+    the first transcription) the device it proved, its compute type and, when `auto`
+    fell back to the CPU, why. Before that, `device` is null."""
+    from cohear import cuda
+    choice = cuda.current_choice()
+    if choice.get("model") != store.settings.whisper_model:
+        choice = {}
+    return {"requested": store.settings.whisper_device, "device": choice.get("device"),
+            "compute_type": choice.get("compute_type"),
+            "fallback_reason": choice.get("fallback_reason")}

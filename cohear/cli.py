@@ -122,6 +122,25 @@ def worker(threads: int = typer.Option(1, min=1, max=64, help="Worker threads.")
 
 
 @app.command()
+def doctor(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+           prove: bool = typer.Option(True, "--prove/--no-prove",
+                                      help="Load the Whisper model on its device to prove it.")):
+    """What this machine can do: the device CTranslate2 sees and its compute types, the
+    CUDA libraries and where they came from, the Whisper model, the job backend; with
+    the fix for each problem. Exits 1 when something is wrong."""
+    from cohear.doctor import diagnose, lines
+    logging.basicConfig(level=logging.ERROR)
+    report = diagnose(open_store(), prove=prove)
+    if as_json:
+        print_json(report)
+    else:
+        for line in lines(report):
+            console.print(line, highlight=False, markup=False)
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
 def config():
     """Print the effective settings (secrets masked)."""
     print_json(settings().masked())
