@@ -231,20 +231,37 @@ class Store:
         return [m for m in known if m.key not in applied]
 
     def migrate(self) -> list[str]:
-        """Apply pending migrations, each in its own transaction. Returns their names."""
+        """Apply pending migrations, each in its own transaction. Returns their names.
+
+        Foreign keys are off while a migration runs and checked before it commits, as
+        SQLite's documented table rebuild needs (a table cannot change its primary key
+        or constraints in place: it is created anew, filled, dropped and renamed; with
+        foreign keys on, dropping the old table would delete or refuse rows that point
+        at it). A migration that leaves a dangling reference is rolled back.
+        """
         done = []
+        conn = self.conn
         for m in self.pending_migrations():
-            script = (f"BEGIN IMMEDIATE;\n{m.sql}\n;"
-                      f"INSERT INTO schema_migrations (package, number, name, applied_at) "
-                      f"VALUES ('{m.package}', {m.number}, '{m.name}', '{utcnow()}');\nCOMMIT;")
+            # PRAGMA foreign_keys is a no-op inside a transaction, so it goes first.
             try:
-                self.conn.executescript(script)
+                conn.executescript(f"PRAGMA foreign_keys = OFF;\nBEGIN IMMEDIATE;\n{m.sql}\n;")
+                dangling = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if dangling:
+                    first = dangling[0]
+                    raise sqlite3.IntegrityError(
+                        f"{len(dangling)} rows point at rows that do not exist (first: "
+                        f"{first[0]} row {first[1]} -> {first[2]})")
+                conn.execute("INSERT INTO schema_migrations (package, number, name, applied_at)"
+                             " VALUES (?, ?, ?, ?)", (m.package, m.number, m.name, utcnow()))
+                conn.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise StoreError(f"migration {m.package}/{m.name} failed: {exc}",
                                  fix="nothing was changed by it; report this with "
                                      "`cohear db check` output") from None
+            finally:
+                conn.execute("PRAGMA foreign_keys = ON")
             done.append(f"{m.package}/{m.name}")
         return done
 

@@ -293,7 +293,9 @@ def queue_transcription(store: Store, recording_id: int, actor: User,
     if rec.job and rec.job["status"] in ("queued", "running"):
         return rec.job["id"]
     queue = jobs or JobQueue(store)
-    payload = {"recording_id": rec.id, "language": hint, "word_timestamps": word_timestamps}
+    # The job asks for the configured model: only a worker that has it takes the job.
+    payload = {"recording_id": rec.id, "language": hint, "word_timestamps": word_timestamps,
+               "model": store.settings.whisper_model}
     with store.transaction() as conn:
         job_id = queue.enqueue(TRANSCRIBE_JOB, payload, actor=actor, conn=conn)
         conn.execute("INSERT INTO recording_jobs (recording_id, job_id) VALUES (?, ?)",

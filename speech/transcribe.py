@@ -153,12 +153,14 @@ def _load(path, name: str, device: str, compute_type: str, cpu_threads: int, req
                        BatchedInferencePipeline(model=whisper), requested, fallback_reason)
 
 
-def model_for(store) -> LoadedModel:
-    """The configured model (`whisper_model`), verified, on the configured device."""
+def model_for(store, name: str | None = None) -> LoadedModel:
+    """The model `name` (default: the configured `whisper_model`), verified, on the
+    configured device."""
     from cohear.models import resolve
     s = store.settings
-    path = resolve(store, s.whisper_model)
-    return load_model(path, name=s.whisper_model, device=s.whisper_device,
+    name = name or s.whisper_model
+    path = resolve(store, name)
+    return load_model(path, name=name, device=s.whisper_device,
                       compute_type=s.whisper_compute_type, cpu_threads=s.cpu_threads)
 
 
@@ -519,3 +521,39 @@ def read_wav(data: bytes) -> np.ndarray:
             raise ValueError("not a 16 kHz mono 16-bit WAV")
         frames = wav.readframes(wav.getnframes())
     return np.frombuffer(frames, dtype=np.int16).astype(np.float32) / 32768.0
+
+
+# -- a transcription as data (what a worker on another machine posts back) --------------
+def to_wire(result: Transcription) -> dict:
+    """What Whisper decoded, as plain JSON: the language it heard and each segment's words
+    and scores, without cohear's verdicts (the side that stores it judges them again)."""
+    lang = result.language
+    return {"language": {"detected": lang.detected, "probability": lang.probability,
+                         "used": lang.used},
+            "duration": result.duration,
+            "segments": [{"start": s.start, "end": s.end, "text": s.text,
+                          "avg_logprob": s.avg_logprob, "no_speech_prob": s.no_speech_prob,
+                          "words": s.words, "tokens": list(s.tokens), "seek": s.seek,
+                          "temperature": s.temperature} for s in result.segments]}
+
+
+def from_wire(data: dict, hint: str | None) -> Transcription:
+    """A Transcription from `to_wire`'s data, judged here: the language decided against
+    `hint` (the job's own) by the rule in `check_hint`, every segment put through the
+    quality guards, confidence and needs_review computed, exactly as when it was decoded."""
+    lang = data["language"]
+    if lang.get("detected"):
+        finding = _decide(hint, lang["detected"], float(lang.get("probability") or 0.0))
+    else:
+        finding = LanguageFinding(hint, None, None, hint or lang.get("used"))
+    segments: list[Segment] = []
+    for raw in data["segments"]:
+        segment = _judge_one(len(segments), float(raw["start"]), float(raw["end"]),
+                             str(raw["text"]).strip(), float(raw["avg_logprob"]),
+                             float(raw["no_speech_prob"]), segments)
+        segment.words = raw.get("words")
+        segment.tokens = list(raw.get("tokens") or [])
+        segment.seek = int(raw.get("seek") or 0)
+        segment.temperature = float(raw.get("temperature") or 0.0)
+        segments.append(segment)
+    return Transcription(finding, segments, float(data.get("duration") or 0.0))
