@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api", tags=["shell"])
 
 class NewUser(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    role: Literal["admin", "communicator", "collector", "reviewer", "researcher"]
+    role: Literal["admin", "communicator", "collector", "reviewer", "researcher", "worker"]
 
 
 @router.get("/me")

@@ -189,7 +189,9 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
 
     _offline_docs(app)
     from cohear.api import router as shell_router
+    from cohear.worker_api import router as worker_router
     app.include_router(shell_router)
+    app.include_router(worker_router)
     for module_name in DOMAIN_ROUTERS:
         module = importlib.import_module(module_name)
         app.include_router(module.router)

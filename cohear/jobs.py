@@ -32,6 +32,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from huey import RedisHuey, SqliteHuey
@@ -78,6 +79,33 @@ ROUTES: dict[str, Route] = {}
 def route(kind: str, queue: Callable[[dict], str], local: Callable[[Store], list[str]]) -> None:
     """Send `kind`'s jobs to the queue `queue(payload)` names instead of the default one."""
     ROUTES[kind] = Route(queue, local)
+
+
+@dataclass(frozen=True)
+class RemoteKind:
+    """How one job kind runs on a worker elsewhere.
+
+    Server side: `model(payload)` the model the job asks for; `brief(store, payload)` what
+    the worker is told (ids and settings, never anyone's words); `input(store, payload)`
+    the one file it may fetch (path, media type); `check(result)` the posted result,
+    checked and bounded (raise BadInput); `store(ctx, result, worker)` writes it and
+    completes the job in one transaction (the same function a local worker ends with).
+    Worker side: `compute(job)` turns the fetched input into the result."""
+
+    model: Callable[[dict], str | None]
+    brief: Callable[[Store, dict], dict]
+    input: Callable[[Store, dict], tuple[Path, str]]
+    check: Callable[[Any], dict]
+    store: Callable[[JobContext, dict, str], dict]
+    compute: Callable[[Any], dict]
+
+
+REMOTE: dict[str, RemoteKind] = {}
+
+
+def remote(kind: str, spec: RemoteKind) -> None:
+    """Let `kind`'s jobs run on workers on other machines (cohear/workers.py)."""
+    REMOTE[kind] = spec
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:

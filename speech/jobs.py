@@ -18,8 +18,9 @@ from __future__ import annotations
 import logging
 
 from cohear.errors import NotFound
-from cohear.jobs import JobContext, handler, route
+from cohear.jobs import JobContext, RemoteKind, handler, remote, route
 from speech import service
+from speech.schema import check_result
 from speech.transcribe import (
     SAMPLE_RATE,
     Options,
@@ -172,3 +173,45 @@ def transcribe_recording(ctx: JobContext) -> dict:
     data = compute_transcription(store, model, samples, ctx.payload, progress=ctx.progress,
                                  duration=rec["duration_seconds"])
     return store_transcription(ctx, data)
+
+
+# -- on a worker elsewhere (cohear/workers.py) -------------------------------------------
+def _brief(store, payload: dict) -> dict:
+    """What a remote worker is told: the model, the language hint, whether it wants word
+    timestamps, how long the audio is. No words, no file names."""
+    rec = store.one("SELECT duration_seconds FROM recordings WHERE id = ?",
+                    (payload["recording_id"],))
+    if rec is None:
+        raise NotFound(f"recording {payload['recording_id']} no longer exists",
+                       fix="nothing to transcribe")
+    return {"model": payload.get("model") or store.settings.whisper_model,
+            "language": payload.get("language"),
+            "word_timestamps": bool(payload.get("word_timestamps")),
+            "audio_seconds": rec["duration_seconds"]}
+
+
+def _input(store, payload: dict):
+    rec = store.one("SELECT normalised_sha256 FROM recordings WHERE id = ?",
+                    (payload["recording_id"],))
+    if rec is None:
+        raise NotFound(f"recording {payload['recording_id']} no longer exists",
+                       fix="nothing to transcribe")
+    path = store.blobs.path(rec["normalised_sha256"])
+    if not path.exists():
+        raise NotFound(f"the audio of recording {payload['recording_id']} is gone",
+                       fix="nothing to transcribe")
+    return path, "audio/wav"
+
+
+def _compute_remote(job) -> dict:
+    """On the worker: its own model and device, the fetched WAV held in memory only."""
+    samples = read_wav(job.data)
+    model = model_for(job.store, job.brief["model"])
+    return compute_transcription(job.store, model, samples, job.brief, progress=job.progress,
+                                 duration=job.brief.get("audio_seconds"))
+
+
+remote(service.TRANSCRIBE_JOB, RemoteKind(
+    model=lambda payload: payload.get("model"), brief=_brief, input=_input,
+    check=check_result, compute=_compute_remote,
+    store=lambda ctx, result, worker: store_transcription(ctx, result, worker=worker)))

@@ -18,7 +18,7 @@ from cohear.auth import create_user
 from cohear.settings import load_settings
 from cohear.store import Store, utcnow
 
-ROLES = ("admin", "communicator", "collector", "reviewer", "researcher")
+ROLES = ("admin", "communicator", "collector", "reviewer", "researcher", "worker")
 REPO = Path(__file__).resolve().parent.parent
 DEMO_DATA = REPO / "cohear" / "demo_data"
 
