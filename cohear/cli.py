@@ -122,6 +122,7 @@ def worker(threads: int = typer.Option(1, min=1, max=64, help="Worker threads (s
     translation, exports), or with --server and --token on another machine
     (transcription, with this machine's models and GPU; jobs from the server's Redis)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per lease renewal is noise
     if server or token:
         if not (server and token):
             raise CohearError("a worker on another machine needs both --server and --token",
