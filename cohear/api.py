@@ -7,17 +7,18 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from cohear import audit, auth, models
+from cohear import audit, auth, limits, models
 from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
 from cohear.jobs import JobQueue
 from cohear.store import Store
+from cohear.text import Text
 
 router = APIRouter(prefix="/api", tags=["shell"])
 
 
 class NewUser(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=limits.USER_NAME_CHARS)
     role: Literal["admin", "communicator", "collector", "reviewer", "researcher", "worker"]
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cohear import __version__
+from cohear import __version__, limits
 from cohear.errors import CohearError
 from cohear.jobs import JobQueue
 from cohear.settings import Settings, load_settings
@@ -50,6 +50,11 @@ class BodyLimit:
         limit = self.max_bytes
         detail = (f"the request body is larger than the limit of {limit:,} bytes. "
                   "Send a smaller file, or raise COHEAR_MAX_REQUEST_BYTES")
+        if _is_json(scope) and limits.JSON_BODY_BYTES < limit:
+            # Files have their own limits; a JSON body is words and ids, never megabytes.
+            limit = limits.JSON_BODY_BYTES
+            detail = (f"a JSON request body is limited to {limit:,} bytes. Send fewer or "
+                      "shorter items, in several requests if need be")
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -82,6 +87,14 @@ class BodyLimit:
         except _TooLarge:
             if not started:
                 await problem_response(413, "Content too large", detail)(scope, receive, send)
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return False
 
 
 class SecurityHeaders:

@@ -17,6 +17,7 @@ from cohear import audit
 from cohear.errors import BadInput, Conflict, Forbidden, NotFound, Unauthorized
 from cohear.permissions import ROLES, allowed, who_may
 from cohear.store import Store, utcnow
+from cohear.text import check as check_text
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ def _check_role(role: str) -> None:
 def create_user(store: Store, name: str, role: str, *, actor: User = SYSTEM,
                 ttl_days: int | None = None) -> tuple[User, str]:
     """Add a person and issue their first token. The token is returned once, never stored."""
+    check_text(name, "user name")
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise BadInput("a user name must be 1 to 100 characters", fix="choose another name")

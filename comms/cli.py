@@ -267,9 +267,11 @@ def import_xliff(
     )
     for r in result["imported"]:
         console.print(
-            f"message {r['message_id']} {r['language']}: received "
+            f"message {r['message_id']} {r['language']}: {r['status']} "
             f"({r['sentences']} sentences from {result['format']})"
         )
+    for warning in result.get("warnings", []):
+        console.print(f"warning: {warning}")
 
 
 @messages_app.command("export")

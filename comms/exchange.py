@@ -5,16 +5,36 @@ XLIFF 2.0 and PO are written and read with translate-toolkit; XLIFF 1.2 files (w
 older CAT tools send back) are read too. Each unit's id names the message, the source
 version and the sentence (`m12-v3-s0`), so a file made for another message or an older
 version of it is refused before anything changes.
+
+- **Languages in PO files.** gettext, translate-toolkit, polib and Poedit name a language
+  as a POSIX locale (`ll`, `ll_CC`, `ll@variant`), and translate-toolkit does not read a
+  BCP-47 script subtag (`pa-Guru`, `zh-Hans`) as a language. So the `Language:` header is
+  the locale gettext itself uses for that language and script (`gettext_language`):
+  `pa_IN` for Punjabi in Gurmukhi, `pa_PK` for Shahmukhi (Arabic script), `zh_CN` for
+  Simplified and `zh_TW` for Traditional Chinese, the plain tag elsewhere (`ur`, `ckb`).
+  cohear's own tag rides along in `X-Cohear-Language`. On import the file's language is
+  `X-Cohear-Language` when present, else `Language:` read as a locale, a BCP-47 tag or
+  `ll@script`, so a file cohear wrote always re-imports as it stands. XLIFF carries
+  BCP-47 tags (`trgLang`, `target-language`) as the standard says.
+- **Fuzzy entries** (PO `#, fuzzy`; XLIFF 1.2 states that ask for review) come in as
+  `needs_review`, never `received`, and the import report lists them.
+- **XML** is read through `cohear.safexml` whatever its encoding: a DTD is refused, and
+  translate-toolkit only ever sees the document that parser produced.
+- Characters XML cannot hold (in words stored before cohear refused them) are written
+  as U+FFFD; a translator's file holding one is refused (`cohear.text`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 from lxml import etree
 from translate.storage import po, xliff, xliff2
 
+from cohear import safexml
+from cohear import text as text_rule
 from cohear.auth import User
 from cohear.errors import BadInput, Conflict, TooLarge
 from cohear.store import Store
@@ -26,6 +46,41 @@ NEEDS_TRANSLATOR = ("human_requested", "stale")
 _UNIT_ID = re.compile(r"^m(\d+)-v(\d+)-s(\d+)$")
 XLIFF2_NS = "urn:oasis:names:tc:xliff:document:2.0"
 MEDIA_TYPES = {"xliff": "application/xliff+xml", "po": "text/x-gettext-translation"}
+XLIFF12_NS = "urn:oasis:names:tc:xliff:document:1.2"
+# The locale gettext (and glibc, Poedit, translate-toolkit) uses for a language whose
+# cohear tag names a script; every other tag is its own locale.
+GETTEXT_LOCALES = {"pa-Guru": "pa_IN", "pa-Arab": "pa_PK", "zh-Hans": "zh_CN", "zh-Hant": "zh_TW"}
+# `ll@modifier` script names some translators' tools write.
+_SCRIPT_MODIFIERS = {"gurmukhi": "Guru", "guru": "Guru", "arabic": "Arab", "arab": "Arab",
+                     "shahmukhi": "Arab", "hans": "Hans", "simplified": "Hans",
+                     "hant": "Hant", "traditional": "Hant"}
+# XLIFF 1.2 target states that say a translator is not done with a translation.
+REVIEW_STATES_12 = ("needs-review-translation", "needs-review-adaptation", "needs-review-l10n",
+                    "needs-adaptation", "needs-l10n")
+FUZZY_NOTE = "marked fuzzy (needs review) in the file"
+
+
+def _po_date() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M+0000")
+
+
+def gettext_language(tag: str) -> str:
+    """The POSIX locale for a cohear tag, as a PO file's `Language:` header says it."""
+    return GETTEXT_LOCALES.get(tag, tag.replace("-", "_"))
+
+
+def language_from_header(value: str | None) -> str | None:
+    """cohear's tag for a PO `Language:` value (a locale, `ll@script`, or BCP-47); None
+    when there is none."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    base, _, modifier = value.partition("@")
+    base = base.split(".")[0]  # pa_IN.UTF-8
+    script = _SCRIPT_MODIFIERS.get(modifier.strip().lower())
+    if script:
+        return service.language(f"{base.split('_')[0]}-{script}").tag
+    return service.language(base).tag
 
 
 def _unit_id(message_id: int, version: int, index: int) -> str:
@@ -70,11 +125,17 @@ def export_file(store: Store, message_ids: list[int], lang: str, fmt: str = "xli
     source_lang = source_langs.pop()
     name = (f"messages-{message_ids[0]}" if len(message_ids) == 1 else
             f"messages-{len(message_ids)}") + f"-{tag}"
+    units = [(uid, text_rule.xml_safe(source), text_rule.xml_safe(target),
+              text_rule.xml_safe(note)) for uid, source, target, note in units]
     if fmt == "po":
         store_ = po.pofile()
-        store_.updateheader(add=True, Language=tag, Content_Type="text/plain; charset=UTF-8",
+        store_.updateheader(add=True, Language=gettext_language(tag),
+                            Content_Type="text/plain; charset=UTF-8",
                             Project_Id_Version=name, X_Generator="cohear",
-                            X_Source_Language=source_lang)
+                            X_Source_Language=source_lang, X_Cohear_Language=tag,
+                            Language_Team=f"{service.language(tag).english_name} translators",
+                            Last_Translator="", PO_Revision_Date=_po_date(),
+                            Plural_Forms="nplurals=2; plural=(n != 1);")
         for uid, source, target, note in units:
             unit = store_.addsourceunit(source)
             unit.setcontext(uid)
@@ -94,7 +155,7 @@ def export_file(store: Store, message_ids: list[int], lang: str, fmt: str = "xli
 def _xliff2_layout(data: bytes) -> bytes:
     """translate-toolkit puts `<notes>` and `xml:space` on `<segment>`; the XLIFF 2.0
     core schema has them on `<unit>` (notes first), where strict CAT tools look."""
-    root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False))
+    root = safexml.parse(data, what="XLIFF file", fix="report this as a bug in cohear")
     ns = {"x": XLIFF2_NS}
     space = "{http://www.w3.org/XML/1998/namespace}space"
     for unit in root.iterfind(".//x:unit", ns):
@@ -109,32 +170,59 @@ def _xliff2_layout(data: bytes) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
-def _parse(data: bytes) -> tuple[str, str | None, list[tuple[str, str, str]]]:
-    """(format name, target language, [(unit id, source, target)])."""
+def _needs_review_12(unit) -> bool:
+    """An XLIFF 1.2 unit whose target state asks for review (translate-toolkit's isfuzzy
+    reads only `approved`, which many tools never set)."""
+    for target in unit.xmlelement.iter():
+        if etree.QName(target).localname == "target":
+            return target.get("state") in REVIEW_STATES_12
+    return False
+
+
+def _looks_like_po(data: bytes) -> bool:
+    """A PO file starts with a comment, `msgctxt`/`msgid` or a string, in UTF-8 (gettext's
+    own encoding). Everything else goes to the XML reader, which decodes any encoding and
+    refuses a DTD; so no file reaches a parser by a test on undecoded bytes."""
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"<"):
-        if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-            raise BadInput("the XLIFF file declares a DOCTYPE or entities",
-                           fix="send the file as the translation tool saved it, without a DOCTYPE")
+    return head[:1] in (b"#", b'"') or head.startswith((b"msgid", b"msgctxt"))
+
+
+def _parse(data: bytes) -> tuple[str, str | None, list[tuple[str, str, str, bool]]]:
+    """(format name, target language, [(unit id, source, target, fuzzy)])."""
+    fix = "send the .xlf or .po file exported by cohear, translated, as the tool saved it"
+    if not _looks_like_po(data):
+        root = safexml.parse(data, what="XLIFF file", fix=fix + " (without a DTD)")
+        namespace = etree.QName(root).namespace
+        # translate-toolkit parses what the safe parser produced, never the raw bytes.
+        clean = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
         try:
-            if b"urn:oasis:names:tc:xliff:document:2" in head:
-                doc, kind = xliff2.Xliff2File.parsestring(data), "XLIFF 2.0"
+            if namespace == XLIFF2_NS:
+                doc, kind = xliff2.Xliff2File.parsestring(clean), "XLIFF 2.0"
+            elif namespace == XLIFF12_NS or etree.QName(root).localname == "xliff":
+                doc, kind = xliff.xlifffile.parsestring(clean), "XLIFF 1.2"
             else:
-                doc, kind = xliff.xlifffile.parsestring(data), "XLIFF 1.2"
+                raise BadInput("the file is XML but not XLIFF", fix=fix)
+        except BadInput:
+            raise
         except Exception as exc:  # noqa: BLE001 - any parse failure is the file's fault
-            raise BadInput(f"the file is not valid XLIFF ({exc})",
-                           fix="send the .xlf file exported by cohear, translated") from None
-        units = [((u.getid() or "").split("\x04")[-1], u.source or "", u.target or "")
+            raise BadInput(f"the file is not valid XLIFF ({type(exc).__name__})",
+                           fix=fix) from None
+        units = [((u.getid() or "").split("\x04")[-1], u.source or "", u.target or "",
+                  kind == "XLIFF 1.2" and _needs_review_12(u))
                  for u in doc.units if not u.isheader()]
-        return kind, doc.gettargetlanguage(), units
+        language = doc.gettargetlanguage()
+        return kind, service.language(language).tag if language else None, units
     try:
         doc = po.pofile.parsestring(data)
     except Exception as exc:  # noqa: BLE001
-        raise BadInput(f"the file is neither XLIFF nor a valid PO file ({exc})",
-                       fix="send the .xlf or .po file exported by cohear, translated") from None
-    units = [(u.getcontext() or "", u.source or "", u.target or "")
+        raise BadInput(f"the file is neither XLIFF nor a valid PO file ({type(exc).__name__})",
+                       fix=fix) from None
+    units = [(u.getcontext() or "", u.source or "", u.target or "", u.isfuzzy())
              for u in doc.units if not u.isheader()]
-    return "PO", doc.gettargetlanguage(), units
+    header = doc.parseheader()
+    language = (language_from_header(header.get("X-Cohear-Language"))
+                or language_from_header(header.get("Language")))
+    return "PO", language, units
 
 
 def import_file(store: Store, actor: User, data: bytes, *, message_id: int | None = None,
@@ -150,14 +238,15 @@ def import_file(store: Store, actor: User, data: bytes, *, message_id: int | Non
         raise BadInput("the file does not say which language it is in",
                        fix="give the language (e.g. --language ur)")
     tag = service.language(tag_text).tag
-    if lang and file_lang and service.language(file_lang).tag != tag:
+    if lang and file_lang and file_lang != tag:
         raise BadInput(f"the file is a {file_lang} translation, not {tag}",
                        fix="import it as the language it is in")
     if not units:
         raise BadInput("the file has no sentences", fix="export the message again")
     by_message: dict[int, dict[int, str]] = {}
+    fuzzy: dict[int, list[int]] = {}
     versions: dict[int, int] = {}
-    for uid, source, target in units:
+    for uid, source, target, is_fuzzy in units:
         m = _UNIT_ID.match(uid)
         if not m:
             raise BadInput(f"the file has a sentence {uid!r} that cohear did not export",
@@ -179,7 +268,10 @@ def import_file(store: Store, actor: User, data: bytes, *, message_id: int | Non
         if not target.strip():
             raise BadInput(f"sentence {index + 1} of message {mid} has no translation",
                            fix="translate every sentence, then import the file")
+        text_rule.check(target, f"translation of sentence {index + 1} of message {mid}")
         by_message.setdefault(mid, {})[index] = target.strip()
+        if is_fuzzy:
+            fuzzy.setdefault(mid, []).append(index + 1)
         versions[mid] = version
     done = []
     for mid, targets in by_message.items():
@@ -198,7 +290,9 @@ def import_file(store: Store, actor: User, data: bytes, *, message_id: int | Non
             text = segments.join(ordered, [s.sep for s in segs])
             row = conn.execute("SELECT * FROM translations WHERE message_id = ? AND language = ?",
                                (mid, tag)).fetchone()
-            changes = {"text": text, "status": "received", "origin": "human",
+            # A fuzzy sentence is the translator saying "not sure": a reviewer must look.
+            status = "needs_review" if mid in fuzzy else "received"
+            changes = {"text": text, "status": status, "origin": "human",
                        "source_version": message["current_version"],
                        "segments_json": json.dumps(
                            [{"source": s.source, "target": t, "back": None,
@@ -211,6 +305,18 @@ def import_file(store: Store, actor: User, data: bytes, *, message_id: int | Non
             if row is None:
                 changes |= {"message_id": mid, "language": tag}
             service._write_translation(conn, actor, row, changes,
-                                       reason=f"imported from a {kind} file")
-            done.append({"message_id": mid, "language": tag, "sentences": len(segs)})
-    return {"format": kind, "language": tag, "imported": done}
+                                       reason=f"imported from a {kind} file"
+                                       + (f", sentence(s) {sorted(fuzzy[mid])} " + FUZZY_NOTE
+                                          if mid in fuzzy else ""))
+            item = {"message_id": mid, "language": tag, "sentences": len(segs),
+                    "status": status}
+            if mid in fuzzy:
+                item["fuzzy_sentences"] = sorted(fuzzy[mid])
+            done.append(item)
+    report = {"format": kind, "language": tag, "imported": done}
+    if fuzzy:
+        report["warnings"] = [
+            f"message {mid}: sentence(s) {', '.join(map(str, sorted(f)))} {FUZZY_NOTE}; the "
+            f"{tag} translation needs review before it can be approved"
+            for mid, f in sorted(fuzzy.items())]
+    return report

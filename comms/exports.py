@@ -4,11 +4,11 @@ languages x status) as CSV or JSON, and an approved message as text or an HTML p
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 import re
 
+from cohear import cells
 from cohear.errors import Conflict
 from cohear.store import Store
 from comms import service
@@ -42,12 +42,11 @@ def coverage(store: Store, languages: list[str] | None = None) -> dict:
 def coverage_csv(store: Store, languages: list[str] | None = None) -> str:
     data = coverage(store, languages)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # Every cell quoted and text that could run as a formula escaped (cohear.cells).
+    writer = cells.csv_writer(out, lineterminator="\n")
     writer.writerow(["message_id", "title", "channel", "version", *data["languages"]])
     for row in data["messages"]:
-        # A title starting with = + - @ would run as a formula in a spreadsheet.
-        title = "'" + row["title"] if row["title"][:1] in "=+-@" else row["title"]
-        writer.writerow([row["message_id"], title, row["channel"], row["version"],
+        writer.writerow([row["message_id"], row["title"], row["channel"], row["version"],
                          *[row["statuses"][t] for t in data["languages"]]])
     return out.getvalue()
 

@@ -1,53 +1,62 @@
 """Request bodies of the message routes (pydantic models at the edge); the service
-checks the content itself (limits, scripts, languages)."""
+checks the content itself (limits, scripts, languages). Bounds come from cohear.limits."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from cohear import limits as L
+from cohear.text import Text  # refuses characters XML cannot hold (422)
+
 Channel = Literal["sms", "letter", "phone_script", "poster", "whatsapp"]
+LanguageTag = Annotated[Text, Field(max_length=L.LANGUAGE_TAG_CHARS)]
+Tag = Annotated[Text, Field(max_length=L.TAG_CHARS)]
+# The request may carry a little more than the service keeps: HTML is reduced to its
+# words there, and the service's own limit (with its clearer 413) applies to the result.
+SOURCE_BODY_CHARS = 4 * L.MESSAGE_SOURCE_CHARS
+TRANSLATION_BODY_CHARS = 2 * L.TRANSLATION_CHARS
 
 
 class NewMessage(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    source_text: str = Field(min_length=1, max_length=20000)
+    title: Text = Field(min_length=1, max_length=L.TITLE_CHARS)
+    source_text: Text = Field(min_length=1, max_length=SOURCE_BODY_CHARS)
     channel: Channel
-    audience: str = ""
-    tags: list[str] = []
-    source_language: str = "en"
+    audience: Text = Field("", max_length=L.AUDIENCE_CHARS)
+    tags: list[Tag] = Field([], max_length=L.TAGS_PER_MESSAGE)
+    source_language: LanguageTag = "en"
 
 
 class MessageEdit(BaseModel):
-    source_text: str | None = Field(None, max_length=20000)
-    title: str | None = Field(None, max_length=200)
-    audience: str | None = None
+    source_text: Text | None = Field(None, max_length=SOURCE_BODY_CHARS)
+    title: Text | None = Field(None, max_length=L.TITLE_CHARS)
+    audience: Text | None = Field(None, max_length=L.AUDIENCE_CHARS)
     channel: Channel | None = None
-    tags: list[str] | None = None
+    tags: list[Tag] | None = Field(None, max_length=L.TAGS_PER_MESSAGE)
 
 
 class TranslateRequest(BaseModel):
-    languages: list[str] = Field(min_length=1, max_length=50)
+    languages: list[LanguageTag] = Field(min_length=1, max_length=L.LANGUAGES_PER_REQUEST)
     force: bool = False
     background: bool | None = Field(None, description="run as a job; by default only when "
                                     "there are more than 5 message x language pairs")
 
 
 class TranslateMany(TranslateRequest):
-    message_ids: list[int] = Field(min_length=1, max_length=5000)
+    message_ids: list[int] = Field(min_length=1, max_length=L.MESSAGES_PER_REQUEST)
 
 
 class TranslationEdit(BaseModel):
-    text: str = Field(min_length=1, max_length=40000)
+    text: Text = Field(min_length=1, max_length=TRANSLATION_BODY_CHARS)
 
 
 class HumanRequest(BaseModel):
-    languages: list[str] = Field(min_length=1, max_length=50)
+    languages: list[LanguageTag] = Field(min_length=1, max_length=L.LANGUAGES_PER_REQUEST)
 
 
 class GlossaryTerm(BaseModel):
-    term: str = Field(min_length=1, max_length=100)
-    language: str | None = None
-    translation: str | None = None
-    note: str = ""
+    term: Text = Field(min_length=1, max_length=L.GLOSSARY_TERM_CHARS)
+    language: LanguageTag | None = None
+    translation: Text | None = Field(None, max_length=L.GLOSSARY_TRANSLATION_CHARS)
+    note: Text = Field("", max_length=L.NOTE_CHARS)

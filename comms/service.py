@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import nh3
 
-from cohear import audit
+from cohear import audit, limits
+from cohear import text as text_rule
 from cohear.auth import User
 from cohear.errors import BadInput, Conflict, Forbidden, NotFound, TooLarge, Unprocessable
 from cohear.permissions import register, who_may
@@ -34,10 +35,10 @@ register({
 CHANNELS = ("sms", "letter", "phone_script", "poster", "whatsapp")
 STATUSES = ("machine", "needs_review", "approved", "human_requested", "received", "stale")
 APPROVABLE = ("machine", "needs_review", "received")
-MAX_SOURCE_CHARS = 5000      # a long letter; longer text should be split into messages
-MAX_TRANSLATION_CHARS = 20000
-MAX_TITLE_CHARS = 200
-MAX_TAGS = 20
+MAX_SOURCE_CHARS = limits.MESSAGE_SOURCE_CHARS  # a long letter; longer text is split into messages
+MAX_TRANSLATION_CHARS = limits.TRANSLATION_CHARS
+MAX_TITLE_CHARS = limits.TITLE_CHARS
+MAX_TAGS = limits.TAGS_PER_MESSAGE
 SYNC_TRANSLATIONS = 5        # more message x language pairs than this go to a job
 WRITE_BATCH = 50             # messages per write transaction: few commits, short locks
 MEMORY_LOOKUP = 500          # sentences per translation-memory query
@@ -74,6 +75,7 @@ def clean_text(text: str, what: str, limit: int) -> str:
     control characters refused, length limited."""
     if not isinstance(text, str):
         raise BadInput(f"the {what} must be text", fix="send a string")
+    text_rule.check(text, what)
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").strip()
     if _TAG_LIKE.search(text):
         text = html.unescape(nh3.clean(text, tags=set(),
@@ -125,13 +127,19 @@ def _tags(tags: Iterable[str] | None) -> list[str]:
     for t in tags or []:
         t = str(t).strip().lower()
         if t and t not in out:
-            if len(t) > 50:
-                raise BadInput(f"the tag {t[:20]!r}... is too long",
-                               fix="keep tags under 50 characters")
+            if len(t) > limits.TAG_CHARS:
+                raise TooLarge(f"the tag {t[:20]!r}... is too long",
+                               fix=f"keep tags to {limits.TAG_CHARS} characters")
             out.append(t)
-    if len(out) > MAX_TAGS:
-        raise BadInput(f"{len(out)} tags is too many", fix=f"use at most {MAX_TAGS}")
+        limits.check_count("tags on one message", len(out), MAX_TAGS,
+                           fix=f"use at most {MAX_TAGS} tags")
     return out
+
+
+def _audience(audience: str | None) -> str:
+    # Refused, not cut: a cut audience would be stored as something nobody wrote.
+    return limits.check_chars("the audience", (audience or "").strip(), limits.AUDIENCE_CHARS,
+                              fix="say who the message is for in a few words")
 
 
 def _channel(channel: str) -> str:
@@ -144,6 +152,8 @@ def create_message(store: Store, actor: User, *, title: str, source_text: str,
                    channel: str, audience: str = "", tags: Iterable[str] | None = None,
                    source_language: str = "en") -> dict:
     """A new message at version 1."""
+    text_rule.check(audience, "audience")
+    text_rule.check_each(tags, "tag")
     title = clean_text(title, "title", MAX_TITLE_CHARS)
     text = clean_text(source_text, "message", MAX_SOURCE_CHARS)
     lang = language(source_language)
@@ -153,7 +163,7 @@ def create_message(store: Store, actor: User, *, title: str, source_text: str,
         mid = conn.execute(
             "INSERT INTO messages (title, audience, channel, tags_json, source_language, "
             "owner_id, current_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
-            (title, (audience or "").strip()[:200], _channel(channel),
+            (title, _audience(audience), _channel(channel),
              json.dumps(_tags(tags)), lang.tag, actor.id or None, now, now)).lastrowid
         conn.execute("INSERT INTO message_versions (message_id, version, source_text, "
                      "segments_json, created_by, created_at) VALUES (?, 1, ?, ?, ?, ?)",
@@ -239,6 +249,8 @@ def edit_message(store: Store, actor: User, message_id: int, *, source_text: str
                  channel: str | None = None, tags: Iterable[str] | None = None) -> dict:
     """Change a message. A new source text is a new version, and every translation of the
     old one becomes `stale` (its text kept, still pointing at the version it translates)."""
+    text_rule.check(audience, "audience")
+    text_rule.check_each(tags, "tag")
     row = _message_row(store, message_id)
     lang = language(row["source_language"])
     text = None if source_text is None else clean_text(source_text, "message", MAX_SOURCE_CHARS)
@@ -248,7 +260,7 @@ def edit_message(store: Store, actor: User, message_id: int, *, source_text: str
     if title is not None:
         changes["title"] = clean_text(title, "title", MAX_TITLE_CHARS)
     if audience is not None:
-        changes["audience"] = audience.strip()[:200]
+        changes["audience"] = _audience(audience)
     if channel is not None:
         changes["channel"] = _channel(channel)
     if tags is not None:
@@ -321,10 +333,13 @@ def protected_terms(store: Store, lang: str) -> tuple[list[str], dict[str, str]]
 def add_glossary_term(store: Store, actor: User, term: str, *, language_tag: str | None = None,
                       translation: str | None = None, note: str = "") -> dict:
     """A do-not-translate term (no language), or a fixed translation in one language."""
-    term = clean_text(term, "term", 100)
+    text_rule.check(note, "glossary note")
+    term = clean_text(term, "term", limits.GLOSSARY_TERM_CHARS)
+    note = limits.check_chars("the note", (note or "").strip(), limits.NOTE_CHARS)
     lang = language(language_tag).tag if language_tag else None
     if translation is not None:
-        translation = clean_text(translation, "fixed translation", 200)
+        translation = clean_text(translation, "fixed translation",
+                                 limits.GLOSSARY_TRANSLATION_CHARS)
         if lang is None:
             raise BadInput("a fixed translation needs a language", fix="give --language")
     with store.transaction() as conn:

@@ -7,8 +7,9 @@ import os
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 
+from cohear import limits as L
 from cohear.auth import User
 from cohear.deps import allow, get_store
 from cohear.errors import TooLarge
@@ -25,14 +26,19 @@ PackManager = Annotated[User, Depends(allow("packs.manage"))]
 
 
 @router.get("/api/languages")
-def list_languages(store: StoreDep, _: Reader) -> list[dict]:
-    """Every region language with what this machine can do for it: machine translation
-    (installed packs), speech recognition (Whisper), or human translation only."""
-    return service.coverage(store)
+def list_languages(store: StoreDep, _: Reader,
+                   also: Annotated[list[Annotated[str, Query(max_length=35)]] | None,
+                                   Query(max_length=50, description="other BCP-47 tags to "
+                                         "describe too (e.g. sw)")] = None) -> list[dict]:
+    """Every region language (and each tag in `also`) with what this machine can do for
+    it: machine translation (installed packs), speech recognition (Whisper), or human
+    translation only. A language outside the region's list is never refused."""
+    return service.coverage(store, also or ())
 
 
 @router.get("/api/languages/{tag}")
-def get_language(tag: str, store: StoreDep, _: Reader) -> dict:
+def get_language(tag: Annotated[str, Path(max_length=35)], store: StoreDep, _: Reader) -> dict:
+    """Any language a BCP-47 tag names; 400 only for a tag that names no language."""
     return service.language(store, tag)
 
 
@@ -45,9 +51,11 @@ def list_packs(store: StoreDep, _: PackReader) -> list[dict]:
 def install_pack(file: Annotated[UploadFile, File(description="an .argosmodel file")],
                  store: StoreDep, actor: PackManager,
                  source: Annotated[str | None, Form(description="refuse unless the pack "
-                                                                "translates from this tag")] = None,
+                                                                "translates from this tag",
+                                                    max_length=L.LANGUAGE_TAG_CHARS)] = None,
                  target: Annotated[str | None, Form(description="refuse unless the pack "
-                                                                "translates to this tag")] = None,
+                                                                "translates to this tag",
+                                                    max_length=L.LANGUAGE_TAG_CHARS)] = None,
                  ) -> dict:
     """Upload and install one pack (admin). It is verified before it becomes active.
     Packs are often larger than the default request limit: raise

@@ -32,6 +32,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from cohear import limits
 from cohear.auth import User, authenticate
 from cohear.deps import bearer
 from cohear.errors import CohearError, Forbidden, TooLarge, Unauthorized
@@ -43,7 +44,7 @@ from language_packs.registry import LANGUAGES, get_language, normalise_tag
 
 router = APIRouter(tags=["LibreTranslate-compatible"])
 
-MAX_BATCH = 200                 # texts in one /translate call
+MAX_BATCH = limits.TEXTS_PER_TRANSLATION  # texts in one /translate call
 FILE_MINUTES = 30               # how long a translated file can be fetched
 FRONTEND_TIMEOUT_MS = 500       # LibreTranslate's default for its own web page
 FILES_DIR = "translated-files"

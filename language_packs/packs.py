@@ -5,6 +5,14 @@ An install unpacks into a staging folder, checks the zip (no path traversal, no 
 size bounds), `metadata.json`, and that the CTranslate2 model and the SentencePiece
 model load and run; only then is the folder renamed into place and recorded in the
 `language_packs` table. A failure at any step leaves nothing behind.
+
+Size bounds are tied to the archive (cohear.limits): before anything is written, the
+zip's central directory must declare no member packed more than PACK_COMPRESSION_RATIO
+to one (a real pack's model barely compresses; a zip bomb packs about 1000 to one) and
+a total under `unpack_bound(archive size)`; while unpacking, the bytes actually written
+are counted against the same bound and against each member's declared size, so a zip
+whose headers lie stops there too. Over-long member names and a metadata.json that is
+too large or nested too deeply are refused with a 4xx that says which.
 """
 
 from __future__ import annotations
@@ -22,9 +30,9 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from cohear import audit
+from cohear import audit, limits
 from cohear.auth import SYSTEM, User
-from cohear.errors import BadInput, NotFound, Unprocessable
+from cohear.errors import BadInput, NotFound, TooLarge, Unprocessable
 from cohear.store import Store, utcnow
 from language_packs.registry import from_argos, get_language
 
@@ -162,14 +170,23 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def unpack_bound(archive_bytes: int) -> int:
+    """The most an archive of this size may unpack to: PACK_COMPRESSION_RATIO times its
+    size (at least PACK_UNPACKED_FLOOR_BYTES, at most MAX_UNPACKED_BYTES)."""
+    return min(MAX_UNPACKED_BYTES, max(limits.PACK_UNPACKED_FLOOR_BYTES,
+                                       limits.PACK_COMPRESSION_RATIO * archive_bytes))
+
+
 def _extract(archive: Path, staging: Path, label: str) -> Path:
-    """Unpack member by member after checking every name; returns the pack's folder."""
+    """Unpack member by member after checking every name and declared size; returns the
+    pack's folder. Writing stops at the bound for this archive's size, counted as written."""
     damaged = Unprocessable(f"{label} is damaged (the zip cannot be read)",
                             fix="download or copy the pack again")
+    bound = unpack_bound(archive.stat().st_size)
     try:
         with zipfile.ZipFile(archive) as zf:
             members = zf.infolist()
-            tops = _check_members(label, members)
+            tops = _check_members(label, members, bound)
             staging.mkdir(mode=0o700)
             total = 0
             for info in members:
@@ -178,12 +195,15 @@ def _extract(archive: Path, staging: Path, label: str) -> Path:
                     dest.mkdir(parents=True, exist_ok=True)
                     continue
                 dest.parent.mkdir(parents=True, exist_ok=True)
+                written = 0
                 with zf.open(info) as src, open(dest, "xb") as out:
                     for chunk in iter(lambda: src.read(CHUNK), b""):
+                        written += len(chunk)
                         total += len(chunk)
-                        if total > MAX_UNPACKED_BYTES:  # headers can lie; count what comes out
-                            raise BadInput(f"{label} unpacks to more than "
-                                           f"{MAX_UNPACKED_BYTES:,} bytes",
+                        # Headers can lie: what comes out is counted, not what was declared.
+                        if written > info.file_size or total > bound:
+                            raise TooLarge(f"{label} unpacks to more than it declares (over "
+                                           f"{min(bound, total):,} bytes), so it was stopped",
                                            fix="this is not a normal Argos pack; do not use it")
                         out.write(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, FileExistsError):
@@ -191,17 +211,26 @@ def _extract(archive: Path, staging: Path, label: str) -> Path:
     return staging / tops
 
 
-def _check_members(name: str, members: list[zipfile.ZipInfo]) -> str:
+def _check_members(name: str, members: list[zipfile.ZipInfo], bound: int) -> str:
+    """Check the central directory before anything is written: counts, names, links,
+    declared sizes and compression ratios. Returns the pack's one top-level folder."""
     if len(members) > MAX_MEMBERS:
         raise Unprocessable(f"{name} holds {len(members):,} files, more than the "
                             f"{MAX_MEMBERS:,} an Argos pack may", fix="do not use this file")
     declared = sum(m.file_size for m in members)
-    if declared > MAX_UNPACKED_BYTES:
-        raise Unprocessable(f"{name} would unpack to {declared:,} bytes, over the limit of "
-                            f"{MAX_UNPACKED_BYTES:,}", fix="do not use this file")
+    if declared > bound:
+        raise TooLarge(f"{name} would unpack to {declared:,} bytes, more than "
+                       f"{bound:,} for a file of its size", fix="do not use this file; a real "
+                       "Argos pack is hardly smaller packed than unpacked")
+    for m in members:
+        if m.file_size > max(limits.PACK_COMPRESSION_RATIO * m.compress_size, CHUNK):
+            raise TooLarge(f"{name} packs {m.filename[:80]!r} {m.file_size // max(1, m.compress_size):,}"
+                           f" to one (the limit is {limits.PACK_COMPRESSION_RATIO} to one): it "
+                           "looks like a zip bomb", fix="do not use this file")
     tops: set[str] = set()
     for m in members:
         raw = m.filename
+        _check_member_name(name, raw)
         parts = PurePosixPath(raw).parts
         unsafe = (raw.startswith(("/", "\\")) or "\\" in raw or ":" in raw or not parts
                   or any(p in ("..", ".") for p in parts) or "\x00" in raw)
@@ -223,6 +252,43 @@ def _check_members(name: str, members: list[zipfile.ZipInfo]) -> str:
                             fix="an Argos pack is a zip of one folder holding metadata.json, "
                                 "model/ and sentencepiece.model")
     return tops.pop()
+
+
+def _check_member_name(name: str, raw: str) -> None:
+    """Names a file system can hold: each part at most 255 bytes, the path bounded."""
+    if len(raw) > limits.PACK_MEMBER_PATH_CHARS:
+        raise Unprocessable(f"{name} holds a path of {len(raw):,} characters ({raw[:60]!r}...), "
+                            f"longer than the {limits.PACK_MEMBER_PATH_CHARS:,} a pack may use",
+                            fix="do not use this file; it is not a normal Argos pack")
+    for part in PurePosixPath(raw).parts:
+        if len(part.encode("utf-8", "surrogateescape")) > limits.PACK_MEMBER_NAME_BYTES:
+            raise Unprocessable(f"{name} holds a file or folder name of {len(part):,} "
+                                f"characters ({part[:60]!r}...), longer than the "
+                                f"{limits.PACK_MEMBER_NAME_BYTES} bytes a file name may have",
+                                fix="do not use this file; it is not a normal Argos pack")
+
+
+def _json_depth(text: str) -> int:
+    """How deeply objects and lists nest in a JSON text, without parsing it (a parser
+    recurses, and a text of 100,000 brackets would exhaust Python's stack)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def verify(pack_dir: Path) -> dict:
@@ -266,9 +332,20 @@ def read_metadata(pack_dir: Path) -> dict:
     if not path.is_file():
         raise Unprocessable("the zip is not an Argos pack: its folder has no metadata.json",
                             fix="Argos packs are .argosmodel files from the Argos index")
+    size = path.stat().st_size
+    if size > limits.PACK_METADATA_BYTES:
+        raise TooLarge(f"the pack's metadata.json is {size:,} bytes; the limit is "
+                       f"{limits.PACK_METADATA_BYTES:,}", fix="this is not a normal Argos pack; "
+                                                             "download it again")
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+        depth = _json_depth(text)
+        if depth > limits.PACK_METADATA_DEPTH:
+            raise Unprocessable(f"the pack's metadata.json nests {depth:,} levels deep; the "
+                                f"limit is {limits.PACK_METADATA_DEPTH}",
+                                fix="this is not a normal Argos pack; download it again")
+        raw = json.loads(text)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise Unprocessable(f"the pack's metadata.json is not valid JSON ({exc})",
                             fix="the pack is damaged; download it again") from None
     if not isinstance(raw, dict):

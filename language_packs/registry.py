@@ -1,12 +1,19 @@
 """The region's languages: BCP-47 tags, names, scripts, writing direction, NHS codes,
 and the one place where Argos Translate and Whisper codes map to cohear's tags.
 
+Any other language a well-formed, registered BCP-47 tag names (Swahili `sw`, Yoruba
+`yo`, Cantonese `yue`...) is a language too: its names and script come from the IANA
+subtag registry and CLDR (through `langcodes`), it gets no machine translation (cohear's
+Argos packs are for the region's languages) and speech recognition only where Whisper
+knows it. Such a language is never refused; only a tag that names no language is.
+
 Whether a pack is *installed* is not a fact of the registry; `language_packs.service`
 combines these facts with the packs actually installed in a data directory.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from cohear.errors import BadInput
@@ -23,6 +30,7 @@ class Language:
     argos_code: str | None      # the code Argos Translate packs use for it
     whisper_code: str | None    # the code Whisper recognises it by
     note: str = ""              # what people need to know (e.g. which script speakers read)
+    in_region: bool = True      # one of the region's languages (False: any other BCP-47 language)
 
 
 # Argos Translate publishes en<->X packs for these (the argospm index, also hi, lt, sk).
@@ -80,21 +88,75 @@ _FROM_WHISPER = {lang.whisper_code: lang.tag for lang in reversed(LANGUAGES.valu
                  if lang.whisper_code}
 
 
+# Scripts written right to left (ISO 15924), for languages outside the region's list.
+RTL_SCRIPTS = frozenset({"Arab", "Hebr", "Syrc", "Thaa", "Nkoo", "Adlm", "Rohg", "Mand",
+                         "Samr", "Mend", "Yezi", "Aran"})
+MAX_TAG_CHARS = 35  # the longest tag RFC 5646 asks implementations to accept
+
+
 def normalise_tag(tag: str) -> str:
-    """The registry's spelling of `tag` (case-insensitive, common aliases accepted)."""
+    """The registry's spelling of `tag` (case-insensitive, common aliases accepted);
+    "" when it is not one of the region's languages."""
     key = (tag or "").strip().replace("_", "-").lower()
     return _BY_LOWER.get(key) or ALIASES.get(key) or ""
 
 
+def _refuse(tag: str, why: str) -> BadInput:
+    hint = (" (say ckb for Sorani or kmr for Kurmanji)"
+            if (tag or "").strip().lower() in ("ku", "kur") else "")
+    return BadInput(f"{tag!r} is not a language cohear knows{hint}: {why}",
+                    fix="give a BCP-47 tag such as sw, yo or pa-Guru (the region's languages: "
+                        + ", ".join(LANGUAGES) + ")")
+
+
+@functools.lru_cache(maxsize=512)
+def _other_language(tag: str) -> Language:
+    """A language outside the region's list, from its BCP-47 tag (langcodes: the IANA
+    subtag registry for validity, CLDR for names and the likely script)."""
+    import langcodes
+
+    raw = tag.strip().replace("_", "-")
+    if not raw or len(raw) > MAX_TAG_CHARS or not langcodes.tag_is_valid(raw):
+        raise _refuse(tag, "it is not a registered BCP-47 language tag")
+    lang = langcodes.get(raw)
+    if lang.language in (None, "und") or raw.lower().startswith("x-"):
+        raise _refuse(tag, "it names no particular language")
+    standard = lang.to_tag()
+    if normalise_tag(standard):  # e.g. "iw" -> "he" is not ours, but "in-Guru" may be
+        return LANGUAGES[normalise_tag(standard)]
+    script = lang.script or lang.maximize().script or ""
+    primary = lang.language
+    return Language(
+        tag=standard, english_name=lang.display_name("en"), native_name=lang.autonym(),
+        script=script, direction="rtl" if script in RTL_SCRIPTS else "ltr",
+        # NHS main-spoken-language codes are ISO 639-1 based; others have none there.
+        nhs_code=primary if len(primary) == 2 else None, argos_code=None,
+        whisper_code=primary if primary in _whisper_codes() else None,
+        note="not one of the region's languages: human translation only", in_region=False)
+
+
+@functools.cache
+def _whisper_codes() -> frozenset[str]:
+    try:
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+    except ImportError:  # speech is optional; without it no language has recognition here
+        return frozenset()
+    return frozenset(_LANGUAGE_CODES)
+
+
 def get_language(tag: str) -> Language:
-    """The registry entry for a BCP-47 tag; BadInput listing the known tags otherwise."""
+    """The language a BCP-47 tag names: the region's entry (aliases accepted), or any
+    other registered language. BadInput only for a tag that names no language."""
     found = normalise_tag(tag)
-    if not found:
-        hint = (" (say ckb for Sorani or kmr for Kurmanji)"
-                if (tag or "").strip().lower() in ("ku", "kur") else "")
-        raise BadInput(f"{tag!r} is not a language cohear knows{hint}",
-                       fix="use one of: " + ", ".join(LANGUAGES))
-    return LANGUAGES[found]
+    if found:
+        return LANGUAGES[found]
+    if (tag or "").strip().lower() in ("ku", "kur"):
+        raise _refuse(tag, "Kurdish is written in two scripts")
+    return _other_language((tag or "").strip())
+
+
+def is_region_language(tag: str) -> bool:
+    return bool(normalise_tag(tag))
 
 
 def is_rtl(tag: str) -> bool:
@@ -102,13 +164,14 @@ def is_rtl(tag: str) -> bool:
 
 
 def from_whisper(code: str) -> str:
-    """cohear's tag for a language code Whisper detected ("pa" -> "pa-Guru", "zh" -> "zh-Hans")."""
-    try:
+    """cohear's tag for a language code Whisper detected ("pa" -> "pa-Guru", "zh" -> "zh-Hans";
+    a language outside the region keeps Whisper's code, which is a BCP-47 tag)."""
+    if code in _FROM_WHISPER:
         return _FROM_WHISPER[code]
-    except KeyError:
-        raise BadInput(f"Whisper's language {code!r} is not one of the region's languages",
-                       fix="add it to language_packs/registry.py, or choose the language "
-                           "by hand") from None
+    if code and code in _whisper_codes():
+        return get_language(code).tag
+    raise BadInput(f"{code!r} is not a language code Whisper uses",
+                   fix="choose the language by hand")
 
 
 def to_whisper(tag: str) -> str | None:

@@ -1,5 +1,7 @@
-"""What each region language can have here (machine translation, speech recognition,
-or human translation only), and translation of plain text or HTML for people and tools.
+"""What each language can have here (machine translation, speech recognition, or human
+translation only), and translation of plain text or HTML for people and tools. The
+region's languages are always listed; any other BCP-47 language is described on request
+(human translation only, speech recognition where Whisper knows it).
 
 Roles: any signed-in person may read the languages; staff may list packs; only admins
 install or remove packs; communicators, reviewers and admins may machine-translate
@@ -37,7 +39,10 @@ def _describe(lang: Language, pairs: set[tuple[str, str]]) -> dict:
         translation = MACHINE
     else:
         translation = HUMAN
-    if lang.tag != "en" and not from_en and published:
+    if not lang.in_region:
+        advice = ("not one of the region's languages: use a human translator"
+                  + ("" if lang.whisper_code else "; Whisper does not recognise it either"))
+    elif lang.tag != "en" and not from_en and published:
         advice = f"an Argos pack exists: cohear packs install translate-en_{lang.argos_code}"
     elif lang.tag != "en" and not published:
         advice = "no Argos pack exists; use a human translator"
@@ -50,14 +55,20 @@ def _describe(lang: Language, pairs: set[tuple[str, str]]) -> dict:
         "pack_from_english": from_en, "pack_to_english": to_en,
         "argos_pack_published": published,
         "speech_recognition": lang.whisper_code is not None,
-        "translation": translation, "advice": advice,
+        "translation": translation, "advice": advice, "in_region": lang.in_region,
     }
 
 
-def coverage(store: Store) -> list[dict]:
-    """Every registry language with what is installed for it on this machine."""
+def coverage(store: Store, also: list[str] | tuple[str, ...] = ()) -> list[dict]:
+    """Every region language, then each language in `also` that is not one of them
+    (surveys in Swahili, say), with what is installed for it on this machine."""
     pairs = {(p["source"], p["target"]) for p in installed_pairs(store)}
-    return [_describe(lang, pairs) for lang in LANGUAGES.values()]
+    langs = list(LANGUAGES.values())
+    for tag in also:
+        lang = get_language(tag)
+        if lang not in langs:
+            langs.append(lang)
+    return [_describe(lang, pairs) for lang in langs]
 
 
 def language(store: Store, tag: str) -> dict:

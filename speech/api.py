@@ -12,10 +12,12 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from cohear import limits as L
 from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
 from cohear.jobs import JobQueue
 from cohear.store import Store
+from cohear.text import Text
 from speech import formats, service
 from speech.openai_api import router as openai_router
 
@@ -32,22 +34,26 @@ RecordingId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a recording's
 
 
 class TranscribeRequest(BaseModel):
-    language: str | None = Field(None, description="BCP-47 tag; empty lets Whisper detect it")
+    language: str | None = Field(None, max_length=L.LANGUAGE_TAG_CHARS,
+                                 description="BCP-47 tag; empty lets Whisper detect it")
     word_timestamps: bool = False
 
 
 class SegmentEdit(BaseModel):
     index: int = Field(ge=0, le=1_000_000)
-    text: str = Field(max_length=20_000)
+    text: Text = Field(max_length=L.SEGMENT_TEXT_CHARS)
     keep: bool = Field(True, description="false: the words were not said (marks it rejected); "
                        "true also brings back a segment a guard rejected")
 
 
 class Correction(BaseModel):
-    text: str | None = Field(None, max_length=200_000, description="the whole corrected text")
-    segments: list[SegmentEdit] | None = Field(None, description="or: corrected segments")
-    english: str | None = Field(None, max_length=200_000, description="a corrected English text")
-    note: str = Field("", max_length=1000)
+    text: Text | None = Field(None, max_length=L.ANSWER_TEXT_CHARS,
+                             description="the whole corrected text")
+    segments: list[SegmentEdit] | None = Field(None, max_length=L.SEGMENTS_PER_CORRECTION,
+                                               description="or: corrected segments")
+    english: Text | None = Field(None, max_length=L.ANSWER_TEXT_CHARS,
+                                description="a corrected English text")
+    note: Text = Field("", max_length=L.NOTE_CHARS)
     base_version: int | None = Field(None, ge=1, le=1_000_000,
                                      description="the version you corrected (checked)")
 
@@ -56,7 +62,8 @@ class Correction(BaseModel):
 def upload_recording(file: Annotated[UploadFile, File(description="the recorded answer")],
                      store: StoreDep, jobs: JobsDep,
                      user: Annotated[User, Depends(allow("recordings.upload"))],
-                     language: Annotated[str | None, Form(description="BCP-47 hint")] = None,
+                     language: Annotated[str | None, Form(description="BCP-47 hint",
+                                                          max_length=L.LANGUAGE_TAG_CHARS)] = None,
                      transcribe: Annotated[bool, Form(description="queue transcription")] = False):
     """Upload a recording (WAV, MP3, M4A/AAC, Ogg/Opus, WebM/Opus, AMR, FLAC).
     Bytes uploaded before answer 200 with `duplicate: true` instead of 201."""

@@ -34,6 +34,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
+from cohear import limits
 from cohear.auth import authenticate
 from cohear.deps import bearer
 from cohear.errors import CohearError, Forbidden, TooLarge, Unauthorized, UnsupportedMedia
@@ -174,6 +175,10 @@ def _fields(store, form, task: str):
     temperature = _temperature(form.get("temperature"))
     language = _language(form.get("language")) if task == "transcribe" else None
     prompt = str(form.get("prompt") or "") or None
+    if prompt and len(prompt) > limits.PROMPT_CHARS:
+        raise OpenAIError(400, f"The prompt is longer than {limits.PROMPT_CHARS:,} characters; "
+                               "Whisper reads only its last 224 tokens, so send a short prompt.",
+                          param="prompt", code="invalid_value")
     options = Options(language=language, task=task, initial_prompt=prompt,
                       temperature=temperature, word_timestamps="word" in granularities)
     return upload, model_name, options, fmt, granularities

@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cohear import limits
 from cohear.errors import Unprocessable
 
-Text = Annotated[str, Field(max_length=20_000)]
+Text = Annotated[str, Field(max_length=limits.SEGMENT_TEXT_CHARS)]
 Seconds = Annotated[float, Field(ge=0, le=100_000)]
 
 
@@ -49,9 +50,9 @@ class TranscriptionResult(Strict):
 
     language: Heard
     duration: Seconds = 0.0
-    segments: Annotated[list[DecodedSegment], Field(max_length=10_000)]
+    segments: Annotated[list[DecodedSegment], Field(max_length=limits.SEGMENTS_PER_CORRECTION)]
     english: dict[Literal["source", "argos", "whisper-translate"],
-                  Annotated[str, Field(max_length=200_000)]] = {}
+                  Annotated[str, Field(max_length=limits.ANSWER_TEXT_CHARS)]] = {}
     engine: Annotated[dict[Annotated[str, Field(max_length=50)],
                            Annotated[str, Field(max_length=200)] | int | float | bool | None],
                       Field(max_length=20)] = {}

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cohear import audit
+from cohear import text as text_rule
 from cohear.auth import User
 from cohear.errors import BadInput, Conflict, NotFound, TooLarge, Unprocessable
 from cohear.permissions import register
@@ -407,6 +408,9 @@ def correct(store: Store, recording_id: int, user: User, *, text: str | None = N
     corrected it meanwhile). Audit-logged with the before and after.
     """
     user.require("transcripts.correct")
+    text_rule.check_all({"corrected text": text, "English text": english, "note": note})
+    text_rule.check_each([s.get("text") for s in segments or [] if isinstance(s, dict)],
+                         "corrected segment")
     if text is None and segments is None and english is None:
         raise BadInput("the correction changes nothing",
                        fix="send text, segments or english")

@@ -8,12 +8,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import FileResponse, Response
+from pydantic import Field
 
+from cohear import limits as L
 from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
 from cohear.errors import BadInput
 from cohear.jobs import JobQueue
 from cohear.store import Store
+from cohear.text import Text
 from surveys import agreement, coding, exports, redaction, service, summary, xlsform
 from surveys.schema import (
     MAX_ID,
@@ -36,7 +39,8 @@ router = APIRouter()
 StoreDep = Annotated[Store, Depends(get_store)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-LangPath = Annotated[str, Path(min_length=2, max_length=35, pattern=r"^[A-Za-z0-9-]+$")]
+LangPath = Annotated[str, Path(min_length=2, max_length=L.LANGUAGE_TAG_CHARS,
+                               pattern=r"^[A-Za-z0-9-]+$")]
 
 
 def _read_upload(file: UploadFile, limit: int) -> bytes:
@@ -173,7 +177,7 @@ def get_session(session_id: IdPath, store: StoreDep,
 def record_consent(session_id: IdPath, store: StoreDep,
                    user: Annotated[User, Depends(allow("sessions.run"))],
                    method: Annotated[Literal["verbal_recording", "tick"], Form()],
-                   language: Annotated[str | None, Form(max_length=35)] = None,
+                   language: Annotated[str | None, Form(max_length=L.LANGUAGE_TAG_CHARS)] = None,
                    file: Annotated[UploadFile | None, File(description="verbal consent")] = None
                    ) -> dict:
     """Record consent (before any answer): the consent text version, language and how."""
@@ -187,8 +191,9 @@ def record_consent(session_id: IdPath, store: StoreDep,
 def submit_answer(session_id: IdPath, store: StoreDep, jobs: JobsDep,
                   user: Annotated[User, Depends(allow("sessions.run"))],
                   question_id: Annotated[int, Form(ge=1, le=MAX_ID)],
-                  text: Annotated[str | None, Form(max_length=200_000)] = None,
-                  choices: Annotated[list[str] | None, Form()] = None,
+                  text: Annotated[Text | None, Form(max_length=L.ANSWER_TEXT_CHARS)] = None,
+                  choices: Annotated[list[Annotated[str, Field(max_length=L.CHOICE_VALUE_CHARS)]]
+                                     | None, Form(max_length=L.CHOICES_PER_QUESTION)] = None,
                   file: Annotated[UploadFile | None, File(description="a voice answer")] = None
                   ) -> dict:
     """An answer: text, chosen options, or a recording (which queues transcription)."""
@@ -289,7 +294,8 @@ def create_codebook(body: NewCodebook, store: StoreDep,
 
 @router.post("/api/codebooks/import", status_code=201, tags=["codebooks"])
 def import_codebook(file: Annotated[UploadFile, File(description="CSV or REFI-QDA .qdc")],
-                    name: Annotated[str, Form(min_length=1, max_length=200)], store: StoreDep,
+                    name: Annotated[str, Form(min_length=1, max_length=L.TITLE_CHARS)],
+                    store: StoreDep,
                     user: Annotated[User, Depends(allow("codebooks.manage"))]) -> dict:
     data = _read_upload(file, 10 * 1024 * 1024)
     if data.lstrip()[:1] == b"<":

@@ -36,6 +36,10 @@ def import_xlsform(file: Annotated[Path, typer.Argument(help="A KoboToolbox/ODK 
     console.print(f"survey {survey['id']} {survey['title']!r}: {len(survey['questions'])} "
                   "questions in " + ", ".join([survey["base_language"]] +
                                               survey["target_languages"]))
+    for lang in out["report"]["languages"]:
+        if lang.get("translation") == "human translation only":
+            console.print(f"  {lang['tag']} ({lang['column']}): not one of the region's "
+                          "languages, human translation only", highlight=False)
     for line in out["report"]["unsupported"]:
         console.print(f"  [yellow]not imported:[/] {line}", highlight=False)
 

@@ -11,11 +11,13 @@ import re
 import uuid
 from collections.abc import Iterable
 
-from cohear import audit
+from cohear import audit, cells, limits, safexml
+from cohear import text as text_rule
 from cohear.auth import User
 from cohear.errors import BadInput, Conflict, NotFound
 from cohear.permissions import register
 from cohear.store import Store, utcnow
+from cohear.text import xml_safe
 from surveys.service import visible_answer_row
 
 register({
@@ -24,7 +26,7 @@ register({
     "coding.apply": {"admin", "reviewer", "researcher"},
 })
 
-CODEBOOK_CSV_COLUMNS = ("name", "parent", "description", "colour", "memo")
+CODEBOOK_CSV_COLUMNS = ("path", "parent", "description", "colour", "memo")
 QDC_NS = "urn:QDA-XML:codebook:1.0"
 _COLOUR = re.compile(r"^#(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})$")
 
@@ -40,9 +42,14 @@ def create_codebook(store: Store, actor: User, name: str, *, survey_id: int | No
                     codes: Iterable[dict] = ()) -> dict:
     """A codebook; `codes` may name parents that come earlier in the list."""
     actor.require("codebooks.manage")
+    text_rule.check(name, "codebook's name")
     name = (name or "").strip()
     if not name:
         raise BadInput("a codebook needs a name", fix="name it after the survey or theme")
+    limits.check_chars("the codebook's name", name, limits.TITLE_CHARS)
+    codes = list(codes)
+    limits.check_count("codes in one codebook", len(codes), limits.CODES_PER_CODEBOOK,
+                       fix="split the codebook by theme")
     with store.transaction() as conn:
         if conn.execute("SELECT 1 FROM codebooks WHERE name = ?", (name,)).fetchone():
             raise Conflict(f"a codebook called {name!r} already exists", fix="choose another name")
@@ -61,9 +68,20 @@ def create_codebook(store: Store, actor: User, name: str, *, survey_id: int | No
 def _add_code(conn, actor: User, codebook_id: int, *, name: str, parent: str | int | None = None,
               description: str = "", colour: str | None = None, memo: str = "",
               guid: str | None = None) -> int:
+    text_rule.check_all({"code's name": name, "code's description": description,
+                         "code's memo": memo, "code's parent": parent if isinstance(parent, str)
+                         else None})
     name = (name or "").strip()
     if not name:
         raise BadInput("a code needs a name", fix="name the theme it marks")
+    limits.check_chars(f"the code name {name[:20]!r}", name, limits.TITLE_CHARS)
+    limits.check_chars(f"the description of {name[:20]!r}", (description or "").strip(),
+                       limits.CODE_DESCRIPTION_CHARS)
+    limits.check_chars(f"the memo of {name[:20]!r}", (memo or "").strip(), limits.MEMO_CHARS)
+    held = conn.execute("SELECT count(*) FROM codes WHERE codebook_id = ?",
+                        (codebook_id,)).fetchone()[0]
+    limits.check_count("codes in one codebook", held + 1, limits.CODES_PER_CODEBOOK,
+                       fix="split the codebook by theme")
     parent_id = None
     if parent not in (None, ""):
         col = "id" if isinstance(parent, int) else "name"
@@ -141,32 +159,77 @@ def codes_in_order(store: Store, codebook_id: int) -> list[dict]:
 
 # -- exchange: CSV and REFI-QDA codebook ---------------------------------------------------
 
+def _path_part(name: str) -> str:
+    return name.replace("\\", "\\\\").replace("/", "\\/")
+
+
+def _split_path(path: str) -> list[str]:
+    """'a/b\\/c' -> ['a', 'b/c']: `/` separates codes, `\\/` and `\\\\` are a slash and a
+    backslash inside a name."""
+    parts, current, chars = [], [], iter(path)
+    for ch in chars:
+        if ch == "\\":
+            current.append(next(chars, "\\"))
+        elif ch == "/":
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current).strip())
+    return parts
+
+
 def export_codebook_csv(store: Store, codebook_id: int) -> str:
+    """The codebook as CSV: `path` (`Parent/Child`, the column Taguette and spreadsheet
+    users read; a `/` or `\\` inside a name is written `\\/` or `\\\\`), `parent`,
+    `description`, `colour`, `memo`; parents come before their children. Cells are
+    escaped so no spreadsheet runs them (`cohear.cells`)."""
     codes = codes_in_order(store, codebook_id)
     by_id = {c["id"]: c for c in codes}
+    paths: dict[int, str] = {}
+    for c in codes:
+        own = _path_part(c["name"])
+        paths[c["id"]] = f"{paths[c['parent_id']]}/{own}" if c["parent_id"] in paths else own
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = cells.csv_writer(buf)
     writer.writerow(CODEBOOK_CSV_COLUMNS)
     for c in codes:
         parent = by_id[c["parent_id"]]["name"] if c["parent_id"] else ""
-        writer.writerow([c["name"], parent, c["description"], c["colour"], c["memo"]])
+        writer.writerow([paths[c["id"]], parent, c["description"], c["colour"], c["memo"]])
     return buf.getvalue()
 
 
 def import_codebook_csv(store: Store, actor: User, name: str, text: str, *,
                         survey_id: int | None = None) -> dict:
-    """A codebook from CSV with columns name, parent, description, colour, memo."""
+    """A codebook from CSV. The code is named by a `path` column (`Parent/Child`, as
+    cohear writes), a `tag` column (Taguette's export, the same form) or a `name` column
+    (with an optional `parent`); `description`, `colour` (or `color`) and `memo` are
+    optional. Cells cohear escaped for spreadsheets are read back unescaped."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    if not reader.fieldnames or "name" not in [f.strip().lower() for f in reader.fieldnames]:
-        raise BadInput("the codebook CSV has no 'name' column",
+    headers = [(f or "").strip().lower() for f in reader.fieldnames or []]
+    key = next((k for k in ("path", "tag", "name") if k in headers), None)
+    if key is None:
+        raise BadInput("the codebook CSV has no 'path', 'tag' or 'name' column",
                        fix="the first row must name the columns: " +
                            ", ".join(CODEBOOK_CSV_COLUMNS))
     rows = []
     for line, raw in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        if not row.get("name"):
-            raise BadInput(f"row {line} of the codebook CSV has no name", fix="fill it in")
-        rows.append({"name": row["name"], "parent": row.get("parent") or None,
+        row = {(k or "").strip().lower(): cells.csv_uncell((v or "").strip())
+               for k, v in raw.items() if k is not None}
+        if not any(row.values()):
+            continue
+        if not row.get(key):
+            raise BadInput(f"row {line} of the codebook CSV has no {key}", fix="fill it in")
+        if key == "name":
+            code, parent = row["name"], row.get("parent") or None
+        else:
+            parts = _split_path(row[key])
+            if not all(parts):
+                raise BadInput(f"row {line} of the codebook CSV has an empty part in its {key}",
+                               fix="write paths as Parent/Child")
+            code = parts[-1]
+            parent = row.get("parent") or (parts[-2] if len(parts) > 1 else None)
+        rows.append({"name": code, "parent": parent,
                      "description": row.get("description", ""),
                      "colour": row.get("colour") or row.get("color") or None,
                      "memo": row.get("memo", "")})
@@ -193,15 +256,17 @@ def _parents_first(rows: list[dict]) -> list[dict]:
 
 
 def code_elements(codes: list[dict], maker) -> list:
-    """REFI-QDA <Code> elements (nested by parent) made with `maker(tag, attrib)`."""
+    """REFI-QDA <Code> elements (nested by parent) made with `maker(tag, attrib)`; a
+    character XML cannot hold (stored before cohear refused them) is written as U+FFFD."""
     built: dict[int, object] = {}
     roots = []
     for c in codes:
-        el = maker("Code", {"guid": c["guid"], "name": c["name"], "isCodable": "true",
+        el = maker("Code", {"guid": c["guid"], "name": xml_safe(c["name"]), "isCodable": "true",
                             "color": c["colour"]})
         if c["description"] or c["memo"]:
             desc = maker("Description", {})
-            desc.text = c["description"] + (f"\n\nMemo: {c['memo']}" if c["memo"] else "")
+            desc.text = xml_safe(c["description"] + (f"\n\nMemo: {c['memo']}" if c["memo"]
+                                                     else ""))
             el.insert(0, desc)
         built[c["id"]] = el
         if c["parent_id"] and c["parent_id"] in built:
@@ -231,12 +296,8 @@ def import_qdc(store: Store, actor: User, name: str, data: bytes, *,
                survey_id: int | None = None) -> dict:
     from lxml import etree
 
-    try:
-        root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False,
-                                                             no_network=True))
-    except etree.XMLSyntaxError as exc:
-        raise BadInput(f"the codebook file is not XML ({exc})",
-                       fix="export it again as a REFI-QDA codebook (.qdc)") from None
+    root = safexml.parse(data, what="codebook file",
+                         fix="export it again as a REFI-QDA codebook (.qdc), without a DTD")
     if etree.QName(root).localname != "CodeBook":
         raise BadInput("the file is not a REFI-QDA codebook (no <CodeBook>)",
                        fix="export it again as a REFI-QDA codebook (.qdc)")
@@ -323,15 +384,13 @@ def codings_for_answer(store: Store, answer_id: int) -> list[dict]:
 
 
 # -- memos -----------------------------------------------------------------------------
-MAX_MEMO_CHARS = 10_000
+MAX_MEMO_CHARS = limits.MEMO_CHARS
 
 
 def _memo_text(text: str) -> str:
-    text = (text or "").strip()
-    if len(text) > MAX_MEMO_CHARS:
-        raise BadInput(f"a memo is limited to {MAX_MEMO_CHARS:,} characters",
-                       fix="shorten it, or split it into two memos")
-    return text
+    text_rule.check(text, "memo")
+    return limits.check_chars("a memo", (text or "").strip(), MAX_MEMO_CHARS,
+                              fix="shorten it, or split it into two memos")
 
 
 def set_code_memo(store: Store, actor: User, code_id: int, memo: str) -> dict:

@@ -2,35 +2,43 @@
 each with a data dictionary; pseudonymised by default, streamed row by row, written
 under a temporary name and renamed only when complete.
 
-Pseudonymised (the default): respondents appear as salted stable pseudonyms, accepted
-and still-undecided redaction suggestions are applied (only those a reviewer rejected
-stay), and there is never audio or contact data. Identifiable (admin only, audit-logged):
-the cohear respondent id instead of the pseudonym, and only accepted redactions applied.
+Pseudonymised (the default): respondents, sessions and answers appear as salted stable
+pseudonyms (`P-…`, `S-…`, `A-…`), never cohear's internal ids, so a pseudonymised file
+cannot be joined to an identifiable one; accepted and still-undecided redaction
+suggestions are applied (only those a reviewer rejected stay), and there is never audio
+or contact data. Identifiable (admin only, audit-logged): the cohear respondent,
+session and answer ids, and only accepted redactions applied.
+
+Spreadsheet cells never run (`cohear.cells`: CSV cells escaped, XLSX text stored as
+text), and characters XML cannot hold are written as U+FFFD (`cohear.text.xml_safe`);
+each data dictionary says both.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import csv
 import hashlib
 import hmac
-import itertools
+import html
 import json
 import os
 import secrets
+import shutil
 import sqlite3
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from cohear import audit
+from cohear import audit, cells
 from cohear.auth import User
 from cohear.errors import BadInput, Conflict, NotFound
 from cohear.permissions import register
 from cohear.store import Store, utcnow
-from surveys import links
+from cohear.text import RULE as CHARACTER_RULE
+from cohear.text import xml_safe
+from surveys import links, values
 from surveys.coding import code_elements
 from surveys.redaction import parse_spans, redact
 from surveys.service import sync_pending_transcripts
@@ -42,22 +50,24 @@ register({
 
 FORMATS = {"csv": ".csv", "wide-csv": ".csv", "xlsx": ".xlsx", "json": ".json", "qdpx": ".qdpx"}
 PROJECT_NS = "urn:QDA-XML:project:1.0"
-# GUIDs in a REFI-QDA project: this installation's prefix (from the salt), the kind of
-# thing and its id, so they are stable across exports and cheap to make row by row.
-_GUID_KINDS = {"user": 1, "text": 2, "coding": 3, "selection": 4, "variable": 5, "case": 6}
+# GUIDs in a REFI-QDA project are keyed hashes of the kind of thing and its id (see
+# `_guid`): stable across exports, and never revealing an internal id.
 
 LONG_COLUMNS = {
     "respondent": "the respondent: a salted stable pseudonym (identifiable exports: the cohear id)",
     "survey_id": "the survey's id in cohear",
     "survey_version": "the version of the survey the answer was given to",
-    "session_id": "the collection session",
+    "session_id": "the collection session's id in cohear",
     "answer_id": "the answer's id in cohear",
     "question": "the question's short name",
-    "question_type": "consent, open, single_choice, multiple_choice, scale or demographic",
+    "question_type": "consent, open, single_choice, multiple_choice, scale, demographic, "
+                     "integer, decimal, date or time (each question's type and range are "
+                     "in the question: rows)",
     "language": "the language of the answer, as a BCP-47 tag",
     "nhs_language_code": "the NHS main spoken language code of that language",
     "answer_kind": "voice, text or choice",
-    "choices": "the chosen option values, separated by ';' (scale point, category letter...)",
+    "choices": "the chosen option values, separated by ';' (scale point, category letter...); "
+               "for integer, decimal, date and time questions the value itself",
     "answer_text": "the newest transcript or typed text, redacted",
     "answer_english": "the newest English rendering, redacted",
     "status": "review status: new, transcribed or verified",
@@ -72,6 +82,26 @@ LONG_COLUMNS = {
     "segment_text": "the coded span's words, redacted",
     "coded_at": "when the code was applied (UTC)",
 }
+# Pseudonymised exports name sessions and answers by salted pseudonyms instead of ids.
+PSEUDONYMOUS_REFERENCES = {
+    "session_id": ("session", "the collection session: a salted stable pseudonym (S-…), the "
+                   "same in every pseudonymised export, never cohear's internal id"),
+    "answer_id": ("answer", "the answer: a salted stable pseudonym (A-…), the same in every "
+                  "pseudonymised export, never cohear's internal id"),
+}
+CODING_COLUMNS = ("code", "code_path", "coder", "segment_rendering", "segment_version",
+                  "segment_start", "segment_end", "segment_text", "coded_at")
+
+
+def long_columns(identifiable: bool) -> dict[str, str]:
+    """The long CSV's columns and their meanings (pseudonymised: references, not ids)."""
+    if identifiable:
+        return dict(LONG_COLUMNS)
+    out = {}
+    for column, meaning in LONG_COLUMNS.items():
+        column, meaning = PSEUDONYMOUS_REFERENCES.get(column, (column, meaning))
+        out[column] = meaning
+    return out
 
 
 # -- pseudonyms ------------------------------------------------------------------------
@@ -98,6 +128,12 @@ def pseudonym(key: bytes, cohear_id: str) -> str:
     return "P-" + base64.b32encode(digest[:8]).decode().rstrip("=")
 
 
+def reference(key: bytes, kind: str, row_id: int) -> str:
+    """A salted stable pseudonym for a session (`S-…`) or an answer (`A-…`)."""
+    digest = hmac.new(key, f"{kind}:{row_id}".encode(), hashlib.sha256).digest()
+    return kind[0].upper() + "-" + base64.b32encode(digest[:8]).decode().rstrip("=")
+
+
 # -- reading rows ----------------------------------------------------------------------------
 
 _LATEST = ("(SELECT t.id FROM answer_texts t WHERE t.answer_id = a.id AND t.rendering = '{r}' "
@@ -115,10 +151,14 @@ class Plan:
     key: bytes
     statuses: str
     languages: dict
-    guid_prefix: str
+    guid_key: bytes | None = None
 
     def who(self, cohear_id: str) -> str:
         return cohear_id if self.identifiable else pseudonym(self.key, cohear_id)
+
+    def ref(self, kind: str, row_id: int) -> int | str:
+        """A session's or an answer's id (identifiable) or its pseudonym."""
+        return row_id if self.identifiable else reference(self.key, kind, row_id)
 
     def nhs(self, tag: str) -> str:
         if tag not in self.languages:
@@ -134,8 +174,7 @@ def export_plan(store: Store, survey_id: int, identifiable: bool) -> Plan:
     survey = dict(row)
     statuses = "'accepted'" if identifiable else "'accepted', 'suggested'"
     key = salt(store)
-    return Plan(store, survey, identifiable, key, statuses, {},
-                hmac.new(key, b"refi-qda", hashlib.sha256).hexdigest()[:8])
+    return Plan(store, survey, identifiable, key, statuses, {})
 
 
 def _answer_rows(plan: Plan, conn: sqlite3.Connection) -> Iterator[sqlite3.Row]:
@@ -223,9 +262,12 @@ def _segment(row) -> dict:
 
 def _answer_fields(plan: Plan, a) -> dict:
     choices = json.loads(a["choices_json"]) if a["choices_json"] else []
+    session, answer = (("session_id", "answer_id") if plan.identifiable else
+                       ("session", "answer"))
     return {"respondent": plan.who(a["cohear_id"]), "survey_id": plan.survey["id"],
-            "survey_version": a["survey_version"], "session_id": a["session_id"],
-            "answer_id": a["id"], "question": a["question"], "question_type": a["question_type"],
+            "survey_version": a["survey_version"], session: plan.ref("session", a["session_id"]),
+            answer: plan.ref("answer", a["id"]), "question": a["question"],
+            "question_type": a["question_type"],
             "language": a["language"], "nhs_language_code": plan.nhs(a["language"]),
             "answer_kind": a["kind"], "choices": ";".join(choices),
             "answer_text": _words(a["original"], a["original_spans"]),
@@ -256,7 +298,7 @@ def iter_long_rows(plan: Plan, paths: dict[int, str]) -> Iterator[dict]:
     for a, codings in iter_answers_with_codings(plan):
         base = _answer_fields(plan, a)
         if not codings:
-            yield base | {k: "" for k in list(LONG_COLUMNS)[15:]}
+            yield base | dict.fromkeys(CODING_COLUMNS, "")
             continue
         for g in codings:
             yield base | {"code": g["code"], "code_path": paths.get(g["code_id"], g["code"]),
@@ -265,17 +307,21 @@ def iter_long_rows(plan: Plan, paths: dict[int, str]) -> Iterator[dict]:
 
 def wide_columns(plan: Plan, codes: list[tuple[int, str]]) -> tuple[list[str], dict[str, str]]:
     # Consent is recorded as consent, never as an answer, so it has no column here.
-    questions = plan.store.all("SELECT name, kind FROM survey_questions WHERE survey_id = ? "
-                               "AND kind != 'consent' GROUP BY name ORDER BY min(position)",
-                               (plan.survey["id"],))
+    questions = plan.store.all("SELECT name, kind, options_json FROM survey_questions WHERE "
+                               "survey_id = ? AND kind != 'consent' GROUP BY name "
+                               "ORDER BY min(position)", (plan.survey["id"],))
     columns = ["respondent", "languages", "nhs_language_codes"]
     meaning = {"respondent": LONG_COLUMNS["respondent"],
                "languages": "the languages the respondent answered in (BCP-47), ';' between",
                "nhs_language_codes": "their NHS main spoken language codes, in the same order"}
     for q in questions:
         columns.append(f"q:{q['name']}")
-        meaning[f"q:{q['name']}"] = (f"the answer to {q['name']!r} ({q['kind']}): chosen "
-                                     "values, or the words (redacted)")
+        if q["kind"] in values.VALUE_KINDS:
+            meaning[f"q:{q['name']}"] = (f"the answer to {q['name']!r}: " + values.describe_range(
+                q["kind"], json.loads(q["options_json"])))
+        else:
+            meaning[f"q:{q['name']}"] = (f"the answer to {q['name']!r} ({q['kind']}): chosen "
+                                         "values, or the words (redacted)")
         if q["kind"] == "open":
             columns.append(f"q:{q['name']}:english")
             meaning[f"q:{q['name']}:english"] = f"the English rendering of {q['name']!r}"
@@ -329,16 +375,49 @@ def _partial(out: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def _dictionary_rows(fmt: str, wide_meaning: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    if fmt == "wide-csv":
-        return list((wide_meaning or {}).items())
-    return list(LONG_COLUMNS.items())
+def question_dictionary(plan: Plan) -> list[tuple[str, str]]:
+    """("question:NAME", its type, range or choices) for each question of the survey,
+    so a typed value can be read without cohear."""
+    out = []
+    for q in plan.store.all("SELECT name, kind, options_json FROM survey_questions WHERE "
+                            "survey_id = ? GROUP BY name ORDER BY min(position)",
+                            (plan.survey["id"],)):
+        opts = json.loads(q["options_json"])
+        if q["kind"] in values.VALUE_KINDS:
+            words = values.describe_range(q["kind"], opts)
+        elif q["kind"] == "scale":
+            words = f"scale from {opts['min']} to {opts['max']}" + "".join(
+                f"; {k} = {v}" for k, v in sorted(opts.get("labels", {}).items(),
+                                                  key=lambda kv: int(kv[0])))
+        elif "choices" in opts:
+            words = f"{q['kind']}: " + "; ".join(f"{c['value']} = {c['label']}"
+                                                 for c in opts["choices"])
+        else:
+            words = q["kind"] + (f" ({opts['answer']})" if "answer" in opts else "")
+        out.append((f"question:{q['name']}", words))
+    return out
+
+
+ESCAPING = {
+    "csv": ("(how cells are escaped)", cells.ESCAPE_NOTE),
+    "xlsx": ("(how cells are stored)", cells.XLSX_NOTE),
+    "characters": ("(characters XML cannot hold)", "In every export, " + CHARACTER_RULE + "."),
+}
+
+
+def _dictionary_rows(plan: Plan, fmt: str, wide_meaning: dict[str, str] | None = None
+                     ) -> list[tuple[str, str]]:
+    """The dictionary: every column and its meaning, each question's type with its range
+    or choices, then how values were escaped."""
+    columns = (wide_meaning or {}) if fmt == "wide-csv" else long_columns(plan.identifiable)
+    return [*columns.items(), *question_dictionary(plan), ESCAPING["csv"],
+            ESCAPING["characters"]]
 
 
 def _write_csv(path: Path, columns: list[str], rows: Iterator[dict], tick: Callable) -> int:
     n = 0
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, restval="", extrasaction="raise")
+        writer = cells.csv_dict_writer(fh, fieldnames=columns, restval="", extrasaction="raise")
         writer.writeheader()
         for row in rows:
             writer.writerow(row)
@@ -349,30 +428,56 @@ def _write_csv(path: Path, columns: list[str], rows: Iterator[dict], tick: Calla
 
 def _write_dictionary_csv(path: Path, rows: list[tuple[str, str]]) -> None:
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:
-        writer = csv.writer(fh)
+        writer = cells.csv_writer(fh)
         writer.writerow(["column", "meaning"])
         writer.writerows(rows)
 
 
 def _write_xlsx(plan: Plan, path: Path, codes: list, tick: Callable) -> int:
-    """One row per respondent (a column per question and per code), and the dictionary."""
+    """One row per respondent (a column per question and per code), and the dictionary.
+    Every text cell is a string cell (`cells.xlsx_row`), never a formula."""
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)  # rows go to a temporary file as they come: memory stays flat
     sheet = wb.create_sheet("respondents")
     columns, meaning = wide_columns(plan, codes)
-    sheet.append(columns)
+    sheet.append(cells.xlsx_row(sheet, columns))
+    typed = {f"q:{q['name']}": q["kind"] for q in plan.store.all(
+        "SELECT name, kind FROM survey_questions WHERE survey_id = ?", (plan.survey["id"],))
+        if q["kind"] in values.VALUE_KINDS}
     n = 0
     for row in iter_wide_rows(plan, codes):
-        sheet.append([row.get(c, "") for c in columns])
+        sheet.append(cells.xlsx_row(sheet, [_typed_cell(typed.get(c), row.get(c, ""))
+                                            for c in columns]))
         n += 1
         tick(n)
     dictionary = wb.create_sheet("dictionary")
-    dictionary.append(["column", "meaning"])
-    for col, text in meaning.items():
-        dictionary.append([col, text])
+    for line in [("column", "meaning"), *meaning.items(), *question_dictionary(plan),
+                 ESCAPING["xlsx"], ESCAPING["characters"]]:
+        dictionary.append(cells.xlsx_row(dictionary, line))
     wb.save(path)
     return n
+
+
+def _typed_cell(kind: str | None, value):
+    """A number, date or time answer as a spreadsheet number, date or time (so it sorts
+    and sums as one); everything else as it is."""
+    if kind is None or value in ("", None):
+        return value
+    try:
+        parsed = values.parse(kind, value)
+    except ValueError:
+        return value
+    if kind == "decimal":
+        return float(parsed)
+    return parsed
+
+
+def _json_value(kind: str, choices: list[str]):
+    if kind not in values.VALUE_KINDS or not choices:
+        return None
+    typed = _typed_cell(kind, choices[0])
+    return typed if kind in ("integer", "decimal") else choices[0]
 
 
 def _write_json(plan: Plan, path: Path, paths: dict, tick: Callable) -> int:
@@ -383,17 +488,24 @@ def _write_json(plan: Plan, path: Path, paths: dict, tick: Callable) -> int:
         (plan.survey["id"],))]
     for q in questions:
         q.pop("options_json")
+    dictionary = {k: v for k, v in long_columns(plan.identifiable).items()
+                  if k not in CODING_COLUMNS}
+    dictionary["characters"] = ("JSON holds every character exactly as stored (no cell "
+                                "escaping); XML exports write " + CHARACTER_RULE.split("; ")[-1])
+    dictionary["value"] = ("for integer, decimal, date and time questions: the answer as a "
+                           "number, or a YYYY-MM-DD / HH:MM string")
+    dictionary |= dict(question_dictionary(plan))
     head = {"survey": {k: plan.survey[k] for k in ("id", "title", "purpose", "base_language",
                                                    "version")},
             "pseudonymised": not plan.identifiable, "exported_at": utcnow(),
-            "questions": questions,
-            "dictionary": {k: v for k, v in LONG_COLUMNS.items() if not k.startswith("segment")
-                           and k not in ("code", "code_path", "coder", "coded_at")}}
+            "questions": questions, "dictionary": dictionary}
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "answers": [\n')
         for a, codings in iter_answers_with_codings(plan):
             item = _answer_fields(plan, a)
             item["choices"] = item["choices"].split(";") if item["choices"] else []
+            if a["question_type"] in values.VALUE_KINDS:
+                item["value"] = _json_value(a["question_type"], item["choices"])
             item["codings"] = [{"code": g["code"], "code_path": paths.get(g["code_id"]),
                                 "coder": g["coder"], "coded_at": g["created_at"]} | _segment(g)
                                for g in codings]
@@ -404,16 +516,61 @@ def _write_json(plan: Plan, path: Path, paths: dict, tick: Callable) -> int:
     return n
 
 
-def _guid(plan: Plan, kind: str, value: int) -> str:
-    return f"{plan.guid_prefix}-{_GUID_KINDS[kind]:04x}-4000-8000-{value:012x}"
+# -- REFI-QDA project (.qdpx) --------------------------------------------------------------
+
+def _guid(plan: Plan, kind: str, value: int | str) -> str:
+    """A stable GUID for one thing in a project: a keyed hash (BLAKE2b with a key derived
+    from the pseudonym salt) of what it is, different for pseudonymised and identifiable
+    exports so the two cannot be joined by GUID, and revealing no internal id."""
+    if plan.guid_key is None:
+        mode = b"identifiable" if plan.identifiable else b"pseudonymised"
+        plan.guid_key = hmac.new(plan.key, b"refi-qda:" + mode, hashlib.sha256).digest()
+    d = bytearray(hashlib.blake2b(f"{kind}:{value}".encode(), key=plan.guid_key,
+                                  digest_size=16).digest())
+    d[6], d[8] = (d[6] & 0x0F) | 0x40, (d[8] & 0x3F) | 0x80  # a version 4 UUID's bits
+    h = d.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _p(tag: str) -> str:
+    return f"{{{PROJECT_NS}}}{tag}"
+
+
+def _xml(el) -> bytes:
+    from lxml import etree
+
+    return etree.tostring(el, encoding="utf-8")
+
+
+_SOURCE_VARIABLES = {
+    "respondent": "the respondent (a salted pseudonym; identifiable exports: the cohear id)",
+    "question": "the survey question the answer is to",
+    "rendering": "original (the answer's own words), english, or choices (chosen values)",
+    "language": "the language of these words (BCP-47)",
+    "answer": "the answer (a salted pseudonym; identifiable exports: the cohear id)",
+}
+_CASE_VARIABLES = {
+    "languages": "the languages the respondent answered in (BCP-47), ';' between",
+    "nhs_language_codes": "their NHS main spoken language codes, in the same order",
+}
 
 
 def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
-    """A REFI-QDA project (a zip holding project.qde): each answer's newest words (and any
-    coded older version) as text sources, the codebooks used, coders as users, codings
-    as selections, and each respondent as a case (with their languages) holding their
-    sources. The XML is written as the rows are read, then zipped."""
-    from lxml import etree
+    """A REFI-QDA project (a zip holding project.qde and sources/), written as the tools
+    that import it expect (QualCoder, NVivo, ATLAS.ti, MAXQDA):
+
+    - each text (an answer's newest original and English words, any older version a
+      coder marked, or the chosen values of a coded choice answer) is a UTF-8 file
+      `sources/<guid>.txt`, named by the TextSource's `plainTextPath` (`internal://…`);
+    - every coding is its own PlainTextSelection with `creatingUser` and
+      `creationDateTime`, so two coders' identical spans stay two codings; a code on a
+      whole answer is a selection spanning the whole text;
+    - every coder is a User; each respondent is a Case with a SourceRef to each of their
+      sources; each source also carries respondent, question, rendering, language and
+      answer as variable values (tools that ignore case links read those).
+
+    Offsets count Unicode code points of the file's text. Sources, cases and the XML
+    are written as the rows are read: one respondent is held at a time."""
 
     store = plan.store
     codes = store.all(
@@ -425,109 +582,148 @@ def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
         "SELECT DISTINCT u.id, u.name FROM codings g JOIN users u ON u.id = g.coder_id JOIN "
         "answers a ON a.id = g.answer_id JOIN survey_sessions s ON s.id = a.session_id "
         "WHERE s.survey_id = ? ORDER BY u.id", (plan.survey["id"],))
+    # Number, date and time answers are facts about the respondent: typed case variables.
+    value_kinds = {q["name"]: q["kind"] for q in store.all(
+        "SELECT name, kind FROM survey_questions WHERE survey_id = ?", (plan.survey["id"],))
+        if q["kind"] in values.VALUE_KINDS}
+    described = _SOURCE_VARIABLES | _CASE_VARIABLES | {
+        f"q:{name}": f"the answer to {name!r} ({kind})" for name, kind in value_kinds.items()}
+    variables = {name: _guid(plan, "variable", name) for name in described}
+    from stream_zip import ZIP_AUTO, stream_zip
+
     n = 0
+    cases_tmp = path.with_name(path.name + ".cases")
+    sources_tmp = path.with_name(path.name + ".sources")
     qde_tmp = path.with_name(path.name + ".qde")
+    now = datetime.now()
+
+    def members():
+        """The zip's members as they are made: each source's file, then project.qde."""
+        nonlocal n
+        with open(cases_tmp, "wb") as cases_fh, open(sources_tmp, "wb") as sources_fh:
+            case: dict | None = None
+            for a, codings in iter_answers_with_codings(plan):
+                if case is not None and case["id"] != a["respondent_id"]:
+                    cases_fh.write(_xml(_case_element(plan, variables, case)))
+                    case = None
+                if case is None:
+                    case = {"id": a["respondent_id"], "name": plan.who(a["cohear_id"]),
+                            "languages": [], "sources": [], "values": {}}
+                if a["question"] in value_kinds and a["choices_json"]:
+                    chosen = json.loads(a["choices_json"])
+                    if chosen:
+                        case["values"][a["question"]] = (value_kinds[a["question"]], chosen[0])
+                if a["language"] not in case["languages"]:
+                    case["languages"].append(a["language"])
+                for source in _text_sources(plan, a, codings):
+                    data = source["text"].encode("utf-8")
+                    sources_fh.write(_source_xml(variables, source))
+                    case["sources"].append(source["guid"])
+                    yield (f"sources/{source['guid']}.txt", now, 0o600, ZIP_AUTO(len(data)),
+                           (data,))
+                n += 1
+                tick(n)
+            if case is not None:
+                cases_fh.write(_xml(_case_element(plan, variables, case)))
+        _write_qde(plan, qde_tmp, coders, codes, variables, described, value_kinds, cases_tmp,
+                   sources_tmp)
+        yield ("project.qde", now, 0o600, ZIP_AUTO(qde_tmp.stat().st_size), _chunks(qde_tmp))
+
     try:
-        with etree.xmlfile(str(qde_tmp), encoding="utf-8") as xf:
-            xf.write_declaration()
-            with xf.element(f"{{{PROJECT_NS}}}Project", nsmap={None: PROJECT_NS},
-                            name=plan.survey["title"], origin="cohear",
-                            creationDateTime=_xml_time(utcnow())):
-                users = etree.Element(f"{{{PROJECT_NS}}}Users")
-                for u in coders:
-                    etree.SubElement(users, f"{{{PROJECT_NS}}}User",
-                                     guid=_guid(plan, "user", u["id"]),
-                                     name=u["name"], id=str(u["id"]))
-                if len(users):
-                    xf.write(users)
-                if codes:
-                    book = etree.Element(f"{{{PROJECT_NS}}}CodeBook")
-                    codes_el = etree.SubElement(book, f"{{{PROJECT_NS}}}Codes")
-                    for el in code_elements([dict(c) for c in codes], lambda tag, attrib:
-                                            etree.Element(f"{{{PROJECT_NS}}}{tag}", attrib)):
-                        codes_el.append(el)
-                    xf.write(book)
-                _write_cases(plan, xf)
-                with xf.element(f"{{{PROJECT_NS}}}Sources"):
-                    for a, codings in iter_answers_with_codings(plan):
-                        for source in _text_sources(plan, a, codings):
-                            xf.write(_source_element(source))
-                        n += 1
-                        tick(n)
-                description = etree.Element(f"{{{PROJECT_NS}}}Description")
-                description.text = (f"{plan.survey['title']}: {plan.survey['purpose']}. "
-                                     + ("Identifiable export." if plan.identifiable else
-                                        "Pseudonymised export: respondents are salted "
-                                        "pseudonyms and personal data is redacted."))
-                xf.write(description)
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.write(qde_tmp, "project.qde")
+        # stream-zip keeps each member's central-directory record as a few bytes; the
+        # standard library's ZipFile keeps a ZipInfo object per member, about 1 KB each,
+        # which grew a 100,000-answer export by 240 MB.
+        with open(path, "wb") as out:
+            for chunk in stream_zip(members()):
+                out.write(chunk)
     finally:
-        qde_tmp.unlink(missing_ok=True)
+        for tmp in (cases_tmp, sources_tmp, qde_tmp):
+            tmp.unlink(missing_ok=True)
     return n
 
 
-def _write_cases(plan: Plan, xf) -> None:
-    """<Variables> and <Cases>: one case per respondent, referring to the same text
-    sources `_text_sources` writes (newest original and English, and coded versions).
-    Read respondent by respondent, so only one case is ever held."""
+def _chunks(path: Path, size: int = 1 << 16) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while chunk := fh.read(size):
+            yield chunk
+
+
+def _write_qde(plan: Plan, qde_path: Path, coders, codes, variables: dict, described: dict,
+               value_kinds: dict, cases_tmp: Path, sources_tmp: Path) -> None:
+    """project.qde: the head (users, codebook, variables), then the cases and sources
+    already written to their temporary files, then the description."""
     from lxml import etree
 
-    p = f"{{{PROJECT_NS}}}"
-    variables = {"language": _guid(plan, "variable", 1), "nhs_language_code":
-                 _guid(plan, "variable", 2)}
-    vars_el = etree.Element(p + "Variables")
+    with open(qde_path, "wb") as qde:
+        root = etree.Element(_p("Project"), nsmap={None: PROJECT_NS},
+                             name=xml_safe(plan.survey["title"]), origin="cohear",
+                             creationDateTime=_xml_time(utcnow()))
+        start = _xml(root)
+        qde.write(b"<?xml version='1.0' encoding='utf-8'?>\n" + start[:-2] + b">")
+        if coders:
+            users = etree.Element(_p("Users"))
+            for u in coders:
+                etree.SubElement(users, _p("User"), guid=_guid(plan, "user", u["id"]),
+                                 name=xml_safe(u["name"]))
+            qde.write(_xml(users))
+        if codes:
+            book = etree.Element(_p("CodeBook"))
+            codes_el = etree.SubElement(book, _p("Codes"))
+            for el in code_elements([dict(c) for c in codes],
+                                    lambda tag, attrib: etree.Element(_p(tag), attrib)):
+                codes_el.append(el)
+            qde.write(_xml(book))
+        qde.write(_xml(_variables_element(variables, described, value_kinds)))
+        for tag, tmp in (("Cases", cases_tmp), ("Sources", sources_tmp)):
+            if tmp.stat().st_size:
+                # Within <Project xmlns=...>, unprefixed elements are in the project namespace.
+                qde.write(f"<{tag}>".encode())
+                with open(tmp, "rb") as part:
+                    shutil.copyfileobj(part, qde)
+                qde.write(f"</{tag}>".encode())
+        description = etree.Element(_p("Description"))
+        description.text = xml_safe(
+            f"{plan.survey['title']}: {plan.survey['purpose']}. "
+            + ("Identifiable export." if plan.identifiable else
+               "Pseudonymised export: respondents, sessions and answers are salted "
+               "pseudonyms and personal data is redacted.")
+            + " Offsets count Unicode code points. In every export, " + CHARACTER_RULE + ".")
+        qde.write(_xml(description) + b"</Project>\n")
+
+
+# A value question's REFI-QDA variable type and value element (a time of day has none).
+_VALUE_TYPES = {"integer": ("Integer", "IntegerValue"), "decimal": ("Float", "FloatValue"),
+                "date": ("Date", "DateValue"), "time": ("Text", "TextValue")}
+
+
+def _variables_element(variables: dict[str, str], described: dict[str, str],
+                       value_kinds: dict[str, str]):
+    from lxml import etree
+
+    el = etree.Element(_p("Variables"))
     for name, guid in variables.items():
-        var = etree.SubElement(vars_el, p + "Variable", guid=guid, name=name,
-                               typeOfVariable="Text")
-        etree.SubElement(var, p + "Description").text = (
-            "the languages the respondent answered in (BCP-47)" if name == "language" else
-            "their NHS main spoken language codes")
-    rows = plan.store.connect()
-    try:
-        cur = rows.execute(
-            """SELECT a.respondent_id, r.cohear_id, a.language, t.id AS text_id
-            FROM answers a JOIN respondents r ON r.id = a.respondent_id
-            JOIN survey_sessions s ON s.id = a.session_id
-            JOIN answer_texts t ON t.answer_id = a.id
-            WHERE s.survey_id = ? AND (
-                t.id = (SELECT x.id FROM answer_texts x WHERE x.answer_id = a.id
-                        AND x.rendering = t.rendering ORDER BY x.version DESC LIMIT 1)
-                OR t.id IN (SELECT g.answer_text_id FROM codings g WHERE g.answer_id = a.id))
-            ORDER BY a.respondent_id, t.id""", (plan.survey["id"],))
-        first = cur.fetchone()
-        if first is None:
-            return
-        xf.write(vars_el)
-        with xf.element(p + "Cases"):
-            case: dict | None = None
-            for row in itertools.chain([first], cur):
-                if case is not None and row["respondent_id"] != case["id"]:
-                    xf.write(_case_element(plan, variables, case))
-                    case = None
-                if case is None:
-                    case = {"id": row["respondent_id"], "name": plan.who(row["cohear_id"]),
-                            "languages": [], "sources": []}
-                if row["language"] not in case["languages"]:
-                    case["languages"].append(row["language"])
-                case["sources"].append(_guid(plan, "text", row["text_id"]))
-            xf.write(_case_element(plan, variables, case))
-    finally:
-        rows.close()
+        kind = value_kinds.get(name.removeprefix("q:")) if name.startswith("q:") else None
+        var = etree.SubElement(el, _p("Variable"), guid=guid, name=xml_safe(name),
+                               typeOfVariable=_VALUE_TYPES[kind][0] if kind else "Text")
+        etree.SubElement(var, _p("Description")).text = xml_safe(described[name])
+    return el
 
 
 def _case_element(plan: Plan, variables: dict, case: dict):
     from lxml import etree
 
-    p = f"{{{PROJECT_NS}}}"
-    el = etree.Element(p + "Case", guid=_guid(plan, "case", case["id"]), name=case["name"])
-    for name, value in (("language", ";".join(case["languages"])),
-                        ("nhs_language_code", ";".join(plan.nhs(x) for x in case["languages"]))):
-        vv = etree.SubElement(el, p + "VariableValue")
-        etree.SubElement(vv, p + "VariableRef", targetGUID=variables[name])
-        etree.SubElement(vv, p + "TextValue").text = value
+    el = etree.Element(_p("Case"), guid=_guid(plan, "case", case["id"]), name=case["name"])
+    for name, value in (("languages", ";".join(case["languages"])),
+                        ("nhs_language_codes", ";".join(plan.nhs(x) for x in case["languages"]))):
+        vv = etree.SubElement(el, _p("VariableValue"))
+        etree.SubElement(vv, _p("VariableRef"), targetGUID=variables[name])
+        etree.SubElement(vv, _p("TextValue")).text = value
+    for name, (kind, value) in case.get("values", {}).items():
+        vv = etree.SubElement(el, _p("VariableValue"))
+        etree.SubElement(vv, _p("VariableRef"), targetGUID=variables[f"q:{name}"])
+        etree.SubElement(vv, _p(_VALUE_TYPES[kind][1])).text = xml_safe(value)
     for guid in case["sources"]:
-        etree.SubElement(el, p + "SourceRef", targetGUID=guid)
+        etree.SubElement(el, _p("SourceRef"), targetGUID=guid)
     return el
 
 
@@ -537,64 +733,83 @@ def _xml_time(ts: str) -> str:
 
 def _text_sources(plan: Plan, a, codings: list) -> list[dict]:
     """The words of one answer as sources: newest original and English, plus any older
-    version a coder marked, each redacted with its codings' offsets moved to match."""
-    versions: dict[int, dict] = {}
+    version a coder marked, each redacted with its codings' offsets moved to match. A
+    whole-answer coding becomes a selection over the whole of the answer's first source;
+    a coded answer with no words (chosen values, an untranscribed recording) gets a source
+    holding its chosen values so the coding has somewhere to be."""
+    versions: dict[int | str, dict] = {}
     for key in ("original", "english"):
         if a[key]:
-            versions[a[f"{key}_id"]] = {"rendering": key, "raw": a[key],
-                             "spans": a[f"{key}_spans"], "codings": []}
+            versions[a[f"{key}_id"]] = {"rendering": key, "raw": a[key], "language":
+                                        a["language"] if key == "original" else "en",
+                                        "spans": a[f"{key}_spans"], "codings": []}
     whole = []
     for g in codings:
         if g["answer_text_id"] is None:
             whole.append(g)
             continue
-        v = versions.setdefault(g["answer_text_id"], {"rendering": g["rendering"],
-                                                      "raw": g["coded_text"],
-                                                      "spans": g["coded_spans"], "codings": []})
+        v = versions.setdefault(g["answer_text_id"], {
+            "rendering": g["rendering"], "raw": g["coded_text"], "spans": g["coded_spans"],
+            "label": f"{g['rendering']} version {g['text_version']}",
+            "language": a["language"] if g["rendering"] == "original" else "en", "codings": []})
         v["codings"].append(g)
+    if whole and not versions:
+        choices = json.loads(a["choices_json"]) if a["choices_json"] else []
+        versions[f"choices-{a['id']}"] = {"rendering": "choices",
+                                         "raw": "; ".join(choices) or "[no words yet]",
+                                         "language": a["language"], "spans": None,
+                                         "codings": []}
     out = []
     who = plan.who(a["cohear_id"])
-    for i, (tid, v) in enumerate(versions.items()):
+    answer = plan.ref("answer", a["id"])
+    for i, (key, v) in enumerate(versions.items()):
         text, moved = redact(v["raw"], parse_spans(v["spans"]))
+        text = xml_safe(text)
         selections = []
         for g in v["codings"]:
             start, end = moved(g["start_offset"]), moved(g["end_offset"])
             if end <= start:
                 end = start + 1 if start < len(text) else start
-            selections.append({"guid": _guid(plan, "coding", g["id"]),
-                               "selection": _guid(plan, "selection", g["id"]),
-                               "start": start, "end": end,
-                               "code": g["code_guid"],
-                               "coder": _guid(plan, "user", g["coder_id"]),
-                               "at": g["created_at"]})
-        out.append({"guid": _guid(plan, "text", tid), "text": text,
-                    "name": f"{who} {a['question']} {v['rendering']} (answer {a['id']})",
-                    "selections": selections,
-                    "whole": [{"guid": _guid(plan, "coding", g["id"]), "code": g["code_guid"],
-                               "coder": _guid(plan, "user", g["coder_id"]), "at": g["created_at"]}
-                              for g in whole] if i == 0 else []})
+            selections.append((g, start, end))
+        if i == 0:
+            selections += [(g, 0, len(text)) for g in whole]
+        out.append({"guid": _guid(plan, "text", key), "text": text,
+                    "name": f"{who} {a['question']} {v.get('label', v['rendering'])} ({answer})",
+                    "at": a["created_at"], "respondent": who, "question": a["question"],
+                    "rendering": v["rendering"], "language": v["language"], "answer": answer,
+                    "selections": [{"guid": _guid(plan, "selection", g["id"]),
+                                    "coding": _guid(plan, "coding", g["id"]),
+                                    "start": start, "end": end, "code": g["code_guid"],
+                                    "coder": _guid(plan, "user", g["coder_id"]),
+                                    "at": _xml_time(g["created_at"])}
+                                   for g, start, end in selections]})
     return out
 
 
-def _source_element(source: dict):
-    from lxml import etree
-
-    # The words go inline (PlainTextContent), not as one zip entry per source: a zip keeps
-    # every entry's header in memory, which would grow with the survey.
-    p = f"{{{PROJECT_NS}}}"
-    el = etree.Element(p + "TextSource", guid=source["guid"], name=source["name"])
-    etree.SubElement(el, p + "PlainTextContent").text = source["text"]
+def _source_xml(variables: dict, source: dict) -> bytes:
+    """One <TextSource> as XML text. Built as a string (names and words escaped, characters
+    XML cannot hold replaced; GUIDs, offsets and times are cohear's own hex, digits and
+    ISO times): at a text source per answer rendering, lxml's element objects were most
+    of a large export's time. The tests parse and validate it."""
+    guid, at = source["guid"], _xml_time(source["at"])
+    parts = [f'<TextSource guid="{guid}" name="{_esc(source["name"])}" '
+             f'plainTextPath="internal://{guid}.txt" creationDateTime="{at}">']
     for sel in source["selections"]:
-        s = etree.SubElement(el, p + "PlainTextSelection", guid=sel["selection"],
-                             startPosition=str(sel["start"]), endPosition=str(sel["end"]))
-        c = etree.SubElement(s, p + "Coding", guid=sel["guid"], creatingUser=sel["coder"],
-                             creationDateTime=_xml_time(sel["at"]))
-        etree.SubElement(c, p + "CodeRef", targetGUID=sel["code"])
-    for whole in source["whole"]:
-        c = etree.SubElement(el, p + "Coding", guid=whole["guid"], creatingUser=whole["coder"],
-                             creationDateTime=_xml_time(whole["at"]))
-        etree.SubElement(c, p + "CodeRef", targetGUID=whole["code"])
-    return el
+        who, when = sel["coder"], sel["at"]
+        parts.append(
+            f'<PlainTextSelection guid="{sel["guid"]}" startPosition="{int(sel["start"])}" '
+            f'endPosition="{int(sel["end"])}" creatingUser="{who}" creationDateTime="{when}">'
+            f'<Coding guid="{sel["coding"]}" creatingUser="{who}" creationDateTime="{when}">'
+            f'<CodeRef targetGUID="{_esc(sel["code"])}"/></Coding></PlainTextSelection>')
+    for name in _SOURCE_VARIABLES:
+        parts.append(f'<VariableValue><VariableRef targetGUID="{variables[name]}"/>'
+                     f'<TextValue>{_esc(str(source[name]))}</TextValue></VariableValue>')
+    parts.append("</TextSource>")
+    return "".join(parts).encode("utf-8")
+
+
+def _esc(value: str) -> str:
+    return html.escape(xml_safe(value), quote=True)
 
 
 # -- the entry point ----------------------------------------------------------------------------
@@ -625,12 +840,13 @@ def export_survey(store: Store, actor: User, survey_id: int, fmt: str, out: Path
     dictionary_path = None
     with _partial(out) as tmp:
         if fmt == "csv":
-            rows = _write_csv(tmp, list(LONG_COLUMNS), iter_long_rows(plan, paths), tick)
-            dictionary = _dictionary_rows(fmt)
+            rows = _write_csv(tmp, list(long_columns(identifiable)), iter_long_rows(plan, paths),
+                              tick)
+            dictionary = _dictionary_rows(plan, fmt)
         elif fmt == "wide-csv":
             columns, meaning = wide_columns(plan, codes)
             rows = _write_csv(tmp, columns, iter_wide_rows(plan, codes), tick)
-            dictionary = _dictionary_rows(fmt, meaning)
+            dictionary = _dictionary_rows(plan, fmt, meaning)
         elif fmt == "xlsx":
             rows = _write_xlsx(plan, tmp, codes, tick)
             dictionary = None

@@ -44,35 +44,53 @@ class LanguageInfo:
     tag: str
     english_name: str
     nhs_code: str
+    direction: str = "ltr"
+    in_region: bool = True
 
 
 def language(tag: str) -> LanguageInfo:
-    """The BCP-47 tag, its English name and NHS main-spoken-language code."""
+    """The BCP-47 tag, its English name and NHS main-spoken-language code. Any language
+    a registered tag names is accepted (a survey may be in Swahili); only a tag that
+    names no language is refused."""
     tag = (tag or "").strip()
     if not _TAG.match(tag):
         raise BadInput(f"{tag!r} is not a language tag" if tag else "a language is needed",
                        fix="give a BCP-47 tag such as 'ur' or 'pa-Guru'")
     registry = _service("language_packs.registry")
     if registry is not None and hasattr(registry, "get_language"):
-        try:
-            lang = registry.get_language(tag)
-        except CohearError:
-            lang = None
-        if lang is not None:
-            return LanguageInfo(lang.tag, lang.english_name, getattr(lang, "nhs_code", "") or "")
+        lang = registry.get_language(tag)  # BadInput for a tag that names no language
+        return LanguageInfo(lang.tag, lang.english_name, getattr(lang, "nhs_code", "") or "",
+                            lang.direction, getattr(lang, "in_region", True))
     primary = tag.split("-")[0].lower()
-    return LanguageInfo(tag, _FALLBACK_NAMES.get(primary, tag), primary)
+    return LanguageInfo(tag, _FALLBACK_NAMES.get(primary, tag), primary, "ltr",
+                        primary in _FALLBACK_NAMES)
 
 
 def tag_for_name(name: str) -> str | None:
-    """The tag of a language given by name ("Urdu", "Polski"), or None when unknown."""
+    """The tag of a language given by name ("Urdu", "Polski", "Kiswahili", "chinese"),
+    or None when no language has that name. The region's names come first, then the
+    names CLDR knows (langcodes), and the result is always the registry's spelling, so
+    "chinese" is zh-Hans wherever it is written."""
     wanted = (name or "").strip().casefold()
+    if not wanted:
+        return None
     registry = _service("language_packs.registry")
     for lang in getattr(registry, "LANGUAGES", {}).values():
         if wanted in (lang.english_name.casefold(), (lang.native_name or "").casefold()):
             return lang.tag
-    return next((tag for tag, english in _FALLBACK_NAMES.items()
-                 if english.casefold() == wanted), None)
+    found = next((tag for tag, english in _FALLBACK_NAMES.items()
+                  if english.casefold() == wanted), None)
+    if found is None:
+        try:
+            import langcodes
+
+            found = langcodes.find(name.strip()).to_tag()
+        except (ImportError, LookupError, ValueError):
+            return None
+    try:
+        return language(found).tag
+    except CohearError:
+        return None
 
 
 # -- question texts (comms) ---------------------------------------------------------
@@ -92,6 +110,14 @@ def question_message(store, actor: Any, *, survey_title: str, name: str, text: s
         store, actor, title=f"{survey_title[:150]}: question {name}"[:200], source_text=text,
         channel="phone_script", tags=["survey-question"], source_language=language)
     return int(message["id"])
+
+
+def check_question_text(text: str, language: str) -> None:
+    """Refuse a question's words as comms would refuse them as a message source (letters
+    of another script), before anything is created."""
+    svc = _comms()
+    svc.check_script(svc.clean_text(text, "question", svc.MAX_SOURCE_CHARS),
+                     svc.language(language))
 
 
 def question_translations(store, message_id: int | None) -> dict[str, dict]:

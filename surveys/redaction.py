@@ -1,11 +1,26 @@
 """PII redaction: suggestions found in answers' words (phone numbers, NHS numbers with a
-valid mod-11 check digit, emails, full postcodes, names from a list), decided by a
-reviewer, and applied to text in exports with offsets mapped for coded spans.
+valid mod-11 check digit, emails, full postcodes, dates of birth, ages, names from a
+list), decided by a reviewer, and applied to text in exports with offsets mapped for
+coded spans.
+
+Names match whatever their case ("mohammed khan", "MOHAMMED KHAN"), compared after
+Unicode case folding and canonical decomposition, so "STRAUSS" finds "Strauß" and a
+name typed with combining accents finds the precomposed one. Common words that are also
+names ("brown", "islam") are therefore suggested too; reviewers reject those.
+
+Dates of birth: a full date in a common UK form (12/03/1987, 12.3.87, 12-03-1987,
+12 March 1987, 12th Mar 1987, March 12th 1987, March 12, 1987) is suggested when its
+year is at least ten years ago (an appointment date is rarely that old) or when it
+follows a cue ("DOB", "D.O.B.", "date of birth", "born"); a year alone is suggested
+after "born" ("born in 1987"). Ages: "aged 34", "age 34", "I'm 34", "I am 34",
+"34 years old", "34-year-old". Only the date or the number is marked, so a redacted
+text reads "born in [date_of_birth]" or "aged [age]".
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 
 import phonenumbers
@@ -18,7 +33,7 @@ from cohear.store import Store, utcnow
 
 register({"redactions.decide": {"admin", "reviewer"}})
 
-KINDS = ("phone", "nhs_number", "email", "postcode", "name")
+KINDS = ("phone", "nhs_number", "email", "postcode", "date_of_birth", "age", "name")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NHS = re.compile(r"(?<!\d)(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?!\d)")
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\b", re.IGNORECASE)
@@ -43,6 +58,86 @@ def nhs_number_valid(digits: str) -> bool:
     return check != 10 and check == int(digits[9])
 
 
+_MONTHS = {name: number for number, names in enumerate((
+    ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+    ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+    ("october", "oct"), ("november", "nov"), ("december", "dec")), start=1) for name in names}
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<day>0?[1-9]|[12][0-9]|3[01])(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)[0-9]{2}|[0-9]{2})"
+_DATES = [re.compile(p, re.IGNORECASE) for p in (
+    r"(?<![\w/.-])(?P<day>0?[1-9]|[12][0-9]|3[01])(?P<sep>[/.-])(?P<month>0?[1-9]|1[0-2])"
+    r"(?P=sep)" + _YEAR + r"(?![\w/-]|\.[0-9])",          # 12/03/1987, 12.3.87, 12-03-1987
+    r"(?<!\w)" + _DAY + r"\s+(?:of\s+)?" + _MONTH + r",?\s+" + _YEAR + r"(?!\w)",  # 12 March 1987
+    r"(?<!\w)" + _MONTH + r"\s+" + _DAY + r",?\s+" + _YEAR + r"(?!\w)",  # March 12th, 1987
+)]
+_DOB_CUE = re.compile(r"(?:\bd\.?o\.?b\b\.?|\bdate\s+of\s+birth\b(?:\s+(?:is|was))?|\bborn\b"
+                      r"(?:\s+on)?)\s*[:,-]?\s*$", re.IGNORECASE)
+_BORN_YEAR = re.compile(r"\bborn\s+(?:in\s+)?(?P<year>(?:19|20)[0-9]{2})\b", re.IGNORECASE)
+_UNITS = r"(?!\s*(?:%|per\s?cent|weeks?|days?|months?|hours?|minutes?|mins?|miles?|km|kg|st\b|lb))"
+_AGES = [re.compile(p, re.IGNORECASE) for p in (
+    r"\b(?:aged|age[:]?)\s+(?P<age>[0-9]{1,3})\b" + _UNITS,
+    r"\b(?:i'?m|i’m|i\s+am)\s+(?P<age>[0-9]{1,3})\b" + _UNITS,
+    r"(?<![\w.])(?P<age>[0-9]{1,3})(?:\s+|-)years?(?:\s+|-)old\b",
+)]
+_RECENT_YEARS = 10  # a full date at least this many years ago is probably a birth date
+
+
+def _full_year(year: str, this_year: int) -> int:
+    if len(year) == 4:
+        return int(year)
+    value = int(year)
+    return 2000 + value if 2000 + value <= this_year else 1900 + value
+
+
+def _dates_of_birth(text: str) -> list[tuple[int, int]]:
+    import datetime as dt
+    this_year = dt.date.today().year
+    spans = []
+    for pattern in _DATES:
+        for m in pattern.finditer(text):
+            month = m.group("month")
+            if not month.isdigit():
+                month = _MONTHS[month.lower().rstrip(".")]
+            try:
+                dt.date(_full_year(m.group("year"), this_year), int(month), int(m.group("day")))
+            except ValueError:
+                continue  # 31/02/1987 is not a date
+            year = _full_year(m.group("year"), this_year)
+            cued = bool(_DOB_CUE.search(text[max(0, m.start() - 30):m.start()]))
+            if cued or 1900 <= year <= this_year - _RECENT_YEARS:
+                spans.append((m.start(), m.end()))
+    spans += [m.span("year") for m in _BORN_YEAR.finditer(text)]
+    return spans
+
+
+def _ages(text: str) -> list[tuple[int, int]]:
+    return [m.span("age") for pattern in _AGES for m in pattern.finditer(text)
+            if int(m.group("age")) <= 120]
+
+
+def _fold(text: str) -> tuple[str, list[int]]:
+    """The text case-folded and decomposed (NFD), with each folded character's offset in
+    the original (casefold may lengthen a character: "ß" -> "ss")."""
+    folded, origin = [], []
+    for i, ch in enumerate(text):
+        f = unicodedata.normalize("NFD", ch.casefold())
+        folded.append(f)
+        origin.extend([i] * len(f))
+    origin.append(len(text))
+    return "".join(folded), origin
+
+
+def _names_in(text: str, names: Iterable[str]) -> list[tuple[int, int]]:
+    wanted = {unicodedata.normalize("NFD", n.strip().casefold()) for n in names if n.strip()}
+    if not wanted:
+        return []
+    folded, origin = _fold(text)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(
+        re.escape(n) for n in sorted(wanted, key=len, reverse=True)) + r")(?![\w\u0300-\u036f])")
+    return [(origin[m.start()], origin[m.end() - 1] + 1) for m in pattern.finditer(folded)]
+
+
 def find_pii(text: str, names: Iterable[str] = NAMES, region: str = "GB"
              ) -> list[tuple[int, int, str]]:
     """Spans (start, end, kind) that look like personal data, without overlaps."""
@@ -54,14 +149,15 @@ def find_pii(text: str, names: Iterable[str] = NAMES, region: str = "GB"
         found.append((m.start(), m.end(), "email"))
     for m in _POSTCODE.finditer(text):
         found.append((m.start(), m.end(), "postcode"))
+    # Before phone numbers: 12/03/1987 has enough digits to pass for one.
+    found += [(s, e, "date_of_birth") for s, e in _dates_of_birth(text)]
+    found += [(s, e, "age") for s, e in _ages(text)]
     # POSSIBLE, not VALID: a number outside the allocated ranges is still someone's number.
     for match in phonenumbers.PhoneNumberMatcher(text, region,
                                                  leniency=phonenumbers.Leniency.POSSIBLE):
         if sum(ch.isdigit() for ch in match.raw_string) >= 7:  # not a year or an age
             found.append((match.start, match.end, "phone"))
-    for name in names:
-        for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text):
-            found.append((m.start(), m.end(), "name"))
+    found += [(s, e, "name") for s, e in _names_in(text, names)]
     # Earlier kinds win an overlap (an NHS number is also a string of digits).
     kept: list[tuple[int, int, str]] = []
     for span in found:

@@ -12,12 +12,13 @@ import re
 import secrets
 from typing import IO, Any
 
-from cohear import audit
+from cohear import audit, limits
+from cohear import text as text_rule
 from cohear.auth import User
-from cohear.errors import BadInput, Conflict, Forbidden, NotFound
+from cohear.errors import BadInput, Conflict, Forbidden, NotFound, Unprocessable
 from cohear.permissions import register
 from cohear.store import Store, utcnow
-from surveys import links, redaction
+from surveys import links, redaction, values
 from surveys.safeguarding import keyword_hits
 
 ADMIN, COMMUNICATOR, COLLECTOR = "admin", "communicator", "collector"
@@ -36,7 +37,12 @@ register({
     "respondents.withdraw": {ADMIN, COLLECTOR, REVIEWER},
 })
 
-QUESTION_KINDS = ("consent", "open", "single_choice", "multiple_choice", "scale", "demographic")
+QUESTION_KINDS = ("consent", "open", "single_choice", "multiple_choice", "scale", "demographic",
+                  *values.VALUE_KINDS)
+# Words a question may carry besides its text, each per language (BCP-47 tag -> words):
+# help text (XLSForm `hint`), and what to say when an answer is missing or out of range.
+WORDS_OPTIONS = ("hint", "required_message", "constraint_message")
+MAX_OPTION_WORDS = 4000
 DEMOGRAPHIC_FIELDS = ("age_band", "gender", "ethnicity", "postcode_district")
 CONSENT_METHODS = ("verbal_recording", "tick")
 
@@ -60,7 +66,9 @@ DEFAULT_GENDERS = ("woman", "man", "non-binary", "in another way", "prefer not t
 _OUTWARD = r"[A-Z]{1,2}[0-9][A-Z0-9]?"
 _FULL_POSTCODE = re.compile(rf"^({_OUTWARD})\s*([0-9][A-Z]{{2}})$")
 _DISTRICT = re.compile(rf"^{_OUTWARD}$")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+_NAME = re.compile(rf"^[A-Za-z_][A-Za-z0-9_.-]{{0,{limits.QUESTION_NAME_CHARS - 1}}}$")
+_SPLIT_SURVEY = (f"a survey holds at most {limits.QUESTIONS_PER_SURVEY:,} questions; "
+                 "split it into several surveys")
 
 
 # -- surveys and questions ----------------------------------------------------------------
@@ -85,12 +93,48 @@ def _check_language(tag: str) -> str:
     return links.language(tag).tag
 
 
+def _words_per_language(what: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or len(value) > 100:
+        raise BadInput(f"a question's {what} is given per language",
+                       fix=f"send {what} as {{\"en\": \"...\", \"ur\": \"...\"}}")
+    out = {}
+    for tag, words in value.items():
+        words = str(words or "").strip()
+        if len(words) > MAX_OPTION_WORDS:
+            raise BadInput(f"a question's {what} is longer than {MAX_OPTION_WORDS} characters",
+                           fix="shorten it")
+        if words:
+            out[_check_language(str(tag))] = words
+    return out
+
+
+def _common_options(options: dict) -> dict:
+    """What any question may have: help text, required, and the messages per language."""
+    out: dict = {}
+    for what in WORDS_OPTIONS:
+        if options.get(what):
+            words = _words_per_language(what, options[what])
+            if words:
+                out[what] = words
+    if options.get("required") not in (None, False):
+        if options["required"] is not True:
+            raise BadInput("a question's required is true or false", fix="send true or false")
+        out["required"] = True
+    return out
+
+
 def normalise_options(kind: str, options: dict | None) -> dict:
     """Check a question's options for its kind; returns the stored form."""
     options = dict(options or {})
     if kind not in QUESTION_KINDS:
         raise BadInput(f"{kind!r} is not a question type",
                        fix="use one of: " + ", ".join(QUESTION_KINDS))
+    return _kind_options(kind, options) | _common_options(options)
+
+
+def _kind_options(kind: str, options: dict) -> dict:
+    if kind in values.VALUE_KINDS:
+        return values.normalise_range(kind, options)
     if kind == "consent":
         version = options.get("consent_version", 1)
         if not isinstance(version, int) or version < 1:
@@ -110,7 +154,8 @@ def normalise_options(kind: str, options: dict | None) -> dict:
         if not (isinstance(low, int) and isinstance(high, int)) or low >= high or high - low > 10:
             raise BadInput(f"a scale runs from a whole number to a larger one (at most 11 points), "
                            f"not {low!r} to {high!r}", fix="use e.g. min 1, max 5")
-        labels = {str(k): str(v) for k, v in (options.get("labels") or {}).items()}
+        labels = _labels(options.get("labels"), "scale labels")
+        text_rule.check_each(labels.values(), "scale's label")
         bad = [k for k in labels if not k.lstrip("-").isdigit() or not low <= int(k) <= high]
         if bad:
             raise BadInput(f"scale labels {bad} are outside {low}..{high}",
@@ -130,22 +175,54 @@ def normalise_options(kind: str, options: dict | None) -> dict:
     return {"field": field, "choices": _check_choices(choices)}
 
 
+def _labels(labels: Any, what: str) -> dict[str, str]:
+    """A bounded {key: label} mapping (scale points, or a choice's label per language)."""
+    if not labels:
+        return {}
+    if not isinstance(labels, dict):
+        raise BadInput(f"{what} must be a mapping", fix="give them as {key: label, ...}")
+    limits.check_count(what, len(labels), max(limits.LANGUAGES_PER_SURVEY, 11),
+                       fix="label each scale point or language once")
+    out = {}
+    for k, v in labels.items():
+        key, label = str(k), str(v)
+        limits.check_chars(f"the key {key[:20]!r} of {what}", key, limits.LANGUAGE_TAG_CHARS,
+                           fix="key labels by a scale point or a language tag")
+        limits.check_chars(f"the label {key!r}", label, limits.CHOICE_LABEL_CHARS)
+        out[key] = label
+    return out
+
+
 def _check_choices(choices: Any) -> list[dict]:
-    if not isinstance(choices, list) or len(choices) < 2:
-        raise BadInput("a choice question needs at least two choices",
+    # One choice is a question ODK and KoboToolbox ask too ("tick if this applies").
+    if not isinstance(choices, list) or not choices:
+        raise BadInput("a choice question needs at least one choice",
                        fix="give choices as [{'value': ..., 'label': ...}, ...]")
+    limits.check_count("choices in one question", len(choices), limits.CHOICES_PER_QUESTION,
+                       fix="split the question, or let people answer in their own words")
     out, seen = [], set()
     for c in choices:
-        if isinstance(c, str):
-            c = {"value": c, "label": c}
+        if isinstance(c, (str, int, float)) and not isinstance(c, bool):
+            c = {"value": str(c), "label": str(c)}
+        if not isinstance(c, dict):
+            raise BadInput(f"a choice is {type(c).__name__}, not text or "
+                           "{'value': ..., 'label': ...}", fix="give each choice a value")
+        text_rule.check_all({"choice's value": str(c.get("value", "")),
+                             "choice's label": str(c.get("label") or "")})
+        if isinstance(c.get("labels"), dict):
+            text_rule.check_each(c["labels"].values(), "choice's label")
         value = str(c.get("value", "")).strip()
         if not value or value in seen:
-            raise BadInput(f"choice values must be present and different ({value!r})",
+            raise BadInput(f"choice values must be present and different ({value[:40]!r})",
                            fix="give each choice its own value")
+        limits.check_chars(f"the choice value {value[:20]!r}", value, limits.CHOICE_VALUE_CHARS,
+                           fix="use a short value and put the words in its label")
         seen.add(value)
-        item = {"value": value, "label": str(c.get("label") or value)}
+        label = str(c.get("label") or value)
+        limits.check_chars(f"the label of choice {value[:20]!r}", label, limits.CHOICE_LABEL_CHARS)
+        item = {"value": value, "label": label}
         if c.get("labels"):
-            item["labels"] = {str(k): str(v) for k, v in c["labels"].items()}
+            item["labels"] = _labels(c["labels"], f"labels of choice {value[:20]!r}")
         out.append(item)
     return out
 
@@ -155,10 +232,17 @@ def create_survey(store: Store, actor: User, *, title: str, purpose: str, base_l
                   questions: list[dict] | None = None) -> dict:
     """A new survey (version 1), with its questions if given."""
     actor.require("surveys.build")
+    text_rule.check_all({"survey's title": title, "survey's purpose": purpose})
     title, purpose = (title or "").strip(), (purpose or "").strip()
     if not title or not purpose:
         raise BadInput("a survey needs a title and a purpose",
                        fix="say what the survey is for, in a sentence")
+    limits.check_chars("the title", title, limits.TITLE_CHARS)
+    limits.check_chars("the purpose", purpose, limits.SURVEY_PURPOSE_CHARS)
+    limits.check_count("questions in one survey", len(questions or []),
+                       limits.QUESTIONS_PER_SURVEY, fix=_SPLIT_SURVEY)
+    limits.check_count("target languages", len(target_languages or []),
+                       limits.LANGUAGES_PER_SURVEY, fix="open the survey in fewer languages")
     base = _check_language(base_language)
     targets = []
     for tag in target_languages or []:
@@ -181,6 +265,9 @@ def _add_question(conn, store: Store, actor: User, survey_id: int, version: int,
                   kind: str, name: str,
                   text: str, options: dict | None = None, texts: dict[str, str] | None = None,
                   position: int | None = None) -> int:
+    text_rule.check_all({"question's name": name, "question's text": text})
+    text_rule.check_all({f"{lang} text of the question": t for lang, t in (texts or {}).items()
+                         if isinstance(t, str)})
     name = (name or "").strip()
     if not _NAME.match(name):
         raise BadInput(f"{name!r} is not a usable question name",
@@ -188,7 +275,17 @@ def _add_question(conn, store: Store, actor: User, survey_id: int, version: int,
     text = (text or "").strip()
     if not text:
         raise BadInput(f"question {name!r} has no text", fix="write the question")
+    limits.check_chars(f"the text of question {name!r}", text, limits.QUESTION_TEXT_CHARS)
+    limits.check_count(f"translations given with question {name!r}", len(texts or {}),
+                       limits.LANGUAGES_PER_SURVEY, fix="add the others afterwards")
+    for translated in (texts or {}).values():
+        limits.check_chars(f"a translation of question {name!r}", str(translated),
+                           limits.QUESTION_TEXT_CHARS)
     opts = normalise_options(kind, options)
+    held = conn.execute("SELECT count(*) FROM survey_questions WHERE survey_id = ? AND "
+                        "survey_version = ?", (survey_id, version)).fetchone()[0]
+    limits.check_count("questions in one survey", held + 1, limits.QUESTIONS_PER_SURVEY,
+                       fix=_SPLIT_SURVEY)
     if conn.execute("SELECT 1 FROM survey_questions WHERE survey_id = ? AND survey_version = ? "
                     "AND name = ?", (survey_id, version, name)).fetchone():
         raise Conflict(f"the survey already has a question called {name!r}",
@@ -246,6 +343,11 @@ def new_version(store: Store, actor: User, survey_id: int) -> dict:
     with store.transaction() as conn:
         survey = _current(conn, survey_id)
         old, new = survey["version"], survey["version"] + 1
+        # A survey made before the bound still loads and collects, but does not grow.
+        held = conn.execute("SELECT count(*) FROM survey_questions WHERE survey_id = ? AND "
+                            "survey_version = ?", (survey_id, old)).fetchone()[0]
+        limits.check_count(f"questions in survey {survey_id}", held,
+                           limits.QUESTIONS_PER_SURVEY, fix=_SPLIT_SURVEY)
         # The same messages carry the words, so their translations and approvals carry over.
         for q in conn.execute("SELECT * FROM survey_questions WHERE survey_id = ? AND "
                               "survey_version = ? ORDER BY position", (survey_id, old)).fetchall():
@@ -300,6 +402,25 @@ def list_surveys(store: Store) -> list[dict]:
     return [_survey_dict(r) for r in rows]
 
 
+def open_for_collection(store: Store) -> list[dict]:
+    """Surveys open in at least one language whose current version has a consent question:
+    id, title, purpose, version and the open languages' tags.
+
+    One query that reads no question: whether a consent question exists is one lookup in
+    an index on (survey, version, kind), so a survey of thousands of questions costs this
+    list no more than a survey of three."""
+    rows = store.all("""SELECT s.id, s.title, s.purpose, s.version,
+        (SELECT json_group_array(language) FROM (SELECT l.language FROM survey_languages l
+            WHERE l.survey_id = s.id ORDER BY l.language)) AS languages
+        FROM surveys s
+        WHERE EXISTS (SELECT 1 FROM survey_languages l WHERE l.survey_id = s.id)
+          AND EXISTS (SELECT 1 FROM survey_questions q WHERE q.survey_id = s.id
+                      AND q.survey_version = s.version AND q.kind = 'consent')
+        ORDER BY s.id""")
+    return [{"id": r["id"], "title": r["title"], "purpose": r["purpose"],
+             "version": r["version"], "languages": json.loads(r["languages"])} for r in rows]
+
+
 # -- question texts per language -------------------------------------------------------------
 
 def _question_message(store: Store, question_id: int) -> int:
@@ -314,6 +435,7 @@ def set_question_text(store: Store, actor: User, question_id: int, language: str
     """A translation of a question (its comms message), to be reviewed and approved."""
     actor.require("surveys.build")
     language = _check_language(language)
+    text_rule.check(text, "question's text")
     links.set_translation(store, actor, _question_message(store, question_id), language, text)
     return get_question(store, question_id)
 
@@ -395,6 +517,9 @@ def _new_cohear_id() -> str:
 
 
 def create_respondent(conn, actor: User, contact: str | None = None) -> int:
+    text_rule.check(contact, "contact detail")
+    if contact:
+        limits.check_chars("the contact detail", contact.strip(), limits.CONTACT_CHARS)
     rid = conn.execute("INSERT INTO respondents (cohear_id, created_by, created_at) "
                        "VALUES (?, ?, ?)", (_new_cohear_id(), actor.id or None, utcnow())).lastrowid
     if contact:
@@ -542,6 +667,12 @@ def _check_answer_value(question, text: str | None, choices: list[str] | None,
     """(kind, text, choices, notes) for an answer to this question, or BadInput."""
     kind, opts, name = question["kind"], json.loads(question["options_json"]), question["name"]
     notes: dict = {}
+    text_rule.check(text, "answer")
+    text_rule.check_each(choices, "chosen option")
+    limits.check_chars("the answer", text or "", limits.ANSWER_TEXT_CHARS,
+                       fix="split it, or record it as a voice answer")
+    limits.check_count("choices in one answer", len(choices or []), limits.CHOICES_PER_QUESTION,
+                       fix="choose from the question's choices")
     if kind == "consent":
         raise BadInput(f"question {name!r} is the consent question",
                        fix="record consent with the consent step, not as an answer")
@@ -559,6 +690,17 @@ def _check_answer_value(question, text: str | None, choices: list[str] | None,
     if audio:
         raise BadInput(f"question {name!r} is a {kind.replace('_', ' ')} question",
                        fix="send the chosen option, not a recording")
+    if kind in values.VALUE_KINDS:
+        # Stored like a scale point (the canonical value is the answer's one "choice") and
+        # as its typed words, so exports, REFI-QDA sources and withdrawal treat it as text.
+        raw = choices[0] if choices else text
+        if choices and len(choices) > 1:
+            raise Unprocessable(f"question {name!r} takes one value", fix="send one value")
+        if raw is None or not str(raw).strip():
+            raise Unprocessable(f"question {name!r} needs an answer",
+                                fix=f"answer with {values.FORMATS[kind]}")
+        value = values.check_answer(kind, opts, raw, name)
+        return "choice", value, [value], notes
     if kind == "scale":
         raw = choices[0] if choices else text
         try:
@@ -634,7 +776,10 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
              _json(clean_choices) if clean_choices is not None else None, recording_id,
              actor.id, utcnow())).lastrowid
         if clean_text is not None:
-            _insert_text(conn, store, aid, "original", language, clean_text, "typed")
+            # A number, date or time was checked against its format: it holds no name or
+            # phone number to suggest redacting (a date reads like a phone number to them).
+            _insert_text(conn, store, aid, "original", language, clean_text, "typed",
+                         suggest=question["kind"] not in values.VALUE_KINDS)
         if hits:
             _flag(conn, aid, "keywords: " + ", ".join(hits), "keywords")
         audit.record(conn, actor, "answer.create", "answer", aid,
@@ -652,7 +797,7 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
 
 
 def _insert_text(conn, store: Store, answer_id: int, rendering: str, language: str, text: str,
-                 source: str) -> int:
+                 source: str, *, suggest: bool = True) -> int:
     """A new version of an answer's words, with redaction suggestions for it."""
     version = conn.execute("SELECT coalesce(max(version), 0) + 1 FROM answer_texts WHERE "
                            "answer_id = ? AND rendering = ?", (answer_id, rendering)).fetchone()[0]
@@ -660,7 +805,8 @@ def _insert_text(conn, store: Store, answer_id: int, rendering: str, language: s
                        "source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (answer_id, rendering, version, language, text, source,
                         utcnow())).lastrowid
-    redaction.suggest(conn, store, tid, text)
+    if suggest:
+        redaction.suggest(conn, store, tid, text)
     return tid
 
 
@@ -698,11 +844,19 @@ def add_text_version(store: Store, actor: User, answer_id: int, text: str, *,
     actor.require("answers.review")
     if rendering not in ("original", "english"):
         raise BadInput(f"{rendering!r} is not a rendering", fix="use original or english")
+    text_rule.check(text, "answer's words")
     text = (text or "").strip()
     if not text:
         raise BadInput("the text is empty", fix="write the answer's words")
+    limits.check_chars("the text", text, limits.ANSWER_TEXT_CHARS)
     with store.transaction() as conn:
         row = visible_answer_row(conn, actor, answer_id)
+        kind = conn.execute("SELECT kind FROM survey_questions WHERE id = ?",
+                            (row["question_id"],)).fetchone()["kind"]
+        if rendering == "original" and kind in values.VALUE_KINDS:
+            raise Conflict(f"answer {answer_id} is a {kind} value, checked when it was given",
+                           fix="a value is not corrected as words; if it is wrong, note it in "
+                               "a memo")
         before = latest_texts(conn, answer_id).get(rendering)
         language = "en" if rendering == "english" else row["language"]
         tid = _insert_text(conn, store, answer_id, rendering, language, text, source)
@@ -785,9 +939,11 @@ def _flag(conn, answer_id: int, reason: str, raised_by: str) -> None:
 
 def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -> dict:
     actor.require("safeguarding.raise")
+    text_rule.check(reason, "safeguarding reason")
     reason = (reason or "").strip()
     if not reason:
         raise BadInput("say why this answer is a safeguarding concern", fix="add a reason")
+    limits.check_chars("the reason", reason, limits.NOTE_CHARS)
     with store.transaction() as conn:
         visible_answer_row(conn, actor, answer_id)
         conn.execute("UPDATE answers SET safeguarding = 1, safeguarding_reason = ?, "
@@ -801,6 +957,8 @@ def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -
 
 def handle_safeguarding(store: Store, actor: User, answer_id: int, note: str) -> dict:
     actor.require("safeguarding.handle")
+    text_rule.check(note, "safeguarding note")
+    limits.check_chars("the note", (note or "").strip(), limits.NOTE_CHARS)
     with store.transaction() as conn:
         row = visible_answer_row(conn, actor, answer_id)
         if not row["safeguarding"]:
@@ -909,9 +1067,11 @@ def withdraw_consent(store: Store, actor: User, respondent_id: int) -> dict:
 def add_contact(store: Store, actor: User, respondent_id: int, contact: str) -> None:
     """Keep a way to reach the respondent (separate table; never exported)."""
     actor.require("sessions.run")
+    text_rule.check(contact, "contact detail")
     contact = (contact or "").strip()
     if not contact:
         raise BadInput("the contact detail is empty", fix="give a phone number or address")
+    limits.check_chars("the contact detail", contact, limits.CONTACT_CHARS)
     with store.transaction() as conn:
         conn.execute("INSERT OR REPLACE INTO respondent_contacts (respondent_id, contact, "
                      "added_by, added_at) VALUES (?, ?, ?, ?)",

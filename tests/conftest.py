@@ -18,6 +18,10 @@ from cohear.auth import create_user
 from cohear.settings import load_settings
 from cohear.store import Store, utcnow
 
+# A selection's passing tests exit 0 (tests/selection.py); under CI=true a missing
+# prerequisite fails instead of skipping (tests/prerequisites.py).
+pytest_plugins = ("tests.selection", "tests.prerequisites")
+
 ROLES = ("admin", "communicator", "collector", "reviewer", "researcher", "worker")
 REPO = Path(__file__).resolve().parent.parent
 DEMO_DATA = REPO / "cohear" / "demo_data"

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -71,27 +72,55 @@ def test_backup_refuses_an_existing_folder(store, tmp_path):
     assert (tmp_path / "full" / "x").read_text() == "keep me"
 
 
-def test_a_backup_taken_during_writes_restores_consistently(store, tmp_path):
-    """Writers keep going while the backup runs; the restored copy is a consistent snapshot."""
+class SnapshotGate:
+    """The store's connection, with `backup()` (the snapshot) held until the writer has
+    committed `writes` more rows: a fake only to make live writes land between the
+    backup starting and its snapshot, which on a fast machine they otherwise never do."""
+
+    def __init__(self, conn, committed: list, writes: int):
+        self._conn, self._committed, self._writes = conn, committed, writes
+        self.before: list[str] | None = None
+        self.during: list[str] = []
+
+    def backup(self, *args, **kwargs):
+        self.before = list(self._committed)
+        deadline = time.monotonic() + 60
+        while len(self._committed) < len(self.before) + self._writes:
+            assert time.monotonic() < deadline, "the writer stopped writing"
+            time.sleep(0.005)
+        self.during = self._committed[len(self.before):]
+        return self._conn.backup(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+def test_a_backup_taken_during_writes_holds_them_and_every_blob_row_has_its_file(store,
+                                                                                  tmp_path):
+    """A writer keeps committing blobs while the backup runs; rows committed after the
+    backup began but before its snapshot are in the restored copy with their files."""
     stop = threading.Event()
-    errors = []
+    errors, committed = [], []
 
     def writer():
         s = Store(store.settings)
         i = 0
         try:
             while not stop.is_set():
-                sha, size = s.blobs.put_bytes(f"live {i}".encode())
+                sha, size = s.blobs.put_bytes(f"live {i}".encode() * 100)
                 with s.transaction() as conn:
                     s.blobs.register(conn, sha, size)
                     audit.record(conn, None, "test.write", "blob", sha)
+                committed.append(sha)
                 i += 1
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
             s.close()
 
     fill(store, 20)
+    gate = SnapshotGate(store.conn, committed, writes=5)
+    store._local.conn = gate  # this thread's connection, which backup() uses
     t = threading.Thread(target=writer)
     t.start()
     try:
@@ -99,12 +128,21 @@ def test_a_backup_taken_during_writes_restores_consistently(store, tmp_path):
     finally:
         stop.set()
         t.join()
+        store._local.conn = gate._conn
     assert not errors
+    assert gate.before is not None, "the backup never took its snapshot through the store"
+    assert len(gate.during) >= 5
     restore(tmp_path / "live", tmp_path / "restored")
     restored = Store(make_settings(tmp_path / "restored"))
+    blobs = {r[0] for r in restored.all("SELECT sha256 FROM blobs")}
+    # The writes committed while the backup was under way, before its snapshot, are there.
+    assert set(gate.during) <= blobs
+    assert len(blobs & set(committed)) >= len(gate.before) + len(gate.during)
+    # Every blob row has its file, with the right content.
+    missing = [sha for sha in blobs if not restored.blobs.path(sha).is_file()]
+    assert missing == []
     report = restored.check()
     assert report["ok"], report["problems"]
-    # every blob row has its file, and every audit entry its blob
-    blobs = {r[0] for r in restored.all("SELECT sha256 FROM blobs")}
-    audited = {r[0] for r in restored.all("SELECT entity_id FROM audit_log WHERE action = 'test.write'")}
+    audited = {r[0] for r in restored.all("SELECT entity_id FROM audit_log "
+                                          "WHERE action = 'test.write'")}
     assert audited <= blobs

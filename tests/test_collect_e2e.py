@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests import prerequisites
 from tests.conftest import DEMO_DATA, REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -23,8 +24,8 @@ PHONE = {"width": 360, "height": 780}
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: install Debian's "
-                       "chromium package (`apt-get install chromium`) to run the browser tests"),
+    prerequisites.skip_unless(CHROMIUM.exists(), f"{CHROMIUM}: install Debian's chromium package "
+                              "(`apt-get install chromium`) to run the browser tests"),
 ]
 
 
@@ -75,7 +76,8 @@ def survey(store, people):
 
 @pytest.fixture
 def browser(fake_microphone):
-    playwright = pytest.importorskip("playwright.sync_api")
+    playwright = prerequisites.require_module("playwright.sync_api",
+                                              "install the test tools: pip install -e .[test]")
     with playwright.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM),
                                      args=browser_args(fake_microphone))

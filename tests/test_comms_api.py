@@ -149,5 +149,5 @@ def test_exports_csv_text_and_rtl_html(api, copy_packs):
     assert text.text == "اپنی فلو ویکسین لگوائیں۔\n"
     csv = api["researcher"].get("/api/messages/coverage.csv")
     assert csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.splitlines() == ["message_id,title,channel,version,ur",
-                                     f"{m['id']},Flu & you,letter,1,approved"]
+    assert csv.text.splitlines() == ['"message_id","title","channel","version","ur"',
+                                     f'{m["id"]},"Flu & you","letter",1,"approved"']

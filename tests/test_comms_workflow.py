@@ -214,7 +214,8 @@ def test_xliff_round_trip_for_a_human_translation(store, team, flu):
         unit.target = text
     result = exchange.import_file(store, comm, bytes(doc), message_id=flu["id"])
     assert result == {"format": "XLIFF 2.0", "language": "pa-Guru",
-                      "imported": [{"message_id": flu["id"], "language": "pa-Guru", "sentences": 2}]}
+                      "imported": [{"message_id": flu["id"], "language": "pa-Guru", "sentences": 2,
+                                    "status": "received"}]}
     t = service.get_translation(store, flu["id"], "pa-Guru")
     assert t["status"] == "received" and t["text"] == " ".join(punjabi)
     assert service.approve_translation(store, team["reviewer"], flu["id"], "pa-Guru")["status"] == "approved"
@@ -276,9 +277,9 @@ def test_coverage_matrix_as_json_and_csv(store, team, flu, copy_packs):
     assert data["messages"][1]["statuses"] == {"pa-Guru": "missing", "ur": "missing"}
     assert data["totals"]["ur"] == {"approved": 1, "missing": 1}
     lines = exports.coverage_csv(store).splitlines()
-    assert lines[0] == "message_id,title,channel,version,pa-Guru,ur"
-    assert lines[1] == f"{flu['id']},Flu invitation,sms,1,human_requested,approved"
-    assert lines[2] == f"{poster['id']},'=HYPERLINK(1),poster,1,missing,missing"
+    assert lines[0] == '"message_id","title","channel","version","pa-Guru","ur"'
+    assert lines[1] == f'{flu["id"]},"Flu invitation","sms",1,"human_requested","approved"'
+    assert lines[2] == f'{poster["id"]},"\'=HYPERLINK(1)","poster",1,"missing","missing"'
 
 
 def test_html_export_marks_every_block_with_lang_and_dir_and_escapes_text(

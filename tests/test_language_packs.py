@@ -44,8 +44,10 @@ def test_whisper_and_argos_codes_map_to_cohear_tags_in_one_place():
     assert registry.to_argos("zh-Hant") == "zt"
     for tag in ("pa-Guru", "gu", "so", "ps", "ckb", "kmr", "ti", "syl"):
         assert registry.to_argos(tag) is None
+    # A language Whisper hears outside the region keeps Whisper's code, a BCP-47 tag.
+    assert registry.from_whisper("haw") == "haw" and registry.from_whisper("sw") == "sw"
     with pytest.raises(BadInput):
-        registry.from_whisper("haw")
+        registry.from_whisper("xx")
 
 
 def test_unknown_tags_are_refused_listing_the_known_ones():
@@ -57,6 +59,33 @@ def test_unknown_tags_are_refused_listing_the_known_ones():
     assert "ckb" in err.value.detail and "kmr" in err.value.detail
     assert registry.get_language("PA-guru").tag == "pa-Guru"
     assert registry.get_language("zh-TW").tag == "zh-Hant"
+
+
+def test_any_registered_language_is_a_language_with_human_translation_only(store, copy_packs):
+    sw = registry.get_language("sw")
+    assert (sw.tag, sw.english_name, sw.native_name, sw.direction) == \
+        ("sw", "Swahili", "Kiswahili", "ltr")
+    assert sw.argos_code is None and sw.whisper_code == "sw" and not sw.in_region
+    assert registry.get_language("yue").whisper_code == "yue"
+    assert registry.get_language("dv").direction == "rtl"          # Thaana
+    assert registry.get_language("dv").whisper_code is None        # Whisper does not know it
+    assert registry.get_language("iw").tag == "he"                 # deprecated tag, standardised
+    assert registry.get_language("zh-cn").tag == "zh-Hans"         # the region's spelling wins
+    for bad in ("xx", "klingon", "x-private", "und", "en-" + "a" * 40):
+        with pytest.raises(BadInput) as err:
+            registry.get_language(bad)
+        assert "not a language cohear knows" in err.value.detail
+    rows = {r["tag"]: r for r in service.coverage(store, also=["sw", "ur", "dv"])}
+    assert len(rows) == 27 and list(rows)[-2:] == ["sw", "dv"]
+    assert rows["sw"]["translation"] == "human translation only"
+    assert rows["sw"]["speech_recognition"] and not rows["dv"]["speech_recognition"]
+    assert rows["sw"]["in_region"] is False and rows["ur"]["in_region"] is True
+    assert "human translator" in rows["sw"]["advice"]
+    engine = get_engine(store)
+    assert not engine.can_translate("en", "sw")
+    with pytest.raises(BadInput) as err:
+        engine.translate(["Hello."], "en", "sw")
+    assert "human translator" in err.value.fix
 
 
 def test_coverage_says_what_is_automatic_here(store, copy_packs):

@@ -19,6 +19,11 @@ def test_one_language(api):
     assert (body["tag"], body["direction"], body["script"]) == ("pa-Arab", "rtl", "Arab")
     r = api["reviewer"].get("/api/languages/xx")
     assert r.status_code == 400 and "not a language cohear knows" in r.json()["detail"]
+    body = api["reviewer"].get("/api/languages/sw").json()
+    assert (body["tag"], body["english_name"], body["translation"], body["speech_recognition"],
+            body["in_region"]) == ("sw", "Swahili", "human translation only", True, False)
+    listed = api["collector"].get("/api/languages", params={"also": ["sw", "yo"]}).json()
+    assert [row["tag"] for row in listed][-2:] == ["sw", "yo"]
 
 
 def test_admin_uploads_lists_and_removes_a_pack(api, copy_pack_files):

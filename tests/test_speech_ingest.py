@@ -236,13 +236,58 @@ def test_longer_than_the_limit_is_refused_while_decoding(store, people, monkeypa
     nothing_stored(store)
 
 
-def test_decoding_stops_at_the_limit_for_a_decompression_bomb():
-    # A quarter of an hour of FLAC silence is tiny on disk; decoding must stop after the limit.
-    hour = np.zeros(16_000 * 900, dtype=np.int16)
-    bomb = encode(hour, "flac", "flac")
+class CountingContainer:
+    """A PyAV container whose packets count the audio they decode (seconds, at each
+    frame's own rate): a hook to see how much work decoding did, not a stand-in."""
+
+    def __init__(self, container, decoded: list[float]):
+        self._container, self._decoded = container, decoded
+
+    def demux(self, *args, **kwargs):
+        for packet in self._container.demux(*args, **kwargs):
+            yield CountingPacket(packet, self._decoded)
+
+    def __getattr__(self, name):
+        return getattr(self._container, name)
+
+
+class CountingPacket:
+    def __init__(self, packet, decoded: list[float]):
+        self._packet, self._decoded = packet, decoded
+
+    def decode(self):
+        frames = self._packet.decode()
+        self._decoded.extend(f.samples / f.sample_rate for f in frames)
+        return frames
+
+    def __getattr__(self, name):
+        return getattr(self._packet, name)
+
+
+def test_decoding_stops_at_the_limit_for_a_decompression_bomb(monkeypatch):
+    # A quarter of an hour of FLAC silence is tiny on disk; decoding must stop after the
+    # limit, not decode it all and then compare.
+    quarter_hour = np.zeros(16_000 * 900, dtype=np.int16)
+    bomb = encode(quarter_hour, "flac", "flac")
     assert len(bomb) < 500_000
-    with pytest.raises(TooLarge):
+    decoded: list[float] = []
+    real_open = av.open
+    monkeypatch.setattr(audio.av, "open", lambda *a, **kw: CountingContainer(real_open(*a, **kw),
+                                                                              decoded))
+    with pytest.raises(TooLarge, match="longer than the limit of 10 seconds"):
         audio.decode(io.BytesIO(bomb), limit_seconds=10)
+    # One FLAC frame (a quarter of a second here) past the limit at most, of 900 seconds.
+    assert 10 < sum(decoded) <= 11, sum(decoded)
+
+
+def test_the_counting_hook_sees_a_whole_recording(monkeypatch):
+    # The hook above counts what a decode really does: a full decode counts it all.
+    decoded: list[float] = []
+    real_open = av.open
+    monkeypatch.setattr(audio.av, "open", lambda *a, **kw: CountingContainer(real_open(*a, **kw),
+                                                                              decoded))
+    clip = audio.decode(io.BytesIO(FLU.read_bytes()), filename="flu.wav")
+    assert abs(sum(decoded) - clip.duration) < 0.05
 
 
 def test_larger_than_the_byte_limit_is_refused(store, people, monkeypatch):

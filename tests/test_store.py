@@ -14,6 +14,7 @@ import pytest
 
 from cohear.errors import NotFound, StoreError, TooLarge
 from cohear.store import Store, discover_migrations
+from tests import prerequisites
 from tests.conftest import make_settings
 
 
@@ -82,7 +83,9 @@ def read_only(directory):
     if os.geteuid() == 0:
         # root ignores permission bits; the immutable attribute stops root too.
         if subprocess.run(["chattr", "+i", str(directory)], capture_output=True).returncode:
-            pytest.skip("this filesystem cannot make a directory read-only for root (no chattr +i)")
+            prerequisites.missing("a file system where root can make a directory read-only "
+                                  "(chattr +i: ext4, xfs or btrfs, with CAP_LINUX_IMMUTABLE), "
+                                  "or run the tests as a user other than root")
         undo = ["chattr", "-i", str(directory)]
     else:
         directory.chmod(0o555)

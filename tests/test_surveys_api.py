@@ -172,7 +172,9 @@ def test_xlsform_upload(api):
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["survey"]["target_languages"] == ["ur", "pl"]
-    assert any("integer" in line for line in body["report"]["unsupported"])
+    assert any("'calculate'" in line for line in body["report"]["unsupported"])
+    age = next(q for q in body["survey"]["questions"] if q["name"] == "age")
+    assert (age["kind"], age["options"]) == ("integer", {"min": 16})
     r = api["communicator"].post("/api/surveys/xlsform",
                                  files={"file": ("form.xlsx", b"not a spreadsheet", "text/plain")})
     assert r.status_code == 400 and "XLSForm" in r.json()["detail"]
@@ -237,9 +239,10 @@ def test_codebooks_are_imported_and_exported_as_csv_and_qdc(api):
     assert r.status_code == 201 and [c["path"] for c in r.json()["codes"]] == \
         ["barriers", "barriers/phone"]
     back = api["researcher"].get(f"/api/codebooks/{book['id']}/export").text
-    # A code without a colour gets the default grey.
-    assert back.replace("\r\n", "\n") == csv_text.replace("phone,barriers,,,",
-                                                            "phone,barriers,,#888888,")
+    # Written with paths (the hierarchy Taguette reads); a code without a colour gets grey.
+    assert back.replace("\r\n", "\n") == (
+        '"path","parent","description","colour","memo"\n'
+        '"barriers","","","#aa0000",""\n"barriers/phone","barriers","","#888888",""\n')
     assert api["collector"].post("/api/codebooks", json={"name": "x"}).status_code == 403
 
 

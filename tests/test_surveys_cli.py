@@ -24,8 +24,8 @@ def test_import_list_show_and_export_from_the_command_line(cli_env, store, tmp_p
     form.write_bytes(build_form())
     assert main(["surveys", "import-xlsform", str(form)]) == 0
     out = capsys.readouterr().out
-    assert "survey 1 'GP access in Sparkbrook': 6 questions in en, ur, pl" in out
-    assert "not imported:" in out and "integer" in out
+    assert "survey 1 'GP access in Sparkbrook': 7 questions in en, ur, pl" in out
+    assert "not imported:" in out and "calculate" in out
     assert main(["surveys", "list"]) == 0
     assert "GP access in Sparkbrook" in capsys.readouterr().out
     assert main(["surveys", "show", "1"]) == 0

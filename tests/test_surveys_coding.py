@@ -3,6 +3,8 @@ codebook exchange, whole-answer and span codings, kappa and alpha checked by han
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -61,10 +63,50 @@ def test_a_codebook_is_hierarchical_with_descriptions_colours_and_memos(codebook
 
 def test_codebook_csv_round_trip(store, users, codebook):
     text = coding.export_codebook_csv(store, codebook["id"])
-    assert text.splitlines()[0] == "name,parent,description,colour,memo"
+    assert text.splitlines()[0] == '"path","parent","description","colour","memo"'
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["path"], r["parent"]) for r in rows] == [
+        ("barriers", ""), ("barriers/access", "barriers"), ("barriers/cost", "barriers"),
+        ("trust", "")]
     again = coding.import_codebook_csv(store, users["researcher"], "Copy", text)
     strip = [(c["path"], c["description"], c["colour"], c["memo"]) for c in codebook["codes"]]
     assert [(c["path"], c["description"], c["colour"], c["memo"]) for c in again["codes"]] == strip
+
+
+def test_codebook_csv_paths_round_trip_three_levels_odd_names_and_formulas(store, users):
+    """Hierarchy travels as a `path` column (Parent/Child); a `/` inside a name, a name
+    a spreadsheet would run, and Urdu all come back exactly."""
+    cb = coding.create_codebook(store, users["researcher"], "Deep", codes=[
+        {"name": "access", "colour": "#123456", "memo": "=memo(1)"},
+        {"name": "phone/online", "parent": "access", "description": "-booking"},
+        {"name": "=cmd|' /C calc'!A0", "parent": "phone/online", "memo": "@risky"},
+        {"name": "رسائی", "parent": "access"},
+        {"name": "back\\slash"}])
+    text = coding.export_codebook_csv(store, cb["id"])
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["path"] for r in rows] == [
+        "access", r"access/phone\/online", r"access/phone\/online/=cmd|' \/C calc'!A0",
+        "access/رسائی", r"back\\slash"]
+    assert rows[0]["memo"] == "'=memo(1)" and rows[1]["description"] == "'-booking"
+    by_name = {c["name"]: c for c in cb["codes"]}
+    again = coding.import_codebook_csv(store, users["researcher"], "Deep copy", text)
+    got = {c["name"]: c for c in again["codes"]}
+    assert set(got) == set(by_name)
+    for name, c in by_name.items():
+        assert (got[name]["path"], got[name]["description"], got[name]["colour"],
+                got[name]["memo"]) == (c["path"], c["description"], c["colour"], c["memo"])
+    # No cell of the file starts with anything a spreadsheet would run.
+    for row in csv.reader(io.StringIO(text)):
+        assert not any(cell[:1] in ("=", "+", "-", "@") for cell in row)
+
+
+def test_a_taguette_codebook_export_imports(store, users):
+    """Taguette 1.5 writes `tag,description,number of highlights,number of documents`."""
+    text = ("tag,description,number of highlights,number of documents\r\n"
+            "barriers,What stops people,3,2\r\nbarriers/cost,Money,1,1\r\n")
+    cb = coding.import_codebook_csv(store, users["researcher"], "From Taguette", text)
+    assert [(c["path"], c["description"]) for c in cb["codes"]] == [
+        ("barriers", "What stops people"), ("barriers/cost", "Money")]
 
 
 def test_codebook_csv_children_may_come_before_parents_but_not_in_a_loop(store, users):

@@ -109,8 +109,13 @@ def test_long_csv_one_row_per_coded_segment_pseudonymised(store, users, coded, t
     cohear_ids = {r["cohear_id"] for r in store.all("SELECT cohear_id FROM respondents")}
     assert not pseudonyms & cohear_ids
     dictionary = read_csv(report["dictionary"])
-    assert [d["column"] for d in dictionary] == list(rows[0].keys())
+    columns = [d["column"] for d in dictionary if not d["column"].startswith("question:")]
+    assert columns[:-2] == list(rows[0].keys())
+    assert columns[-2:] == ["(how cells are escaped)", "(characters XML cannot hold)"]
     assert all(d["meaning"] for d in dictionary)
+    # Then each question's type, with its range or choices.
+    assert {d["column"] for d in dictionary} - set(columns) == {
+        f"question:{q}" for q in {r["question"] for r in rows} | {"consent"}}
 
 
 def test_pseudonyms_are_stable_and_the_salt_is_private(store, users, coded, tmp_path):
@@ -143,8 +148,9 @@ def test_wide_csv_one_row_per_respondent_with_question_and_code_columns(store, u
     assert ur["q:story:english"] == "You wait a long time on the phone"
     assert ur["code:kindness"] == "0"
     assert ur["nhs_language_codes"] == exports.links.language("ur").nhs_code
-    columns = [d["column"] for d in read_csv(report["dictionary"])]
-    assert columns == list(rows[0])
+    columns = [d["column"] for d in read_csv(report["dictionary"])
+               if not d["column"].startswith("question:")]
+    assert columns[:-2] == list(rows[0])
 
 
 def test_xlsx_has_one_row_per_respondent_and_a_dictionary_sheet(store, users, coded, tmp_path):
@@ -161,7 +167,7 @@ def test_xlsx_has_one_row_per_respondent_and_a_dictionary_sheet(store, users, co
         assert sheet == list(csv.reader(fh))  # the same table as the wide CSV
     assert report["rows"] == 2
     dictionary = list(wb["dictionary"].values)
-    assert [d[0] for d in dictionary[1:]] == sheet[0]
+    assert [d[0] for d in dictionary[1:-2] if not d[0].startswith("question:")] == sheet[0]
     flat = json.dumps(sheet, ensure_ascii=False)
     for pii in PII:
         assert pii not in flat
@@ -178,7 +184,9 @@ def test_json_export_lists_answers_with_their_codings(store, users, coded, tmp_p
     assert {c["code_path"] for c in story["codings"]} == {"access/phone", "access", "kindness"}
     for pii in PII:
         assert pii not in out.read_text(encoding="utf-8")
-    assert set(doc["dictionary"]) <= set(exports.LONG_COLUMNS)
+    assert {k for k in doc["dictionary"] if not k.startswith("question:")} - {"characters"} <= \
+        set(exports.long_columns(False)) | {"value"}
+    assert set(story) - {"choices", "codings"} <= set(doc["dictionary"])
 
 
 def test_qdpx_project_validates_against_the_refi_qda_schema(store, users, coded, tmp_path):
@@ -187,8 +195,9 @@ def test_qdpx_project_validates_against_the_refi_qda_schema(store, users, coded,
     out = tmp_path / "survey.qdpx"
     exports.export_survey(store, users["researcher"], coded["survey"]["id"], "qdpx", out)
     with zipfile.ZipFile(out) as zf:
-        assert zf.namelist() == ["project.qde"]
         qde = zf.read("project.qde")
+        texts = {name: zf.read(name).decode("utf-8") for name in zf.namelist()
+                 if name.startswith("sources/")}
     doc = etree.fromstring(qde)
     etree.XMLSchema(etree.parse(str(XSD))).assertValid(doc)
     ns = {"q": exports.PROJECT_NS}
@@ -197,18 +206,21 @@ def test_qdpx_project_validates_against_the_refi_qda_schema(store, users, coded,
     assert [c.get("name") for c in doc.iter("{urn:QDA-XML:project:1.0}Code")] == \
         ["access", "phone", "kindness"]
     for pii in PII:
-        assert pii.encode() not in qde
+        assert pii.encode() not in qde and all(pii not in t for t in texts.values())
     # Each selection's offsets point at the coded words in the (redacted) source text.
     seen = []
     for source in doc.findall("q:Sources/q:TextSource", ns):
-        text = source.find("q:PlainTextContent", ns).text
+        assert source.find("q:PlainTextContent", ns) is None
+        text = texts["sources/" + source.get("plainTextPath").removeprefix("internal://")]
         for sel in source.findall("q:PlainTextSelection", ns):
             seen.append(text[int(sel.get("startPosition")):int(sel.get("endPosition"))])
     assert seen.count("the phone line is hopeless") == 2
     assert "Call me on [phone] " in seen  # the span ran one space past the number
-    assert seen.count("on the phone") == 2 and len(seen) == 5
+    assert seen.count("on the phone") == 2 and len(seen) == 6
+    # The whole-answer code is a selection over the whole (redacted) story.
+    assert any(s.startswith("My GP Dr [name]") and s.endswith("[postcode].") for s in seen)
     whole = doc.findall("q:Sources/q:TextSource/q:Coding", ns)
-    assert len(whole) == 1
+    assert len(whole) == 0
     # Each respondent is a case holding their sources, with their languages as variables.
     sources = {el.get("guid") for el in doc.findall("q:Sources/q:TextSource", ns)}
     cases = doc.findall("q:Cases/q:Case", ns)

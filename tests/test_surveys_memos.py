@@ -4,7 +4,7 @@ never overwritten), visible only where the answer is, and erased on withdrawal."
 import pytest
 
 from cohear import audit
-from cohear.errors import BadInput, NotFound
+from cohear.errors import BadInput, NotFound, TooLarge
 from surveys import coding, service
 
 
@@ -36,7 +36,7 @@ def test_answer_memos_are_added_and_listed(store, people, answered):
         ("test-reviewer", "distance, not cost"), ("test-researcher", "see also answer 12")]
     with pytest.raises(BadInput, match="empty"):
         coding.add_answer_memo(store, reviewer, answered["answer"]["id"], "   ")
-    with pytest.raises(BadInput, match="10,000 characters"):
+    with pytest.raises(TooLarge, match="10,000"):
         coding.add_answer_memo(store, reviewer, answered["answer"]["id"], "x" * 10_001)
     with pytest.raises(NotFound):
         coding.add_answer_memo(store, reviewer, 999_999, "nowhere")

@@ -674,8 +674,12 @@ async def test_run_an_export_with_a_progress_bar(store, review_workspace, tmp_pa
         assert bar.total == 4 and bar.progress == 4
         assert f"to {target}" in screen_text(app).replace("\n", "")
     rows = list(csv.DictReader(target.read_text(encoding="utf-8-sig").splitlines()))
-    assert sorted({int(r["answer_id"]) for r in rows}) == sorted(
-        [ws["urdu"], ws["bengali"], ws["phone"], ws["concern"]])
+    # Pseudonymised: answers are salted pseudonyms, never cohear's ids.
+    from surveys import exports
+    key = exports.salt(store)
+    assert "answer_id" not in rows[0]
+    assert sorted({r["answer"] for r in rows}) == sorted(
+        exports.reference(key, "answer", ws[k]) for k in ("urdu", "bengali", "phone", "concern"))
     cohear_ids = {r[0] for r in store.all("SELECT cohear_id FROM respondents")}
     assert not cohear_ids & {r["respondent"] for r in rows}     # pseudonymised
     exported = log(store, "survey.export")[0]

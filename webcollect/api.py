@@ -17,10 +17,12 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from cohear import limits as L
 from cohear.auth import User
 from cohear.deps import allow, get_store
 from cohear.errors import BadInput, NotFound
 from cohear.store import Store
+from cohear.text import Text
 from webcollect import fonts, links, service, strings
 
 CONTENT_SECURITY_POLICY = (
@@ -136,7 +138,7 @@ for _path, _endpoint in (("/collect", page_redirect), ("/collect/", page),
 # -- one-time links -----------------------------------------------------------------
 
 class LinkRequest(BaseModel):
-    collector: str = Field(max_length=100, description="the collector's user name")
+    collector: str = Field(max_length=L.USER_NAME_CHARS, description="the collector's user name")
     link_minutes: int = Field(links.DEFAULT_LINK_MINUTES,
                               description="the link must be opened within this many minutes")
     token_minutes: int = Field(links.DEFAULT_TOKEN_MINUTES,
@@ -191,7 +193,7 @@ router.add_route("/collect/api/links/exchange", exchange_link, methods=["POST"],
 
 class SessionRequest(BaseModel):
     survey_id: int = Field(ge=1, le=2**53)
-    language: str = Field(max_length=35)
+    language: str = Field(max_length=L.LANGUAGE_TAG_CHARS)
 
 
 def _created(result: dict) -> JSONResponse:
@@ -228,7 +230,8 @@ def start_session(body: SessionRequest, idempotency_key: IdempotencyKey, store: 
 
 @router.post("/collect/api/sessions/{session_id}/consent")
 def record_consent(session_id: Id, method: Annotated[str, Form(description="tick or "
-                                                                           "verbal_recording")],
+                                                                           "verbal_recording",
+                                                               max_length=20)],
                    idempotency_key: IdempotencyKey, store: StoreDep, user: Collector,
                    recording: Annotated[UploadFile | None,
                                         File(description="spoken consent")] = None,
@@ -245,8 +248,9 @@ def record_consent(session_id: Id, method: Annotated[str, Form(description="tick
 @router.post("/collect/api/sessions/{session_id}/answers")
 def submit_answer(session_id: Id, question_id: Annotated[int, Form(ge=1, le=2**53)],
                   idempotency_key: IdempotencyKey, store: StoreDep, user: Collector,
-                  text: Annotated[str | None, Form()] = None,
-                  choices: Annotated[list[str] | None, Form()] = None,
+                  text: Annotated[Text | None, Form()] = None,  # the service's 413 says more
+                  choices: Annotated[list[Annotated[str, Field(max_length=L.CHOICE_VALUE_CHARS)]]
+                                     | None, Form(max_length=L.CHOICES_PER_QUESTION)] = None,
                   audio: Annotated[UploadFile | None,
                                    File(description="the recorded answer")] = None,
                   in_parts: Annotated[bool, Form(description="the recording was sent in "
@@ -290,6 +294,6 @@ def session(session_id: Id, store: StoreDep, user: Collector) -> dict:
 @router.get("/collect/api/status")
 def status(store: StoreDep, user: Collector,
            session: Annotated[list[Annotated[int, Field(ge=1, le=2**53)]],
-                              Query()] = ()) -> list[dict]:
+                              Query(max_length=L.SESSIONS_PER_STATUS)] = ()) -> list[dict]:
     """Several of your sessions at once (`?session=1&session=2`)."""
     return service.sessions_summary(store, user, list(session))

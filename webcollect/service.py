@@ -16,15 +16,17 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
+from cohear import limits
 from cohear.auth import User
 from cohear.errors import BadInput, CohearError, Conflict, NotFound, TooLarge
 from cohear.store import Store, utcnow
 from surveys import service as surveys
+from surveys import values
 
 MAX_ANSWER_BYTES = 25 * 1024 * 1024   # about 50 minutes of the page's 64 kbit/s Opus
 PART_BYTES = 256 * 1024               # a recording larger than this is sent in parts
 PART_DAYS = 14                        # parts of a recording never finished are dropped after
-MAX_TEXT_CHARS = 5_000
+MAX_TEXT_CHARS = limits.TYPED_ANSWER_CHARS
 STALE_SECONDS = 600                   # a key claimed this long ago by a request that died
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
 
@@ -32,26 +34,22 @@ _KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
 # -- reading surveys ----------------------------------------------------------------
 
 def _language(tag: str) -> dict:
+    """A language for the page: any language a BCP-47 tag names (a survey may be open in
+    Swahili), with its name and writing direction."""
     from surveys import links
     info = links.language(tag)
-    try:
-        from language_packs.registry import get_language
-        direction = get_language(info.tag).direction
-    except (ImportError, CohearError):
-        direction = "rtl" if info.tag.split("-")[0] in ("ur", "ar", "fa", "ps", "ckb") else "ltr"
-    return {"tag": info.tag, "name": info.english_name, "direction": direction}
+    return {"tag": info.tag, "name": info.english_name, "direction": info.direction}
 
 
 def surveys_for(store: Store, user: User) -> list[dict]:
-    """Surveys open for collection in at least one language, with those languages."""
+    """Surveys open for collection in at least one language, with those languages.
+
+    Costs the same however many questions the surveys hold (see
+    `surveys.open_for_collection`)."""
     user.require("sessions.run")
     out = []
-    for s in surveys.list_surveys(store):
-        survey = surveys.get_survey(store, s["id"])
-        languages = [_language(o["language"]) for o in survey["open_languages"]]
-        if languages and any(q["kind"] == "consent" for q in survey["questions"]):
-            out.append({"id": s["id"], "title": s["title"], "purpose": s["purpose"],
-                        "version": s["version"], "languages": languages})
+    for survey in surveys.open_for_collection(store):
+        out.append(survey | {"languages": [_language(tag) for tag in survey["languages"]]})
     return out
 
 
@@ -81,12 +79,19 @@ def survey_in(store: Store, user: User, survey_id: int, language: str) -> dict:
                 "in_base_language": not text_language and lang["tag"] != survey["base_language"],
                 "has_prompt": q["id"] in prompts}
         opts = q["options"]
+        item |= _help_words(opts, lang["tag"], survey["base_language"])
         if q["kind"] == "consent":
             item["consent_version"] = opts.get("consent_version", 1)
             consent = consent or item
             continue
         if q["kind"] == "open":
             item["answer"] = opts.get("answer", "either")
+        elif q["kind"] in values.VALUE_KINDS:
+            # What the page needs for an input of this kind: the format to accept and the
+            # range to check (the server checks both again and answers 422 otherwise).
+            item |= {"format": values.INPUT_FORMATS[q["kind"]],
+                     "format_help": values.FORMATS[q["kind"]],
+                     "min": opts.get("min"), "max": opts.get("max")}
         elif q["kind"] == "scale":
             item |= {"min": opts["min"], "max": opts["max"], "labels": opts.get("labels", {})}
         elif "choices" in opts:
@@ -102,6 +107,20 @@ def survey_in(store: Store, user: User, survey_id: int, language: str) -> dict:
     return {"id": survey["id"], "title": survey["title"], "version": survey["version"],
             "base_language": survey["base_language"], "language": lang,
             "consent": consent, "questions": questions}
+
+
+def _help_words(opts: dict, language: str, base: str) -> dict:
+    """A question's hint, required flag and messages in the session's language (else
+    the survey's own language, marked as such)."""
+    out: dict = {"required": bool(opts.get("required"))}
+    for what in ("hint", "required_message", "constraint_message"):
+        per = opts.get(what) or {}
+        words = per.get(language) or per.get(base)
+        if words:
+            out[what] = words
+            if language not in per:
+                out[f"{what}_in_base_language"] = True
+    return out
 
 
 def prompt_file(store: Store, user: User, question_id: int, language: str) -> tuple[Any, str]:
@@ -446,8 +465,8 @@ def session_summary(store: Store, user: User, session_id: int) -> dict:
 
 def sessions_summary(store: Store, user: User, session_ids: list[int]) -> list[dict]:
     """Several of the collector's sessions at once; any not theirs is simply not found."""
-    if len(session_ids) > 200:
-        raise BadInput("ask about at most 200 sessions at once", fix="ask in smaller groups")
+    limits.check_count("sessions asked about at once", len(session_ids),
+                       limits.SESSIONS_PER_STATUS, fix="ask in smaller groups")
     out = []
     for sid in dict.fromkeys(session_ids):
         try:

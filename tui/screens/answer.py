@@ -16,6 +16,7 @@ from textual.widgets import Header, Static, TextArea
 from cohear.errors import CohearError, NotFound
 from surveys import redaction
 from surveys import service as surveys
+from surveys.values import VALUE_KINDS, describe_range
 from tui import player
 from tui.display import language_is_rtl, words
 from tui.screens.base import ReviewScreen
@@ -131,7 +132,17 @@ class AnswerScreen(ReviewScreen):
             question.append("\n")
         english = q["texts"].get("en", {}).get("text") or q["text"]
         question.append(f"en: {english}")
-        if a["kind"] == "choice":
+        hints = q["options"].get("hint") or {}
+        hint = hints.get(lang) or hints.get("en") or next(iter(hints.values()), "")
+        if hint:
+            question.append("\nhint: ", style="italic")
+            question.append_text(words(hint, reorder=reorder))
+        if a["kind"] == "choice" and q["kind"] in VALUE_KINDS:
+            # A number, date or time: the value as given, and what the question allowed.
+            question.append("\nvalue: ", style="bold")
+            question.append((a["choices"] or [""])[0])
+            question.append(f"  ({describe_range(q['kind'], q['options'])})", style="dim")
+        elif a["kind"] == "choice":
             question.append("\nchosen: ", style="bold")
             question.append(", ".join(a["choices"] or []))
         self.query_one("#question", Static).update(question)

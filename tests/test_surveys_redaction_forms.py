@@ -1,0 +1,105 @@
+"""Redaction suggestions find listed names whatever their case (and across Unicode case
+folding), and dates of birth and ages in the forms people say and type them in the UK,
+without marking appointment dates, scores or weeks of pregnancy."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from surveys import redaction, service
+
+
+def found(text: str, names=redaction.NAMES) -> set[tuple[str, str]]:
+    return {(text[s:e], kind) for s, e, kind in redaction.find_pii(text, names)}
+
+
+@pytest.mark.parametrize("text", ["ask mohammed khan", "ask MOHAMMED KHAN", "ask Mohammed Khan",
+                                  "ask mOhAmMeD kHaN"])
+def test_a_listed_name_is_found_in_any_case(text):
+    words = text.split()[1:]
+    assert found(text) == {(words[0], "name"), (words[1], "name")}
+
+
+def test_names_are_compared_after_unicode_case_folding_and_decomposition():
+    names = ("Strauß", "José", "zainab")
+    text = "Frau STRAUSS and Herr Strauß met Jose\u0301 and JOSÉ, and ZAINAB"
+    assert found(text, names) == {("STRAUSS", "name"), ("Strauß", "name"),
+                                  ("Jose\u0301", "name"), ("JOSÉ", "name"),
+                                  ("ZAINAB", "name")}
+    # Spans are offsets in the text as written, even where folding changed its length
+    # ("ß" folds to "ss", before "Jose" + a combining accent).
+
+
+def test_a_name_inside_another_word_is_not_a_name():
+    assert found("Alistair, Alibaba and Khanum came; Singhal too") == set()
+
+
+@pytest.mark.parametrize("text, date", [
+    ("my DOB is 12/03/1987 thanks", "12/03/1987"),
+    ("DOB 12.3.87", "12.3.87"),
+    ("born 12-03-1987 in Aston", "12-03-1987"),
+    ("I was born on 12 March 1987", "12 March 1987"),
+    ("born on the 12th of March 1987", "12th of March 1987"),
+    ("March 12th 1987 is my birthday", "March 12th 1987"),
+    ("since March 12, 1987", "March 12, 1987"),
+    ("12 Sept 1987", "12 Sept 1987"),
+    ("I was born in 1987.", "1987"),
+    ("born 1987", "1987"),
+    ("D.O.B.: 01/02/2019", "01/02/2019"),        # recent, but said to be a date of birth
+    ("date of birth is 3 Jan 2020", "3 Jan 2020"),
+])
+def test_dates_of_birth_in_common_uk_forms_are_suggested(text, date):
+    assert (date, "date_of_birth") in found(text)
+
+
+@pytest.mark.parametrize("text, age", [
+    ("aged 34 and well", "34"),
+    ("Age: 71", "71"),
+    ("I'm 34", "34"),
+    ("I’m 29 now", "29"),
+    ("I am 58", "58"),
+    ("he is 34 years old", "34"),
+    ("a 7-year-old girl", "7"),
+    ("she is 2 years old", "2"),
+])
+def test_ages_are_suggested(text, age):
+    assert (age, "age") in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I was seen on 12/03/" + str(dt.date.today().year),      # an appointment, not a birth
+    "31/02/1987 is not a date",
+    "rate it 4 of 5, score 12.3",
+    "I'm 34 weeks pregnant",
+    "I am 5 minutes away",
+    "aged 500",
+    "version 1.2.3 of the app",
+    "it cost 12/03 per week",
+])
+def test_appointments_scores_and_durations_are_not_dates_of_birth_or_ages(text):
+    assert not {kind for _, kind in found(text)} & {"date_of_birth", "age"}, found(text)
+
+
+def test_suggestions_for_a_typed_answer_include_lower_case_names_dates_of_birth_and_ages(
+        store, people):
+    users = {role: user for role, (user, _) in people.items()}
+    (store.settings.data_dir / "redaction-names.txt").write_text("Grzegorz\n", encoding="utf-8")
+    s = service.create_survey(store, users["communicator"], title="Clinic", purpose="Hear",
+                              base_language="en", questions=[
+                                  {"kind": "consent", "name": "consent", "text": "Agree?"},
+                                  {"kind": "open", "name": "story", "text": "Tell us"}])
+    service.open_language(store, users["communicator"], s["id"], "en")
+    session = service.start_session(store, users["collector"], s["id"], "en")
+    service.record_consent(store, users["collector"], session["id"], method="tick")
+    answer = service.submit_answer(
+        store, users["collector"], session["id"], s["questions"][1]["id"],
+        text="this is mohammed khan, DOB 12/03/1987, I'm 38; my neighbour grzegorz helps")
+    suggestions = {(r["found"], r["kind"]) for r in redaction.list_for_answer(store, answer["id"])}
+    assert suggestions == {("mohammed", "name"), ("khan", "name"), ("grzegorz", "name"),
+                           ("12/03/1987", "date_of_birth"), ("38", "age")}
+    text = "this is mohammed khan, DOB 12/03/1987, I'm 38"
+    spans = redaction.find_pii(text)
+    assert redaction.redact(text, spans)[0] == \
+        "this is [name] [name], DOB [date_of_birth], I'm [age]"
