@@ -428,9 +428,21 @@ class JobQueue:
                                  (utcnow(), f"worker stopped mid-job {row['attempts']} times; "
                                   "giving up", row["id"]))
                     failed.append(row["id"])
-            queued = [r[0] for r in conn.execute("SELECT id FROM jobs WHERE status = 'queued'")]
-        for job_id in queued:
-            self.wake(job_id)
+            queued = conn.execute("SELECT id, kind, payload_json FROM jobs "
+                                  "WHERE status = 'queued'").fetchall()
+        # A job taken back gets a message now. Other queued rows get one again only when
+        # their queue holds no message at all (theirs were lost): re-sending every queued
+        # row at every sweep would grow a long queue without end, and each duplicate costs
+        # a worker on another machine a request.
+        by_queue: dict[str, list[int]] = {}
+        for row in queued:
+            by_queue.setdefault(self.queue_for(row["kind"], json.loads(row["payload_json"])),
+                                []).append(row["id"])
+        for name, ids in by_queue.items():
+            empty = self.queue(name).pending_count() == 0
+            for job_id in ids:
+                if empty or job_id in requeued:
+                    self.send(name, job_id)
         return {"requeued": requeued, "failed": failed, "queued": len(queued)}
 
     # -- workers -----------------------------------------------------------------
