@@ -244,6 +244,9 @@ class RemoteWorker:
                 return "left"
             if exc.status in (426, 401, 403):
                 raise
+            if exc.status >= 500:  # the server's trouble, not the job's: try again later
+                self.queue.send(queue_name, job_id)
+                self._stop.wait(1.0)
             return "not-claimed"
         attempt = int(brief["attempt"])
         lease = Lease(self, job_id, float(brief["lease_seconds"]))
