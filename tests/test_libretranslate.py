@@ -14,6 +14,7 @@ import zipfile
 import pytest
 from libretranslatepy import LibreTranslateAPI
 
+from cohear import limits
 from comms import service as comms
 
 # LibreTranslate's /frontend/settings keys, exactly.
@@ -93,8 +94,9 @@ def test_revoked_and_expired_keys_are_invalid_keys(live_server, people, copy_pac
      "alternatives parameter is not a number"),
     ({"q": "a" * 5001, "source": "en", "target": "ur"}, 400,
      "Invalid request: request (5001) exceeds text limit (5000)"),
-    ({"q": ["a"] * 201, "source": "en", "target": "ur"}, 400,
-     "Invalid request: request (201) exceeds text limit (200)"),
+    ({"q": ["a"] * (limits.TEXTS_PER_TRANSLATION + 1), "source": "en", "target": "ur"}, 400,
+     f"Invalid request: request ({limits.TEXTS_PER_TRANSLATION + 1}) exceeds text limit "
+     f"({limits.TEXTS_PER_TRANSLATION})"),
 ])
 def test_bad_requests_are_libretranslate_s(lt, body, status, words):
     client, tokens = lt
