@@ -163,7 +163,7 @@ def _scan(data: bytes) -> tuple[Ledger, list[str]]:
 
     wb = _open(data)
     ledger = Ledger()
-    filled_rows = 0
+    filled_rows = survey_rows = 0
     try:
         names = list(wb.sheetnames)
         if len(names) > MAX_SHEETS:
@@ -204,6 +204,12 @@ def _scan(data: bytes) -> tuple[Ledger, list[str]]:
                 if any(i in headers for i, _ in texts) and not beyond:
                     last_filled = number
                 filled_rows += 1
+                if name == "survey":
+                    survey_rows += 1
+                    limits.check_count("rows on the survey sheet", survey_rows,
+                                       limits.XLSFORM_SURVEY_ROWS,
+                                       fix=f"a survey holds at most {limits.QUESTIONS_PER_SURVEY:,} "
+                                           "questions: split the form into several surveys")
                 if filled_rows > MAX_FILLED_ROWS:
                     raise TooLarge(f"the workbook has more than {MAX_FILLED_ROWS:,} filled rows",
                                    fix="split the form, or remove rows it does not use")
@@ -390,9 +396,8 @@ def parse_xlsform(data: bytes) -> tuple[Form, Ledger]:
                        fix="see the import report: text, audio, select_one, select_multiple, "
                            "acknowledge, range, integer, decimal, date and time questions "
                            "are supported")
-    if len(questions) > MAX_QUESTIONS:
-        raise TooLarge(f"the form has {len(questions)} questions cohear can import (at most "
-                       f"{MAX_QUESTIONS})", fix="split it into several surveys")
+    limits.check_count("questions in one survey", len(questions), MAX_QUESTIONS,
+                       fix="split the form into several surveys")
     title = settings.get("form_title") or settings.get("form_id") or "Imported XLSForm"
     form_id = settings.get("form_id") or title
     version = f" (version {settings['version']})" if settings.get("version") else ""

@@ -542,7 +542,7 @@ def test_sheets_that_claim_a_million_rows_cost_only_what_they_hold(store, commun
 
 @pytest.mark.parametrize("sheets, words", [
     ({"survey": [["type", "name", "label"]] + [["text", f"q{i}", "Q?"] for i in range(501)]},
-     "501 questions"),
+     "questions in one survey: 501"),
     ({"survey": [["type", "name", "label"], ["text", "q", "Q?"]],
       "choices": [["list_name", "name", "label"]] + [["l", f"c{i}", "C"] for i in range(20_001)]},
      "20,000 filled rows"),

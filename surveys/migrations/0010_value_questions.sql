@@ -28,3 +28,5 @@ INSERT INTO survey_questions (id, survey_id, survey_version, position, name, kin
     FROM survey_questions_0010;
 DROP TABLE survey_questions_0010;
 CREATE INDEX survey_questions_survey ON survey_questions(survey_id, survey_version, position);
+-- 0007's index, which the rebuild dropped: the field page's survey list relies on it.
+CREATE INDEX IF NOT EXISTS survey_questions_kind ON survey_questions(survey_id, survey_version, kind);
