@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import re
 import uuid
 
 from fastapi import FastAPI, HTTPException, Request
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from cohear import __version__, limits
 from cohear.errors import CohearError
 from cohear.jobs import JobQueue
+from cohear.schema import HealthOut
 from cohear.settings import Settings, load_settings
 from cohear.store import Store
 
@@ -95,6 +97,100 @@ def _is_json(scope: Scope) -> bool:
             media = value.split(b";", 1)[0].strip().lower()
             return media == b"application/json" or media.endswith(b"+json")
     return False
+
+
+MAX_JSON_BYTES = limits.JSON_BODY_BYTES  # also for bodies sent with no content type
+MAX_JSON_DEPTH = 32                # cohear's own bodies nest 6 deep at most
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Do the arrays and objects of a JSON text nest more than `limit` deep? Counted
+    without parsing it, so a hostile body cannot exhaust the parser's recursion."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', body)):
+        depth += 1 if m.group() in (b"[", b"{") else -1
+        if depth > limit:
+            return True
+    return False
+
+
+class JsonLimits:
+    """Every JSON request body is checked before any route parses it: at most
+    MAX_JSON_BYTES and nested at most MAX_JSON_DEPTH deep (400 or 413 otherwise).
+
+    It covers cohear's own routes, plain routes that read `request.json()` themselves
+    (the link exchange, the LibreTranslate-compatible ones) and bodies sent without a
+    content type, which FastAPI also reads as JSON. The problem's `error` member repeats
+    `detail` for LibreTranslate clients, which read that key."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_JSON_BYTES,
+                 max_depth: int = MAX_JSON_DEPTH):
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_depth = max_depth
+
+    @staticmethod
+    def _content_type(scope: Scope) -> str | None:
+        for name, value in scope.get("headers", []):
+            if name == b"content-type":
+                return value.decode("latin-1").split(";")[0].strip().lower()
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        kind = self._content_type(scope)
+        declared = kind is not None and (kind == "application/json" or kind.endswith("+json"))
+        if kind is not None and not declared:
+            await self.app(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
+            if not declared and not chunks and chunk.lstrip()[:1] not in (b"[", b"{", b""):
+                # No content type and not JSON-looking (a raw upload): not ours to check.
+                await self.app(scope, _replay([message], receive), send)
+                return
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _json_problem(413, "Content too large",
+                                    f"the JSON body is larger than {self.max_bytes:,} bytes. "
+                                    "Send less in one request")(scope, receive, send)
+                return
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        if json_too_deep(body, self.max_depth):
+            await _json_problem(400, "Bad request",
+                                f"the JSON body nests arrays or objects more than "
+                                f"{self.max_depth} deep, which no cohear request needs. "
+                                "Send a flatter body")(scope, receive, send)
+            return
+        message = {"type": "http.request", "body": body, "more_body": False}
+        await self.app(scope, _replay([message], receive), send)
+
+
+def _replay(messages: list, receive: Receive) -> Receive:
+    """A receive() that gives back messages already read, then the real ones."""
+    pending = list(messages)
+
+    async def replayed():
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
+
+
+def _json_problem(status: int, title: str, detail: str) -> JSONResponse:
+    return problem_response(status, title, detail, error=detail)
 
 
 class SecurityHeaders:
@@ -196,7 +292,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
                                 "was half-saved; an admin can find the details in the server "
                                 "log under that reference", reference=ref)
 
-    @app.get("/healthz", tags=["shell"])
+    @app.get("/healthz", tags=["shell"], response_model=HealthOut)
     def healthz() -> dict:
         return health(store, jobs)
 
@@ -208,9 +304,41 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     for module_name in DOMAIN_ROUTERS:
         module = importlib.import_module(module_name)
         app.include_router(module.router)
+    openapi_with_problems(app)
+    app.add_middleware(JsonLimits)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def openapi_with_problems(app: FastAPI) -> None:
+    """Error answers are RFC 9457 problems sent as `application/problem+json`: file
+    every documented Problem (and FastAPI's own 422, which cohear answers as a Problem
+    too) under that media type, so the description says what is really sent."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        problem = {"$ref": "#/components/schemas/Problem"}
+        refs = {"#/components/schemas/Problem", "#/components/schemas/HTTPValidationError"}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    bodies = response.get("content", {}).values()
+                    if status[:1] in "45" and any(body.get("schema", {}).get("$ref") in refs
+                                                  for body in bodies):
+                        response["content"] = {PROBLEM: {"schema": problem}}
+        components = schema.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" in components and "HTTPValidationError" not in str(
+                schema["paths"]):
+            components.pop("HTTPValidationError")
+            components.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
 
 
 def _offline_docs(app: FastAPI) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from cohear import audit
 from cohear.errors import BadInput, Conflict, Forbidden, NotFound, Unauthorized
-from cohear.permissions import ROLES, allowed, who_may
+from cohear.permissions import ROLES, allowed, limited_to_own, who_may
 from cohear.store import Store, utcnow
 from cohear.text import check as check_text
 
@@ -35,6 +35,10 @@ class User:
 
     def may(self, action: str) -> bool:
         return allowed(self.role, action)
+
+    def limited_to_own(self, action: str) -> bool:
+        """True when this user may do `action` only to what they hold (permissions.OWN_ONLY)."""
+        return limited_to_own(self.role, action)
 
 
 SYSTEM = User(id=0, name="system", role="admin")

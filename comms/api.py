@@ -10,20 +10,32 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 
 from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
+from cohear.ids import Id
 from cohear.jobs import JobQueue
+from cohear.schema import BODY, SIGNED_IN, problems
 from cohear.store import Store
 from comms import exchange, exports, service
 from comms.schema import (
+    CheckOut,
+    CoverageOut,
     GlossaryTerm,
+    GlossaryTermOut,
     HumanRequest,
+    ImportResultOut,
     MessageEdit,
+    MessageOut,
+    MessageVersionOut,
     NewMessage,
     TranslateMany,
+    TranslateQueuedOut,
     TranslateRequest,
+    TranslateResultOut,
     TranslationEdit,
+    TranslationOut,
+    TranslationRevisionOut,
 )
 
-router = APIRouter(prefix="/api/messages", tags=["messages"])
+router = APIRouter(prefix="/api/messages", tags=["messages"], responses=SIGNED_IN)
 
 StoreDep = Annotated[Store, Depends(get_store)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
@@ -36,6 +48,11 @@ Languages = Annotated[list[str] | None, Query()]
 _FILE = {"schema": {"type": "string", "format": "binary"}}
 IMPORT_BODY = {"requestBody": {"required": True, "content": {
     "application/xliff+xml": _FILE, "text/x-gettext-translation": _FILE}}}
+TRANSLATED = {"response_model": TranslateResultOut, "responses": {
+    202: {"model": TranslateQueuedOut, "description": "queued as a job (many pairs)"}}
+    | problems(*BODY, 404, 409)}
+EXCHANGE_FILE = {200: {"content": {"application/xliff+xml": {}, "text/x-gettext-translation": {}},
+                       "description": "a file for a human translator"}}
 
 
 def _translate(
@@ -60,24 +77,26 @@ def _translate(
 
 
 # -- many messages -------------------------------------------------------------------
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=MessageOut, responses=problems(*BODY, 409))
 def create_message(*, body: NewMessage, store: StoreDep, user: Writer) -> dict:
     return service.create_message(store, user, **body.model_dump())
 
 
-@router.get("")
+@router.get("", response_model=list[MessageOut], responses=problems(400))
 def list_messages(
     *, tag: str | None = None, channel: str | None = None, store: StoreDep, _: Reader
 ) -> list[dict]:
     return service.list_messages(store, tag=tag, channel=channel)
 
 
-@router.get("/coverage.json")
+@router.get("/coverage.json", response_model=CoverageOut, responses=problems(400))
 def coverage_json(*, language: Languages = None, store: StoreDep, _: Reader) -> dict:
     return exports.coverage(store, language)
 
 
-@router.get("/coverage.csv", response_class=PlainTextResponse)
+@router.get("/coverage.csv", response_class=PlainTextResponse,
+            responses={200: {"content": {"text/csv": {}}, "description": "coverage as CSV"}}
+            | problems(400))
 def coverage_csv(*, language: Languages = None, store: StoreDep, _: Reader) -> Response:
     return Response(
         exports.coverage_csv(store, language),
@@ -86,17 +105,18 @@ def coverage_csv(*, language: Languages = None, store: StoreDep, _: Reader) -> R
     )
 
 
-@router.post("/translate")
+@router.post("/translate", **TRANSLATED)
 def translate_many(*, body: TranslateMany, store: StoreDep, jobs: JobsDep, user: Writer):
     return _translate(store, jobs, user, body.message_ids, body)
 
 
-@router.get("/glossary")
+@router.get("/glossary", response_model=list[GlossaryTermOut])
 def glossary(*, store: StoreDep, _: Reader) -> list[dict]:
     return service.list_glossary(store)
 
 
-@router.post("/glossary", status_code=201)
+@router.post("/glossary", status_code=201, response_model=GlossaryTermOut,
+             responses=problems(*BODY, 409))
 def add_glossary_term(*, body: GlossaryTerm, store: StoreDep, user: Writer) -> dict:
     return service.add_glossary_term(
         store,
@@ -117,10 +137,10 @@ def _exchange_file(store: Store, ids: list[int], language: str, fmt: str, includ
     )
 
 
-@router.get("/export.xlf")
+@router.get("/export.xlf", responses=EXCHANGE_FILE | problems(400, 404))
 def export_many_xliff(
     *,
-    ids: Annotated[list[int], Query()],
+    ids: Annotated[list[Id], Query()],
     language: Annotated[str, Query()],
     all: bool = False,
     store: StoreDep,
@@ -129,10 +149,10 @@ def export_many_xliff(
     return _exchange_file(store, ids, language, "xliff", all)
 
 
-@router.get("/export.po")
+@router.get("/export.po", responses=EXCHANGE_FILE | problems(400, 404))
 def export_many_po(
     *,
-    ids: Annotated[list[int], Query()],
+    ids: Annotated[list[Id], Query()],
     language: Annotated[str, Query()],
     all: bool = False,
     store: StoreDep,
@@ -141,7 +161,8 @@ def export_many_po(
     return _exchange_file(store, ids, language, "po", all)
 
 
-@router.post("/import", openapi_extra=IMPORT_BODY)
+@router.post("/import", openapi_extra=IMPORT_BODY, response_model=ImportResultOut,
+             responses=problems(*BODY, 404, 409))
 async def import_many(
     *, request: Request, language: str | None = None, store: StoreDep, user: Writer
 ) -> dict:
@@ -149,73 +170,80 @@ async def import_many(
 
 
 # -- one message -----------------------------------------------------------------------
-@router.get("/{message_id}")
-def get_message(*, message_id: int, store: StoreDep, _: Reader) -> dict:
+@router.get("/{message_id}", response_model=MessageOut, responses=problems(404))
+def get_message(*, message_id: Id, store: StoreDep, _: Reader) -> dict:
     return service.get_message(store, message_id)
 
 
-@router.patch("/{message_id}")
-def edit_message(*, message_id: int, body: MessageEdit, store: StoreDep, user: Writer) -> dict:
+@router.patch("/{message_id}", response_model=MessageOut, responses=problems(*BODY, 404, 409))
+def edit_message(*, message_id: Id, body: MessageEdit, store: StoreDep, user: Writer) -> dict:
     return service.edit_message(store, user, message_id, **body.model_dump())
 
 
-@router.get("/{message_id}/versions")
-def versions(*, message_id: int, store: StoreDep, _: Reader) -> list[dict]:
+@router.get("/{message_id}/versions", response_model=list[MessageVersionOut],
+            responses=problems(404))
+def versions(*, message_id: Id, store: StoreDep, _: Reader) -> list[dict]:
     return service.versions(store, message_id)
 
 
-@router.get("/{message_id}/check")
-def check(*, message_id: int, store: StoreDep, _: Reader) -> dict:
+@router.get("/{message_id}/check", response_model=CheckOut, responses=problems(404))
+def check(*, message_id: Id, store: StoreDep, _: Reader) -> dict:
     return service.check_message(store, message_id)
 
 
-@router.post("/{message_id}/translate")
+@router.post("/{message_id}/translate", **TRANSLATED)
 def translate(
-    *, message_id: int, body: TranslateRequest, store: StoreDep, jobs: JobsDep, user: Writer
+    *, message_id: Id, body: TranslateRequest, store: StoreDep, jobs: JobsDep, user: Writer
 ):
     return _translate(store, jobs, user, [message_id], body)
 
 
-@router.get("/{message_id}/translations")
-def list_translations(*, message_id: int, store: StoreDep, _: Reader) -> list[dict]:
+@router.get("/{message_id}/translations", response_model=list[TranslationOut],
+            responses=problems(404))
+def list_translations(*, message_id: Id, store: StoreDep, _: Reader) -> list[dict]:
     return service.list_translations(store, message_id)
 
 
-@router.get("/{message_id}/translations/{language}")
-def get_translation(*, message_id: int, language: str, store: StoreDep, _: Reader) -> dict:
+@router.get("/{message_id}/translations/{language}", response_model=TranslationOut,
+            responses=problems(400, 404))
+def get_translation(*, message_id: Id, language: str, store: StoreDep, _: Reader) -> dict:
     return service.get_translation(store, message_id, language)
 
 
-@router.get("/{message_id}/translations/{language}/history")
+@router.get("/{message_id}/translations/{language}/history",
+            response_model=list[TranslationRevisionOut], responses=problems(400, 404))
 def translation_history(
-    *, message_id: int, language: str, store: StoreDep, _: Reader
+    *, message_id: Id, language: str, store: StoreDep, _: Reader
 ) -> list[dict]:
     return service.translation_history(store, message_id, language)
 
 
-@router.put("/{message_id}/translations/{language}")
+@router.put("/{message_id}/translations/{language}", response_model=TranslationOut,
+            responses=problems(*BODY, 404, 409, 422))
 def edit_translation(
-    *, message_id: int, language: str, body: TranslationEdit, store: StoreDep, user: Editor
+    *, message_id: Id, language: str, body: TranslationEdit, store: StoreDep, user: Editor
 ) -> dict:
     return service.edit_translation(store, user, message_id, language, body.text)
 
 
-@router.post("/{message_id}/translations/{language}/approve")
-def approve(*, message_id: int, language: str, store: StoreDep, user: Approver) -> dict:
+@router.post("/{message_id}/translations/{language}/approve", response_model=TranslationOut,
+             responses=problems(400, 404, 409, 422))
+def approve(*, message_id: Id, language: str, store: StoreDep, user: Approver) -> dict:
     return service.approve_translation(store, user, message_id, language)
 
 
-@router.post("/{message_id}/human-requests")
+@router.post("/{message_id}/human-requests", response_model=list[TranslationOut],
+             responses=problems(*BODY, 404, 409))
 def request_human(
-    *, message_id: int, body: HumanRequest, store: StoreDep, user: Writer
+    *, message_id: Id, body: HumanRequest, store: StoreDep, user: Writer
 ) -> list[dict]:
     return service.request_human(store, user, message_id, body.languages)
 
 
-@router.get("/{message_id}/export.xlf")
+@router.get("/{message_id}/export.xlf", responses=EXCHANGE_FILE | problems(400, 404))
 def export_xliff(
     *,
-    message_id: int,
+    message_id: Id,
     language: Annotated[str, Query()],
     all: bool = False,
     store: StoreDep,
@@ -224,10 +252,10 @@ def export_xliff(
     return _exchange_file(store, [message_id], language, "xliff", all)
 
 
-@router.get("/{message_id}/export.po")
+@router.get("/{message_id}/export.po", responses=EXCHANGE_FILE | problems(400, 404))
 def export_po(
     *,
-    message_id: int,
+    message_id: Id,
     language: Annotated[str, Query()],
     all: bool = False,
     store: StoreDep,
@@ -236,25 +264,28 @@ def export_po(
     return _exchange_file(store, [message_id], language, "po", all)
 
 
-@router.post("/{message_id}/import", openapi_extra=IMPORT_BODY)
+@router.post("/{message_id}/import", openapi_extra=IMPORT_BODY, response_model=ImportResultOut,
+             responses=problems(*BODY, 404, 409))
 async def import_file(
-    *, message_id: int, request: Request, language: str | None = None, store: StoreDep, user: Writer
+    *, message_id: Id, request: Request, language: str | None = None, store: StoreDep, user: Writer
 ) -> dict:
     return exchange.import_file(
         store, user, await request.body(), message_id=message_id, lang=language
     )
 
 
-@router.get("/{message_id}/text", response_class=PlainTextResponse)
+@router.get("/{message_id}/text", response_class=PlainTextResponse,
+            responses=problems(400, 404, 409))
 def export_text(
-    *, message_id: int, language: Annotated[str, Query()], store: StoreDep, _: Reader
+    *, message_id: Id, language: Annotated[str, Query()], store: StoreDep, _: Reader
 ) -> Response:
     return PlainTextResponse(exports.export_text(store, message_id, language))
 
 
-@router.get("/{message_id}/page.html", response_class=HTMLResponse)
+@router.get("/{message_id}/page.html", response_class=HTMLResponse,
+            responses=problems(400, 404, 409))
 def export_html(
-    *, message_id: int, language: Languages = None, store: StoreDep, _: Reader
+    *, message_id: Id, language: Languages = None, store: StoreDep, _: Reader
 ) -> Response:
     return HTMLResponse(
         exports.export_html(store, message_id, language),

@@ -3,11 +3,13 @@ checks the content itself (limits, scripts, languages). Bounds come from cohear.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from cohear import limits as L
+from cohear.ids import Id
+from cohear.schema import Out
 from cohear.text import Text  # refuses characters XML cannot hold (422)
 
 Channel = Literal["sms", "letter", "phone_script", "poster", "whatsapp"]
@@ -44,7 +46,7 @@ class TranslateRequest(BaseModel):
 
 
 class TranslateMany(TranslateRequest):
-    message_ids: list[int] = Field(min_length=1, max_length=L.MESSAGES_PER_REQUEST)
+    message_ids: list[Id] = Field(min_length=1, max_length=L.MESSAGES_PER_REQUEST)
 
 
 class TranslationEdit(BaseModel):
@@ -60,3 +62,83 @@ class GlossaryTerm(BaseModel):
     language: LanguageTag | None = None
     translation: Text | None = Field(None, max_length=L.GLOSSARY_TRANSLATION_CHARS)
     note: Text = Field("", max_length=L.NOTE_CHARS)
+
+
+# -- answers (response models; see cohear.schema.Out) ------------------------------------------
+
+class MessageOut(Out):
+    id: int
+    title: str
+    audience: str
+    channel: str
+    tags: list[str]
+    source_language: str
+    version: int
+    source_text: str
+    created_at: str
+    updated_at: str
+    translations: dict[str, str]
+
+
+class MessageVersionOut(Out):
+    version: int
+    source_text: str
+    created_at: str
+
+
+class CheckOut(Out):
+    reading_age: float | None = None
+    words: int
+    findings: list[dict[str, Any]]
+    placeholders: list[dict[str, Any]]
+    version: int
+
+
+class TranslationOut(Out):
+    message_id: int
+    language: str
+    status: str
+    text: str
+    source_version: int
+    current_version: int
+    origin: str
+    segments: list[dict[str, Any]]
+    revision: int
+
+
+class TranslationRevisionOut(Out):
+    revision: int
+    source_version: int
+    status: str
+    text: str
+    created_at: str
+
+
+class CoverageOut(Out):
+    languages: list[str]
+    messages: list[dict[str, Any]]
+    totals: dict[str, dict[str, int]]
+
+
+class TranslateResultOut(Out):
+    translated: list[dict[str, Any]]
+    skipped: list[dict[str, Any]]
+
+
+class TranslateQueuedOut(Out):
+    job_id: int
+    status: str
+    poll: str
+
+
+class GlossaryTermOut(Out):
+    term: str
+    language: str | None = None
+    translation: str | None = None
+    note: str
+
+
+class ImportResultOut(Out):
+    format: str
+    language: str
+    imported: list[dict[str, Any]]

@@ -13,11 +13,22 @@ from cohear import limits as L
 from cohear.auth import User
 from cohear.deps import allow, get_store
 from cohear.errors import TooLarge
+from cohear.schema import BODY, SIGNED_IN, problems
 from cohear.store import Store
 from language_packs import libretranslate, packs, service
+from language_packs.schema import (
+    LIBRETRANSLATE_ERROR,
+    LanguageOut,
+    PackInstalledOut,
+    PackOut,
+    PackRemovedOut,
+)
 
-router = APIRouter(tags=["languages"])
-router.include_router(libretranslate.router)
+router = APIRouter(tags=["languages"], responses=SIGNED_IN)
+router.include_router(libretranslate.router, responses={
+    status: LIBRETRANSLATE_ERROR | {"description": phrase} for status, phrase in (
+        (400, "Bad Request"), (401, "Unauthorized"), (403, "Forbidden"),
+        (413, "Content Too Large"))})
 
 StoreDep = Annotated[Store, Depends(get_store)]
 Reader = Annotated[User, Depends(allow("languages.read"))]
@@ -25,7 +36,7 @@ PackReader = Annotated[User, Depends(allow("packs.read"))]
 PackManager = Annotated[User, Depends(allow("packs.manage"))]
 
 
-@router.get("/api/languages")
+@router.get("/api/languages", response_model=list[LanguageOut])
 def list_languages(store: StoreDep, _: Reader,
                    also: Annotated[list[Annotated[str, Query(max_length=35)]] | None,
                                    Query(max_length=50, description="other BCP-47 tags to "
@@ -36,18 +47,19 @@ def list_languages(store: StoreDep, _: Reader,
     return service.coverage(store, also or ())
 
 
-@router.get("/api/languages/{tag}")
+@router.get("/api/languages/{tag}", response_model=LanguageOut, responses=problems(400, 404))
 def get_language(tag: Annotated[str, Path(max_length=35)], store: StoreDep, _: Reader) -> dict:
     """Any language a BCP-47 tag names; 400 only for a tag that names no language."""
     return service.language(store, tag)
 
 
-@router.get("/api/packs")
+@router.get("/api/packs", response_model=list[PackOut])
 def list_packs(store: StoreDep, _: PackReader) -> list[dict]:
     return packs.list_packs(store)
 
 
-@router.post("/api/packs", status_code=201)
+@router.post("/api/packs", status_code=201, response_model=PackInstalledOut,
+             responses=problems(*BODY, 409, 422))
 def install_pack(file: Annotated[UploadFile, File(description="an .argosmodel file")],
                  store: StoreDep, actor: PackManager,
                  source: Annotated[str | None, Form(description="refuse unless the pack "
@@ -80,6 +92,6 @@ def install_pack(file: Annotated[UploadFile, File(description="an .argosmodel fi
         upload.unlink(missing_ok=True)
 
 
-@router.delete("/api/packs/{name}")
+@router.delete("/api/packs/{name}", response_model=PackRemovedOut, responses=problems(404))
 def remove_pack(name: str, store: StoreDep, actor: PackManager) -> dict:
     return packs.remove(store, name, actor=actor)

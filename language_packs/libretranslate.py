@@ -91,8 +91,8 @@ async def _params(request: Request) -> dict:
     elif "form" in content_type:
         try:
             form = await request.form()
-        except Exception:  # noqa: BLE001 - a body that cannot be read is the client's to fix
-            raise _Refused(400, "Invalid request: the form cannot be read") from None
+        except Exception:  # noqa: BLE001 - Starlette raises several kinds for a broken form
+            raise _Refused(400, "Invalid request: the form data cannot be read") from None
         for key in form:
             values = form.getlist(key)
             params[key] = values if key == "q" and len(values) > 1 else values[0]

@@ -15,22 +15,34 @@ from pydantic import BaseModel, Field
 from cohear import limits as L
 from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
+from cohear.ids import Id
 from cohear.jobs import JobQueue
+from cohear.schema import BODY, SIGNED_IN, problems
 from cohear.store import Store
 from cohear.text import Text
 from speech import formats, service
 from speech.openai_api import router as openai_router
+from speech.schema import RecordingOut, TranscriptionQueued, TranscriptOut
 
-router = APIRouter(tags=["recordings"])
+router = APIRouter(tags=["recordings"], responses=SIGNED_IN)
 
 StoreDep = Annotated[Store, Depends(get_store)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 Reader = Annotated[User, Depends(allow("recordings.read"))]
-router.include_router(openai_router)
+# The OpenAI-compatible routes answer errors in OpenAI's shape (`{"error": {...}}`).
+OPENAI_ERROR = {"content": {"application/json": {"schema": {
+    "type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["message", "type"],
+        "properties": {"message": {"type": "string"}, "type": {"type": "string"},
+                       "param": {"type": ["string", "null"]},
+                       "code": {"type": ["string", "null"]}}}}}}}}
+router.include_router(openai_router, responses={
+    status: OPENAI_ERROR | {"description": phrase} for status, phrase in (
+        (400, "Bad Request"), (401, "Unauthorized"), (403, "Forbidden"),
+        (413, "Content Too Large"), (503, "Service Unavailable"))})
 
 
-# SQLite integers are 64-bit: a larger id can name nothing, so it is refused at the edge.
-RecordingId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a recording's id")]
+RecordingId = Annotated[Id, Path(description="a recording's id")]
 
 
 class TranscribeRequest(BaseModel):
@@ -58,7 +70,10 @@ class Correction(BaseModel):
                                      description="the version you corrected (checked)")
 
 
-@router.post("/api/recordings", status_code=201)
+@router.post("/api/recordings", status_code=201, response_model=RecordingOut,
+             responses={200: {"model": RecordingOut, "description": "the same bytes, uploaded "
+                                                              "before by you (`duplicate`)"}}
+             | problems(*BODY, 404, 415))
 def upload_recording(file: Annotated[UploadFile, File(description="the recorded answer")],
                      store: StoreDep, jobs: JobsDep,
                      user: Annotated[User, Depends(allow("recordings.upload"))],
@@ -78,7 +93,7 @@ def upload_recording(file: Annotated[UploadFile, File(description="the recorded 
     return JSONResponse(rec.as_dict(), status_code=200 if rec.duplicate else 201)
 
 
-@router.get("/api/recordings")
+@router.get("/api/recordings", response_model=list[RecordingOut])
 def list_recordings(store: StoreDep, user: Reader,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                     needs_review: bool | None = None) -> list[dict]:
@@ -87,13 +102,14 @@ def list_recordings(store: StoreDep, user: Reader,
                                                           needs_review=needs_review)]
 
 
-@router.get("/api/recordings/{recording_id}")
+@router.get("/api/recordings/{recording_id}", response_model=RecordingOut, responses=problems(404))
 def get_recording(recording_id: RecordingId, store: StoreDep, user: Reader) -> dict:
     """A recording's facts and the state of its transcription."""
     return service.get_recording(store, recording_id, user).as_dict()
 
 
-@router.post("/api/recordings/{recording_id}/transcribe", status_code=202)
+@router.post("/api/recordings/{recording_id}/transcribe", status_code=202,
+             response_model=TranscriptionQueued, responses=problems(*BODY, 404))
 def transcribe_recording(recording_id: RecordingId, store: StoreDep, jobs: JobsDep,
                          user: Annotated[User, Depends(allow("recordings.transcribe"))],
                          body: TranscribeRequest | None = None) -> dict:
@@ -104,7 +120,11 @@ def transcribe_recording(recording_id: RecordingId, store: StoreDep, jobs: JobsD
     return {"recording_id": recording_id, "job_id": job_id}
 
 
-@router.get("/api/recordings/{recording_id}/transcript")
+@router.get("/api/recordings/{recording_id}/transcript", response_model=TranscriptOut,
+            responses={200: {"content": {"text/plain": {}, "application/x-subrip": {},
+                                         "text/vtt": {}},
+                             "description": "the transcript as JSON, text, SRT or WebVTT"}}
+            | problems(404))
 def get_transcript(recording_id: RecordingId, store: StoreDep, user: Reader,
                    format: Literal["json", "txt", "srt", "vtt"] = "json",
                    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None):
@@ -116,7 +136,8 @@ def get_transcript(recording_id: RecordingId, store: StoreDep, user: Reader,
     return Response(body, media_type=media_type)
 
 
-@router.post("/api/recordings/{recording_id}/transcript", status_code=201)
+@router.post("/api/recordings/{recording_id}/transcript", status_code=201,
+             response_model=TranscriptOut, responses=problems(*BODY, 404, 409))
 def correct_transcript(recording_id: RecordingId, body: Correction, store: StoreDep,
                        user: Annotated[User, Depends(allow("transcripts.correct"))]) -> dict:
     """Save a correction as a new transcript version (earlier versions are kept)."""
@@ -126,7 +147,9 @@ def correct_transcript(recording_id: RecordingId, body: Correction, store: Store
                            base_version=body.base_version)
 
 
-@router.get("/api/recordings/{recording_id}/audio")
+@router.get("/api/recordings/{recording_id}/audio",
+            responses={200: {"content": {"audio/*": {}, "application/octet-stream": {}},
+                             "description": "the recorded audio"}} | problems(404))
 def get_audio(recording_id: RecordingId, store: StoreDep,
               user: Annotated[User, Depends(allow("recordings.audio"))],
               version: Literal["original", "normalised"] = "original"):

@@ -26,12 +26,15 @@ from speech import audio
 
 register({
     "recordings.upload": {"admin", "collector", "reviewer"},
-    "recordings.read": {"admin", "collector", "reviewer", "communicator"},  # collectors: own only
-    "recordings.transcribe": {"admin", "collector", "reviewer"},  # collectors: own only
+    "recordings.read": {"admin", "collector", "reviewer", "communicator"},
+    "recordings.transcribe": {"admin", "collector", "reviewer"},
     "recordings.audio": {"admin", "reviewer"},
     "transcripts.correct": {"admin", "reviewer"},
     # OpenAI-compatible synchronous transcription (nothing stored).
     "speech.transcribe_now": {"admin", "communicator", "collector", "reviewer"},
+}, own_only={
+    "recordings.read": {"collector"},
+    "recordings.transcribe": {"collector"},
 })
 
 TRANSCRIBE_JOB = "speech.transcribe"
@@ -131,9 +134,8 @@ def ingest(store: Store, fileobj: IO[bytes], *, filename: str | None, content_ty
         if size == 0:
             raise Unprocessable(f"{_shown(filename)} is empty (0 bytes)",
                                 fix="record the answer again and upload it")
-        existing = store.one("SELECT id, uploaded_by FROM recordings WHERE original_sha256 = ?",
-                             (sha,))
-        if existing:
+        existing = _same_bytes(store, sha, uploaded_by)
+        if existing is not None:
             return _duplicate(store, existing, uploaded_by)
         decoded = audio.decode(tmp, filename=filename, content_type=content_type)
         return _store_new(store, tmp, sha, size, decoded, filename, uploaded_by, hint)
@@ -162,12 +164,21 @@ def _spool(fileobj: IO[bytes], tmp: Path, limit: int) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def _duplicate(store: Store, existing: sqlite3.Row, user: User) -> Recording:
-    if not user.may("recordings.read") or (user.role == "collector"
-                                            and existing["uploaded_by"] != user.id):
-        raise Conflict("this recording was already uploaded by someone else",
-                       fix="nothing new was stored; ask a reviewer if you need to see it")
-    rec = get_recording(store, existing["id"], user)
+def _same_bytes(store: Store, sha: str, user: User) -> int | None:
+    """The recording of these bytes that `user` already has, if any: for a collector,
+    only one they uploaded themselves (the same bytes from another collector are a new
+    recording for them, sharing the stored audio, so nothing tells them it exists
+    elsewhere); for staff who see every recording, any, their own first."""
+    sql = "SELECT id FROM recordings WHERE original_sha256 = ?"
+    if user.limited_to_own("recordings.read"):
+        row = store.one(sql + " AND uploaded_by = ?", (sha, user.id))
+    else:
+        row = store.one(sql + " ORDER BY uploaded_by != ?, id LIMIT 1", (sha, user.id))
+    return row["id"] if row else None
+
+
+def _duplicate(store: Store, recording_id: int, user: User) -> Recording:
+    rec = get_recording(store, recording_id, user)
     rec.duplicate = True
     return rec
 
@@ -201,9 +212,8 @@ def _store_new(store: Store, tmp: Path, sha: str, size: int, decoded: audio.Deco
         for s in new_files:
             if store.one("SELECT 1 FROM blobs WHERE sha256 = ?", (s,)) is None:
                 store.blobs.delete_file(s)
-        same = store.one("SELECT id, uploaded_by FROM recordings WHERE original_sha256 = ?",
-                         (sha,)) if isinstance(exc, sqlite3.IntegrityError) else None
-        if same:  # the same bytes were uploaded at the same moment by another request
+        same = _same_bytes(store, sha, user) if isinstance(exc, sqlite3.IntegrityError) else None
+        if same is not None:  # the same bytes were uploaded at the same moment, by them
             return _duplicate(store, same, user)
         raise
     return get_recording(store, rec_id, user)
@@ -239,7 +249,7 @@ def get_recording(store: Store, recording_id: int, user: User) -> Recording:
     """One recording; a collector sees only their own (others' answer 404)."""
     user.require("recordings.read")
     row = store.one("SELECT * FROM recordings WHERE id = ?", (recording_id,))
-    if row is None or (user.role == "collector" and row["uploaded_by"] != user.id):
+    if row is None or (user.limited_to_own("recordings.read") and row["uploaded_by"] != user.id):
         raise NotFound(f"recording {recording_id} does not exist",
                        fix="check the id (`cohear recordings list`)")
     return _row_to_recording(store, row)
@@ -250,7 +260,7 @@ def list_recordings(store: Store, user: User, *, limit: int = 100,
     """Newest first; a collector sees only their own."""
     user.require("recordings.read")
     sql, params = "SELECT * FROM recordings WHERE 1=1", []
-    if user.role == "collector":
+    if user.limited_to_own("recordings.read"):
         sql += " AND uploaded_by = ?"
         params.append(user.id)
     sql += " ORDER BY id DESC LIMIT ?"

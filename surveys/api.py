@@ -14,14 +14,25 @@ from cohear import limits as L
 from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
 from cohear.errors import BadInput
+from cohear.ids import Id
 from cohear.jobs import JobQueue
+from cohear.schema import BODY, SIGNED_IN, problems
 from cohear.store import Store
 from cohear.text import Text
-from surveys import agreement, coding, exports, redaction, service, summary, xlsform
+from surveys import agreement, coding, exports, redaction, service, summary, views, xlsform
 from surveys.schema import (
-    MAX_ID,
+    AgreementOut,
+    AnswerDetail,
+    AnswerOut,
     AnswerText,
+    AnswerTextOut,
+    CodebookListItem,
+    CodebookOut,
+    CodeOut,
+    CodingOut,
+    ConsentOut,
     Decision,
+    ExportOut,
     NewCode,
     NewCodebook,
     NewCoding,
@@ -31,14 +42,30 @@ from surveys.schema import (
     NewSurvey,
     Note,
     OpenLanguage,
+    PromptOut,
+    PseudonymisedAnswer,
+    PseudonymisedQueueItem,
+    PseudonymisedSession,
+    QuestionOut,
     QuestionText,
+    QueueItem,
     Reason,
+    RedactionOut,
+    SessionDetail,
+    SessionOut,
+    SummaryOut,
+    SurveyListItem,
+    SurveyOut,
+    WithdrawalOut,
+    XlsformImport,
 )
 
-router = APIRouter()
+router = APIRouter(responses=SIGNED_IN)
+AUDIO = {200: {"content": {"audio/*": {}, "application/octet-stream": {}},
+               "description": "the recorded audio"}}
 StoreDep = Annotated[Store, Depends(get_store)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdPath = Id
 LangPath = Annotated[str, Path(min_length=2, max_length=L.LANGUAGE_TAG_CHARS,
                                pattern=r"^[A-Za-z0-9-]+$")]
 
@@ -52,12 +79,13 @@ def _read_upload(file: UploadFile, limit: int) -> bytes:
 
 # -- surveys ---------------------------------------------------------------------------------
 
-@router.get("/api/surveys", tags=["surveys"])
+@router.get("/api/surveys", tags=["surveys"], response_model=list[SurveyListItem])
 def list_surveys(store: StoreDep, _: Annotated[User, Depends(allow("surveys.read"))]):
     return service.list_surveys(store)
 
 
-@router.post("/api/surveys", status_code=201, tags=["surveys"])
+@router.post("/api/surveys", status_code=201, tags=["surveys"], response_model=SurveyOut,
+             responses=problems(*BODY, 409))
 def create_survey(body: NewSurvey, store: StoreDep,
                   user: Annotated[User, Depends(allow("surveys.build"))]) -> dict:
     return service.create_survey(store, user, title=body.title, purpose=body.purpose,
@@ -66,7 +94,8 @@ def create_survey(body: NewSurvey, store: StoreDep,
                                  questions=[q.model_dump() for q in body.questions])
 
 
-@router.post("/api/surveys/xlsform", status_code=201, tags=["surveys"])
+@router.post("/api/surveys/xlsform", status_code=201, tags=["surveys"],
+             response_model=XlsformImport, responses=problems(*BODY, 409))
 def import_xlsform(file: Annotated[UploadFile, File(description="an XLSForm (.xlsx)")],
                    store: StoreDep, user: Annotated[User, Depends(allow("surveys.build"))]
                    ) -> dict:
@@ -74,26 +103,30 @@ def import_xlsform(file: Annotated[UploadFile, File(description="an XLSForm (.xl
     return xlsform.import_xlsform(store, user, _read_upload(file, 20 * 1024 * 1024))
 
 
-@router.get("/api/surveys/{survey_id}", tags=["surveys"])
+@router.get("/api/surveys/{survey_id}", tags=["surveys"], response_model=SurveyOut,
+            responses=problems(404))
 def get_survey(survey_id: IdPath, store: StoreDep,
                _: Annotated[User, Depends(allow("surveys.read"))]) -> dict:
     return service.get_survey(store, survey_id)
 
 
-@router.post("/api/surveys/{survey_id}/questions", status_code=201, tags=["surveys"])
+@router.post("/api/surveys/{survey_id}/questions", status_code=201, tags=["surveys"],
+             response_model=QuestionOut, responses=problems(*BODY, 404, 409))
 def add_question(survey_id: IdPath, body: NewQuestion, store: StoreDep,
                  user: Annotated[User, Depends(allow("surveys.build"))]) -> dict:
     return service.add_question(store, user, survey_id, kind=body.kind, name=body.name,
                                 text=body.text, options=body.options, texts=body.texts)
 
 
-@router.post("/api/surveys/{survey_id}/versions", status_code=201, tags=["surveys"])
+@router.post("/api/surveys/{survey_id}/versions", status_code=201, tags=["surveys"],
+             response_model=SurveyOut, responses=problems(404))
 def new_version(survey_id: IdPath, store: StoreDep,
                 user: Annotated[User, Depends(allow("surveys.build"))]) -> dict:
     return service.new_version(store, user, survey_id)
 
 
-@router.post("/api/surveys/{survey_id}/languages/{language}", tags=["surveys"])
+@router.post("/api/surveys/{survey_id}/languages/{language}", tags=["surveys"],
+             response_model=SurveyOut, responses=problems(*BODY, 404, 409))
 def open_language(survey_id: IdPath, language: LangPath, body: OpenLanguage, store: StoreDep,
                   user: Annotated[User, Depends(allow("surveys.build"))]) -> dict:
     """Open the survey for collection in a language (its questions must be approved)."""
@@ -101,20 +134,23 @@ def open_language(survey_id: IdPath, language: LangPath, body: OpenLanguage, sto
                                  accept_english=body.accept_english)
 
 
-@router.put("/api/surveys/questions/{question_id}/texts/{language}", tags=["surveys"])
+@router.put("/api/surveys/questions/{question_id}/texts/{language}", tags=["surveys"],
+            response_model=QuestionOut, responses=problems(*BODY, 404, 409))
 def set_question_text(question_id: IdPath, language: LangPath, body: QuestionText,
                       store: StoreDep, user: Annotated[User, Depends(allow("surveys.build"))]
                       ) -> dict:
     return service.set_question_text(store, user, question_id, language, body.text)
 
 
-@router.post("/api/surveys/questions/{question_id}/texts/{language}/approve", tags=["surveys"])
+@router.post("/api/surveys/questions/{question_id}/texts/{language}/approve", tags=["surveys"],
+             response_model=QuestionOut, responses=problems(400, 404, 409))
 def approve_question_text(question_id: IdPath, language: LangPath, store: StoreDep,
                           user: Annotated[User, Depends(allow("surveys.approve_text"))]) -> dict:
     return service.approve_question_text(store, user, question_id, language)
 
 
-@router.put("/api/surveys/questions/{question_id}/prompts/{language}", tags=["surveys"])
+@router.put("/api/surveys/questions/{question_id}/prompts/{language}", tags=["surveys"],
+            response_model=PromptOut, responses=problems(*BODY, 404))
 def put_prompt(question_id: IdPath, language: LangPath,
                file: Annotated[UploadFile, File(description="the question read aloud")],
                store: StoreDep, user: Annotated[User, Depends(allow("surveys.build"))]) -> dict:
@@ -122,30 +158,35 @@ def put_prompt(question_id: IdPath, language: LangPath,
                               file.content_type or "")
 
 
-@router.get("/api/surveys/questions/{question_id}/prompts/{language}", tags=["surveys"])
+@router.get("/api/surveys/questions/{question_id}/prompts/{language}", tags=["surveys"],
+            responses=AUDIO | problems(404))
 def get_prompt(question_id: IdPath, language: LangPath, store: StoreDep,
                _: Annotated[User, Depends(allow("surveys.read"))]) -> FileResponse:
     prompt = service.get_prompt(store, question_id, language)
     return FileResponse(store.blobs.path(prompt["blob_sha256"]), media_type=prompt["media_type"])
 
 
-@router.get("/api/surveys/{survey_id}/agreement", tags=["surveys"])
+@router.get("/api/surveys/{survey_id}/agreement", tags=["surveys"], response_model=AgreementOut,
+            responses=problems(400, 404, 409))
 def survey_agreement(survey_id: IdPath, store: StoreDep,
                      user: Annotated[User, Depends(allow("agreement.read"))],
-                     coder: Annotated[list[Annotated[int, Query(ge=1, le=MAX_ID)]] | None,
+                     coder: Annotated[list[Id] | None,
                                       Query(description="coder ids (default: all)")] = None
                      ) -> dict:
     """Cohen's kappa (two coders) or Krippendorff's alpha, per code and overall."""
     return agreement.survey_agreement(store, user, survey_id, coder)
 
 
-@router.get("/api/surveys/{survey_id}/summary", tags=["surveys"])
+@router.get("/api/surveys/{survey_id}/summary", tags=["surveys"], response_model=SummaryOut,
+            responses=problems(404))
 def survey_summary(survey_id: IdPath, store: StoreDep,
                    user: Annotated[User, Depends(allow("surveys.summary"))]) -> dict:
     return summary.summarise(store, user, survey_id)
 
 
-@router.get("/api/surveys/{survey_id}/charts/{chart}", tags=["surveys"])
+@router.get("/api/surveys/{survey_id}/charts/{chart}", tags=["surveys"],
+            responses={200: {"content": {"image/png": {}}, "description": "a PNG chart"}}
+            | problems(404, 409))
 def survey_chart(survey_id: IdPath, chart: Literal["answers", "codes"], store: StoreDep,
                  user: Annotated[User, Depends(allow("surveys.summary"))]) -> Response:
     """A PNG chart: answers per question and language, or code frequencies by language."""
@@ -154,26 +195,31 @@ def survey_chart(survey_id: IdPath, chart: Literal["answers", "codes"], store: S
 
 # -- sessions ------------------------------------------------------------------------------------
 
-@router.post("/api/sessions", status_code=201, tags=["sessions"])
+@router.post("/api/sessions", status_code=201, tags=["sessions"], response_model=SessionDetail,
+             responses=problems(*BODY, 404, 409))
 def start_session(body: NewSession, store: StoreDep,
                   user: Annotated[User, Depends(allow("sessions.run"))]) -> dict:
     return service.start_session(store, user, body.survey_id, body.language,
                                  respondent_id=body.respondent_id, contact=body.contact)
 
 
-@router.get("/api/sessions", tags=["sessions"])
+@router.get("/api/sessions", tags=["sessions"],
+            response_model=list[SessionOut | PseudonymisedSession])
 def list_sessions(store: StoreDep, user: Annotated[User, Depends(allow("sessions.read"))],
-                  survey_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None):
-    return service.list_sessions(store, user, survey_id)
+                  survey_id: Id | None = None):
+    """Sessions (a collector's own); researchers get pseudonyms, not session ids."""
+    return views.sessions_view(store, user, survey_id)
 
 
-@router.get("/api/sessions/{session_id}", tags=["sessions"])
+@router.get("/api/sessions/{session_id}", tags=["sessions"], response_model=SessionDetail,
+            responses=problems(404))
 def get_session(session_id: IdPath, store: StoreDep,
-                user: Annotated[User, Depends(allow("sessions.read"))]) -> dict:
+                user: Annotated[User, Depends(allow("sessions.open"))]) -> dict:
     return service.get_session(store, user, session_id)
 
 
-@router.post("/api/sessions/{session_id}/consent", status_code=201, tags=["sessions"])
+@router.post("/api/sessions/{session_id}/consent", status_code=201, tags=["sessions"],
+             response_model=ConsentOut, responses=problems(*BODY, 404, 409, 415))
 def record_consent(session_id: IdPath, store: StoreDep,
                    user: Annotated[User, Depends(allow("sessions.run"))],
                    method: Annotated[Literal["verbal_recording", "tick"], Form()],
@@ -187,10 +233,11 @@ def record_consent(session_id: IdPath, store: StoreDep,
                                   content_type=file.content_type if file else None)
 
 
-@router.post("/api/sessions/{session_id}/answers", status_code=201, tags=["sessions"])
+@router.post("/api/sessions/{session_id}/answers", status_code=201, tags=["sessions"],
+             response_model=AnswerOut, responses=problems(*BODY, 404, 409, 415))
 def submit_answer(session_id: IdPath, store: StoreDep, jobs: JobsDep,
                   user: Annotated[User, Depends(allow("sessions.run"))],
-                  question_id: Annotated[int, Form(ge=1, le=MAX_ID)],
+                  question_id: Annotated[Id, Form()],
                   text: Annotated[Text | None, Form(max_length=L.ANSWER_TEXT_CHARS)] = None,
                   choices: Annotated[list[Annotated[str, Field(max_length=L.CHOICE_VALUE_CHARS)]]
                                      | None, Form(max_length=L.CHOICES_PER_QUESTION)] = None,
@@ -203,7 +250,8 @@ def submit_answer(session_id: IdPath, store: StoreDep, jobs: JobsDep,
                                  content_type=file.content_type if file else None, jobs=jobs)
 
 
-@router.post("/api/sessions/{session_id}/withdraw", tags=["sessions"])
+@router.post("/api/sessions/{session_id}/withdraw", tags=["sessions"], response_model=WithdrawalOut,
+             responses=problems(404, 409))
 def withdraw(session_id: IdPath, store: StoreDep,
              user: Annotated[User, Depends(allow("respondents.withdraw"))]) -> dict:
     """The session's respondent withdraws consent: their words and recordings are deleted."""
@@ -213,65 +261,76 @@ def withdraw(session_id: IdPath, store: StoreDep,
 
 # -- answers -------------------------------------------------------------------------------------
 
-@router.get("/api/answers", tags=["answers"])
+@router.get("/api/answers", tags=["answers"],
+            response_model=list[QueueItem | PseudonymisedQueueItem])
 def review_queue(store: StoreDep, user: Annotated[User, Depends(allow("answers.read"))],
-                 survey_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                 survey_id: Id | None = None,
                  status: Literal["new", "transcribed", "verified"] | None = None,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 200):
-    """Answers to review, safeguarding concerns first."""
-    return service.review_queue(store, user, survey_id=survey_id, status=status, limit=limit)
+    """Answers to review, safeguarding concerns first (researchers: pseudonymised)."""
+    return views.queue_view(store, user, survey_id=survey_id, status=status, limit=limit)
 
 
-@router.get("/api/answers/{answer_id}", tags=["answers"])
+@router.get("/api/answers/{answer_id}", tags=["answers"],
+            response_model=AnswerDetail | PseudonymisedAnswer, responses=problems(404))
 def get_answer(answer_id: IdPath, store: StoreDep,
                user: Annotated[User, Depends(allow("answers.read"))]) -> dict:
-    answer = service.get_answer(store, user, answer_id)
-    answer["codings"] = coding.codings_for_answer(store, answer_id)
-    if user.may("redactions.decide"):
-        answer["redactions"] = redaction.list_for_answer(store, answer_id)
-    return answer
+    """An answer with its newest words and codings (researchers: redacted, pseudonymised)."""
+    return views.answer_view(store, answer_id, user)
 
 
-@router.post("/api/answers/{answer_id}/texts", status_code=201, tags=["answers"])
+@router.post("/api/answers/{answer_id}/texts", status_code=201, tags=["answers"],
+             response_model=AnswerTextOut, responses=problems(*BODY, 404))
 def add_text(answer_id: IdPath, body: AnswerText, store: StoreDep,
              user: Annotated[User, Depends(allow("answers.review"))]) -> dict:
     """A corrected transcript or an English rendering, as a new version."""
     return service.add_text_version(store, user, answer_id, body.text, rendering=body.rendering)
 
 
-@router.post("/api/answers/{answer_id}/verify", tags=["answers"])
+@router.post("/api/answers/{answer_id}/verify", tags=["answers"], response_model=AnswerOut,
+             responses=problems(404, 409))
 def verify(answer_id: IdPath, store: StoreDep,
            user: Annotated[User, Depends(allow("answers.review"))]) -> dict:
     return service.verify_answer(store, user, answer_id)
 
 
-@router.post("/api/answers/{answer_id}/safeguarding", tags=["answers"])
+@router.post("/api/answers/{answer_id}/safeguarding", tags=["answers"], response_model=AnswerOut,
+             responses=problems(*BODY, 404))
 def raise_safeguarding(answer_id: IdPath, body: Reason, store: StoreDep,
                        user: Annotated[User, Depends(allow("safeguarding.raise"))]) -> dict:
     return service.raise_safeguarding(store, user, answer_id, body.reason)
 
 
-@router.post("/api/answers/{answer_id}/safeguarding/handled", tags=["answers"])
+@router.post("/api/answers/{answer_id}/safeguarding/handled", tags=["answers"],
+             response_model=AnswerOut, responses=problems(*BODY, 404, 409))
 def handle_safeguarding(answer_id: IdPath, body: Note, store: StoreDep,
                         user: Annotated[User, Depends(allow("safeguarding.handle"))]) -> dict:
     return service.handle_safeguarding(store, user, answer_id, body.note)
 
 
-@router.post("/api/answers/{answer_id}/codings", status_code=201, tags=["answers"])
+@router.post("/api/answers/{answer_id}/codings", status_code=201, tags=["answers"],
+             response_model=CodingOut, responses=problems(*BODY, 404))
 def apply_code(answer_id: IdPath, body: NewCoding, store: StoreDep,
                user: Annotated[User, Depends(allow("coding.apply"))]) -> dict:
-    return coding.apply_code(store, user, answer_id, body.code_id,
-                             answer_text_id=body.answer_text_id, start=body.start, end=body.end)
+    """Code the whole answer, or a span of one version of its words (researchers give the
+    span in the redacted words they read)."""
+    start, end = views.stored_span(store, user, answer_id, body.answer_text_id, body.start,
+                                   body.end)
+    made = coding.apply_code(store, user, answer_id, body.code_id,
+                             answer_text_id=body.answer_text_id, start=start, end=end)
+    return views.coding_view(store, user, made)
 
 
-@router.delete("/api/answers/codings/{coding_id}", status_code=204, tags=["answers"])
+@router.delete("/api/answers/codings/{coding_id}", status_code=204, tags=["answers"],
+               responses=problems(404, 409))
 def remove_coding(coding_id: IdPath, store: StoreDep,
                   user: Annotated[User, Depends(allow("coding.apply"))]) -> Response:
     coding.remove_coding(store, user, coding_id)
     return Response(status_code=204)
 
 
-@router.post("/api/answers/redactions/{redaction_id}", tags=["answers"])
+@router.post("/api/answers/redactions/{redaction_id}", tags=["answers"], response_model=RedactionOut,
+             responses=problems(*BODY, 404))
 def decide_redaction(redaction_id: IdPath, body: Decision, store: StoreDep,
                      user: Annotated[User, Depends(allow("redactions.decide"))]) -> dict:
     """Accept or reject a suggested redaction; accepted ones apply in every export."""
@@ -280,19 +339,21 @@ def decide_redaction(redaction_id: IdPath, body: Decision, store: StoreDep,
 
 # -- codebooks -----------------------------------------------------------------------------------
 
-@router.get("/api/codebooks", tags=["codebooks"])
+@router.get("/api/codebooks", tags=["codebooks"], response_model=list[CodebookListItem])
 def list_codebooks(store: StoreDep, _: Annotated[User, Depends(allow("codebooks.read"))]):
     return coding.list_codebooks(store)
 
 
-@router.post("/api/codebooks", status_code=201, tags=["codebooks"])
+@router.post("/api/codebooks", status_code=201, tags=["codebooks"], response_model=CodebookOut,
+             responses=problems(*BODY, 404, 409))
 def create_codebook(body: NewCodebook, store: StoreDep,
                     user: Annotated[User, Depends(allow("codebooks.manage"))]) -> dict:
     return coding.create_codebook(store, user, body.name, survey_id=body.survey_id,
                                   codes=[c.model_dump() for c in body.codes])
 
 
-@router.post("/api/codebooks/import", status_code=201, tags=["codebooks"])
+@router.post("/api/codebooks/import", status_code=201, tags=["codebooks"],
+             response_model=CodebookOut, responses=problems(*BODY, 409))
 def import_codebook(file: Annotated[UploadFile, File(description="CSV or REFI-QDA .qdc")],
                     name: Annotated[str, Form(min_length=1, max_length=L.TITLE_CHARS)],
                     store: StoreDep,
@@ -307,20 +368,25 @@ def import_codebook(file: Annotated[UploadFile, File(description="CSV or REFI-QD
     return coding.import_codebook_csv(store, user, name, text)
 
 
-@router.get("/api/codebooks/{codebook_id}", tags=["codebooks"])
+@router.get("/api/codebooks/{codebook_id}", tags=["codebooks"], response_model=CodebookOut,
+            responses=problems(404))
 def get_codebook(codebook_id: IdPath, store: StoreDep,
                  _: Annotated[User, Depends(allow("codebooks.read"))]) -> dict:
     return coding.get_codebook(store, codebook_id)
 
 
-@router.post("/api/codebooks/{codebook_id}/codes", status_code=201, tags=["codebooks"])
+@router.post("/api/codebooks/{codebook_id}/codes", status_code=201, tags=["codebooks"],
+             response_model=CodeOut, responses=problems(*BODY, 404, 409))
 def add_code(codebook_id: IdPath, body: NewCode, store: StoreDep,
              user: Annotated[User, Depends(allow("codebooks.manage"))]) -> dict:
     return coding.add_code(store, user, codebook_id, body.name, parent=body.parent,
                            description=body.description, colour=body.colour, memo=body.memo)
 
 
-@router.get("/api/codebooks/{codebook_id}/export", tags=["codebooks"])
+@router.get("/api/codebooks/{codebook_id}/export", tags=["codebooks"],
+            responses={200: {"content": {"text/csv": {}, "application/xml": {}},
+                             "description": "the codebook as CSV or REFI-QDA .qdc"}}
+            | problems(404))
 def export_codebook(codebook_id: IdPath, store: StoreDep,
                     _: Annotated[User, Depends(allow("codebooks.read"))],
                     format: Literal["csv", "qdc"] = "csv") -> Response:
@@ -336,7 +402,8 @@ def export_codebook(codebook_id: IdPath, store: StoreDep,
 
 # -- exports -------------------------------------------------------------------------------------
 
-@router.post("/api/exports", status_code=202, tags=["exports"])
+@router.post("/api/exports", status_code=202, tags=["exports"], response_model=ExportOut,
+             responses=problems(*BODY, 404, 409))
 def request_export(body: NewExport, store: StoreDep, jobs: JobsDep,
                    user: Annotated[User, Depends(allow("exports.pseudonymised"))]) -> dict:
     """Queue an export (a `surveys.export` job); identifiable exports need an admin."""
@@ -344,18 +411,24 @@ def request_export(body: NewExport, store: StoreDep, jobs: JobsDep,
                                   identifiable=body.identifiable, jobs=jobs)
 
 
-@router.get("/api/exports", tags=["exports"])
+@router.get("/api/exports", tags=["exports"], response_model=list[ExportOut])
 def list_exports(store: StoreDep, user: Annotated[User, Depends(allow("exports.pseudonymised"))]):
     return exports.list_exports(store, user)
 
 
-@router.get("/api/exports/{export_id}", tags=["exports"])
+@router.get("/api/exports/{export_id}", tags=["exports"], response_model=ExportOut,
+            responses=problems(404))
 def get_export(export_id: IdPath, store: StoreDep,
                user: Annotated[User, Depends(allow("exports.pseudonymised"))]) -> dict:
     return exports.get_export(store, user, export_id)
 
 
-@router.get("/api/exports/{export_id}/file", tags=["exports"])
+@router.get("/api/exports/{export_id}/file", tags=["exports"],
+            responses={200: {"content": {"text/csv": {}, "application/json": {}, "application/zip": {},
+                                         "application/vnd.openxmlformats-officedocument."
+                                         "spreadsheetml.sheet": {},
+                                         "application/octet-stream": {}},
+                             "description": "the export file"}} | problems(404, 409))
 def export_file(export_id: IdPath, store: StoreDep,
                 user: Annotated[User, Depends(allow("exports.pseudonymised"))]) -> FileResponse:
     path, name = exports.export_file(store, user, export_id)

@@ -15,7 +15,7 @@ from typing import IO, Any
 from cohear import audit, limits
 from cohear import text as text_rule
 from cohear.auth import User
-from cohear.errors import BadInput, Conflict, Forbidden, NotFound, Unprocessable
+from cohear.errors import BadInput, Conflict, NotFound, Unprocessable
 from cohear.permissions import register
 from cohear.store import Store, utcnow
 from surveys import links, redaction, values
@@ -28,13 +28,27 @@ register({
     "surveys.build": {ADMIN, COMMUNICATOR},
     "surveys.read": {ADMIN, COMMUNICATOR, COLLECTOR, REVIEWER, RESEARCHER},
     "surveys.approve_text": {ADMIN, REVIEWER},  # the same reviewers as comms approvals
+    # Collectors start sessions with new respondents or respondents they created.
     "sessions.run": {ADMIN, COLLECTOR},
+    # Researchers list sessions only as pseudonyms (surveys/views.py), never by their ids.
     "sessions.read": {ADMIN, COLLECTOR, REVIEWER, RESEARCHER},
+    "sessions.open": {ADMIN, COLLECTOR, REVIEWER},
+    # Researchers read answers redacted and pseudonymised (surveys/views.py).
     "answers.read": {ADMIN, COLLECTOR, REVIEWER, RESEARCHER},
+    "answers.read_identifiable": {ADMIN, COLLECTOR, REVIEWER},
     "answers.review": {ADMIN, REVIEWER},
     "safeguarding.raise": {ADMIN, COLLECTOR, REVIEWER},
     "safeguarding.handle": {ADMIN, REVIEWER},
+    # The collector who holds the respondent (created them), reviewers and admins.
     "respondents.withdraw": {ADMIN, COLLECTOR, REVIEWER},
+}, own_only={
+    "sessions.run": {COLLECTOR},
+    "sessions.read": {COLLECTOR},
+    "sessions.open": {COLLECTOR},
+    "answers.read": {COLLECTOR},
+    "answers.read_identifiable": {COLLECTOR},
+    "safeguarding.raise": {COLLECTOR},
+    "respondents.withdraw": {COLLECTOR},
 })
 
 QUESTION_KINDS = ("consent", "open", "single_choice", "multiple_choice", "scale", "demographic",
@@ -544,10 +558,7 @@ def start_session(store: Store, actor: User, survey_id: int, language: str, *,
         if respondent_id is None:
             respondent_id = create_respondent(conn, actor, contact)
         else:
-            r = conn.execute("SELECT withdrawn_at FROM respondents WHERE id = ?",
-                             (respondent_id,)).fetchone()
-            if r is None:
-                raise NotFound(f"respondent {respondent_id} does not exist", fix="check the id")
+            r = _respondent_row(conn, actor, respondent_id, "sessions.run")
             if r["withdrawn_at"]:
                 raise Conflict(f"respondent {respondent_id} withdrew consent",
                                fix="start with a new respondent if they wish to take part again")
@@ -560,20 +571,34 @@ def start_session(store: Store, actor: User, survey_id: int, language: str, *,
     return get_session(store, actor, sid)
 
 
+def _respondent_row(conn, actor: User, respondent_id: int, action: str):
+    """The respondent, if `actor` may `action` them: a collector reaches only respondents
+    they created, and any other is answered exactly as one that does not exist."""
+    row = conn.execute("SELECT * FROM respondents WHERE id = ?", (respondent_id,)).fetchone()
+    if row is None or (actor.limited_to_own(action) and row["created_by"] != actor.id):
+        raise NotFound(f"respondent {respondent_id} does not exist",
+                       fix="check the id" + ("; you reach only respondents you added"
+                                             if actor.limited_to_own(action) else ""))
+    return row
+
+
 def _session_row(conn, actor: User, session_id: int, *, writing: bool = False):
+    """The session, if `actor` may reach it. Another collector's session is answered as
+    one that does not exist, for reads and writes alike, so its existence is not told."""
     row = conn.execute("SELECT * FROM survey_sessions WHERE id = ?", (session_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"session {session_id} does not exist", fix="check the id")
-    if actor.role == COLLECTOR and row["collector_id"] != actor.id:
-        if writing:
-            raise Forbidden(f"session {session_id} is run by another collector",
-                            fix="add answers only to your own sessions")
-        raise NotFound(f"session {session_id} does not exist", fix="you see only your own sessions")
+    action = "sessions.run" if writing else "sessions.read"
+    if row is None or (actor.limited_to_own(action) and row["collector_id"] != actor.id):
+        raise NotFound(f"session {session_id} does not exist",
+                       fix="check the id" + ("; you reach only your own sessions"
+                                             if actor.limited_to_own(action) else ""))
     return row
 
 
 def get_session(store: Store, actor: User, session_id: int) -> dict:
-    actor.require("sessions.read")
+    """One session by its id, with its respondent, consent and answers. Researchers may
+    not open sessions by id: the ids are internal and would join pseudonymised data to
+    identifiable data (`surveys.views.sessions_view` is what they list)."""
+    actor.require("sessions.open")
     row = _session_row(store.conn, actor, session_id)
     item = dict(row)
     item["respondent"] = store.one("SELECT cohear_id FROM respondents WHERE id = ?",
@@ -590,7 +615,7 @@ def list_sessions(store: Store, actor: User, survey_id: int | None = None) -> li
     sql = "SELECT s.*, r.cohear_id AS respondent FROM survey_sessions s JOIN respondents r " \
           "ON r.id = s.respondent_id WHERE 1=1"
     params: list = []
-    if actor.role == COLLECTOR:
+    if actor.limited_to_own("sessions.read"):
         sql += " AND s.collector_id = ?"
         params.append(actor.id)
     if survey_id is not None:
@@ -813,10 +838,10 @@ def _insert_text(conn, store: Store, answer_id: int, rendering: str, language: s
 def visible_answer_row(conn, actor: User, answer_id: int):
     row = conn.execute("SELECT a.*, s.collector_id FROM answers a JOIN survey_sessions s "
                        "ON s.id = a.session_id WHERE a.id = ?", (answer_id,)).fetchone()
-    if row is None or (actor.role == COLLECTOR and row["collector_id"] != actor.id):
+    if row is None or (actor.limited_to_own("answers.read") and row["collector_id"] != actor.id):
         raise NotFound(f"answer {answer_id} does not exist",
                        fix="check the id" + ("; you see only your own sessions' answers"
-                                             if actor.role == COLLECTOR else ""))
+                                             if actor.limited_to_own("answers.read") else ""))
     return row
 
 
@@ -980,7 +1005,7 @@ def review_queue(store: Store, actor: User, *, survey_id: int | None = None,
            "a.safeguarding, a.safeguarding_reason, a.safeguarding_handled_by, s.survey_id "
            "FROM answers a JOIN survey_sessions s ON s.id = a.session_id WHERE 1=1")
     params: list = []
-    if actor.role == COLLECTOR:
+    if actor.limited_to_own("answers.read"):
         sql += " AND s.collector_id = ?"
         params.append(actor.id)
     if survey_id is not None:
@@ -1001,14 +1026,9 @@ def withdraw_consent(store: Store, actor: User, respondent_id: int) -> dict:
     """Delete everything the respondent said (answers, their texts, codings, redactions,
     recordings and transcripts, contact details); the audit log keeps only the fact."""
     actor.require("respondents.withdraw")
-    resp = store.one("SELECT * FROM respondents WHERE id = ?", (respondent_id,))
-    if resp is None:
-        raise NotFound(f"respondent {respondent_id} does not exist", fix="check the id")
-    if actor.role == COLLECTOR and not store.one(
-            "SELECT 1 FROM survey_sessions WHERE respondent_id = ? AND collector_id = ?",
-            (respondent_id, actor.id)):
-        raise NotFound(f"respondent {respondent_id} does not exist",
-                       fix="you can record withdrawal only for your own respondents")
+    # A collector withdraws only respondents they hold (created), never one reached
+    # through a session another collector's respondent was attached to.
+    resp = _respondent_row(store.conn, actor, respondent_id, "respondents.withdraw")
     if resp["withdrawn_at"]:
         raise Conflict(f"respondent {respondent_id} has already withdrawn", fix="nothing to do")
     answer_ids = [r[0] for r in store.all("SELECT id FROM answers WHERE respondent_id = ?",

@@ -19,16 +19,20 @@ files, and every type cohear cannot ask.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
+from xml.etree import ElementTree
+
+from lxml import etree
 
 from cohear import cells, limits, safexml
 from cohear.auth import User
-from cohear.errors import BadInput, CohearError, TooLarge
+from cohear.errors import BadInput, CohearError, TooLarge, Unprocessable
 from cohear.store import Store
 from surveys import links, service, values
 from surveys.schema import NewSurvey
@@ -349,6 +353,23 @@ def _settings(ledger: Ledger) -> dict[str, str]:
     return out
 
 
+def _broken_xml_refused(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    """openpyxl reads a sheet's XML only as its rows are read: a part that is not
+    well-formed XML fails there, and is refused as what it is."""
+
+    @functools.wraps(parse)
+    def checked(data: bytes):
+        try:
+            return parse(data)
+        except (ElementTree.ParseError, etree.LxmlError, zipfile.BadZipFile) as exc:
+            raise Unprocessable(f"the spreadsheet's XML is broken ({type(exc).__name__})",
+                                fix="save the form again from Excel, LibreOffice or "
+                                    "KoboToolbox and upload that file") from None
+
+    return checked
+
+
+@_broken_xml_refused
 def parse_xlsform(data: bytes) -> tuple[Form, Ledger]:
     """The survey an XLSForm describes, with a report naming every cell left out."""
     from pyxform import aliases

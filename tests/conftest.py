@@ -216,3 +216,31 @@ def review_workspace(store, people):
     return {"users": users, "survey": survey["id"], "question": journey, "urdu": urdu["id"],
             "recording": urdu["recording_id"], "bengali": bengali["id"], "phone": phone["id"],
             "concern": concern["id"], "codebook": book["id"], "codes": codes}
+
+
+# -- the fixture world of the authorisation matrix and the fuzz tests (tests/authz_world.py)
+
+@pytest.fixture(scope="session")
+def matrix_pack_files(copy_pack_files, tmp_path_factory) -> dict:
+    """The test run's copy packs, plus en->fr (installed by a request) and en->it
+    (installed and removed again), built once."""
+    from language_packs.copy_pack import build_copy_pack
+    extra = tmp_path_factory.mktemp("matrix-packs")
+    return dict(copy_pack_files) | {pair: build_copy_pack(extra, *pair)
+                                    for pair in (("en", "fr"), ("en", "it"))}
+
+
+@pytest.fixture
+def world(copy_packs, matrix_pack_files, tmp_path, live_server, people, monkeypatch, request):
+    """A live server holding the fixture world (`tests/authz_world.py`): surveys, sessions
+    by two collectors, answers, recordings, messages, a codebook, an export, jobs."""
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    monkeypatch.setenv("COHEAR_COLLECT_FONT_DIR", str(fonts))
+    app = live_server.app
+    from tests.authz_world import build_world
+    built = build_world(app.state.store, app.state.jobs, people, matrix_pack_files, fonts)
+    # The Whisper model arrives once the world is built, so the world's own voice answer
+    # is not transcribed in the background while the matrix runs; /v1/audio needs it.
+    request.getfixturevalue("whisper_model")
+    return built

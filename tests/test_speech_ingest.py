@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from cohear.errors import BadInput, Conflict, NotFound, TooLarge, Unprocessable, UnsupportedMedia
+from cohear.errors import BadInput, NotFound, TooLarge, Unprocessable, UnsupportedMedia
 from speech import audio, formats, service
 from speech.transcribe import (
     LanguageFinding,
@@ -158,9 +158,11 @@ def test_duplicate_upload_returns_the_existing_recording(store, people):
     assert again.duplicate and again.id == first.id and again.filename == first.filename
     assert store.one("SELECT count(*) FROM recordings")[0] == 1
     assert store.one("SELECT count(*) FROM blobs")[0] == blobs
-    # Someone else's bytes are not handed to another collector.
-    with pytest.raises(Conflict):
-        upload(store, people["collector2"][0], FLU.read_bytes())
+    # Someone else's bytes are not handed to another collector, nor is their existence
+    # told: the other collector gets a recording of their own, sharing the stored audio.
+    theirs = upload(store, people["collector2"][0], FLU.read_bytes())
+    assert not theirs.duplicate and theirs.id != first.id
+    assert store.one("SELECT count(*) FROM blobs")[0] == blobs
 
 
 def test_a_collector_sees_only_their_own_recordings(store, people):

@@ -92,9 +92,14 @@ def test_collectors_see_and_upload_only_to_their_own_sessions(api, survey):
     other = api["collector2"]
     r = other.post(f"/api/sessions/{mine['id']}/answers",
                    data={"question_id": survey["questions"][2]["id"], "choices": ["1"]})
-    assert r.status_code == 403 and "another collector" in r.json()["detail"]
+    # Another collector's session is answered as one that does not exist, so that its
+    # existence is not told either.
+    missing = other.post("/api/sessions/999999/answers",
+                         data={"question_id": survey["questions"][2]["id"], "choices": ["1"]})
+    assert r.status_code == missing.status_code == 404
+    assert r.json()["detail"] == missing.json()["detail"].replace("999999", str(mine["id"]))
     assert other.post(f"/api/sessions/{mine['id']}/consent",
-                      data={"method": "tick"}).status_code == 403
+                      data={"method": "tick"}).status_code == 404
     assert other.get(f"/api/sessions/{mine['id']}").status_code == 404
     assert other.get(f"/api/answers/{answer['id']}").status_code == 404
     assert other.get("/api/sessions").json() == []

@@ -195,7 +195,7 @@ def test_questions_of_a_version_in_use_cannot_be_changed(store, users, survey, c
 
 def test_collectors_only_reach_their_own_sessions(store, users, survey, consented):
     other = users["collector2"]
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         service.submit_answer(store, other, consented["id"], qid(survey, "experience"),
                               text="not mine")
     with pytest.raises(NotFound):

@@ -21,9 +21,23 @@ from cohear import limits as L
 from cohear.auth import User
 from cohear.deps import allow, get_store
 from cohear.errors import BadInput, NotFound
+from cohear.ids import Id
+from cohear.schema import BODY, SIGNED_IN, problems
 from cohear.store import Store
 from cohear.text import Text
 from webcollect import fonts, links, service, strings
+from webcollect.schema import (
+    AnswerSentOut,
+    CollectSurveyOut,
+    ConsentSentOut,
+    LinkIssuedOut,
+    LinkOut,
+    MissingSessionOut,
+    PartStatusOut,
+    SessionStartedOut,
+    SessionStatusOut,
+    SurveyInLanguageOut,
+)
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -60,12 +74,12 @@ class SecureRoute(APIRoute):
         return with_headers
 
 
-router = APIRouter(tags=["field page"], route_class=SecureRoute)
+router = APIRouter(tags=["field page"], route_class=SecureRoute, responses=SIGNED_IN)
+# Sent again with the same Idempotency-Key, an item is recognised: 200 and `duplicate`.
+AGAIN = "sent before under the same Idempotency-Key (or the same recording): `duplicate`"
 StoreDep = Annotated[Store, Depends(get_store)]
 Collector = Annotated[User, Depends(allow("sessions.run"))]
 Admin = Annotated[User, Depends(allow("collect.links"))]
-# Ids beyond SQLite's integers are refused at the door rather than deep inside a query.
-Id = Annotated[int, Path(ge=1, le=2**53)]
 IdempotencyKey = Annotated[str, Header(description="a new random key per item; the same "
                                                    "key when sending it again")]
 
@@ -149,7 +163,8 @@ class Exchange(BaseModel):
     code: str = Field(max_length=200)
 
 
-@router.post("/collect/api/links", status_code=201)
+@router.post("/collect/api/links", status_code=201, response_model=LinkIssuedOut,
+             responses=problems(*BODY, 404))
 def issue_link(body: LinkRequest, request: Request, store: StoreDep, user: Admin) -> dict:
     """Issue a one-time sign-in link for a collector (admins). The code is shown once."""
     link = links.issue_link(store, user, body.collector, link_minutes=body.link_minutes,
@@ -158,13 +173,14 @@ def issue_link(body: LinkRequest, request: Request, store: StoreDep, user: Admin
     return link
 
 
-@router.get("/collect/api/links")
+@router.get("/collect/api/links", response_model=list[LinkOut])
 def list_links(store: StoreDep, user: Admin) -> list[dict]:
     """One-time links, newest first, with their state (never their codes)."""
     return links.list_links(store, user)
 
 
-@router.delete("/collect/api/links/{link_id}")
+@router.delete("/collect/api/links/{link_id}", response_model=LinkOut,
+               responses=problems(404, 409))
 def revoke_link(link_id: Id, store: StoreDep, user: Admin) -> dict:
     """Withdraw a link; if it was used, the token it gave stops working too."""
     return links.revoke_link(store, user, link_id)
@@ -192,7 +208,7 @@ router.add_route("/collect/api/links/exchange", exchange_link, methods=["POST"],
 # -- collecting ---------------------------------------------------------------------
 
 class SessionRequest(BaseModel):
-    survey_id: int = Field(ge=1, le=2**53)
+    survey_id: Id
     language: str = Field(max_length=L.LANGUAGE_TAG_CHARS)
 
 
@@ -200,26 +216,31 @@ def _created(result: dict) -> JSONResponse:
     return JSONResponse(result, status_code=200 if result.get("duplicate") else 201)
 
 
-@router.get("/collect/api/surveys")
+@router.get("/collect/api/surveys", response_model=list[CollectSurveyOut])
 def surveys(store: StoreDep, user: Collector) -> list[dict]:
     """Surveys open for collection, with the languages each is open in."""
     return service.surveys_for(store, user)
 
 
-@router.get("/collect/api/surveys/{survey_id}/{language}")
+@router.get("/collect/api/surveys/{survey_id}/{language}", response_model=SurveyInLanguageOut,
+            responses=problems(400, 404, 409))
 def survey_in(survey_id: Id, language: str, store: StoreDep, user: Collector) -> dict:
     """A survey's consent text and questions in one language."""
     return service.survey_in(store, user, survey_id, language)
 
 
-@router.get("/collect/api/questions/{question_id}/prompt/{language}")
+@router.get("/collect/api/questions/{question_id}/prompt/{language}",
+            responses={200: {"content": {"audio/*": {}, "application/octet-stream": {}},
+                             "description": "the question read aloud"}} | problems(400, 404))
 def prompt(question_id: Id, language: str, store: StoreDep, user: Collector) -> Response:
     """A question's recorded audio prompt in a language."""
     path, media_type = service.prompt_file(store, user, question_id, language)
     return FileResponse(path, media_type=media_type)
 
 
-@router.post("/collect/api/sessions")
+@router.post("/collect/api/sessions", status_code=201, response_model=SessionStartedOut,
+             responses={200: {"model": SessionStartedOut, "description": AGAIN}}
+             | problems(*BODY, 404, 409, 503))
 def start_session(body: SessionRequest, idempotency_key: IdempotencyKey, store: StoreDep,
                   user: Collector):
     """Start a session with a new respondent. The same Idempotency-Key again returns
@@ -228,7 +249,10 @@ def start_session(body: SessionRequest, idempotency_key: IdempotencyKey, store: 
                                           body.language))
 
 
-@router.post("/collect/api/sessions/{session_id}/consent")
+@router.post("/collect/api/sessions/{session_id}/consent", status_code=201,
+             response_model=ConsentSentOut,
+             responses={200: {"model": ConsentSentOut, "description": AGAIN}}
+             | problems(*BODY, 404, 409, 415, 503))
 def record_consent(session_id: Id, method: Annotated[str, Form(description="tick or "
                                                                            "verbal_recording",
                                                                max_length=20)],
@@ -245,8 +269,11 @@ def record_consent(session_id: Id, method: Annotated[str, Form(description="tick
         content_type=recording.content_type if recording else None, in_parts=in_parts))
 
 
-@router.post("/collect/api/sessions/{session_id}/answers")
-def submit_answer(session_id: Id, question_id: Annotated[int, Form(ge=1, le=2**53)],
+@router.post("/collect/api/sessions/{session_id}/answers", status_code=201,
+             response_model=AnswerSentOut,
+             responses={200: {"model": AnswerSentOut, "description": AGAIN}}
+             | problems(*BODY, 404, 409, 415, 503))
+def submit_answer(session_id: Id, question_id: Annotated[Id, Form()],
                   idempotency_key: IdempotencyKey, store: StoreDep, user: Collector,
                   text: Annotated[Text | None, Form()] = None,  # the service's 413 says more
                   choices: Annotated[list[Annotated[str, Field(max_length=L.CHOICE_VALUE_CHARS)]]
@@ -266,14 +293,14 @@ def submit_answer(session_id: Id, question_id: Annotated[int, Form(ge=1, le=2**5
 PartKey = Annotated[str, Path(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-@router.get("/collect/api/parts/{key}")
+@router.get("/collect/api/parts/{key}", response_model=PartStatusOut, responses=problems(400))
 def part_status(key: PartKey, store: StoreDep, user: Collector) -> dict:
     """How much of a recording sent in parts has arrived (the phone carries on from there)."""
     return service.part_status(store, user, key)
 
 
-@router.put("/collect/api/parts/{key}",
-            openapi_extra={"requestBody": {"content": {"application/octet-stream": {
+@router.put("/collect/api/parts/{key}", response_model=PartStatusOut,
+            responses=problems(*BODY, 409), openapi_extra={"requestBody": {"content": {"application/octet-stream": {
                 "schema": {"type": "string", "format": "binary"}}}, "required": True}})
 async def add_part(key: PartKey, request: Request, store: StoreDep, user: Collector,
                    offset: Annotated[int, Query(ge=0, le=2**40)],
@@ -285,15 +312,16 @@ async def add_part(key: PartKey, request: Request, store: StoreDep, user: Collec
     return await run_in_threadpool(service.add_part, store, user, key, offset, total, data)
 
 
-@router.get("/collect/api/sessions/{session_id}")
+@router.get("/collect/api/sessions/{session_id}", response_model=SessionStatusOut,
+            responses=problems(404))
 def session(session_id: Id, store: StoreDep, user: Collector) -> dict:
     """One of your sessions: consent, answers and each answer's transcription."""
     return service.session_summary(store, user, session_id)
 
 
-@router.get("/collect/api/status")
+@router.get("/collect/api/status", response_model=list[SessionStatusOut | MissingSessionOut],
+            responses=problems(400))
 def status(store: StoreDep, user: Collector,
-           session: Annotated[list[Annotated[int, Field(ge=1, le=2**53)]],
-                              Query(max_length=L.SESSIONS_PER_STATUS)] = ()) -> list[dict]:
+           session: Annotated[list[Id], Query(max_length=L.SESSIONS_PER_STATUS)] = ()) -> list[dict]:
     """Several of your sessions at once (`?session=1&session=2`)."""
     return service.sessions_summary(store, user, list(session))
