@@ -15,12 +15,17 @@ from cohear import workers
 from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
 from cohear.errors import BadInput
+from cohear.ids import Id
 from cohear.jobs import JobQueue
+from cohear.schema import BODY, SIGNED_IN, problems
 from cohear.store import Store
 
-router = APIRouter(tags=["workers"])
+router = APIRouter(tags=["workers"], responses=SIGNED_IN)
 
-JobId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a job's id")]
+JobId = Annotated[Id, Path(description="a job's id")]
+# Every worker route: a worker of another protocol (426), a missing or bad instance
+# header (422), and one that has not said hello or whose lease ended (409).
+WORKER = (409, 422, 426)
 Instance = Annotated[str, Header(alias=workers.INSTANCE_HEADER, min_length=8, max_length=100,
                                 pattern=r"^[A-Za-z0-9._-]+$",
                                 description="the worker process's instance name")]
@@ -59,34 +64,35 @@ class Outcome(BaseModel):
     cancelled: bool = False
 
 
-@router.post("/api/worker/heartbeat")
+@router.post("/api/worker/heartbeat", responses=problems(*BODY, 409, 422, 426))
 def heartbeat(facts: Facts, store: Annotated[Store, Depends(get_store)], user: Worker,
               instance: Instance) -> dict:
     """A worker says it is alive and what it has (device, compute type, models, version)."""
     return workers.heartbeat(store, user, instance, facts.model_dump())
 
 
-@router.post("/api/worker/jobs/{job_id}/claim")
+@router.post("/api/worker/jobs/{job_id}/claim", responses=problems(*WORKER, 404))
 def claim(job_id: JobId, queue: Jobs, user: Worker, instance: Instance) -> dict:
     """Take a queued job (its id came from the queue) under a lease."""
     return workers.claim(queue, user, instance, job_id)
 
 
-@router.get("/api/worker/jobs/{job_id}/input")
+@router.get("/api/worker/jobs/{job_id}/input", responses=problems(*WORKER, 404) | {
+    200: {"content": {"audio/wav": {}}, "description": "the job's input file"}})
 def job_input(job_id: JobId, queue: Jobs, user: Worker, instance: Instance):
     """The input file of a job leased to this worker (a recording's 16 kHz WAV)."""
     path, media_type = workers.input_file(queue, user, instance, job_id)
     return FileResponse(path, media_type=media_type, filename=f"job-{job_id}")
 
 
-@router.post("/api/worker/jobs/{job_id}/lease")
+@router.post("/api/worker/jobs/{job_id}/lease", responses=problems(*BODY, *WORKER))
 def renew(job_id: JobId, queue: Jobs, user: Worker, instance: Instance,
           body: Renewal | None = None) -> dict:
     """Renew the lease (and report progress); says whether the job was cancelled."""
     return workers.renew(queue, user, instance, job_id, (body or Renewal()).progress)
 
 
-@router.post("/api/worker/jobs/{job_id}/result")
+@router.post("/api/worker/jobs/{job_id}/result", responses=problems(*BODY, *WORKER, 404))
 def result(job_id: JobId, queue: Jobs, user: Worker, instance: Instance,
            attempt: Annotated[int, Body(ge=1, le=1000)],
            result: Annotated[dict[str, Any], Body()]) -> dict:
@@ -97,7 +103,7 @@ def result(job_id: JobId, queue: Jobs, user: Worker, instance: Instance,
     return workers.complete(queue, user, instance, job_id, attempt, result)
 
 
-@router.post("/api/worker/jobs/{job_id}/fail")
+@router.post("/api/worker/jobs/{job_id}/fail", responses=problems(*BODY, *WORKER, 404))
 def fail(job_id: JobId, body: Outcome, queue: Jobs, user: Worker, instance: Instance) -> dict:
     """Give a held job back: failed (retried while attempts are left) or cancelled."""
     return workers.fail(queue, user, instance, job_id, body.attempt, category=body.category,
