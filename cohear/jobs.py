@@ -44,6 +44,7 @@ from cohear.store import Store, utcnow
 log = logging.getLogger("cohear.jobs")
 
 Handler = Callable[["JobContext"], dict | None]
+QUEUES_EVERY_SECONDS = 60.0   # how often a worker looks again at which queues it serves
 HANDLERS: dict[str, Handler] = {}
 _BUILTIN_MODULES = ("cohear.maintenance", "speech.jobs", "comms.jobs", "surveys.jobs")
 
@@ -209,11 +210,17 @@ class JobQueue:
 
     def local_queues(self) -> list[str]:
         """The queues this data directory's workers take: the default one, and the
-        routed queues of what is installed here."""
+        routed queues of what is installed here. A routing that cannot say what is
+        installed (a broken model folder) is logged by category and left out until the
+        next look, so the worker still takes every other job."""
         load_handlers(self.settings)
         names = [DEFAULT_QUEUE]
-        for routed in ROUTES.values():
-            names += [n for n in routed.local(self.store) if n not in names]
+        for kind, routed in ROUTES.items():
+            try:
+                names += [n for n in routed.local(self.store) if n not in names]
+            except Exception as exc:  # noqa: BLE001 - the other queues are still served
+                log.error("could not list the %s queues of this machine: %s\n%s", kind,
+                          logs.category(exc), logs.frames(exc))
         return names
 
     # -- producing ---------------------------------------------------------------
@@ -508,8 +515,8 @@ class Worker:
 
     def _loop(self, sweeper: bool) -> None:
         queue = self.queue
-        hueys = [queue.queue(name) for name in queue.local_queues()]
-        next_sweep = 0.0
+        hueys: list = []
+        next_sweep = next_queues = 0.0
         next_periodic = {name: 0.0 for name in PERIODIC} if sweeper else {}
         try:
             while not self._stop.is_set():
@@ -526,6 +533,11 @@ class Worker:
                             except Exception as exc:  # noqa: BLE001 - housekeeping goes on
                                 log.error("periodic task %s failed: %s\n%s", name,
                                           logs.category(exc), logs.frames(exc))
+                    if time.time() >= next_queues:
+                        # Looked at again now and then: a model installed after start-up
+                        # is served without a restart.
+                        hueys = [queue.queue(name) for name in queue.local_queues()]
+                        next_queues = time.time() + QUEUES_EVERY_SECONDS
                     task = self._next(hueys)
                     if task is None:
                         self._stop.wait(self.poll)
