@@ -136,12 +136,13 @@ def check_answer(kind: str, options: dict, raw: object, name: str,
                  today: dt.date | None = None) -> str:
     """The canonical value of an answer to a number, date or time question, or a 422
     naming the question, the format and the range (never the answer itself: it is the
-    respondent's words)."""
+    respondent's words), with the code `answer-format` or `answer-out-of-range` so the
+    field page can say which in the leader's language."""
     try:
         value = parse(kind, raw)
     except ValueError:
         raise Unprocessable(f"the answer to question {name!r} is not {FORMATS[kind]}",
-                            fix=f"answer with {FORMATS[kind]}") from None
+                            fix=f"answer with {FORMATS[kind]}", code="answer-format") from None
     low, high = (_bound(kind, options.get(k), k, today) for k in ("min", "max"))
     if kind == "decimal":
         low = Decimal(str(low)) if low is not None else None
@@ -149,7 +150,8 @@ def check_answer(kind: str, options: dict, raw: object, name: str,
     if (low is not None and value < low) or (high is not None and value > high):
         raise Unprocessable(f"the answer to question {name!r} is outside its range",
                             fix="answer with " + describe_range(kind, {
-                                k: options.get(k) for k in ("min", "max")}))
+                                k: options.get(k) for k in ("min", "max")}),
+                            code="answer-out-of-range")
     return canonical(kind, value)
 
 
