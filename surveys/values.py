@@ -24,8 +24,9 @@ FORMATS = {
     "date": "a date written YYYY-MM-DD, e.g. 2026-03-01",
     "time": "a 24-hour time written HH:MM, e.g. 14:30",
 }
-# The same formats as HTML input types, for the field page: <input type="number" step="1">,
-# <input type="number" step="any" inputmode="decimal">, <input type="date">, <input type="time">.
+# The format the field page asks for: numbers in a text box with inputmode numeric or
+# decimal (type=number changes on a scroll and reads commas by the phone's locale), dates
+# and times in <input type="date"> and <input type="time">, whose values are these forms.
 INPUT_FORMATS = {"integer": "integer", "decimal": "decimal", "date": "YYYY-MM-DD",
                  "time": "HH:MM"}
 MAX_DIGITS = 30  # a number with more digits than this is not an answer anyone gave

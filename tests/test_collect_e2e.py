@@ -873,6 +873,7 @@ AGE_NEEDED = {"en": "We need the age to know whom the clinic reaches.",
 AGE_RANGE = {"en": "Ages 16 to 120 only: this survey is for adults.",
              "ur": "صرف 16 سے 120 سال: یہ سروے بالغوں کے لیے ہے۔"}
 LAST_SEEN_HINT = "The day you last saw a doctor or nurse"
+CONSENT_HINT = "Read it slowly, and answer any question about it"
 
 
 @pytest.fixture
@@ -887,7 +888,8 @@ def value_survey(store, people):
         store, communicator, title="Getting seen", purpose="Who the clinic reaches, and when",
         base_language="en", target_languages=["ur"], questions=[
             {"kind": "consent", "name": "consent", "text": "We keep your answers safely. Do you agree?",
-             "texts": {"ur": "ہم آپ کے جوابات محفوظ رکھتے ہیں۔ کیا آپ راضی ہیں؟"}},
+             "texts": {"ur": "ہم آپ کے جوابات محفوظ رکھتے ہیں۔ کیا آپ راضی ہیں؟"},
+             "options": {"hint": {"en": CONSENT_HINT}}},
             {"kind": "integer", "name": "age", "text": "How old are you?",
              "texts": {"ur": "آپ کی عمر کتنی ہے؟"},
              "options": {"min": 16, "max": 120, "required": True,
@@ -916,6 +918,9 @@ def start_respondent(page, survey_id: int, lang: str) -> None:
     page.select_option("#respondent-language", lang)
     page.click("#start")
     page.wait_for_selector("#consent:not([hidden])")
+    # The consent's hint too (in English only: marked on the Urdu page).
+    marked = "" if lang == "en" else " " + said(lang, "words_untranslated")
+    assert page.text_content("#consent-hint") == CONSENT_HINT + marked
     page.check("#consent-agree")
     page.click("#save-consent")
 
@@ -987,6 +992,9 @@ def test_number_date_and_time_questions_are_checked_on_the_phone(
     page.click("#save-answer")
     heading_is(page, 3, 4)
     choose_language(page, "en")
+    # The other keyboards of the region's languages are read the same way.
+    assert page.evaluate("async () => (await import('/collect/static/values.js'))"
+                         ".asciiDigits('੪੨ ४२ ૪૨ ٤٢ ۴۲ −٣٫٥')") == "4242424242-3.5"
 
     # The last appointment: the phone's date picker, limited to today.
     today = dt.date.today()
