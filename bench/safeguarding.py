@@ -3,10 +3,14 @@ in `tests/safeguarding_sentences.py`, for the lists as they stand and, as the ba
 in the same run, for the matcher of an earlier commit (default: the literal lists that
 came before stems and endings).
 
-    python bench/safeguarding.py [--baseline REV] [--show]
+    python bench/safeguarding.py [--baseline REV] [--show] [--rounds 20]
 
 Recall: disclosures flagged with their concern. Precision: of the answers flagged, the
 share that were disclosures. `--show` lists what was missed and what was wrongly flagged.
+The held-out answers (written after the lists, never used to change them) are scored
+apart: the labelled set was written with the lists, so its "after" column is a floor the
+lists must keep, and the held-out one is closer to what to expect on new answers.
+Last, answers checked per second, after against before.
 """
 
 from __future__ import annotations
@@ -16,13 +20,20 @@ import importlib.util
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from surveys import safeguarding  # noqa: E402
-from tests.safeguarding_sentences import score  # noqa: E402
+from tests.safeguarding_sentences import (  # noqa: E402
+    DISCLOSURES,
+    EVERYDAY,
+    HELD_OUT_DISCLOSURES,
+    HELD_OUT_EVERYDAY,
+    score,
+)
 
 BASELINE = "bfaa766"  # the literal lists ("ignores word endings", but only listed forms matched)
 
@@ -45,13 +56,7 @@ def pct(x) -> str:
     return "  -  " if x is None else f"{100 * x:5.1f}"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", default=BASELINE, help="git revision of the baseline")
-    parser.add_argument("--show", action="store_true", help="list misses and false flags")
-    args = parser.parse_args()
-    old = score(load_old(args.baseline).keyword_hits)
-    new = score(safeguarding.keyword_hits)
+def table(old: dict, new: dict, show: bool) -> None:
     print(f"{'language':9} {'n':>6}  {'recall before':>13} {'after':>6}  "
           f"{'precision before':>16} {'after':>6}")
     totals = {"old": [0, 0, 0], "new": [0, 0, 0]}
@@ -63,7 +68,7 @@ def main() -> int:
             totals[key][0] += s["caught"]
             totals[key][1] += s["disclosures"]
             totals[key][2] += s["false_flags"]
-        if args.show:
+        if show:
             for label, s in (("before", o), ("after", n)):
                 for t in s["missed"]:
                     print(f"    {label} missed: {t}")
@@ -71,9 +76,38 @@ def main() -> int:
                     print(f"    {label} wrongly flagged: {t}")
     (oc, on, of), (nc, nn, nf) = totals["old"], totals["new"]
     print(f"{'all':9} {nn:>6}  {pct(oc / on):>13} {pct(nc / nn):>6}  "
-          f"{pct(oc / (oc + of) if oc + of else None):>16} {pct(nc / (nc + nf)):>6}")
+          f"{pct(oc / (oc + of) if oc + of else None):>16} "
+          f"{pct(nc / (nc + nf) if nc + nf else None):>6}")
     print(f"recall ratio after/before: {(nc / nn) / (oc / on):.2f}x" if oc else
           "recall before: none caught")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default=BASELINE, help="git revision of the baseline")
+    parser.add_argument("--show", action="store_true", help="list misses and false flags")
+    parser.add_argument("--rounds", type=int, default=20, help="passes over the set for speed")
+    args = parser.parse_args()
+    before = load_old(args.baseline).keyword_hits
+    print("labelled set (tests/safeguarding_sentences.py)")
+    table(score(before), score(safeguarding.keyword_hits), args.show)
+    print()
+    print("held-out answers")
+    held = {"disclosures": HELD_OUT_DISCLOSURES, "everyday": HELD_OUT_EVERYDAY}
+    table(score(before, **held), score(safeguarding.keyword_hits, **held), args.show)
+    print()
+    texts = [(t, tag) for tag, pairs in DISCLOSURES.items() for t, _ in pairs] + [
+        (t, tag) for tag, answers in EVERYDAY.items() for t in answers]
+    speed = {}
+    for name, hits in (("before", before), ("after", safeguarding.keyword_hits)):
+        hits("warm up", "en")
+        start = time.perf_counter()
+        for _ in range(args.rounds):
+            for text, tag in texts:
+                hits(text, tag)
+        speed[name] = args.rounds * len(texts) / (time.perf_counter() - start)
+    print(f"answers per second: before {speed['before']:,.0f}, after {speed['after']:,.0f} "
+          f"({speed['after'] / speed['before']:.2f}x)")
     return 0
 
 

@@ -219,6 +219,61 @@ EVERYDAY: dict[str, list[str]] = {
     ],
 }
 
+# Written after the lists were finished and never used to change them: a second look
+# at how the lists do on answers they were not written for (bench/safeguarding.py
+# reports them apart; the tests do not require them).
+HELD_OUT_DISCLOSURES: dict[str, list[tuple[str, str]]] = {
+    "en": [("My dad used to hit my mum in front of us.", "abuse"),
+           ("I've been self-harming again.", "self-harm"),
+           ("He grabbed me by the throat.", "abuse"),
+           ("I feel like there is no point in living.", "self-harm")],
+    "ur": [("وہ مجھے گالیاں دیتا ہے اور مارتا بھی ہے", "abuse"),
+           ("میں اب اور جینا نہیں چاہتی", "self-harm"),
+           ("میرے سسر نے مجھے دھکا دیا", "abuse"),
+           ("مجھے ڈر ہے کہ وہ مجھے جان سے مار دے گا", "abuse")],
+    "pa-Guru": [("ਮੇਰਾ ਘਰਵਾਲਾ ਸ਼ਰਾਬ ਪੀ ਕੇ ਕੁੱਟਦਾ ਹੈ", "abuse"),
+                ("ਮੈਂ ਹੁਣ ਜੀਣਾ ਨਹੀਂ ਚਾਹੁੰਦੀ", "self-harm"),
+                ("ਉਹ ਮੈਨੂੰ ਜਾਨੋਂ ਮਾਰਨ ਦੀ ਧਮਕੀ ਦਿੰਦਾ ਹੈ", "danger"),
+                ("ਮੇਰੀ ਸੱਸ ਮੇਰੇ ਨਾਲ ਬਹੁਤ ਮਾੜਾ ਸਲੂਕ ਕਰਦੀ ਹੈ", "abuse")],
+    "pa-Arab": [("میرا خاوند شراب پی کے مینوں ماردا اے", "abuse"),
+                ("میں ہن جینا نئیں چاہندی", "self-harm"),
+                ("اوہ مینوں دھمکی دیندا اے", "danger"),
+                ("میری سس میرے نال بہت برا سلوک کردی اے", "abuse")],
+    "bn": [("আমার স্বামী মদ খেয়ে আমাকে মারধর করে", "abuse"),
+           ("আমি আর বাঁচতে চাই না", "self-harm"),
+           ("সে আমাকে মেরে ফেলার হুমকি দেয়", "danger"),
+           ("আমার শ্বশুরবাড়ির লোকজন আমার সাথে খারাপ ব্যবহার করে", "abuse")],
+    "pl": [("Mój mąż pije i wtedy mnie bije.", "abuse"),
+           ("Nie widzę sensu życia.", "self-harm"),
+           ("Ojczym uderzył moją córkę.", "abuse"),
+           ("Partner zabrania mi wychodzić z domu.", "danger")],
+    "ar": [("زوجي يضربني ويشتمني", "abuse"),
+           ("لم أعد أريد العيش", "self-harm"),
+           ("هددني بالقتل", "danger"),
+           ("أبي يضرب أمي", "abuse")],
+    "so": [("Ninkaygu wuu i jirdilaa.", "abuse"),
+           ("Ma rabo inaan noolaado.", "self-harm"),
+           ("Aabbahay wuxuu garaacaa hooyaday.", "abuse"),
+           ("Wuxuu igu hanjabay inuu i dilayo.", "danger")],
+}
+HELD_OUT_EVERYDAY: dict[str, list[str]] = {
+    "en": ["I was scared of the dentist as a child.", "My son is a great help to me.",
+           "I can't go on waiting this long for appointments.", "I felt safe and looked after."],
+    "ur": ["ڈاکٹر نے کہا کہ یہ دوا محفوظ ہے", "میرے بیٹے کو بخار ہے", "بس میں بہت رش تھا",
+           "مجھے دانتوں کے ڈاکٹر سے ڈر لگتا ہے"],
+    "pa-Guru": ["ਮੇਰੇ ਪੁੱਤਰ ਨੂੰ ਬੁਖਾਰ ਹੈ", "ਡਾਕਟਰ ਨੇ ਕਿਹਾ ਇਹ ਟੀਕਾ ਸੁਰੱਖਿਅਤ ਹੈ",
+                "ਬੱਸ ਬਹੁਤ ਦੇਰ ਨਾਲ ਆਈ", "ਮੈਂ ਰੋਜ਼ ਸੈਰ ਕਰਦੀ ਹਾਂ"],
+    "pa-Arab": ["میرے پتر نوں بخار اے", "ڈاکٹر نے آکھیا ایہہ ٹیکا محفوظ اے",
+                "بس بہت دیر نال آئی", "میں روز سیر کردی آں"],
+    "bn": ["আমার ছেলের জ্বর হয়েছে", "ডাক্তার বলেছেন এই টিকা নিরাপদ", "বাস অনেক দেরিতে এসেছিল",
+           "আমি প্রতিদিন হাঁটি"],
+    "pl": ["Syn ma gorączkę.", "Lekarz powiedział, że szczepionka jest bezpieczna.",
+           "Autobus bardzo się spóźnił.", "Codziennie chodzę na spacer."],
+    "ar": ["ابني مصاب بالحمى", "قال الطبيب إن اللقاح آمن", "تأخرت الحافلة كثيرا", "أمشي كل يوم"],
+    "so": ["Wiilkayga ayaa qandho qaba.", "Dhakhtarku wuxuu yiri tallaalku waa ammaan.",
+           "Baskii aad buu u soo daahay.", "Maalin walba waan socdaa."],
+}
+
 # Everyday answers a keyword list cannot tell from a disclosure; flagging them is the
 # price of catching the real ones (a person reads every flagged answer).
 FLAGGING_IS_FINE = {
@@ -226,19 +281,21 @@ FLAGGING_IS_FINE = {
 }
 
 
-def score(hits, languages=None) -> dict[str, dict]:
+def score(hits, languages=None, *, disclosures=None, everyday=None) -> dict[str, dict]:
     """Per language: recall (disclosures flagged with their concern), precision (flags
     that were disclosures) and what was missed or wrongly flagged, for `hits(text,
     language) -> [concerns]` (surveys.safeguarding.keyword_hits or an older version)."""
+    disclosures = DISCLOSURES if disclosures is None else disclosures
+    everyday = EVERYDAY if everyday is None else everyday
     out = {}
-    for tag in languages or DISCLOSURES:
-        caught = [(t, c) for t, c in DISCLOSURES[tag] if c in hits(t, tag)]
-        missed = [t for t, c in DISCLOSURES[tag] if (t, c) not in caught]
-        false = [t for t in EVERYDAY.get(tag, []) if hits(t, tag)]
+    for tag in languages or disclosures:
+        caught = [(t, c) for t, c in disclosures[tag] if c in hits(t, tag)]
+        missed = [t for t, c in disclosures[tag] if (t, c) not in caught]
+        false = [t for t in everyday.get(tag, []) if hits(t, tag)]
         flagged = len(caught) + len(false)
-        out[tag] = {"disclosures": len(DISCLOSURES[tag]), "everyday": len(EVERYDAY.get(tag, [])),
+        out[tag] = {"disclosures": len(disclosures[tag]), "everyday": len(everyday.get(tag, [])),
                     "caught": len(caught), "false_flags": len(false),
-                    "recall": len(caught) / len(DISCLOSURES[tag]),
+                    "recall": len(caught) / len(disclosures[tag]),
                     "precision": len(caught) / flagged if flagged else None,
                     "missed": missed, "wrongly_flagged": false}
     return out
