@@ -158,6 +158,17 @@ def test_settings_health_and_detect(lt):
     assert r.status_code == 400 and r.json() == {"error": "Invalid request: missing q parameter"}
 
 
+def test_detect_answers_best_first_and_knows_shahmukhi_from_urdu(lt):
+    client, tokens = lt
+    r = client.post("/detect", data={"q": "مینوں اج کلینک نئیں جانا",
+                                     "api_key": tokens["researcher"]})
+    assert r.status_code == 200
+    found = r.json()
+    assert found[0]["language"] == "pa-Arab"
+    assert [d["confidence"] for d in found] == sorted((d["confidence"] for d in found),
+                                                      reverse=True)
+
+
 def test_the_libretranslate_client_in_argostranslate_works(live_server, people, copy_packs):
     from argostranslate.apis import LibreTranslateAPI as ArgosClient
     client = ArgosClient(live_server.url, api_key=people["communicator"][1])
