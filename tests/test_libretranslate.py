@@ -444,6 +444,41 @@ def test_translated_files_expire(lt, store):
     assert client.get(response.json()["translatedFileUrl"]).status_code == 404
 
 
+def test_expired_files_go_at_start_up_and_in_housekeeping_without_any_request(settings, store):
+    """Nobody calls /translate_file again: start-up and the worker's periodic cleaning
+    remove files past their 30 minutes (and half-written ones of dead writers), keeping
+    fresh ones, whose links still work."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from cohear import app, maintenance
+    from language_packs.libretranslate import FILES_DIR
+    folder = settings.data_dir / FILES_DIR
+    folder.mkdir(exist_ok=True)
+
+    def files(age_minutes: float):
+        old = folder / f"{os.urandom(16).hex()}.old.txt"
+        old.write_text("Translated words.")
+        then = time.time() - age_minutes * 60
+        os.utime(old, (then, then))
+        return old
+    # A half-written file of a process that is gone (a child that wrote it and exited).
+    subprocess.run([sys.executable, "-c", (
+        "import sys; from pathlib import Path; from cohear import temporaries; "
+        f"d = Path({str(settings.data_dir)!r}); "
+        f"temporaries.path(d, d / {FILES_DIR!r}, 'translated').write_text('half')")],
+        check=True)
+    expired, fresh = files(31), files(5)
+    app.create_app(settings, start_worker=False)  # start-up
+    assert not expired.exists() and fresh.exists()
+    assert sorted(p.name for p in folder.iterdir()) == [fresh.name]
+    expired = files(31)
+    assert maintenance.clean_temporaries(store) == [f"{FILES_DIR}/{expired.name[:32]}"]
+    assert not expired.exists() and fresh.exists()
+
+
 # -- suggestions -----------------------------------------------------------------------
 def suggest(client, key, **fields):
     return client.post("/suggest", json=fields | {"api_key": key})
