@@ -20,6 +20,7 @@ from cohear.auth import User
 from cohear.errors import CohearError
 from cohear.store import Store
 from tui.commands import ActionsProvider
+from tui.display import safe
 from tui.screens.agreement import AgreementScreen
 from tui.screens.help import HelpScreen
 from tui.screens.queue import QueueScreen
@@ -66,7 +67,7 @@ class CohearApp(App):
         self.store = store
         self.user = user
         self.set_reactive(CohearApp.reorder_rtl, reorder_rtl)
-        self.sub_title = f"{user.name} ({user.role})"
+        self.sub_title = safe(f"{user.name} ({user.role})")
 
     def on_mount(self) -> None:
         # A communicator has no answers to review: they start with translations.
@@ -97,7 +98,7 @@ class CohearApp(App):
         try:
             self.user.require(action)
         except CohearError as exc:
-            self.notify(exc.message(), title=exc.title, severity="error", timeout=8)
+            self.notify(safe(exc.message()), title=exc.title, severity="error", timeout=8)
             return
         self.push_screen(screen_class())
 
