@@ -1011,6 +1011,175 @@ def test_a_dead_token_then_another_collector_offline_never_sends_the_firsts_item
     context.close()
 
 
+def test_two_tabs_and_a_link_opened_offline_never_lend_one_collectors_token_to_another(
+        browser, live_server, people, store, journey, api):
+    """A's respondent waits on the phone in one tab; B's one-time link is opened in
+    another with no connection. Neither tab takes the link for anyone until the server
+    has swapped it, both then show B's own outbox, and A's items (A's token still works)
+    stay A's until A signs in again; then they go once."""
+    (first, first_token), (second, _) = people["collector"], people["collector2"]
+    link = api["admin"].post("/collect/api/links", json={"collector": second.name}).json()
+    context = phone(browser)
+    sent = Sent(context, live_server.url)
+    tab = open_page(context, live_server.url)
+    tab.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    sign_in(tab, first_token)
+    keep_survey_on_phone(tab, journey["id"], "en")
+    reference = save_a_respondent_offline(tab, context, A_WORDS)
+    a_keys = phone_item_keys(tab)
+
+    other = context.new_page()
+    other.goto(link["url"])
+    other.wait_for_selector("body[data-ready=true]")
+    assert "link=" not in other.url
+    for page in (other, tab):
+        assert settled(page) == "checking", page
+        page.wait_for_selector("#checking-body[data-key=checking_link]")
+        nothing_of(page, first.name, reference)
+    shot(other, "64-link-offline-checking")
+    # The code waits on the phone for the connection, not in the address bar.
+    assert link["code"] not in other.evaluate("() => location.href + history.length")
+
+    context.set_offline(False)
+    for page in (other, tab):
+        page.wait_for_selector("#setup:not([hidden])")
+        assert page.text_content("#who") == f"Signed in as {second.name}"
+        nothing_of(page, first.name, reference)
+        assert page.get_attribute("#others-waiting", "data-count") == "3"
+    shot(other, "65-link-swapped-b")
+    assert api["admin"].get("/collect/api/links").json()[0]["state"] == "used"
+    # B's sign-in checked, A's items never went with it (nor with A's token: A is not
+    # signed in here any more).
+    assert not a_keys & {key for _, _, key in sent.requests}
+    assert store.one("SELECT count(*) FROM survey_sessions")[0] == 0
+
+    # A signs in again in one tab; the other follows; A's items go once.
+    tab.click("#menu-button")
+    tab.click("#sign-out")
+    tab.wait_for_selector("#sign-in:not([hidden])")
+    other.wait_for_selector("#sign-in:not([hidden])")
+    sign_in(tab, first_token)
+    heading_is(tab, 2, 2)
+    other.wait_for_selector("#question:not([hidden])")
+    assert other.text_content("#who") == f"Signed in as {first.name}"
+    done_items(tab, 3)
+    done_items(other, 3)
+    assert {key for _, token, key in sent.requests if key} == a_keys
+    assert {token for _, token, key in sent.requests if key in a_keys} == {first_token}
+    assert store.one("SELECT count(*) FROM survey_sessions WHERE collector_id = ?",
+                     (first.id,))[0] == 1
+    assert store.one("SELECT count(*) FROM answers")[0] == 1
+    context.close()
+
+
+def test_an_admins_or_workers_token_on_a_phone_with_a_collectors_items(
+        browser, live_server, people, store, journey):
+    """Tokens that are not the items' collector's, entered offline: an admin's is an
+    admin once the server says so (their own, empty outbox, and the links form), a
+    worker's is refused and forgotten. Neither sends, nor shows, the collector's items."""
+    (first, first_token) = people["collector"]
+    admin, admin_token = people["admin"]
+    _, worker_token = people["worker"]
+    context = phone(browser)
+    sent = Sent(context, live_server.url)
+    page = open_page(context, live_server.url)
+    sign_in(page, first_token)
+    keep_survey_on_phone(page, journey["id"], "en")
+    reference = save_a_respondent_offline(page, context, A_WORDS)
+    a_keys = phone_item_keys(page)
+    page.click("#menu-button")
+    page.click("#sign-out")
+    page.click("#confirm button[value=out]")
+    page.wait_for_selector("#sign-in:not([hidden])")
+
+    for token in (worker_token, admin_token):
+        page.fill("#token", token)
+        page.click("#sign-in-form button[type=submit]")
+        assert settled(page) == "checking"
+        nothing_of(page, first.name, reference)
+        context.set_offline(False)
+        if token == worker_token:
+            page.wait_for_selector("#sign-in:not([hidden])")
+            assert page.get_attribute("#notice", "data-key") == "err_role-may-not"
+            assert page.evaluate("() => localStorage.getItem('cohear.collect.signin')") == "{}"
+            context.set_offline(True)
+    page.wait_for_selector("#setup:not([hidden]), #no-surveys:not([hidden])")
+    assert page.text_content("#who") == f"Signed in as {admin.name}"
+    assert page.is_visible("#links")
+    nothing_of(page, first.name, reference)
+    assert page.get_attribute("#others-waiting", "data-count") == "3"
+    page.click("#send-now")
+    page.wait_for_function("() => document.querySelector('#uploads').dataset.items === '0'")
+    assert not a_keys & {key for _, _, key in sent.requests}
+    assert store.one("SELECT count(*) FROM survey_sessions")[0] == 0
+    context.close()
+
+
+MISTAKEN_SIGN_IN = """([token, who]) => {
+  localStorage.setItem("cohear.collect.signin", JSON.stringify({token, me: who}));
+}"""
+
+
+def test_a_phone_that_takes_a_token_for_the_wrong_collector_is_refused_by_the_server(
+        browser, live_server, people, store, journey):
+    """The second line of defence. First, the state an earlier page version left after
+    the tester's steps (B's token, A remembered as "me") is checked again, not trusted.
+    Then the page's record is made wrong on purpose (B's token recorded as A's), the
+    page opened offline: it shows A, and sends A's items with B's token once online.
+    Every item says it is A's, so the server refuses each (403 collector-mismatch) and
+    stores nothing; the page says so, asks the server who the token is, and opens B's
+    own outbox, A's items still waiting for A."""
+    (first, first_token), (second, second_token) = people["collector"], people["collector2"]
+    context = phone(browser)
+    sent = Sent(context, live_server.url)
+    refused = []
+    context.on("response", lambda r: refused.append(r.url) if r.status == 403 else None)
+    page = open_page(context, live_server.url)
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    sign_in(page, first_token)
+    keep_survey_on_phone(page, journey["id"], "en")
+    save_a_respondent_offline(page, context, A_WORDS)
+    a_keys = phone_item_keys(page)
+
+    # What an earlier version kept: the token and, apart from it, who "me" was.
+    page.evaluate("""([token, who]) => {
+      localStorage.removeItem("cohear.collect.signin");
+      localStorage.setItem("cohear.collect.token", token);
+      localStorage.setItem("cohear.collect.me", JSON.stringify(who));
+    }""", [second_token, {"id": first.id, "name": first.name, "role": "collector"}])
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert settled(page) == "checking"
+    assert page.evaluate("() => localStorage.getItem('cohear.collect.me')") is None
+
+    # The planted fault: B's token recorded as A's.
+    page.evaluate(MISTAKEN_SIGN_IN, [second_token, {"id": str(first.id), "name": first.name,
+                                                    "role": "collector"}])
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    heading_is(page, 2, 2)  # the page believes it: A's respondent, B's token
+    context.set_offline(False)
+    page.wait_for_selector("#notice[data-key='err_collector-mismatch']")
+    page.wait_for_selector("#setup:not([hidden])")
+    assert page.text_content("#who") == f"Signed in as {second.name}"
+    assert page.get_attribute("#others-waiting", "data-count") == "3"
+    shot(page, "66-collector-mismatch")
+    assert refused and all("/collect/api/" in url for url in refused)
+    assert store.one("SELECT count(*) FROM survey_sessions")[0] == 0
+    assert store.one("SELECT count(*) FROM collect_uploads")[0] == 0
+    no_words_of_a_on_the_server(store)
+    # A's items are still waiting for A, unharmed.
+    assert a_keys <= phone_item_keys(page)
+    page.click("#menu-button")
+    page.click("#sign-out")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    sign_in(page, first_token)
+    done_items(page, 3)
+    assert store.one("SELECT count(*) FROM answers")[0] == 1
+    assert sent.keys_sent_with(first_token) >= a_keys
+    context.close()
+
+
 def test_the_urdu_page_keeps_a_small_header_latin_words_in_a_latin_font(
         browser, live_server, people, store, journey):
     _, token = people["collector"]

@@ -84,7 +84,12 @@ export class Outbox {
     this.running = false;
     this.timer = null;
     window.addEventListener("online", () => this.retryNow());
+    // Another tab of the page changed the outbox: show it as it now is.
+    this.tabs = "BroadcastChannel" in window ? new BroadcastChannel("cohear-collect-outbox") : null;
+    if (this.tabs) this.tabs.onmessage = () => this.onChange();
   }
+
+  told() { if (this.tabs) this.tabs.postMessage("changed"); }
 
   // Whose outbox this is from now on, and the token the server confirmed is theirs.
   // Without a token the owner's list is only shown (their sign-in ran out); without an
@@ -112,6 +117,7 @@ export class Outbox {
       tx.onerror = () => reject(tx.error);
       tx.onabort = () => reject(tx.error);
     });
+    if (mode === "readwrite" && name === "items") this.told();
     return result;
   }
 
