@@ -519,11 +519,14 @@ def correct(store: Store, recording_id: int, user: User, *, text: str | None = N
         after_english = _preferred_english(
             {k: v for k, (v, _) in english_out.items()},
             {k: of for k, (_, of) in english_out.items() if of is not None})
+        # The reviewer's note goes with the words (it may quote the respondent), where a
+        # withdrawal erases it; `detail` holds facts only.
         audit.record(conn, user, "transcript.correct", "recording", recording_id,
                      before={"version": current["version"], "text": current["text"],
                              "english": current["english"]},
-                     after={"version": version, "text": new_text, "english": after_english},
-                     detail=note[:200])
+                     after={"version": version, "text": new_text, "english": after_english,
+                            "note": note[:1000]},
+                     detail=f"version {version}")
     corrected = transcript(store, recording_id, user, version)
     if corrected["english_stale"]:
         queue_english(store, recording_id, version, user)
