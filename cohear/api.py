@@ -69,6 +69,8 @@ def revoke_token(prefix: str, store: Store = Depends(get_store),
 @router.get("/jobs", response_model=list[JobOut])
 def list_jobs(status: str | None = None, limit: int = Query(100, ge=1, le=1000),
               jobs: JobQueue = Depends(get_jobs), user: User = Depends(allow("jobs.read"))):
+    """Admins and reviewers see every job; everyone else the jobs they started (a job
+    ties ids together: which answers, queued by which collector)."""
     mine = None if user.may("jobs.read_all") else user.id
     return jobs.list(status=status, created_by=mine, limit=limit)
 
