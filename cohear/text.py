@@ -16,6 +16,7 @@ U+000B, U+000C, U+000E-U+001F), lone surrogates, U+FFFE or U+FFFF. So:
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -64,6 +65,13 @@ def check_each(values, field: str) -> None:
     for value in values or ():
         if isinstance(value, str):
             check(value, field)
+
+
+def letters_and_digits(value: str | None) -> int:
+    """How many letters and digits (Unicode categories L and N) `value` holds: what a
+    note says, not its length. Dots, spaces, punctuation and invisible characters
+    (zero-width spaces, soft hyphens, Braille blanks) count for nothing, in any script."""
+    return sum(1 for ch in value or "" if unicodedata.category(ch)[0] in "LN")
 
 
 def xml_safe(value: str | None) -> str:

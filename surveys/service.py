@@ -1150,7 +1150,7 @@ def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -
     actor.require("safeguarding.raise")
     text_rule.check(reason, "safeguarding reason")
     reason = (reason or "").strip()
-    if not reason:
+    if not text_rule.letters_and_digits(reason):
         raise BadInput("say why this answer is a safeguarding concern", fix="add a reason")
     limits.check_chars("the reason", reason, limits.NOTE_CHARS)
     with store.transaction() as conn:
@@ -1164,22 +1164,29 @@ def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -
     return get_answer(store, actor, answer_id)
 
 
-# Closing a concern is a record of what was done: "ok" or an empty note says nothing a
-# safeguarding lead could follow up, so a note shorter than this is refused.
-MIN_HANDLING_NOTE_CHARS = 10
+# Closing a concern is a record of what was done: "ok", an empty note, or one of dots,
+# spaces or invisible characters says nothing a safeguarding lead could follow up, so
+# a note with fewer letters and digits than this (a few words' worth, in any script)
+# is refused. Characters are not counted: ".........." or twelve zero-width spaces
+# are ten characters and no words.
+MIN_HANDLING_NOTE_LETTERS = 10
 MAX_HANDLING_NOTE_CHARS = limits.NOTE_CHARS
 
 
 def handle_safeguarding(store: Store, actor: User, answer_id: int, note: str) -> dict:
     """Record that a concern was handled: `note` says what was done and who was told
-    (at least MIN_HANDLING_NOTE_CHARS characters). Audit-logged with the earlier note."""
+    (at least MIN_HANDLING_NOTE_LETTERS letters or digits). Audit-logged with the
+    earlier note."""
     actor.require("safeguarding.handle")
     text_rule.check(note, "safeguarding note")
     note = (note or "").strip()
-    if len(note) < MIN_HANDLING_NOTE_CHARS:
+    letters = text_rule.letters_and_digits(note)
+    if letters < MIN_HANDLING_NOTE_LETTERS:
+        # The note is not quoted: even a short one may name the respondent.
         raise Unprocessable(
             "handling a safeguarding concern needs a note of the action taken and who was told"
-            + (f" (the note {note!r} is too short)" if note else ""),
+            + (f" (the note has {letters} letters or digits; at least "
+               f"{MIN_HANDLING_NOTE_LETTERS} are needed)" if note else ""),
             fix="say what was done and who was told, e.g. 'rang the practice safeguarding "
                 "lead, who will call the respondent today'")
     if len(note) > MAX_HANDLING_NOTE_CHARS:
