@@ -164,6 +164,8 @@ EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
     ("GET", "/openapi.json"): (public(), lambda w, u: get("/openapi.json")),
     ("GET", "/docs"): (public(), lambda w, u: get("/docs")),
     ("MOUNT", "/docs-assets"): (public(), lambda w, u: get("/docs-assets/swagger-ui.css")),
+    # /healthz says ok or degraded and names what is wrong; the details are admins'.
+    ("GET", "/api/health"): (roles(200, 403, 403, 403, 403), lambda w, u: get("/api/health")),
     ("GET", "/api/me"): (roles(200, 200, 200, 200, 200), lambda w, u: get("/api/me")),
     ("GET", "/api/users"): (roles(200, 403, 403, 403, 403), lambda w, u: get("/api/users")),
     ("POST", "/api/users"): (roles(201, 403, 403, 403, 403), lambda w, u: post(
