@@ -284,6 +284,35 @@ def suggest(conn, store: Store, answer_text_id: int, text: str) -> int:
     return added
 
 
+def suggest_again(store: Store, *, batch: int = 500) -> dict[str, int]:
+    """Run today's rules over every stored answer text again, adding what older rules
+    missed (a phone number next to another number); suggestions already there, and
+    reviewers' decisions on them, stay as they are. Number, date and time answers are
+    checked values and get none, as when they were stored. Returns the texts read and
+    the suggestions added."""
+    from surveys.values import VALUE_KINDS
+    marks = ",".join("?" * len(VALUE_KINDS))
+    names = _names(store)
+    texts = added = 0
+    last = 0
+    while True:
+        rows = store.all(
+            "SELECT t.id, t.text FROM answer_texts t JOIN answers a ON a.id = t.answer_id "
+            f"JOIN survey_questions q ON q.id = a.question_id WHERE t.id > ? AND q.kind NOT "
+            f"IN ({marks}) ORDER BY t.id LIMIT ?", (last, *VALUE_KINDS, batch))
+        if not rows:
+            return {"texts": texts, "added": added}
+        with store.transaction() as conn:
+            for row in rows:
+                for start, end, kind in find_pii(row["text"] or "", names):
+                    added += conn.execute(
+                        "INSERT OR IGNORE INTO redactions (answer_text_id, start_offset, "
+                        "end_offset, kind) VALUES (?, ?, ?, ?)",
+                        (row["id"], start, end, kind)).rowcount
+        texts += len(rows)
+        last = rows[-1]["id"]
+
+
 def list_for_answer(store: Store, answer_id: int) -> list[dict]:
     rows = store.all("SELECT r.*, t.rendering, t.version, t.text FROM redactions r JOIN "
                      "answer_texts t ON t.id = r.answer_text_id WHERE t.answer_id = ? "

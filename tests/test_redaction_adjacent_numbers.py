@@ -95,3 +95,40 @@ def test_what_a_researcher_reads_and_exports_hide_both_numbers(store, people):
     exported = exports.export_files(store, made["id"], "csv")[0].read_text(encoding="utf-8-sig")
     assert "call [phone] [phone] or mobile [phone] [date_of_birth]" in exported
     assert not any(d in exported for d in ("496 0000", "900123", "900456", "1987"))
+
+
+def test_answers_stored_under_the_older_rules_get_the_missed_suggestions(store, people,
+                                                                         monkeypatch, capsys):
+    """`cohear surveys suggest-redactions` after upgrading: what the older rules missed
+    is suggested; a decision already made stays; nothing is removed."""
+    from cohear.cli import main
+    from surveys import service, views
+    users = {role: user for role, (user, _) in people.items()}
+    s = service.create_survey(store, users["communicator"], title="Old", purpose="p",
+                              base_language="en", questions=[
+                                  {"kind": "consent", "name": "consent", "text": "Agree?"},
+                                  {"kind": "open", "name": "story", "text": "Tell us"}])
+    service.open_language(store, users["communicator"], s["id"], "en")
+    session = service.start_session(store, users["collector"], s["id"], "en")
+    service.record_consent(store, users["collector"], session["id"], method="tick")
+    answer = service.submit_answer(store, users["collector"], session["id"],
+                                   s["questions"][1]["id"],
+                                   text="mobile 07700900123 12/03/1987")
+    text_id = answer["texts"]["original"]["id"]
+    with store.transaction() as conn:  # what the older rules left: the date, accepted
+        conn.execute("DELETE FROM redactions WHERE kind = 'phone'")
+        conn.execute("UPDATE redactions SET status = 'accepted'")
+    assert "07700900123" in views.answer_view(store, answer["id"], users["researcher"])[
+        "texts"]["original"]["text"]
+    monkeypatch.setenv("COHEAR_DATA_DIR", str(store.settings.data_dir))
+    assert main(["surveys", "suggest-redactions"]) == 0
+    assert "added 1 redaction suggestion" in capsys.readouterr().out
+    rows = {(r["found"], r["kind"], r["status"]) for r in
+            redaction.list_for_answer(store, answer["id"])}
+    assert rows == {("07700900123", "phone", "suggested"),
+                    ("12/03/1987", "date_of_birth", "accepted")}
+    assert views.answer_view(store, answer["id"], users["researcher"])["texts"]["original"][
+        "text"] == "mobile [phone] [date_of_birth]"
+    assert redaction.suggest_again(store) == {"texts": 1, "added": 0}
+    assert store.one("SELECT count(*) FROM redactions WHERE answer_text_id = ?",
+                     (text_id,))[0] == 2
