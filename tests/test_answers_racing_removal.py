@@ -218,6 +218,33 @@ def test_a_typed_answer_during_a_withdrawal_is_refused_too(store, users, survey,
     assert store.one("SELECT count(*) FROM answers")[0] == 0
 
 
+def test_a_withdrawal_just_after_the_answer_was_saved_takes_it_and_says_so(
+        store, users, survey, monkeypatch):
+    """The other order: the answer is saved, then the respondent withdraws before its
+    transcription is queued. The withdrawal's counts include it, nothing of it stays,
+    and the request says what happened (409), not that a recording is missing."""
+    from surveys import links, service
+    collector = users["collector"]
+    session = session_with(store, collector, survey, consent=True, answered=False)
+    real, reports = links.queue_transcription, []
+
+    def withdrawn_first(*args, **kwargs):
+        reports.append(service.withdraw_consent(store, users["reviewer"],
+                                                session["respondent_id"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(links, "queue_transcription", withdrawn_first)
+    with pytest.raises(Conflict) as refused:
+        service.submit_answer(store, collector, session["id"], survey["voice"],
+                              audio=io.BytesIO(variants(1)[0]), filename="a.wav",
+                              content_type="audio/wav")
+    assert refused.value.code == "respondent-withdrawn"
+    assert reports[0]["deleted"]["answers"] == 1 and reports[0]["deleted"]["recordings"] == 1
+    assert store.one("SELECT count(*) FROM answers")[0] == 0
+    assert store.one("SELECT count(*) FROM recordings")[0] == 0
+    assert store.one("SELECT count(*) FROM jobs WHERE kind = 'speech.transcribe'")[0] == 0
+
+
 def test_a_refused_answer_keeps_a_recording_that_was_already_there(store, users, survey):
     """The same bytes sent again for a withdrawn respondent: the recording they name is
     the one an earlier answer uses, and it stays."""
