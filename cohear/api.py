@@ -1,4 +1,5 @@
-"""The shell's own routes: who am I, users and tokens, jobs, the audit log, models."""
+"""The shell's own routes: who am I, users and tokens, jobs, the audit log, models,
+and the health details behind /healthz."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from cohear import audit, auth, limits, models
+from cohear import audit, auth, health, limits, models
 from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
 from cohear.ids import Id
@@ -16,6 +17,7 @@ from cohear.schema import (
     BODY,
     SIGNED_IN,
     AuditEntry,
+    HealthDetailOut,
     JobOut,
     JobQueued,
     Me,
@@ -69,6 +71,8 @@ def revoke_token(prefix: str, store: Store = Depends(get_store),
 @router.get("/jobs", response_model=list[JobOut])
 def list_jobs(status: str | None = None, limit: int = Query(100, ge=1, le=1000),
               jobs: JobQueue = Depends(get_jobs), user: User = Depends(allow("jobs.read"))):
+    """Admins and reviewers see every job; everyone else the jobs they started (a job
+    ties ids together: which answers, queued by which collector)."""
     mine = None if user.may("jobs.read_all") else user.id
     return jobs.list(status=status, created_by=mine, limit=limit)
 
@@ -87,6 +91,16 @@ def get_job(job_id: Id, jobs: JobQueue = Depends(get_jobs),
 def cancel_job(job_id: Id, jobs: JobQueue = Depends(get_jobs),
                _: User = Depends(allow("jobs.cancel"))) -> dict:
     return jobs.cancel(job_id)
+
+
+@router.get("/health", response_model=HealthDetailOut)
+def health_details(store: Store = Depends(get_store), jobs: JobQueue = Depends(get_jobs),
+                   _: User = Depends(allow("system.check"))) -> dict:
+    """What /healthz sums up, part by part: the database and its path, pending
+    migrations, job counts, the Whisper model and device (and why a GPU machine fell
+    back to its CPU), installed language packs, the version. Admins only: it describes
+    the machine to whoever reads it."""
+    return health.details(store, jobs)
 
 
 @router.post("/jobs/integrity-check", status_code=202, response_model=JobQueued)

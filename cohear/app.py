@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cohear import __version__, limits, logs, temporaries
+from cohear import __version__, health, limits, logs, temporaries
 from cohear.errors import CohearError
 from cohear.jobs import JobQueue
 from cohear.schema import HealthOut
@@ -304,7 +304,10 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
 
     @app.get("/healthz", tags=["shell"], response_model=HealthOut)
     def healthz() -> dict:
-        return health(store, jobs)
+        """Whether cohear can do its work now, for anyone (a monitor holds no token):
+        `ok` or `degraded`, and which parts are wrong, by name only. Admins read the
+        details at /api/health."""
+        return health.summary(store, jobs)
 
     _offline_docs(app)
     from cohear.api import router as shell_router
@@ -374,58 +377,3 @@ def _title(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
-
-
-def health(store: Store, jobs: JobQueue) -> dict:
-    """What a monitor (or a person) needs to know: can cohear do its work right now?"""
-    from cohear import models
-
-    out: dict = {"status": "ok", "version": __version__}
-    try:
-        store.one("SELECT 1")
-        pending = store.pending_migrations()
-        out["database"] = {"ok": not pending, "path": str(store.path),
-                           "pending_migrations": [m.key for m in pending]}
-    except CohearError as exc:
-        out["database"] = {"ok": False, "error": exc.message()}
-    try:
-        out["jobs"] = {"ok": True, "backend": store.settings.job_backend, "counts": jobs.counts()}
-    except Exception as exc:  # noqa: BLE001
-        out["jobs"] = {"ok": False, "error": logs.summary(exc)}
-    try:
-        wanted = store.settings.whisper_model
-        listed = {m["name"]: m for m in models.list_models(store)}
-        m = listed.get(wanted)
-        out["whisper"] = {"ok": bool(m and m["verified"] and m["present"]), "model": wanted,
-                          "verified": bool(m and m["verified"])} | whisper_device(store)
-        if not out["whisper"]["ok"]:
-            out["whisper"]["fix"] = "run `cohear models install`"
-        elif out["whisper"]["fallback_reason"]:
-            out["whisper"]["fix"] = ("the GPU is not used: see the fallback reason, and "
-                                     "`cohear doctor` for what is missing")
-    except Exception as exc:  # noqa: BLE001
-        out["whisper"] = {"ok": False, "error": logs.summary(exc)}
-    try:
-        from language_packs import packs
-        out["language_packs"] = {"ok": True, "installed": packs.installed_pairs(store)}
-    except (ImportError, AttributeError):
-        out["language_packs"] = {"ok": True, "installed": []}
-    if not all(part.get("ok") for key, part in out.items() if isinstance(part, dict)):
-        out["status"] = "degraded"
-    # A GPU machine transcribing on its CPU still works, but far slower than planned.
-    if out.get("whisper", {}).get("fallback_reason"):
-        out["status"] = "degraded"
-    return out
-
-
-def whisper_device(store: Store) -> dict:
-    """Where this process transcribes: the setting, and once the model has loaded (with
-    the first transcription) the device it proved, its compute type and, when `auto`
-    fell back to the CPU, why. Before that, `device` is null."""
-    from cohear import cuda
-    choice = cuda.current_choice()
-    if choice.get("model") != store.settings.whisper_model:
-        choice = {}
-    return {"requested": store.settings.whisper_device, "device": choice.get("device"),
-            "compute_type": choice.get("compute_type"),
-            "fallback_reason": choice.get("fallback_reason")}

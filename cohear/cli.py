@@ -229,8 +229,9 @@ def db_restore(path: Path = typer.Argument(..., help="A folder made by `cohear d
 
 
 @db_app.command("check")
-def db_check(repair: bool = typer.Option(False, help="Remove orphan blob files older than an "
-                                          "hour, and half-written files of dead processes."),
+def db_check(repair: bool = typer.Option(False, help="Remove orphan blob files and recordings "
+                                          "of answers never saved, older than an hour, and "
+                                          "half-written files of dead processes."),
              as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")):
     """Check the database (integrity, foreign keys) and every blob's hash."""
     from cohear.store import Store
@@ -242,11 +243,24 @@ def db_check(repair: bool = typer.Option(False, help="Remove orphan blob files o
         console.print(f"database: {report['database']}")
         console.print(f"blobs checked: {report['blobs_checked']}, orphan files: "
                       f"{len(report['orphans'])}, removed: {len(report['removed'])}")
+        if "orphan_recordings" in report:
+            console.print(f"recordings of answers or consents never saved: "
+                          f"{_ids(report['orphan_recordings'])}, removed: "
+                          f"{_ids(report['recordings_removed'])}")
+            console.print("recordings of their own that no answer or consent uses (kept): "
+                          f"{_ids(report['unattached_recordings'])}")
         for p in report["problems"]:
             console.print(f"[red]problem:[/] {p}")
         console.print("[green]ok[/]" if report["ok"] else "[red]problems found[/]")
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+def _ids(ids: list[int], shown: int = 20) -> str:
+    if not ids:
+        return "none"
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return f"{len(ids)} (" + ", ".join(str(i) for i in ids[:shown]) + more + ")"
 
 
 # -- users ---------------------------------------------------------------------------

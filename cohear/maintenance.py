@@ -13,7 +13,8 @@ def integrity_check(ctx: JobContext) -> dict:
     """`cohear db check` as a background job (it hashes every blob, which takes a while)."""
     report = ctx.store.check()
     return {"ok": report["ok"], "problems": report["problems"][:100],
-            "orphans": len(report["orphans"]), "blobs_checked": report["blobs_checked"]}
+            "orphans": len(report["orphans"]), "blobs_checked": report["blobs_checked"],
+            "orphan_recordings": len(report.get("orphan_recordings", []))}
 
 
 @periodic("cohear.temporaries", 600)

@@ -25,7 +25,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "users.manage": frozenset({"admin"}),
     "audit.read": frozenset({"admin"}),
     "jobs.read": ALL,
-    "jobs.read_all": STAFF,
+    # A job's payload and author tie ids together (a `surveys.english` job names answer
+    # ids and the collector who queued it), so only those who may read every answer as
+    # stored see every job; everyone else sees the jobs they started (a researcher's
+    # exports, a communicator's translations, a collector's transcriptions).
+    "jobs.read_all": frozenset({"admin", "reviewer"}),
     "jobs.cancel": frozenset({"admin"}),
     "system.check": frozenset({"admin"}),
     "models.read": STAFF,
@@ -36,7 +40,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 # action -> roles that may do it only to what they hold (created, run or uploaded).
 OWN_ONLY: dict[str, frozenset[str]] = {
-    "jobs.read": frozenset({"collector"}),  # jobs they started
+    "jobs.read": frozenset({"communicator", "collector", "researcher"}),  # jobs they started
 }
 
 

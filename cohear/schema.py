@@ -9,7 +9,7 @@ field added to an answer later is passed on, and named here when it is documente
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -45,10 +45,20 @@ BODY = (400, 413)
 
 
 class HealthOut(Out):
-    status: str
+    """What anyone may know: whether cohear works, and which parts do not, by name."""
+    status: Literal["ok", "degraded"]
+    problems: list[Literal["database", "jobs", "whisper", "language_packs"]]
+
+
+class HealthDetailOut(Out):
+    """Every part's state, for admins: the database (and its path), jobs (and their
+    counts), Whisper (model, device, why it fell back), installed language packs."""
+    status: Literal["ok", "degraded"]
     version: str
     database: dict[str, Any]
     jobs: dict[str, Any]
+    whisper: dict[str, Any]
+    language_packs: dict[str, Any]
 
 
 class Me(Out):

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import errno
 import hashlib
+import importlib
 import importlib.resources
 import json
 import os
@@ -17,7 +18,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -34,6 +35,20 @@ MIGRATION_PACKAGES = ("cohear", "language_packs", "comms", "speech", "surveys", 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 15_000
 CHUNK = 1024 * 1024
+
+
+# Packages' own parts of `Store.check`: fn(store, *, repair, grace_seconds) -> a dict
+# added to the report (surveys lists recordings nothing uses). Their modules are loaded
+# before each check, so a check runs wherever it is called from (CLI, job, restore).
+INTEGRITY_CHECKS: dict[str, Callable[..., dict]] = {}
+INTEGRITY_MODULES = ("surveys.recordings",)
+
+
+def integrity_check(name: str) -> Callable[[Callable[..., dict]], Callable[..., dict]]:
+    def register(fn: Callable[..., dict]) -> Callable[..., dict]:
+        INTEGRITY_CHECKS[name] = fn
+        return fn
+    return register
 
 
 def utcnow() -> str:
@@ -291,8 +306,19 @@ class Store:
         Orphan blob files (written, but their database row never committed, e.g. after a
         crash mid-upload) are listed, and with `repair` those older than the grace period
         are removed, with every temporary whose writer is gone (`cohear.temporaries`).
+        Each package's own check (`integrity_check`) adds its findings, and repairs with
+        the same grace period.
         """
         report: dict = {"database": str(self.path), "problems": [], "orphans": [], "removed": []}
+        for name in INTEGRITY_MODULES:
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if not (exc.name and (exc.name == name or name.startswith(exc.name + "."))):
+                    raise
+        if not self.pending_migrations():  # a package's tables may not be there yet
+            for fn in INTEGRITY_CHECKS.values():
+                report |= fn(self, repair=repair, grace_seconds=grace_seconds)
         integrity = [r[0] for r in self.conn.execute("PRAGMA integrity_check")]
         if integrity != ["ok"]:
             report["problems"] += [f"integrity_check: {line}" for line in integrity]

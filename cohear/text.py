@@ -26,6 +26,7 @@ a window, write the clipboard or wipe the screen, and DEL (U+007F) and the C1 co
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -105,6 +106,13 @@ def check_each(values, field: str) -> None:
     for value in values or ():
         if isinstance(value, str):
             check(value, field)
+
+
+def letters_and_digits(value: str | None) -> int:
+    """How many letters and digits (Unicode categories L and N) `value` holds: what a
+    note says, not its length. Dots, spaces, punctuation and invisible characters
+    (zero-width spaces, soft hyphens, Braille blanks) count for nothing, in any script."""
+    return sum(1 for ch in value or "" if unicodedata.category(ch)[0] in "LN")
 
 
 def xml_safe(value: str | None) -> str:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -112,14 +113,17 @@ def whisper_language(tag: str | None) -> str | None:
 
 # -- ingest ---------------------------------------------------------------------------
 def ingest(store: Store, fileobj: IO[bytes], *, filename: str | None, content_type: str | None,
-           uploaded_by: User, language_hint: str | None = None) -> Recording:
+           uploaded_by: User, language_hint: str | None = None,
+           on_stored: Callable[[sqlite3.Connection, int], None] | None = None) -> Recording:
     """Store an uploaded recording: decode it, keep the original bytes and a normalised
     16 kHz mono WAV as blobs, and record its facts.
 
     Bytes already stored (same sha256) are not stored twice: the existing recording is
     returned with `duplicate=True`. Bad audio raises a 4xx CohearError and leaves no row
     and no blob file behind: blobs are written only after decoding succeeded, and removed
-    again if the database write fails.
+    again if the database write fails. `on_stored(conn, recording_id)` runs inside the
+    transaction that records a new recording (never for a duplicate), so a caller notes
+    what the recording is for in the same commit (surveys notes a voice answer's).
     """
     uploaded_by.require("recordings.upload")
     hint = check_language_tag(language_hint)
@@ -136,7 +140,8 @@ def ingest(store: Store, fileobj: IO[bytes], *, filename: str | None, content_ty
         if existing is not None:
             return _duplicate(store, existing, uploaded_by)
         decoded = audio.decode(tmp, filename=filename, content_type=content_type)
-        return _store_new(store, tmp, sha, size, decoded, filename, uploaded_by, hint)
+        return _store_new(store, tmp, sha, size, decoded, filename, uploaded_by, hint,
+                          on_stored)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -182,7 +187,8 @@ def _duplicate(store: Store, recording_id: int, user: User) -> Recording:
 
 
 def _store_new(store: Store, tmp: Path, sha: str, size: int, decoded: audio.DecodedAudio,
-               filename: str | None, user: User, hint: str | None) -> Recording:
+               filename: str | None, user: User, hint: str | None,
+               on_stored: Callable[[sqlite3.Connection, int], None] | None) -> Recording:
     norm_sha = hashlib.sha256(decoded.wav).hexdigest()
     new_files = [s for s in {sha, norm_sha} if not store.blobs.path(s).exists()]
     try:
@@ -205,6 +211,8 @@ def _store_new(store: Store, tmp: Path, sha: str, size: int, decoded: audio.Deco
             audit.record(conn, user, "recording.upload", "recording", rec_id,
                          detail=f"{f['format']}/{f['codec']} {f['duration_seconds']} s, "
                                 f"sha256 {sha[:12]}")
+            if on_stored is not None:
+                on_stored(conn, rec_id)
     except BaseException as exc:
         # Only files this upload created, and only if no row claims them.
         for s in new_files:
@@ -304,6 +312,10 @@ def queue_transcription(store: Store, recording_id: int, actor: User,
     payload = {"recording_id": rec.id, "language": hint, "word_timestamps": word_timestamps,
                "model": store.settings.whisper_model}
     with store.transaction() as conn:
+        # The recording may have gone since it was read (its respondent withdrew).
+        if conn.execute("SELECT 1 FROM recordings WHERE id = ?", (rec.id,)).fetchone() is None:
+            raise NotFound(f"recording {rec.id} does not exist",
+                           fix="it was deleted while its transcription was being queued")
         # Looked for under the write lock: two requests for the same recording at the
         # same moment (the same bytes uploaded twice) make one job, not two.
         waiting = conn.execute(
@@ -507,11 +519,14 @@ def correct(store: Store, recording_id: int, user: User, *, text: str | None = N
         after_english = _preferred_english(
             {k: v for k, (v, _) in english_out.items()},
             {k: of for k, (_, of) in english_out.items() if of is not None})
+        # The reviewer's note goes with the words (it may quote the respondent), where a
+        # withdrawal erases it; `detail` holds facts only.
         audit.record(conn, user, "transcript.correct", "recording", recording_id,
                      before={"version": current["version"], "text": current["text"],
                              "english": current["english"]},
-                     after={"version": version, "text": new_text, "english": after_english},
-                     detail=note[:200])
+                     after={"version": version, "text": new_text, "english": after_english,
+                            "note": note[:1000]},
+                     detail=f"version {version}")
     corrected = transcript(store, recording_id, user, version)
     if corrected["english_stale"]:
         queue_english(store, recording_id, version, user)

@@ -203,6 +203,17 @@ def retention_command(
                   f"{report['cutoff'][:10]}: {', '.join(map(str, report['recordings'])) or 'none'}")
 
 
+@surveys_app.command("suggest-redactions")
+def suggest_redactions_command():
+    """Look for personal data again in every stored answer with today's rules, adding
+    the suggestions older rules missed (run once after upgrading); nothing is removed."""
+    from cohear.cli import console, open_store
+    from surveys.redaction import suggest_again
+    report = suggest_again(open_store())
+    console.print(f"read {report['texts']} answer texts; added {report['added']} "
+                  "redaction suggestion(s) for reviewers to decide")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(surveys_app, name="surveys")
     app.command("export")(export_command)

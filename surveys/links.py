@@ -171,17 +171,36 @@ def approve_translation(store, actor: Any, message_id: int, language: str) -> No
 
 # -- voice answers (speech) --------------------------------------------------------------
 
+@dataclass(frozen=True)
+class StoredRecording:
+    """A recording handed to speech for a survey: its id, and whether this upload made it
+    (False: the same bytes were already there, so it is not this request's to remove)."""
+
+    id: int
+    new: bool
+
+
 def store_recording(store, fileobj: IO[bytes], *, filename: str, content_type: str | None,
-                    uploaded_by: Any, language_hint: str | None) -> int:
-    """Hand a voice answer to speech; returns the recording id."""
+                    uploaded_by: Any, language_hint: str | None,
+                    purpose: str = "answer") -> StoredRecording:
+    """Hand a voice answer (or spoken consent, `purpose="consent"`) to speech. A new
+    recording is noted in `survey_recordings` in the commit that stores it, so one that
+    no answer or consent comes to use is known as left behind (`surveys.recordings`)."""
     svc = _service("speech.service")
     if svc is None or not hasattr(svc, "ingest"):
         raise CohearError("voice answers need the speech package, which is not installed",
                           fix="send the answer as text, or install cohear with speech",
                           status=503)
+
+    def note_purpose(conn, recording_id: int) -> None:
+        from cohear.store import utcnow
+        conn.execute("INSERT OR IGNORE INTO survey_recordings (recording_id, purpose, "
+                     "stored_at) VALUES (?, ?, ?)", (recording_id, purpose, utcnow()))
+
     recording = svc.ingest(store, fileobj, filename=filename, content_type=content_type,
-                           uploaded_by=uploaded_by, language_hint=language_hint)
-    return int(recording.id)
+                           uploaded_by=uploaded_by, language_hint=language_hint,
+                           on_stored=note_purpose)
+    return StoredRecording(int(recording.id), not recording.duplicate)
 
 
 def queue_transcription(store, recording_id: int, actor: Any, language_hint: str | None

@@ -15,6 +15,12 @@ follows a cue ("DOB", "D.O.B.", "date of birth", "born"); a year alone is sugges
 after "born" ("born in 1987"). Ages: "aged 34", "age 34", "I'm 34", "I am 34",
 "34 years old", "34-year-old". Only the date or the number is marked, so a redacted
 text reads "born in [date_of_birth]" or "aged [age]".
+
+Phone numbers: phonenumbers' matcher (POSSIBLE leniency) over the text, and, because it
+reads a run of digit groups as one candidate ("07700 900123 943 476 5919" is no number),
+each run split into the numbers written in a UK form (0 and 9-10 digits, or +/00) that
+phonenumbers accepts. Where suggestions of any kinds overlap, they become one span over
+all of them: more is hidden, never less.
 """
 
 from __future__ import annotations
@@ -138,9 +144,89 @@ def _names_in(text: str, names: Iterable[str]) -> list[tuple[int, int]]:
     return [(origin[m.start()], origin[m.end() - 1] + 1) for m in pattern.finditer(folded)]
 
 
+# A run of digits that may hold phone numbers: digits with the separators people put
+# between their groups (spaces, hyphens, dots, brackets), and a leading + for +44.
+_DIGIT_RUN = re.compile(r"\+?\(?\d[\d \u00a0().-]*\d\)?")
+_DIGIT_GROUP = re.compile(r"\+?\(?\d+\)?")
+_NUMERIC_DATE = re.compile(r"\d{1,2}([./-])\d{1,2}\1\d{2,4}")
+_MIN_PHONE_DIGITS, _MAX_PHONE_DIGITS = 7, 15
+
+
+def _a_phone_number(candidate: str, region: str) -> bool:
+    """phonenumbers' own judgement (POSSIBLE leniency, as for the whole text) of exactly
+    these characters as one number; a date written 12.03.1987 is never one."""
+    digits = sum(ch.isdigit() for ch in candidate)
+    if not _MIN_PHONE_DIGITS <= digits <= _MAX_PHONE_DIGITS + 2:  # + 2: a 00 or (0)
+        return False
+    if _NUMERIC_DATE.fullmatch(candidate):
+        return False
+    return any(m.start == 0 and m.end == len(candidate) for m in phonenumbers.PhoneNumberMatcher(
+        candidate, region, leniency=phonenumbers.Leniency.POSSIBLE))
+
+
+def _whole_number_shape(candidate: str) -> bool:
+    """Written as a whole number is in the UK: 0 and 9 or 10 more digits (01214960000,
+    07700 900123, (0121) 496 0000), or international (+44..., 0044..., +48...), in
+    groups of two digits or more after the first (a count, "0 1 2 3 4 5 6 7 8 9", is not
+    a number; "+44 (0)121" is)."""
+    groups = [g for g in _DIGIT_GROUP.findall(candidate)[1:] if g.strip("()") != "0"]
+    if any(sum(ch.isdigit() for ch in g) < 2 for g in groups):
+        return False
+    digits = "".join(ch for ch in candidate if ch.isdigit())
+    if candidate.lstrip("(").startswith("+") or digits.startswith("00"):
+        return True
+    return digits.startswith("0") and len(digits) in (10, 11)
+
+
+def _phones_in_run(text: str, start: int, end: int, region: str) -> list[tuple[int, int]]:
+    """Phone numbers in one run of digit groups ("07700 900123 943 476 5919", "0121 496
+    0000 07700 900123"): phonenumbers reads a run as one candidate, and a run of two
+    numbers is no number at all. Every stretch of consecutive groups written as a whole
+    number is (see `_whole_number_shape`) is put to phonenumbers, and of the splits of
+    the run into the numbers it accepts, the one covering most digits wins (then the
+    one with fewer numbers). Only stretches starting with 0 or + are tried, so a run of
+    small numbers ("4 5 6 7 8") costs little and is not taken for a phone number."""
+    groups = [(start + m.start(), start + m.end()) for m in _DIGIT_GROUP.finditer(
+        text[start:end])]
+    n = len(groups)
+    # best[i]: (digits covered, -numbers, spans) from group i on.
+    best: list[tuple[int, int, list[tuple[int, int]]]] = [(0, 0, [])] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        choice = best[i + 1]
+        first = text[groups[i][0]:groups[i][1]].lstrip("(")
+        if first.startswith(("0", "+")):
+            digits = 0
+            for j in range(i, n):
+                digits += sum(ch.isdigit() for ch in text[groups[j][0]:groups[j][1]])
+                if digits > _MAX_PHONE_DIGITS + 2:  # + 2: a 00 or a (0)
+                    break
+                s, e = groups[i][0], groups[j][1]
+                if not (_whole_number_shape(text[s:e]) and _a_phone_number(text[s:e], region)):
+                    continue
+                rest = best[j + 1]
+                option = (digits + rest[0], rest[1] - 1, [(s, e), *rest[2]])
+                if option[:2] > choice[:2]:
+                    choice = option
+        best[i] = choice
+    return best[0][2]
+
+
+def _phone_numbers(text: str, region: str) -> list[tuple[int, int]]:
+    # POSSIBLE, not VALID: a number outside the allocated ranges is still someone's number.
+    spans = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(
+        text, region, leniency=phonenumbers.Leniency.POSSIBLE)
+        if sum(ch.isdigit() for ch in m.raw_string) >= _MIN_PHONE_DIGITS]  # not a year or an age
+    for run in _DIGIT_RUN.finditer(text):
+        if len(_DIGIT_GROUP.findall(run.group())) > 1:
+            spans += _phones_in_run(text, run.start(), run.end(), region)
+    return spans
+
+
 def find_pii(text: str, names: Iterable[str] = NAMES, region: str = "GB"
              ) -> list[tuple[int, int, str]]:
-    """Spans (start, end, kind) that look like personal data, without overlaps."""
+    """Spans (start, end, kind) that look like personal data, without overlaps: where
+    two overlap they become one span over both (redact more, never less), of the kind
+    found first (an NHS number is also a string of digits)."""
     found: list[tuple[int, int, str]] = []
     for m in _NHS.finditer(text):
         if nhs_number_valid("".join(m.groups())):
@@ -152,18 +238,31 @@ def find_pii(text: str, names: Iterable[str] = NAMES, region: str = "GB"
     # Before phone numbers: 12/03/1987 has enough digits to pass for one.
     found += [(s, e, "date_of_birth") for s, e in _dates_of_birth(text)]
     found += [(s, e, "age") for s, e in _ages(text)]
-    # POSSIBLE, not VALID: a number outside the allocated ranges is still someone's number.
-    for match in phonenumbers.PhoneNumberMatcher(text, region,
-                                                 leniency=phonenumbers.Leniency.POSSIBLE):
-        if sum(ch.isdigit() for ch in match.raw_string) >= 7:  # not a year or an age
-            found.append((match.start, match.end, "phone"))
+    found += [(s, e, "phone") for s, e in _phone_numbers(text, region)]
     found += [(s, e, "name") for s, e in _names_in(text, names)]
-    # Earlier kinds win an overlap (an NHS number is also a string of digits).
-    kept: list[tuple[int, int, str]] = []
-    for span in found:
-        if not any(span[0] < k[1] and k[0] < span[1] for k in kept):
-            kept.append(span)
-    return sorted(kept)
+    return union(found)
+
+
+def union(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Overlapping spans as one span over all of them, in order of where they start.
+    Its kind is that of the longest span in it (of the one listed first, between equals):
+    a stray ten digits across two phone numbers that pass the NHS check do not make the
+    pair an NHS number."""
+    rank: dict[tuple[int, int, str], int] = {}
+    for i, span in enumerate(spans):
+        rank.setdefault(span, i)
+    merged: list[list] = []   # [start, end, kind, (-length, rank) of the span giving the kind]
+    for span in sorted(rank, key=lambda sp: (sp[0], sp[1])):
+        s, e, kind = span
+        weight = (-(e - s), rank[span])
+        if merged and s < merged[-1][1]:
+            last = merged[-1]
+            last[1] = max(last[1], e)
+            if weight < last[3]:
+                last[2], last[3] = kind, weight
+        else:
+            merged.append([s, e, kind, weight])
+    return [(s, e, kind) for s, e, kind, _ in merged]
 
 
 def _names(store: Store) -> tuple[str, ...]:
@@ -183,6 +282,35 @@ def suggest(conn, store: Store, answer_text_id: int, text: str) -> int:
                            (answer_text_id, start, end, kind))
         added += cur.rowcount
     return added
+
+
+def suggest_again(store: Store, *, batch: int = 500) -> dict[str, int]:
+    """Run today's rules over every stored answer text again, adding what older rules
+    missed (a phone number next to another number); suggestions already there, and
+    reviewers' decisions on them, stay as they are. Number, date and time answers are
+    checked values and get none, as when they were stored. Returns the texts read and
+    the suggestions added."""
+    from surveys.values import VALUE_KINDS
+    marks = ",".join("?" * len(VALUE_KINDS))
+    names = _names(store)
+    texts = added = 0
+    last = 0
+    while True:
+        rows = store.all(
+            "SELECT t.id, t.text FROM answer_texts t JOIN answers a ON a.id = t.answer_id "
+            f"JOIN survey_questions q ON q.id = a.question_id WHERE t.id > ? AND q.kind NOT "
+            f"IN ({marks}) ORDER BY t.id LIMIT ?", (last, *VALUE_KINDS, batch))
+        if not rows:
+            return {"texts": texts, "added": added}
+        with store.transaction() as conn:
+            for row in rows:
+                for start, end, kind in find_pii(row["text"] or "", names):
+                    added += conn.execute(
+                        "INSERT OR IGNORE INTO redactions (answer_text_id, start_offset, "
+                        "end_offset, kind) VALUES (?, ?, ?, ?)",
+                        (row["id"], start, end, kind)).rowcount
+        texts += len(rows)
+        last = rows[-1]["id"]
 
 
 def list_for_answer(store: Store, answer_id: int) -> list[dict]:
@@ -256,9 +384,9 @@ def redact(text: str, spans: list[tuple[int, int, str]]) -> tuple[str, Callable[
     if not spans:
         return text, lambda p: p
     pieces, cursor, starts = [], 0, []
-    for s, e, kind in spans:
-        if s < cursor:
-            continue
+    # Spans decided one by one may overlap (a reviewer's own and a suggestion): the
+    # words of both are hidden, as one.
+    for s, e, kind in union(spans):
         pieces.append(text[cursor:s])
         label = f"[{kind}]"
         starts.append((s, e, sum(len(p) for p in pieces), len(label)))

@@ -80,8 +80,9 @@ class TranslationRequest(BaseModel):
 
 class Note(BaseModel):
     note: Annotated[Text, Field(max_length=L.NOTE_CHARS, description=(
-        "what was done and who was told (at least 10 characters; an empty or too short "
-        "note is refused with 422)"))] = ""
+        "what was done and who was told (at least 10 letters or digits; an empty or too "
+        "short note, or one of dots, spaces or invisible characters, is refused with 422)"
+    ))] = ""
 
 
 class NewCoding(BaseModel):

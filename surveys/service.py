@@ -9,9 +9,11 @@ rules for getting answers in.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
+from collections.abc import Iterator
 from typing import IO, Any
 
 from cohear import audit, limits
@@ -667,11 +669,7 @@ def record_consent(store: Store, actor: User, session_id: int, *, method: str,
         raise BadInput(f"{method!r} is not a way of giving consent",
                        fix="use verbal_recording or tick")
     session = _session_row(store.conn, actor, session_id, writing=True)
-    if store.one("SELECT withdrawn_at FROM respondents WHERE id = ?",
-                 (session["respondent_id"],))["withdrawn_at"]:
-        raise Conflict(f"the respondent of session {session_id} withdrew consent",
-                       fix="start a new session with a new respondent if they wish to take "
-                           "part again", code="respondent-withdrawn")
+    _check_not_withdrawn(store.conn, session)
     language = _check_language(language or session["language"])
     consent_q = store.one("SELECT * FROM survey_questions WHERE survey_id = ? AND "
                           "survey_version = ? AND kind = 'consent' ORDER BY position LIMIT 1",
@@ -682,13 +680,19 @@ def record_consent(store: Store, actor: User, session_id: int, *, method: str,
     if method == "verbal_recording" and recording is None:
         raise BadInput("verbal consent needs its recording",
                        fix="upload the recording of the respondent agreeing, or use tick")
-    recording_id = None
+    stored = None
     if recording is not None:
-        recording_id = links.store_recording(store, recording, filename=filename,
-                                             content_type=content_type, uploaded_by=actor,
-                                             language_hint=language)
+        stored = links.store_recording(store, recording, filename=filename,
+                                       content_type=content_type, uploaded_by=actor,
+                                       language_hint=language, purpose="consent")
+    recording_id = stored.id if stored else None
     version = json.loads(consent_q["options_json"]).get("consent_version", 1)
-    with store.transaction() as conn:
+    with _removing_if_refused(store, stored), store.transaction() as conn:
+        # Checked again inside the write lock: while the recording arrived, the session
+        # may have been discarded or its respondent may have withdrawn.
+        session = _session_still_there(conn, session_id)
+        _check_not_withdrawn(conn, session)
+        _check_recording_still_there(conn, recording_id)
         cid = conn.execute(
             "INSERT INTO consents (session_id, respondent_id, question_id, consent_version, "
             "language, method, recording_id, given_at, recorded_by) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -697,7 +701,12 @@ def record_consent(store: Store, actor: User, session_id: int, *, method: str,
         audit.record(conn, actor, "consent.record", "respondent", session["respondent_id"],
                      detail=f"consent text v{version} in {language} by {method} (session "
                             f"{session_id})")
-    return dict(store.one("SELECT * FROM consents WHERE id = ?", (cid,)))
+    row = store.one("SELECT * FROM consents WHERE id = ?", (cid,))
+    if row is None:  # withdrawn, or its session discarded, the moment after it was saved
+        raise Conflict(f"the consent for session {session_id} was removed with its "
+                       "respondent as it was being saved", fix="start a new session if the "
+                       "respondent wishes to take part", code="respondent-withdrawn")
+    return dict(row)
 
 
 # -- answers -------------------------------------------------------------------------------------
@@ -810,11 +819,7 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
         raise BadInput(f"question {question_id} is from version {question['survey_version']} of "
                        f"the survey, but this session uses version {session['survey_version']}",
                        fix="answer the questions of the session's own version")
-    _check_open(session)
-    if _active_consent(conn, session_id) is None:
-        raise Conflict(f"no consent is recorded for session {session_id}",
-                       fix="record the respondent's consent before any answer",
-                       code="consent-missing")
+    _check_answerable(conn, session)
     try:
         kind, clean_text, clean_choices, notes = _check_answer_value(question, text, choices,
                                                                      audio is not None)
@@ -822,17 +827,20 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
         exc.code = "answer-invalid"
         raise
     language = session["language"]
-    recording_id = None
+    stored = None
     if kind == "voice":
-        recording_id = links.store_recording(store, audio, filename=filename,
-                                             content_type=content_type, uploaded_by=actor,
-                                             language_hint=language)
+        stored = links.store_recording(store, audio, filename=filename,
+                                       content_type=content_type, uploaded_by=actor,
+                                       language_hint=language, purpose="answer")
+    recording_id = stored.id if stored else None
     hits = keyword_hits(clean_text or "", language)
     choices_json = _json(clean_choices) if clean_choices is not None else None
-    with store.transaction() as conn:
-        # Checked again inside the write lock: the session may have finished meanwhile.
-        _check_open(conn.execute("SELECT * FROM survey_sessions WHERE id = ?",
-                                 (session_id,)).fetchone())
+    with _removing_if_refused(store, stored), store.transaction() as conn:
+        # Checked again inside the write lock: while a recording arrived (minutes, on a
+        # phone's connection) the session may have finished or been discarded, its
+        # respondent may have withdrawn, or `db check --repair` taken the recording.
+        _check_answerable(conn, _session_still_there(conn, session_id))
+        _check_recording_still_there(conn, recording_id)
         before = conn.execute("SELECT * FROM answers WHERE session_id = ? AND question_id = ?",
                               (session_id, question_id)).fetchone()
         before_text = (latest_texts(conn, before["id"]).get("original") or {}).get("text") \
@@ -887,16 +895,24 @@ def submit_answer(store: Store, actor: User, session_id: int, question_id: int, 
         out = get_answer(store, actor, duplicate_id)
         out["notes"], out["duplicate"], out["version"] = notes, True, version
         return out
-    if clean_text is not None and language != "en":
-        from surveys import english  # typed words get an English rendering from the engine
-        english.queue_english(store, [aid], actor)
-    if recording_id is not None:
-        job_id = links.queue_transcription(store, recording_id, actor, language)
-        if job_id is not None:
-            with store.transaction() as conn:
-                conn.execute("UPDATE answers SET transcription_job_id = ? WHERE id = ? AND "
-                             "recording_id = ?", (job_id, aid, recording_id))
-    out = get_answer(store, actor, aid)
+    try:
+        if clean_text is not None and language != "en":
+            from surveys import english  # typed words get an English rendering from the engine
+            english.queue_english(store, [aid], actor)
+        if recording_id is not None:
+            job_id = links.queue_transcription(store, recording_id, actor, language)
+            if job_id is not None:
+                with store.transaction() as conn:
+                    conn.execute("UPDATE answers SET transcription_job_id = ? WHERE id = ? "
+                                 "AND recording_id = ?", (job_id, aid, recording_id))
+        out = get_answer(store, actor, aid)
+    except NotFound:
+        # The answer was saved, and the respondent withdrew (or a reviewer did for them)
+        # before this request finished: the withdrawal removed it with the rest.
+        raise Conflict(f"the respondent of session {session_id} withdrew consent while "
+                       "this answer was being saved, and it was removed with the rest",
+                       fix="nothing more can be added for this respondent",
+                       code="respondent-withdrawn") from None
     out["notes"], out["duplicate"], out["version"] = notes, False, version
     return out
 
@@ -906,6 +922,58 @@ def _check_open(session) -> None:
         raise Conflict(f"session {session['id']} is finished, so its answers are closed",
                        fix="a reviewer can correct an answer; a respondent with more to say "
                            "starts a new session", code="session-finished")
+
+
+def _check_not_withdrawn(conn, session) -> None:
+    if conn.execute("SELECT withdrawn_at FROM respondents WHERE id = ?",
+                    (session["respondent_id"],)).fetchone()["withdrawn_at"]:
+        raise Conflict(f"the respondent of session {session['id']} withdrew consent",
+                       fix="start a new session with a new respondent if they wish to take "
+                           "part again", code="respondent-withdrawn")
+
+
+def _check_answerable(conn, session) -> None:
+    """An answer may be stored: the session is open, its respondent has not withdrawn,
+    and their consent is recorded (and not withdrawn)."""
+    _check_open(session)
+    _check_not_withdrawn(conn, session)
+    if _active_consent(conn, session["id"]) is None:
+        raise Conflict(f"no consent is recorded for session {session['id']}",
+                       fix="record the respondent's consent before any answer",
+                       code="consent-missing")
+
+
+def _session_still_there(conn, session_id: int):
+    """The session as it is now, inside the write lock: its leader may have discarded
+    it (an empty session) while an answer or a consent recording was arriving."""
+    row = conn.execute("SELECT * FROM survey_sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"session {session_id} does not exist: it was discarded while this "
+                       "was being sent", fix="start a new session if the respondent wishes "
+                                             "to take part")
+    return row
+
+
+def _check_recording_still_there(conn, recording_id: int | None) -> None:
+    if recording_id is not None and conn.execute(
+            "SELECT 1 FROM recordings WHERE id = ?", (recording_id,)).fetchone() is None:
+        raise Conflict(f"recording {recording_id} was removed while it was being saved",
+                       fix="send the recording again", code="recording-removed")
+
+
+@contextlib.contextmanager
+def _removing_if_refused(store: Store, stored: links.StoredRecording | None) -> Iterator[None]:
+    """Around the write that stores an answer or consent with the recording this request
+    stored: when the write is refused (or fails), the recording and its audio go too, so
+    nothing is left that belongs to no answer and no respondent."""
+    try:
+        yield
+    except Exception:
+        if stored is not None:
+            from surveys import recordings
+            recordings.discard_unused(store, stored, "the answer or consent it was sent "
+                                                     "with was refused")
+        raise
 
 
 
@@ -1082,7 +1150,7 @@ def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -
     actor.require("safeguarding.raise")
     text_rule.check(reason, "safeguarding reason")
     reason = (reason or "").strip()
-    if not reason:
+    if not text_rule.letters_and_digits(reason):
         raise BadInput("say why this answer is a safeguarding concern", fix="add a reason")
     limits.check_chars("the reason", reason, limits.NOTE_CHARS)
     with store.transaction() as conn:
@@ -1096,22 +1164,29 @@ def raise_safeguarding(store: Store, actor: User, answer_id: int, reason: str) -
     return get_answer(store, actor, answer_id)
 
 
-# Closing a concern is a record of what was done: "ok" or an empty note says nothing a
-# safeguarding lead could follow up, so a note shorter than this is refused.
-MIN_HANDLING_NOTE_CHARS = 10
+# Closing a concern is a record of what was done: "ok", an empty note, or one of dots,
+# spaces or invisible characters says nothing a safeguarding lead could follow up, so
+# a note with fewer letters and digits than this (a few words' worth, in any script)
+# is refused. Characters are not counted: ".........." or twelve zero-width spaces
+# are ten characters and no words.
+MIN_HANDLING_NOTE_LETTERS = 10
 MAX_HANDLING_NOTE_CHARS = limits.NOTE_CHARS
 
 
 def handle_safeguarding(store: Store, actor: User, answer_id: int, note: str) -> dict:
     """Record that a concern was handled: `note` says what was done and who was told
-    (at least MIN_HANDLING_NOTE_CHARS characters). Audit-logged with the earlier note."""
+    (at least MIN_HANDLING_NOTE_LETTERS letters or digits). Audit-logged with the
+    earlier note."""
     actor.require("safeguarding.handle")
     text_rule.check(note, "safeguarding note")
     note = (note or "").strip()
-    if len(note) < MIN_HANDLING_NOTE_CHARS:
+    letters = text_rule.letters_and_digits(note)
+    if letters < MIN_HANDLING_NOTE_LETTERS:
+        # The note is not quoted: even a short one may name the respondent.
         raise Unprocessable(
             "handling a safeguarding concern needs a note of the action taken and who was told"
-            + (f" (the note {note!r} is too short)" if note else ""),
+            + (f" (the note has {letters} letters or digits; at least "
+               f"{MIN_HANDLING_NOTE_LETTERS} are needed)" if note else ""),
             fix="say what was done and who was told, e.g. 'rang the practice safeguarding "
                 "lead, who will call the respondent today'")
     if len(note) > MAX_HANDLING_NOTE_CHARS:

@@ -164,6 +164,8 @@ EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
     ("GET", "/openapi.json"): (public(), lambda w, u: get("/openapi.json")),
     ("GET", "/docs"): (public(), lambda w, u: get("/docs")),
     ("MOUNT", "/docs-assets"): (public(), lambda w, u: get("/docs-assets/swagger-ui.css")),
+    # /healthz says ok or degraded and names what is wrong; the details are admins'.
+    ("GET", "/api/health"): (roles(200, 403, 403, 403, 403), lambda w, u: get("/api/health")),
     ("GET", "/api/me"): (roles(200, 200, 200, 200, 200), lambda w, u: get("/api/me")),
     ("GET", "/api/users"): (roles(200, 403, 403, 403, 403), lambda w, u: get("/api/users")),
     ("POST", "/api/users"): (roles(201, 403, 403, 403, 403), lambda w, u: post(
@@ -173,7 +175,9 @@ EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
         "DELETE", f"/api/tokens/{w.fresh_token_prefix()}")),
     ("GET", "/api/jobs"): (roles(200, 200, 200, 200, 200), lambda w, u: get("/api/jobs")),
     # The job is the collector's transcription: another collector does not see it.
-    ("GET", "/api/jobs/{job_id}"): (roles(200, 200, 200, 200, 200, other=404),
+    # A job is its starter's (a collector's transcription here): admins and reviewers see
+    # every job, anyone else is told it does not exist.
+    ("GET", "/api/jobs/{job_id}"): (roles(200, 404, 200, 200, 404, other=404),
                                     lambda w, u: get(f"/api/jobs/{w.ids['job']}")),
     ("POST", "/api/jobs/{job_id}/cancel"): (roles(200, 403, 403, 403, 403), lambda w, u: post(
         f"/api/jobs/{w.fresh_running_job()}/cancel")),
@@ -611,6 +615,43 @@ def test_an_anonymous_route_listing_users_is_caught(live_server):
         assert "GET /api/everyone" in missing_rows(live_server.app)
     finally:
         live_server.app.router.routes.pop()
+
+
+def job_lists(live_server, world: World) -> dict[str, set]:
+    """identity -> the (kind, starter) of every job its GET /api/jobs lists."""
+    lists = {}
+    for who in ("admin", "communicator", "collector", "reviewer", "researcher", "collector2"):
+        with live_server.client(world.tokens[who]) as c:
+            r = c.get("/api/jobs", params={"limit": 1000})
+        assert r.status_code == 200, r.text
+        lists[who] = {(j["kind"], j["created_by"]) for j in r.json()}
+    return lists
+
+
+def test_each_role_lists_the_jobs_the_readme_says(live_server, world):
+    """Admins and reviewers list every job; communicators, collectors and researchers
+    only those they started (a researcher's export, never the collector's transcription
+    or an English rendering naming answer ids)."""
+    every = {(r["kind"], r["created_by"]) for r in world.store.all("SELECT * FROM jobs")}
+    ids = {who: world.users[who].id for who in ("collector", "researcher", "communicator")}
+    assert {k for k, _ in every} >= {"speech.transcribe", "surveys.export"}
+    assert {by for _, by in every} >= {ids["collector"], ids["researcher"]}
+    lists = job_lists(live_server, world)
+    assert lists["admin"] == lists["reviewer"] == every
+    for who in ("communicator", "collector", "researcher"):
+        assert lists[who] == {j for j in every if j[1] == ids[who]}, who
+    assert ("surveys.export", ids["researcher"]) in lists["researcher"]
+    assert lists["collector2"] == set()
+
+
+def test_a_researcher_reading_every_job_is_caught(live_server, world, monkeypatch):
+    from cohear import permissions
+    monkeypatch.setitem(permissions.PERMISSIONS, "jobs.read_all",
+                        permissions.PERMISSIONS["jobs.read_all"] | {"researcher"})
+    lists = job_lists(live_server, world)
+    assert any(by == world.users["collector"].id for _, by in lists["researcher"])
+    problems = check(live_server, world, _rows(("GET", "/api/jobs/{job_id}")))
+    assert any("as researcher: expected 404, got 200" in p for p in problems), problems
 
 
 def test_researchers_reading_raw_words_is_caught(live_server, world, monkeypatch):

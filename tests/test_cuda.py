@@ -169,7 +169,7 @@ def one_fake_gpu(monkeypatch):
 
 @pytest.mark.slow
 def test_auto_falls_back_to_cpu_int8_saying_why_and_healthz_shows_it(
-        one_fake_gpu, fresh_models, live_server, store, whisper_model, caplog):
+        one_fake_gpu, fresh_models, live_server, store, people, whisper_model, caplog):
     from speech.transcribe import model_for
     with caplog.at_level(logging.WARNING, logger="cohear.speech"):
         model = model_for(store)
@@ -181,7 +181,9 @@ def test_auto_falls_back_to_cpu_int8_saying_why_and_healthz_shows_it(
     assert len(warnings) == 1 and "using the CPU with int8" in warnings[0]
     assert "NVIDIA driver" in warnings[0]  # the fix, on the same line
     with live_server.client() as c:
-        body = c.get("/healthz").json()
+        assert c.get("/healthz").json() == {"status": "degraded", "problems": ["whisper"]}
+    with live_server.client(people["admin"][1]) as c:
+        body = c.get("/api/health").json()
     assert body["whisper"]["device"] == "cpu"
     assert body["whisper"]["compute_type"] == "int8"
     assert body["whisper"]["requested"] == "auto"

@@ -34,7 +34,7 @@ def test_admin_uploads_lists_and_removes_a_pack(api, copy_pack_files):
     assert (r.json()["name"], r.json()["target"]) == ("translate-en_pl", "pl")
     listed = api["reviewer"].get("/api/packs").json()
     assert [p["name"] for p in listed] == ["translate-en_pl"] and listed[0]["present"]
-    assert api["anonymous"].get("/healthz").json()["language_packs"]["installed"] == [
+    assert api["admin"].get("/api/health").json()["language_packs"]["installed"] == [
         {"source": "en", "target": "pl", "name": "translate-en_pl", "version": "1.0"}]
     r = api["communicator"].post("/translate", json={"q": "Hello.", "source": "en",
                                                      "target": "pl"})

@@ -93,3 +93,46 @@ def test_the_command_line_needs_the_note_and_a_person(settings, store, review_wo
     assert answer["safeguarding_note"] == NOTE
     assert main(["surveys", "concerns"]) == 0
     assert "cannot afford to travel" not in capsys.readouterr().out
+
+
+INVISIBLE = [
+    "..........",
+    "\u200b" * 12,                     # zero-width spaces
+    "\u00ad" * 12,                     # soft hyphens
+    "\u2800" * 12,                     # Braille blanks
+    "- - - - - - - - - - - -",
+    "\u200b.\u00ad \u2800" * 5,
+    "o\u200bk\u00ad." * 4,              # 20 characters, 8 letters
+    "ok, done!",
+]
+
+
+@pytest.mark.parametrize("note", INVISIBLE)
+def test_a_note_of_dots_or_invisible_characters_is_too_short(store, review_workspace, note):
+    """Letters and digits are counted, not characters, in any script."""
+    ws = review_workspace
+    assert len(note) >= 9
+    with pytest.raises(Unprocessable, match="needs a note of the action taken") as caught:
+        surveys.handle_safeguarding(store, ws["users"]["reviewer"], concern(ws), note)
+    assert "letters or digits" in caught.value.message()
+    assert note.strip() not in caught.value.message()      # the note is never quoted
+    assert handlings(store, concern(ws)) == []
+
+
+@pytest.mark.parametrize("note", [
+    "rang the safeguarding lead",
+    "سیف گارڈنگ لیڈ کو فون کیا",          # Urdu: letters of another script count too
+    "ਸੁਰੱਖਿਆ ਅਫ਼ਸਰ ਨੂੰ ਦੱਸਿਆ ਗਿਆ ਹੈ",
+    "已电话通知安全负责人今天回电",
+])
+def test_a_few_words_in_any_script_are_enough(store, review_workspace, note):
+    ws = review_workspace
+    handled = surveys.handle_safeguarding(store, ws["users"]["reviewer"], concern(ws), note)
+    assert handled["safeguarding_note"] == note
+
+
+def test_a_concern_is_not_raised_for_dots_either(store, review_workspace):
+    from cohear.errors import BadInput
+    ws = review_workspace
+    with pytest.raises(BadInput, match="say why"):
+        surveys.raise_safeguarding(store, ws["users"]["reviewer"], ws["concern"], "\u200b...")

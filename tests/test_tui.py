@@ -343,7 +343,7 @@ async def test_a_concern_cannot_be_closed_without_a_note_of_what_was_done(
         assert app.screen is dialog and "A note is needed here" in screen_text(app)
         await pilot.press(*"ok", "enter")                 # not a record of anything
         await pilot.pause()
-        assert app.screen is dialog and "at least 10 characters" in screen_text(app)
+        assert app.screen is dialog and "at least 10 letters or digits" in screen_text(app)
         answer = surveys.get_answer(store, reviewer, ws["concern"])
         assert answer["safeguarding_handled_at"] is None
         await pilot.press(*" - rang the safeguarding lead, who will call them", "enter")

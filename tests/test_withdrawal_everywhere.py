@@ -211,7 +211,7 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
                     "answer_texts": 5, "answers": 3, "respondent_contacts": 1,
                     "recordings": 2, "transcripts": 2, "transcript_segments": 2,
                     "transcript_english": 2, "recording_jobs": 1, "blobs": 4,
-                    "collect_parts": 1, "audit_log": -1}, gone
+                    "collect_parts": 1, "survey_recordings": 2, "audit_log": -1}, gone
     # Nothing of A's is left in any table, any column; the control's words are.
     everything = every_text(store)
     assert [t for t in A_TOKENS if t in everything] == []

@@ -432,7 +432,7 @@ class AnswerScreen(ReviewScreen):
                 self.load()
 
         self.app.push_screen(AskNote("Why is this a safeguarding concern?", "reason",
-                                     min_chars=1), raised)
+                                     min_letters=1), raised)
 
     def action_clear_concern(self) -> None:
         def handled(note: str | None) -> None:
@@ -445,7 +445,7 @@ class AnswerScreen(ReviewScreen):
             "What was done about this concern, and who was told?",
             "e.g. rang the practice safeguarding lead, who will call them today",
             hint="The concern stays open until this is recorded; the note goes in the "
-                 "audit log.", min_chars=surveys.MIN_HANDLING_NOTE_CHARS), handled)
+                 "audit log.", min_letters=surveys.MIN_HANDLING_NOTE_LETTERS), handled)
 
     def action_type_english(self) -> None:
         current = self.answer["texts"].get("english")

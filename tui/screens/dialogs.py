@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from cohear.text import letters_and_digits
 from tui.display import safe
 from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
@@ -52,20 +53,21 @@ class DiscardEdits(ModalScreen[bool]):
 
 
 class AskNote(ModalScreen[str | None]):
-    """One line of text, or None when cancelled. With `min_chars`, a shorter answer is
-    refused in the dialog (which stays open and says why), so a required note is never
-    skipped by pressing Enter."""
+    """One line of text, or None when cancelled. With `min_letters`, an answer with
+    fewer letters or digits (dots, spaces and invisible characters count for nothing,
+    as in the service) is refused in the dialog, which stays open and says why, so a
+    required note is never skipped by pressing Enter."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, placeholder: str = "", *, hint: str = "",
-                 min_chars: int = 0, value: str = ""):
+                 min_letters: int = 0, value: str = ""):
         super().__init__()
         # Titles and hints may quote stored names (a code's path, its memo).
         self.title_text = safe(title)
         self.placeholder = safe(placeholder)
         self.hint = safe(hint)
-        self.min_chars = min_chars
+        self.min_letters = min_letters
         self.value = safe(value)
 
     def compose(self) -> ComposeResult:
@@ -84,10 +86,11 @@ class AskNote(ModalScreen[str | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
-        if len(text) < self.min_chars:
+        if letters_and_digits(text) < self.min_letters:
             problem = self.query_one("#dialog-problem", Static)
             problem.update("A note is needed here: " + (
-                f"at least {self.min_chars} characters." if text else "it cannot be empty."))
+                f"at least {self.min_letters} letters or digits." if text
+                else "it cannot be empty."))
             problem.display = True
             return
         self.dismiss(event.value)
