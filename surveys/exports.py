@@ -42,6 +42,7 @@ from surveys import links, values
 from surveys.coding import code_elements
 from surveys.redaction import parse_spans, redact
 from surveys.service import sync_pending_transcripts
+from surveys.views import concern_open
 
 register({
     "exports.pseudonymised": {"admin", "researcher"},
@@ -71,7 +72,8 @@ LONG_COLUMNS = {
     "answer_text": "the newest transcript or typed text, redacted",
     "answer_english": "the newest English rendering, redacted",
     "status": "review status: new, transcribed or verified",
-    "safeguarding": "1 when the answer was flagged as a safeguarding concern",
+    "safeguarding": "1 while a safeguarding concern about the answer is open (identifiable "
+                    "exports: 1 when one was ever raised)",
     "code": "the code applied (empty when nobody has coded the answer yet)",
     "code_path": "the code with its parents, separated by '/'",
     "coder": "who applied the code",
@@ -272,7 +274,9 @@ def _answer_fields(plan: Plan, a) -> dict:
             "answer_kind": a["kind"], "choices": ";".join(choices),
             "answer_text": _words(a["original"], a["original_spans"]),
             "answer_english": _words(a["english"], a["english_spans"]),
-            "status": a["status"], "safeguarding": a["safeguarding"]}
+            "status": a["status"],
+            # Pseudonymised: only whether a concern is open, as everywhere a researcher reads.
+            "safeguarding": a["safeguarding"] if plan.identifiable else concern_open(a)}
 
 
 def iter_answers_with_codings(plan: Plan) -> Iterator[tuple[sqlite3.Row, list[sqlite3.Row]]]:

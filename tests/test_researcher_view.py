@@ -151,3 +151,43 @@ def test_a_researcher_codes_a_span_of_the_redacted_words(api, world):
         "code_id": world["codes"]["late"], "answer_text_id": world["text_id"],
         "start": 0, "end": len(text) + 1})
     assert r.status_code == 400 and f"{len(text)} characters long" in r.json()["detail"]
+
+
+def test_researchers_are_told_only_whether_a_concern_is_open(api, world, people, tmp_path):
+    """A researcher read `safeguarding: 1` on an answer whose concern was long handled,
+    and the queue put handled concerns ahead of the rest: both told that a concern had
+    been raised about that person."""
+    collector, reviewer = api["collector"], api["reviewer"]
+    survey, session = world["survey"], world["session"]
+    later = collector.post(f"/api/sessions/{session['id']}/answers", data={
+        "question_id": survey["questions"][2]["id"], "choices": "2"}).json()
+    flagged = world["answer"]["id"]
+    assert reviewer.post(f"/api/answers/{later['id']}/safeguarding",
+                         json={"reason": "worried about them"}).status_code == 200
+    assert reviewer.post(f"/api/answers/{flagged}/safeguarding",
+                         json={"reason": "asked for help at home"}).status_code == 200
+    queue = api["researcher"].get("/api/answers").json()
+    assert [(a["id"], a["safeguarding"]) for a in queue] == [(flagged, 1), (later["id"], 1)]
+    assert reviewer.post(f"/api/answers/{later['id']}/safeguarding/handled",
+                         json={"note": "rang them, they are safe"}).status_code == 200
+    queue = api["researcher"].get("/api/answers").json()
+    assert [(a["id"], a["safeguarding"]) for a in queue] == [(flagged, 1), (later["id"], 0)]
+    answer = api["researcher"].get(f"/api/answers/{later['id']}").json()
+    assert answer["safeguarding"] == 0 and "handled" not in json.dumps(answer)
+    assert_no_identifiers(answer, world)
+    # Handled, the concern takes its place among the rest (by id), for everyone.
+    assert reviewer.post(f"/api/answers/{flagged}/safeguarding/handled",
+                         json={"note": "the GP called her back"}).status_code == 200
+    assert [a["id"] for a in api["researcher"].get("/api/answers").json()] == [
+        flagged, later["id"]]
+    staff = {a["id"]: a for a in reviewer.get("/api/answers").json()}
+    assert staff[later["id"]]["safeguarding"] == 1          # staff still see the history
+    # A pseudonymised export says the same as the API; an identifiable one keeps it all.
+    from surveys import exports
+    for who, identifiable in (("researcher", False), ("admin", True)):
+        out = tmp_path / f"{who}.json"
+        exports.export_survey(world["store"], people[who][0], survey["id"], "json", out,
+                              identifiable=identifiable)
+        flags = [a["safeguarding"] for a in json.loads(out.read_text())["answers"]]
+        assert flags == ([1, 1] if identifiable else [0, 0]), who
+

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Select, TextArea
 
 from cohear import audit
 from cohear.auth import revoke_token
-from cohear.errors import Unauthorized
+from cohear.errors import Forbidden, Unauthorized
 from speech import service as speech
 from surveys import coding
 from surveys import service as surveys
@@ -612,6 +612,48 @@ async def test_a_researcher_sees_only_the_redacted_pseudonymised_view(store, rev
         await open_answer(pilot, undecided)
         assert "07700 900456" in screen_text(app)
     assert session_ids                                                 # (sessions exist)
+
+
+async def test_a_researchers_queue_names_no_collector_and_no_handled_concern(
+        store, review_workspace):
+    """The researcher's queue had a collector column (amina, bilal...) and an "any
+    collector" filter, and said "handled" where a concern had been raised and closed."""
+    ws = review_workspace
+    reviewer, researcher = ws["users"]["reviewer"], ws["users"]["researcher"]
+    collector = ws["users"]["collector"]
+    surveys.handle_safeguarding(store, reviewer, ws["concern"], "rang them, all is well")
+    # An open concern is still told: it is all a researcher learns of safeguarding.
+    surveys.raise_safeguarding(store, reviewer, ws["phone"], "asked for a call back")
+    app = CohearApp(store, researcher)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        queue = app.screen
+        text = screen_text(app)
+        labels = [str(c.label) for c in queue.query_one("#queue", DataTable).columns.values()]
+        assert "collector" not in labels and "words" in labels
+        assert not queue.query("#filter-collector")
+        assert collector.name not in text and "any collector" not in text
+        assert "handled" not in text
+        rows = {r["id"]: r for r in queue.rows}
+        assert "collector" not in rows[ws["urdu"]]
+        assert rows[ws["concern"]]["safeguarding"] == 0
+        assert rows[ws["phone"]]["safeguarding"] == 1 and "safeguarding" in text
+        await pilot.press("x")                          # clearing filters still works
+        await pilot.pause()
+        await open_answer(pilot, ws["concern"])
+        text = screen_text(app)
+        assert "handled" not in text and "no open concern" in text
+        assert "rang them" not in text
+    with pytest.raises(Forbidden):
+        review_queue.queue_page(store, researcher, review_queue.QueueFilters(
+            collector_id=collector.id))
+    assert "collector" not in review_queue.filter_choices(store, researcher)
+    # Staff still see who gathered each answer, and filter by it.
+    app = CohearApp(store, reviewer)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert collector.name in screen_text(app) and "handled" in screen_text(app)
+        assert app.screen.query("#filter-collector")
 
 
 async def test_a_researchers_selection_in_redacted_words_codes_the_stored_words(
