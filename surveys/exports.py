@@ -9,6 +9,12 @@ suggestions are applied (only those a reviewer rejected stay), and there is neve
 or contact data. Identifiable (admin only, audit-logged): the cohear respondent,
 session and answer ids, and only accepted redactions applied.
 
+Memos: a code's memo travels with the code in a `.qdpx` project (in its description, as
+in a `.qdc` codebook), redacted in a pseudonymised export as a researcher reads it
+(`surveys.coding.redact_code_memos`). Memos on answers are never exported, in either
+mode: they are coders' working notes about one person's answer, not survey data, and
+they stay in cohear (where a researcher reads them redacted).
+
 Spreadsheet cells never run (`cohear.cells`: CSV cells escaped, XLSX text stored as
 text), and characters XML cannot hold are written as U+FFFD (`cohear.text.xml_safe`);
 each data dictionary says both.
@@ -39,7 +45,7 @@ from cohear.store import Store, utcnow
 from cohear.text import RULE as CHARACTER_RULE
 from cohear.text import xml_safe
 from surveys import links, values
-from surveys.coding import code_elements
+from surveys.coding import code_elements, redact_code_memos
 from surveys.redaction import parse_spans, redact
 from surveys.service import sync_pending_transcripts
 from surveys.views import concern_open
@@ -674,7 +680,10 @@ def _write_qde(plan: Plan, qde_path: Path, coders, codes, variables: dict, descr
         if codes:
             book = etree.Element(_p("CodeBook"))
             codes_el = etree.SubElement(book, _p("Codes"))
-            for el in code_elements([dict(c) for c in codes],
+            rows = [dict(c) for c in codes]
+            if not plan.identifiable:
+                rows = redact_code_memos(plan.store, rows)
+            for el in code_elements(rows,
                                     lambda tag, attrib: etree.Element(_p(tag), attrib)):
                 codes_el.append(el)
             qde.write(_xml(book))

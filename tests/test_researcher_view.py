@@ -191,3 +191,27 @@ def test_researchers_are_told_only_whether_a_concern_is_open(api, world, people,
         flags = [a["safeguarding"] for a in json.loads(out.read_text())["answers"]]
         assert flags == ([1, 1] if identifiable else [0, 0]), who
 
+
+def test_memos_a_researcher_reads_over_http_are_redacted(api, world):
+    """Code memos reached researchers as written, over GET /api/codebooks/ID and its
+    CSV and .qdc exports, even when they quoted a respondent."""
+    reviewer, researcher = api["reviewer"], api["researcher"]
+    code_id = world["codes"]["bus"]
+    store = world["store"]
+    book_id = store.one("SELECT codebook_id FROM codes WHERE id = ?", (code_id,))[0]
+    from cohear.auth import get_user
+    from surveys import coding
+    coding.set_code_memo(store, get_user(store, "test-reviewer"), code_id,
+                         "Mohammed Khan on 07700 900123 takes two buses")
+    staff = reviewer.get(f"/api/codebooks/{book_id}").json()
+    assert staff["memos_redacted"] is False
+    assert "07700 900123" in json.dumps(staff)
+    body = researcher.get(f"/api/codebooks/{book_id}")
+    assert body.status_code == 200, body.text
+    memo = next(c["memo"] for c in body.json()["codes"] if c["id"] == code_id)
+    assert memo == "[name] [name] on [phone] takes two buses"
+    assert body.json()["memos_redacted"] is True
+    for fmt in ("csv", "qdc"):
+        text = researcher.get(f"/api/codebooks/{book_id}/export", params={"format": fmt}).text
+        assert "[phone]" in text, fmt
+        assert_no_identifiers(text, world)

@@ -814,6 +814,36 @@ async def test_memos_on_an_answer_and_on_a_code(store, review_workspace):
     assert log(store, "answer.memo")[0]["actor_name"] == reviewer.name
 
 
+async def test_a_researcher_reads_memos_redacted_on_the_coding_screen(store, review_workspace):
+    """A reviewer's memo quoting the respondent showed raw to a researcher under "Memos on
+    this answer", beside the answer's words that read [phone]."""
+    ws = review_workspace
+    reviewer, researcher = ws["users"]["reviewer"], ws["users"]["researcher"]
+    coding.add_answer_memo(store, reviewer, ws["phone"],
+                           "Respondent Sarah said call 07700 900456")
+    coding.set_code_memo(store, reviewer, ws["codes"]["Bus"], "like Bilal on 07700 900789")
+    app = CohearApp(store, researcher)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await open_answer(pilot, ws["phone"])
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await pilot.press("down", "down", "down")            # the code Bus
+        await pilot.pause()
+        text = screen_text(app)
+    assert "Respondent [name] said call [phone]" in text
+    assert "redacted view: hidden name, phone" in text
+    assert "memo (redacted): like [name] on [phone]" in text
+    for secret in ("Sarah", "900456", "Bilal", "900789", "900123"):
+        assert secret not in text, secret
+    app = CohearApp(store, reviewer)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(CodingScreen(ws["phone"]))
+        await pilot.pause()
+        assert "Respondent Sarah said call 07700 900456" in screen_text(app)
+
+
 # -- the command palette and help --------------------------------------------------------------
 
 async def test_f1_lists_every_key_and_the_command_palette_runs_every_action(
