@@ -89,10 +89,32 @@ def browser(fake_microphone):
         chromium.close()
 
 
+# Uncaught errors in any page of any phone, as "page URL: message"; each test must end
+# with none (`no_page_errors`): a script that throws mid-journey leaves a leader with a
+# page that half works.
+PAGE_ERRORS: list[str] = []
+
+
 def phone(browser, **kw):
-    """A new phone: its own storage, 360×780, touch, mobile."""
-    return browser.new_context(viewport=PHONE, device_scale_factor=1, has_touch=True,
-                               is_mobile=True, **kw)
+    """A new phone: its own storage, 360×780, touch, mobile; its pages' uncaught errors
+    are collected in PAGE_ERRORS."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1, has_touch=True,
+                                  is_mobile=True, **kw)
+
+    def watch(page) -> None:
+        page.on("pageerror", lambda error: PAGE_ERRORS.append(f"{page.url}: {error}"))
+
+    context.on("page", watch)
+    return context
+
+
+@pytest.fixture(autouse=True)
+def no_page_errors():
+    """Every browser test fails on an uncaught error in the page."""
+    PAGE_ERRORS.clear()
+    yield PAGE_ERRORS
+    errors, PAGE_ERRORS[:] = list(PAGE_ERRORS), []
+    assert errors == [], "uncaught errors in the page: " + "; ".join(errors)
 
 
 def choose_language(page, tag: str) -> None:

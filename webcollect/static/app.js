@@ -592,6 +592,7 @@ function questionChoices(q) {
   return (q.choices || []).map((c) => ({ ...c, lang: c.label_language || (q.in_base_language ? base : null) }));
 }
 
+// The question on screen; undefined once the last one is answered.
 function current() { return session.survey.questions[session.index]; }
 
 function summary(q, answer) {
@@ -829,6 +830,7 @@ function entered() {
 function unsaved() {
   if (!session || $("question").hidden) return false;
   const q = current();
+  if (!q) return false;
   const before = typeof session.answered[q.id] === "object" ? session.answered[q.id] : null;
   const now = entered();
   if (now.recording || now.blob) return true;
@@ -1060,7 +1062,9 @@ async function renderOutbox() {
   if (session && !$("consent").hidden) respondentLine($("consent-respondent"));
   if (session && !$("question").hidden) {
     respondentLine($("question-respondent"));
-    showRefusal(current());
+    // After the last question there is none (the finished screen is on its way).
+    const q = current();
+    if (q) showRefusal(q);
   }
   if (session && !$("finished").hidden) respondentLine($("finished-respondent"));
 }
