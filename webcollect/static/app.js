@@ -6,6 +6,15 @@
 // items not yet sent warns, and everything the server refuses is said in the page's
 // language (from the problem's stable `code`), with the unsent list kept in view.
 //
+// Signing in takes a one-time link however it arrives: opened at start-up, opened in a
+// tab where the page is already open (only the `#link=` fragment changes, so the page
+// listens for `hashchange`), or pasted into the sign-in box whole or as its code alone
+// (a token starts `coh_`; anything else is taken for a link's code). The code is
+// cleared from the address bar at once: it must not linger there or in the history.
+//
+// Admins make links on the page too; what the server refuses there is said in an
+// admin's words (each refusal has its own code), never in a leader's.
+//
 // Number, date and time questions are checked on the phone (values.js) before they are
 // saved; one the server refuses all the same (a phone's clock a day ahead lets it
 // accept tomorrow under "up to today") shows as not accepted with the reason, and the
@@ -172,20 +181,67 @@ function cachedMe() {
   return found && found.id !== undefined ? found : null;
 }
 
-async function exchangeLink() {
-  const match = location.hash.match(/link=([A-Za-z0-9_-]+)/);
-  if (!match) return;
-  // The code must not linger in the address bar or the history.
-  history.replaceState(null, "", location.pathname);
+const TOKEN_PREFIX = "coh_";
+
+// A one-time link's code in what was opened or pasted: the whole link
+// (…/collect/#link=CODE) or its fragment gives the code in it; anything else is taken
+// for the code itself (the server says whether it is one).
+function linkCode(text) {
+  const found = (text || "").match(/(?:^|[#&?])link=([A-Za-z0-9_-]+)/);
+  return found ? found[1] : (text || "").trim();
+}
+
+// Swap a link's code for a token; false (with the reason shown) when it did not work.
+async function exchangeCode(code) {
   try {
     const answer = await api("/collect/api/links/exchange", {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ code: match[1] }),
+      body: JSON.stringify({ code }),
     });
     localStorage.setItem(TOKEN, answer.token);
+    return true;
   } catch (err) {
     if (err.problem) noticeProblem(err.problem);
+    return false;
   }
+}
+
+// The code in the address bar's fragment, taken out of it at once (null: none there).
+function takeLinkCode() {
+  if (!/(?:^#|&)link=/.test(location.hash)) return null;
+  const code = linkCode(location.hash);
+  history.replaceState(null, "", location.pathname + location.search);
+  return code;
+}
+
+// A link opened in this tab while the page is open: the same as opening it afresh,
+// except that an answer not yet saved is asked about first (the link keeps: it is
+// used only once it is exchanged).
+async function linkOpened() {
+  const code = takeLinkCode();
+  if (!code) return;
+  if (!(await mayLeave())) {
+    notice("link_later", "Your sign-in link was not used yet. Finish with this answer, then open the link again.");
+    return;
+  }
+  notice("");
+  if (await exchangeCode(code)) await signedIn();
+}
+
+// The token in localStorage is new: who it belongs to, and their page. The same
+// collector carries on where they are; anyone else starts afresh.
+async function signedIn() {
+  const who = await whoAmI();
+  if (!who) { await showSignIn(); return; }
+  if (me && who.id === me.id && $("sign-in").hidden) {
+    showWho(me);
+    outbox.retryNow();
+    return;
+  }
+  disposeRecorders();
+  session = null;
+  saved("");
+  await start(who);
 }
 
 // Who the token belongs to; null when it no longer works (then it is forgotten, but
@@ -221,17 +277,19 @@ function showWho(who) {
 
 async function signIn(event) {
   event.preventDefault();
-  const token = $("token").value.trim();
+  const entered = $("token").value.trim();
   notice("");
-  if (!token) {
+  if (!entered) {
     notice("token_empty", "Paste your sign-in code first, or open your sign-in link.");
     return;
   }
-  localStorage.setItem(TOKEN, token);
   $("token").value = "";
-  const who = await whoAmI();
-  if (who) await start(who);
-  else await showSignIn();
+  if (entered.startsWith(TOKEN_PREFIX)) {
+    localStorage.setItem(TOKEN, entered);
+  } else if (!(await exchangeCode(linkCode(entered)))) {
+    return;
+  }
+  await signedIn();
 }
 
 async function unsentCount() {
@@ -323,8 +381,30 @@ async function issueLink(event) {
     $("share-link").hidden = !navigator.share;
     $("copy-link").focus();
   } catch (err) {
-    if (err.problem) noticeProblem(err.problem);
+    linkProblem(err, collector);
   }
+}
+
+// What the server refused when an admin made a link, in an admin's words.
+const LINK_PROBLEMS = {
+  "link-user-unknown": "There is no user called {name}. Check the collector's user name.",
+  "link-user-not-collector": "{name} is not a collector. One-time sign-in links are only for collectors.",
+  "link-user-disabled": "The account of {name} is switched off, so a link would not sign them in. Switch the account on first.",
+};
+
+function linkProblem(err, name) {
+  const problem = err.problem || {};
+  const el = $("notice");
+  if (problem.code in LINK_PROBLEMS) {
+    fill(el, `err_${problem.code}`, LINK_PROBLEMS[problem.code], { name });
+  } else if (err.status === 401) {
+    fill(el, "link_signed_out", "Your admin sign-in has ended, so the link was not made. Sign in again, then make the link.");
+  } else if (!err.status || err.status >= 500) {
+    fill(el, "link_failed", "The link was not made: the server could not be reached or had a problem. Try again in a moment.");
+  } else {
+    fill(el, "link_refused", "The link was not made. The server's code: {code}", { code: problem.code || "?" });
+  }
+  el.hidden = false;
 }
 
 async function copyLink() {
@@ -1158,7 +1238,8 @@ async function main() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/collect/sw.js", { scope: "/collect/" }).catch(() => {});
   }
-  await exchangeLink();
+  const code = takeLinkCode();
+  if (code) await exchangeCode(code);
   const who = localStorage.getItem(TOKEN) ? await whoAmI() : null;
   if (who) {
     await start(who);
@@ -1168,6 +1249,7 @@ async function main() {
     outbox.setOwner(previous ? previous.id : null);
     await showSignIn();
   }
+  window.addEventListener("hashchange", linkOpened);
   document.body.dataset.ready = "true";
 }
 
