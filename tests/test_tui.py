@@ -1229,6 +1229,42 @@ async def test_translations_are_grouped_by_message_survey_and_the_field_page(
         assert all(r.group.key == "field-page" for r in screen.rows[row + 1:])
 
 
+async def test_at_120_columns_every_language_of_the_translations_is_in_view(
+        store, people, translated):
+    """The Translations screen's Urdu column was cut off at 120 columns: the message
+    column took 62 cells whatever the screen's width."""
+    from comms import service as comms
+    comms.request_human(store, people["communicator"][0], translated,
+                        ["pa-Guru", "pa-Arab", "pl"])
+    app = CohearApp(store, people["communicator"][0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#translations", DataTable)
+        assert [str(c.label) for c in table.columns.values()][1:] == [
+            "bn", "pa-Arab", "pa-Guru", "pl", "ur"]
+        needed = sum(c.get_render_width(table) for c in table.columns.values())
+        assert needed <= table.scrollable_content_region.width
+        header = next(row for row in screen_text(app).split("\n") if "message" in row)
+        assert header.split()[-1] == "ur"
+
+
+async def test_in_the_f2_mode_an_urdu_question_is_flush_right(store, review_workspace):
+    """README: in the F2 mode right-to-left rows are flush right; the question's Urdu line
+    sat on the left of its column."""
+    ws = review_workspace
+    app = CohearApp(store, ws["users"]["reviewer"], reorder_rtl=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.push_screen(AnswerScreen(ws["urdu"]))
+        await pilot.pause()
+        question = app.screen.query_one("#question")
+        rows = [strip.text for strip in question.render_lines(question.region.reset_offset)]
+        urdu = next(row for row in rows if row.lstrip().startswith("ur:"))
+        right = question.content_region.width
+        # The words end at the column's right edge (its padding aside), not at its left.
+        assert len(urdu.rstrip()) >= right, (urdu, right)
+
+
 # -- agreement and export ------------------------------------------------------------------------
 
 async def test_kappa_per_code_for_two_chosen_coders(store, review_workspace):

@@ -19,6 +19,11 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
+from tui.cells import count_spacing_marks
+
+# Rows are measured as the terminal will draw them (see tui.cells), before any is laid out.
+count_spacing_marks()
+
 # Letters written right to left (Arabic script, Hebrew, Thaana, Syriac...).
 _RTL_BIDI_CLASSES = {"R", "AL"}
 _LTR_BIDI_CLASSES = {"L"}
