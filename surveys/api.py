@@ -438,8 +438,9 @@ def import_codebook(file: Annotated[UploadFile, File(description="CSV or REFI-QD
 @router.get("/api/codebooks/{codebook_id}", tags=["codebooks"], response_model=CodebookOut,
             responses=problems(404))
 def get_codebook(codebook_id: IdPath, store: StoreDep,
-                 _: Annotated[User, Depends(allow("codebooks.read"))]) -> dict:
-    return coding.get_codebook(store, codebook_id)
+                 user: Annotated[User, Depends(allow("codebooks.read"))]) -> dict:
+    """A codebook and its codes (researchers and communicators: memos redacted)."""
+    return coding.get_codebook(store, codebook_id, user)
 
 
 @router.post("/api/codebooks/{codebook_id}/codes", status_code=201, tags=["codebooks"],
@@ -455,14 +456,18 @@ def add_code(codebook_id: IdPath, body: NewCode, store: StoreDep,
                              "description": "the codebook as CSV or REFI-QDA .qdc"}}
             | problems(404))
 def export_codebook(codebook_id: IdPath, store: StoreDep,
-                    _: Annotated[User, Depends(allow("codebooks.read"))],
+                    user: Annotated[User, Depends(allow("codebooks.read"))],
                     format: Literal["csv", "qdc"] = "csv") -> Response:
+    """The codebook as a file (researchers and communicators: memos redacted)."""
     coding.get_codebook(store, codebook_id)
+    redacted = coding.memos_redacted_for(user)
     if format == "qdc":
-        return Response(coding.export_qdc(store, codebook_id), media_type="application/xml",
+        return Response(coding.export_qdc(store, codebook_id, redacted=redacted),
+                        media_type="application/xml",
                         headers={"Content-Disposition":
                                  f'attachment; filename="codebook-{codebook_id}.qdc"'})
-    return Response(coding.export_codebook_csv(store, codebook_id), media_type="text/csv",
+    return Response(coding.export_codebook_csv(store, codebook_id, redacted=redacted),
+                    media_type="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="codebook-{codebook_id}.csv"'})
 

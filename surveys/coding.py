@@ -1,6 +1,13 @@
 """Codebooks and coding: hierarchical codes (parents, descriptions, colours, memos),
 CSV and REFI-QDA codebook (.qdc) exchange, and codes applied by named coders to a
 whole answer or to a span of one version of its words.
+
+Memos are staff's free text and may quote a respondent ("Sarah said call 07700
+900456"). Whoever reads the pseudonymised view (`answers.read_identifiable` not granted:
+researchers, and communicators reading codebooks) gets every memo, on an answer or on a
+code, through `surveys.redaction.redact_free_text`: the suggestions made on answers'
+words applied at once, and on an answer's memos the respondent's own contact details
+too. Each memo says so (`redacted`, and the kinds hidden).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from cohear.errors import BadInput, Conflict, NotFound
 from cohear.permissions import register
 from cohear.store import Store, utcnow
 from cohear.text import xml_safe
+from surveys import redaction
 from surveys.service import visible_answer_row
 
 register({
@@ -62,7 +70,7 @@ def create_codebook(store: Store, actor: User, name: str, *, survey_id: int | No
         audit.record(conn, actor, "codebook.create", "codebook", cb, after={"name": name})
         for code in codes:
             _add_code(conn, actor, cb, **code)
-    return get_codebook(store, cb)
+    return get_codebook(store, cb, actor)
 
 
 def _add_code(conn, actor: User, codebook_id: int, *, name: str, parent: str | int | None = None,
@@ -122,12 +130,21 @@ def add_code(store: Store, actor: User, codebook_id: int, name: str, *,
     return dict(store.one("SELECT * FROM codes WHERE id = ?", (cid,)))
 
 
-def get_codebook(store: Store, codebook_id: int) -> dict:
+def memos_redacted_for(viewer: User | None) -> bool:
+    """Whether `viewer` reads memos redacted: anyone who may not read respondents' words
+    as stored (the same rule as `surveys.views.identifiable`). None is cohear itself."""
+    return viewer is not None and not viewer.may("answers.read_identifiable")
+
+
+def get_codebook(store: Store, codebook_id: int, viewer: User | None = None) -> dict:
+    """A codebook with its codes; code memos redacted when `viewer` reads the
+    pseudonymised view (`memos_redacted` says so)."""
     row = store.one("SELECT * FROM codebooks WHERE id = ?", (codebook_id,))
     if row is None:
         raise NotFound(f"codebook {codebook_id} does not exist", fix="check the id")
     out = dict(row)
-    out["codes"] = codes_in_order(store, codebook_id)
+    out["memos_redacted"] = memos_redacted_for(viewer)
+    out["codes"] = codes_in_order(store, codebook_id, redacted=out["memos_redacted"])
     return out
 
 
@@ -137,10 +154,20 @@ def list_codebooks(store: Store) -> list[dict]:
         "FROM codebooks b ORDER BY b.id")]
 
 
-def codes_in_order(store: Store, codebook_id: int) -> list[dict]:
-    """Codes depth first (each parent before its children), with `path` and `depth`."""
+def redact_code_memos(store: Store, codes: Iterable[dict]) -> list[dict]:
+    """Codes with their memos as a pseudonymised reader sees them (listed names, phone
+    numbers and the rest replaced by `[kind]`)."""
+    names = redaction.names(store)
+    return [c | {"memo": redaction.redact_free_text(c["memo"], names)[0]} for c in codes]
+
+
+def codes_in_order(store: Store, codebook_id: int, *, redacted: bool = False) -> list[dict]:
+    """Codes depth first (each parent before its children), with `path` and `depth`;
+    memos redacted with `redacted`."""
     rows = [dict(r) for r in store.all("SELECT * FROM codes WHERE codebook_id = ? ORDER BY id",
                                        (codebook_id,))]
+    if redacted:
+        rows = redact_code_memos(store, rows)
     children: dict[int | None, list[dict]] = {}
     for r in rows:
         children.setdefault(r["parent_id"], []).append(r)
@@ -179,12 +206,12 @@ def _split_path(path: str) -> list[str]:
     return parts
 
 
-def export_codebook_csv(store: Store, codebook_id: int) -> str:
+def export_codebook_csv(store: Store, codebook_id: int, *, redacted: bool = False) -> str:
     """The codebook as CSV: `path` (`Parent/Child`, the column Taguette and spreadsheet
     users read; a `/` or `\\` inside a name is written `\\/` or `\\\\`), `parent`,
-    `description`, `colour`, `memo`; parents come before their children. Cells are
-    escaped so no spreadsheet runs them (`cohear.cells`)."""
-    codes = codes_in_order(store, codebook_id)
+    `description`, `colour`, `memo` (redacted with `redacted`); parents come before
+    their children. Cells are escaped so no spreadsheet runs them (`cohear.cells`)."""
+    codes = codes_in_order(store, codebook_id, redacted=redacted)
     by_id = {c["id"]: c for c in codes}
     paths: dict[int, str] = {}
     for c in codes:
@@ -290,11 +317,11 @@ def code_elements(codes: list[dict], maker) -> list:
     return roots
 
 
-def export_qdc(store: Store, codebook_id: int) -> bytes:
-    """The codebook as a REFI-QDA codebook file (.qdc)."""
+def export_qdc(store: Store, codebook_id: int, *, redacted: bool = False) -> bytes:
+    """The codebook as a REFI-QDA codebook file (.qdc); memos redacted with `redacted`."""
     from lxml import etree
 
-    codes = codes_in_order(store, codebook_id)
+    codes = codes_in_order(store, codebook_id, redacted=redacted)
     root = etree.Element(f"{{{QDC_NS}}}CodeBook", nsmap={None: QDC_NS}, origin="cohear")
     codes_el = etree.SubElement(root, f"{{{QDC_NS}}}Codes")
 
@@ -436,8 +463,21 @@ def add_answer_memo(store: Store, actor: User, answer_id: int, text: str) -> dic
 
 
 def answer_memos(store: Store, actor: User, answer_id: int) -> list[dict]:
+    """The memos on an answer, oldest first. A reader of the pseudonymised view gets each
+    memo redacted as the answer is, and the respondent's contact details hidden too
+    (`redacted` true, `hidden` the kinds of what was hidden)."""
     actor.require("coding.apply")
-    visible_answer_row(store.conn, actor, answer_id)
-    return [dict(r) for r in store.all(
+    row = visible_answer_row(store.conn, actor, answer_id)
+    memos = [dict(r) | {"redacted": False, "hidden": []} for r in store.all(
         "SELECT m.*, u.name AS author FROM answer_memos m JOIN users u ON u.id = m.author_id "
         "WHERE m.answer_id = ? ORDER BY m.id", (answer_id,))]
+    if not memos or not memos_redacted_for(actor):
+        return memos
+    contact = store.one("SELECT contact FROM respondent_contacts WHERE respondent_id = ?",
+                        (row["respondent_id"],))
+    names = redaction.names(store)
+    for memo in memos:
+        memo["text"], memo["hidden"] = redaction.redact_free_text(
+            memo["text"], names, contact=contact["contact"] if contact else None)
+        memo["redacted"] = True
+    return memos

@@ -9,6 +9,12 @@ suggestions are applied (only those a reviewer rejected stay), and there is neve
 or contact data. Identifiable (admin only, audit-logged): the cohear respondent,
 session and answer ids, and only accepted redactions applied.
 
+Memos: a code's memo travels with the code in a `.qdpx` project (in its description, as
+in a `.qdc` codebook), redacted in a pseudonymised export as a researcher reads it
+(`surveys.coding.redact_code_memos`). Memos on answers are never exported, in either
+mode: they are coders' working notes about one person's answer, not survey data, and
+they stay in cohear (where a researcher reads them redacted).
+
 Spreadsheet cells never run (`cohear.cells`: CSV cells escaped, XLSX text stored as
 text), and characters XML cannot hold are written as U+FFFD (`cohear.text.xml_safe`);
 each data dictionary says both.
@@ -39,9 +45,10 @@ from cohear.store import Store, utcnow
 from cohear.text import RULE as CHARACTER_RULE
 from cohear.text import xml_safe
 from surveys import links, values
-from surveys.coding import code_elements
+from surveys.coding import code_elements, redact_code_memos
 from surveys.redaction import parse_spans, redact
 from surveys.service import sync_pending_transcripts
+from surveys.views import concern_open
 
 register({
     "exports.pseudonymised": {"admin", "researcher"},
@@ -70,8 +77,13 @@ LONG_COLUMNS = {
                "for integer, decimal, date and time questions the value itself",
     "answer_text": "the newest transcript or typed text, redacted",
     "answer_english": "the newest English rendering, redacted",
+    "english_current": "1 when answer_english renders the newest answer_text; 0 when it "
+                       "renders older words (the answer was corrected since and its English "
+                       "not yet made again: read it with care); empty when there is no "
+                       "English rendering",
     "status": "review status: new, transcribed or verified",
-    "safeguarding": "1 when the answer was flagged as a safeguarding concern",
+    "safeguarding": "1 while a safeguarding concern about the answer is open (identifiable "
+                    "exports: 1 when one was ever raised)",
     "code": "the code applied (empty when nobody has coded the answer yet)",
     "code_path": "the code with its parents, separated by '/'",
     "coder": "who applied the code",
@@ -185,7 +197,8 @@ def _answer_rows(plan: Plan, conn: sqlite3.Connection) -> Iterator[sqlite3.Row]:
     sql = f"""
         SELECT a.*, r.cohear_id, q.name AS question, q.kind AS question_type,
                q.position, o.id AS original_id, o.text AS original,
-               e.id AS english_id, e.text AS english,
+               o.version AS original_version, e.id AS english_id, e.text AS english,
+               e.of_version AS english_of_version,
                {_SPANS.format(t='o.id', statuses=plan.statuses)} AS original_spans,
                {_SPANS.format(t='e.id', statuses=plan.statuses)} AS english_spans
         FROM answers a
@@ -260,6 +273,20 @@ def _segment(row) -> dict:
             "segment_text": redact(row["coded_text"][start:end], inside)[0]}
 
 
+def english_current(a) -> bool | None:
+    """Whether the answer's newest English renders its newest words (None: no English).
+    After a correction the English of the older words stays until it is made again,
+    exactly as the review app marks it OUT OF DATE (`surveys.english.english_state`)."""
+    if not a["english"]:
+        return None
+    return a["original_version"] is not None and a["english_of_version"] == a["original_version"]
+
+
+def _flag(value: bool | None) -> int | str:
+    """A yes/no for a CSV or spreadsheet cell: 1, 0, or empty when it does not apply."""
+    return "" if value is None else int(value)
+
+
 def _answer_fields(plan: Plan, a) -> dict:
     choices = json.loads(a["choices_json"]) if a["choices_json"] else []
     session, answer = (("session_id", "answer_id") if plan.identifiable else
@@ -272,7 +299,10 @@ def _answer_fields(plan: Plan, a) -> dict:
             "answer_kind": a["kind"], "choices": ";".join(choices),
             "answer_text": _words(a["original"], a["original_spans"]),
             "answer_english": _words(a["english"], a["english_spans"]),
-            "status": a["status"], "safeguarding": a["safeguarding"]}
+            "english_current": _flag(english_current(a)),
+            "status": a["status"],
+            # Pseudonymised: only whether a concern is open, as everywhere a researcher reads.
+            "safeguarding": a["safeguarding"] if plan.identifiable else concern_open(a)}
 
 
 def iter_answers_with_codings(plan: Plan) -> Iterator[tuple[sqlite3.Row, list[sqlite3.Row]]]:
@@ -325,6 +355,11 @@ def wide_columns(plan: Plan, codes: list[tuple[int, str]]) -> tuple[list[str], d
         if q["kind"] == "open":
             columns.append(f"q:{q['name']}:english")
             meaning[f"q:{q['name']}:english"] = f"the English rendering of {q['name']!r}"
+            columns.append(f"q:{q['name']}:english_current")
+            meaning[f"q:{q['name']}:english_current"] = (
+                f"1 when the English of {q['name']!r} renders the newest words of the answer; "
+                "0 when it renders older words (corrected since: read it with care); empty "
+                "when there is no English")
     for _, path in codes:
         columns.append(f"code:{path}")
         meaning[f"code:{path}"] = (f"how many times {path!r} was applied to this "
@@ -352,6 +387,7 @@ def iter_wide_rows(plan: Plan, codes: list[tuple[int, str]]) -> Iterator[dict]:
         current[f"q:{a['question']}"] = fields["choices"] or fields["answer_text"]
         if a["question_type"] == "open":
             current[f"q:{a['question']}:english"] = fields["answer_english"]
+            current[f"q:{a['question']}:english_current"] = fields["english_current"]
         for g in codings:
             col = code_column[g["code_id"]]
             current[col] = current.get(col, 0) + 1
@@ -493,6 +529,10 @@ def _write_json(plan: Plan, path: Path, paths: dict, tick: Callable) -> int:
                   if k not in CODING_COLUMNS}
     dictionary["characters"] = ("JSON holds every character exactly as stored (no cell "
                                 "escaping); XML exports write " + CHARACTER_RULE.split("; ")[-1])
+    dictionary["english_current"] = ("true when answer_english renders the newest "
+                                     "answer_text; false when it renders older words (the "
+                                     "answer was corrected since: read it with care); null "
+                                     "when there is no English rendering")
     dictionary["value"] = ("for integer, decimal, date and time questions: the answer as a "
                            "number, or a YYYY-MM-DD / HH:MM string")
     dictionary |= dict(question_dictionary(plan))
@@ -505,6 +545,7 @@ def _write_json(plan: Plan, path: Path, paths: dict, tick: Callable) -> int:
         for a, codings in iter_answers_with_codings(plan):
             item = _answer_fields(plan, a)
             item["choices"] = item["choices"].split(";") if item["choices"] else []
+            item["english_current"] = english_current(a)
             if a["question_type"] in values.VALUE_KINDS:
                 item["value"] = _json_value(a["question_type"], item["choices"])
             item["codings"] = [{"code": g["code"], "code_path": paths.get(g["code_id"]),
@@ -550,6 +591,11 @@ _SOURCE_VARIABLES = {
     "language": "the language of these words (BCP-47)",
     "answer": "the answer (a salted pseudonym; identifiable exports: the cohear id)",
 }
+# Only on the source holding an answer's newest English (a Boolean variable).
+_ENGLISH_VARIABLES = {
+    "english_current": "true when this English renders the newest words of the answer; "
+                       "false when it renders older words (corrected since: read it with care)",
+}
 _CASE_VARIABLES = {
     "languages": "the languages the respondent answered in (BCP-47), ';' between",
     "nhs_language_codes": "their NHS main spoken language codes, in the same order",
@@ -587,7 +633,7 @@ def _write_qdpx(plan: Plan, path: Path, tick: Callable) -> int:
     value_kinds = {q["name"]: q["kind"] for q in store.all(
         "SELECT name, kind FROM survey_questions WHERE survey_id = ?", (plan.survey["id"],))
         if q["kind"] in values.VALUE_KINDS}
-    described = _SOURCE_VARIABLES | _CASE_VARIABLES | {
+    described = _SOURCE_VARIABLES | _ENGLISH_VARIABLES | _CASE_VARIABLES | {
         f"q:{name}": f"the answer to {name!r} ({kind})" for name, kind in value_kinds.items()}
     variables = {name: _guid(plan, "variable", name) for name in described}
     from stream_zip import ZIP_AUTO, stream_zip
@@ -670,7 +716,10 @@ def _write_qde(plan: Plan, qde_path: Path, coders, codes, variables: dict, descr
         if codes:
             book = etree.Element(_p("CodeBook"))
             codes_el = etree.SubElement(book, _p("Codes"))
-            for el in code_elements([dict(c) for c in codes],
+            rows = [dict(c) for c in codes]
+            if not plan.identifiable:
+                rows = redact_code_memos(plan.store, rows)
+            for el in code_elements(rows,
                                     lambda tag, attrib: etree.Element(_p(tag), attrib)):
                 codes_el.append(el)
             qde.write(_xml(book))
@@ -704,8 +753,10 @@ def _variables_element(variables: dict[str, str], described: dict[str, str],
     el = etree.Element(_p("Variables"))
     for name, guid in variables.items():
         kind = value_kinds.get(name.removeprefix("q:")) if name.startswith("q:") else None
+        type_ = (_VALUE_TYPES[kind][0] if kind else
+                 "Boolean" if name in _ENGLISH_VARIABLES else "Text")
         var = etree.SubElement(el, _p("Variable"), guid=guid, name=xml_safe(name),
-                               typeOfVariable=_VALUE_TYPES[kind][0] if kind else "Text")
+                               typeOfVariable=type_)
         etree.SubElement(var, _p("Description")).text = xml_safe(described[name])
     return el
 
@@ -744,6 +795,8 @@ def _text_sources(plan: Plan, a, codings: list) -> list[dict]:
             versions[a[f"{key}_id"]] = {"rendering": key, "raw": a[key], "language":
                                         a["language"] if key == "original" else "en",
                                         "spans": a[f"{key}_spans"], "codings": []}
+            if key == "english":
+                versions[a["english_id"]]["english_current"] = english_current(a)
     whole = []
     for g in codings:
         if g["answer_text_id"] is None:
@@ -778,6 +831,7 @@ def _text_sources(plan: Plan, a, codings: list) -> list[dict]:
                     "name": f"{who} {a['question']} {v.get('label', v['rendering'])} ({answer})",
                     "at": a["created_at"], "respondent": who, "question": a["question"],
                     "rendering": v["rendering"], "language": v["language"], "answer": answer,
+                    "english_current": v.get("english_current"),
                     "selections": [{"guid": _guid(plan, "selection", g["id"]),
                                     "coding": _guid(plan, "coding", g["id"]),
                                     "start": start, "end": end, "code": g["code_guid"],
@@ -805,6 +859,10 @@ def _source_xml(variables: dict, source: dict) -> bytes:
     for name in _SOURCE_VARIABLES:
         parts.append(f'<VariableValue><VariableRef targetGUID="{variables[name]}"/>'
                      f'<TextValue>{_esc(str(source[name]))}</TextValue></VariableValue>')
+    if source.get("english_current") is not None:
+        parts.append(f'<VariableValue><VariableRef targetGUID="{variables["english_current"]}"/>'
+                     f'<BooleanValue>{str(source["english_current"]).lower()}</BooleanValue>'
+                     '</VariableValue>')
     parts.append("</TextSource>")
     return "".join(parts).encode("utf-8")
 

@@ -8,6 +8,12 @@ Unicode case folding and canonical decomposition, so "STRAUSS" finds "Strauß" a
 name typed with combining accents finds the precomposed one. Common words that are also
 names ("brown", "islam") are therefore suggested too; reviewers reject those.
 
+Staff's free text about answers (memos on an answer, memos on a code) is redacted for
+readers of the pseudonymised view by the same suggestions, applied at once since nobody
+decides them one by one (`redact_free_text`): a memo quoting "Sarah said call 07700
+900456" reads "[name] said call [phone]". On an answer's memo the respondent's own
+contact details are hidden too, wherever they appear (`contact_terms`).
+
 Dates of birth: a full date in a common UK form (12/03/1987, 12.3.87, 12-03-1987,
 12 March 1987, 12th Mar 1987, March 12th 1987, March 12, 1987) is suggested when its
 year is at least ten years ago (an appointment date is rarely that old) or when it
@@ -40,6 +46,9 @@ from cohear.store import Store, utcnow
 register({"redactions.decide": {"admin", "reviewer"}})
 
 KINDS = ("phone", "nhs_number", "email", "postcode", "date_of_birth", "age", "name")
+# What a respondent's own contact details are marked as, in free text (never suggested on
+# answers' words, whose redactions are stored and decided).
+CONTACT = "contact"
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NHS = re.compile(r"(?<!\d)(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?!\d)")
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\b", re.IGNORECASE)
@@ -263,6 +272,58 @@ def union(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
         else:
             merged.append([s, e, kind, weight])
     return [(s, e, kind) for s, e, kind, _ in merged]
+
+
+def contact_terms(contact: str | None) -> list[str]:
+    """What to look for of a respondent's contact details in someone's notes: the whole
+    detail, each part of it between commas, semicolons, slashes or line breaks (an
+    address's lines), and each capitalised word in it (a name: "Sarah Jones, 07700
+    900456" gives "Sarah" and "Jones"). Matched in any case, as names are."""
+    contact = (contact or "").strip()
+    if not contact:
+        return []
+    terms = {contact}
+    terms.update(p.strip() for p in re.split(r"[,;/\n]+", contact) if len(p.strip()) >= 3)
+    terms.update(w for w in re.findall(r"[^\W\d_][\w'-]*", contact)
+                 if len(w) >= 2 and w[0].isupper())
+    return sorted(terms, key=len, reverse=True)
+
+
+def _contact_digits(contact: str | None) -> list[re.Pattern]:
+    """A contact's numbers (7 digits or more) however they are spaced in the notes."""
+    out = []
+    for run in re.findall(r"\d[\d\s().+-]{5,}\d", contact or ""):
+        digits = re.sub(r"\D", "", run)
+        if len(digits) >= 7:
+            out.append(re.compile(r"(?<!\d)" + r"[\s().+-]{0,3}".join(digits) + r"(?!\d)"))
+    return out
+
+
+def redact_free_text(text: str, names: Iterable[str] = NAMES, *,
+                     contact: str | None = None) -> tuple[str, list[str]]:
+    """Staff's free text (a memo) as a pseudonymised reader sees it: every suggestion
+    `find_pii` makes, and the respondent's `contact` details where given, replaced by
+    `[kind]` at once (a memo has no reviewer deciding its suggestions). Returns the text
+    and the kinds hidden, in order."""
+    if not text:
+        return text or "", []
+    found = find_pii(text, names)
+    extra = [(s, e, CONTACT) for s, e in _names_in(text, contact_terms(contact))]
+    extra += [(m.start(), m.end(), CONTACT) for p in _contact_digits(contact)
+              for m in p.finditer(text)]
+    # The contact's own words win an overlap: "[contact]" rather than "[name] [phone]".
+    spans: list[tuple[int, int, str]] = []
+    for span in sorted(extra, key=lambda x: (x[0], -x[1])) + found:
+        if not any(span[0] < k[1] and k[0] < span[1] for k in spans):
+            spans.append(span)
+    spans.sort()
+    shown, _ = redact(text, spans)
+    return shown, [kind for _, _, kind in spans]
+
+
+def names(store: Store) -> tuple[str, ...]:
+    """The listed names: cohear's own and the data directory's `redaction-names.txt`."""
+    return _names(store)
 
 
 def _names(store: Store) -> tuple[str, ...]:

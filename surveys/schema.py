@@ -356,6 +356,9 @@ class CodebookOut(Out):
     name: str
     survey_id: int | None = None
     created_at: str
+    memos_redacted: bool = Field(False, description=(
+        "true when the codes' memos are shown redacted (to readers of the pseudonymised "
+        "view): personal data in them replaced by [kind]"))
     codes: list[CodeOut]
 
 

@@ -1208,11 +1208,14 @@ def handle_safeguarding(store: Store, actor: User, answer_id: int, note: str) ->
 
 def review_queue(store: Store, actor: User, *, survey_id: int | None = None,
                  status: str | None = None, limit: int = 200) -> list[dict]:
-    """Answers to review: unhandled safeguarding concerns first, then oldest first."""
+    """Answers to review: unhandled safeguarding concerns first, then oldest first (a
+    handled concern takes its place among the rest, so the order never tells a
+    pseudonymised reader that a concern was raised and closed)."""
     actor.require("answers.read")
     sync_pending_transcripts(store, survey_id)
     sql = ("SELECT a.id, a.session_id, a.question_id, a.language, a.kind, a.status, "
-           "a.safeguarding, a.safeguarding_reason, a.safeguarding_handled_by, s.survey_id "
+           "a.safeguarding, a.safeguarding_reason, a.safeguarding_handled_by, "
+           "a.safeguarding_handled_at, s.survey_id "
            "FROM answers a JOIN survey_sessions s ON s.id = a.session_id WHERE 1=1")
     params: list = []
     if actor.limited_to_own("answers.read"):
@@ -1225,7 +1228,7 @@ def review_queue(store: Store, actor: User, *, survey_id: int | None = None,
         sql += " AND a.status = ?"
         params.append(status)
     sql += (" ORDER BY (a.safeguarding = 1 AND a.safeguarding_handled_at IS NULL) DESC, "
-            "a.safeguarding DESC, a.id LIMIT ?")
+            "a.id LIMIT ?")
     params.append(limit)
     return [dict(r) for r in store.all(sql, tuple(params))]
 

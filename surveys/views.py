@@ -10,7 +10,10 @@ the pseudonymised, redacted view, built here for the API and the TUI alike:
 - coded spans are given in the redacted words, and a span a researcher marks in them
   is mapped back to the stored words;
 - nothing else about the respondent travels: no contact, collector, safeguarding
-  reason or note, recording or transcription job.
+  reason or note, recording or transcription job;
+- safeguarding only as whether a concern is open now (`safeguarding` 1 while one is
+  open, else 0): a concern that was raised and handled is not told, since that alone
+  says something about a person that research has no need of.
 
 Each view is an allow-list: a field added to the stored answer later stays out of the
 researcher's view until it is added here.
@@ -37,7 +40,13 @@ APPLIED = ("accepted", "suggested")
 # Fields of an answer that identify a respondent or hold staff's free text about them.
 _WITHHELD = ("session_id", "respondent_id", "collector_id", "created_by", "verified_by",
              "transcription_job_id", "safeguarding_reason", "safeguarding_raised_by",
-             "safeguarding_handled_by", "safeguarding_note")
+             "safeguarding_handled_by", "safeguarding_handled_at", "safeguarding_note")
+
+
+def concern_open(row) -> int:
+    """1 while the answer has a safeguarding concern nobody has handled yet, else 0: all
+    a pseudonymised reader is told about safeguarding."""
+    return int(bool(row["safeguarding"]) and not row["safeguarding_handled_at"])
 
 
 def identifiable(viewer: User) -> bool:
@@ -126,7 +135,7 @@ def answer_view(store: Store, answer_id: int, viewer: User) -> dict:
             "respondent": pseudonymiser(store)(row["cohear_id"]),
             "language": answer["language"], "kind": answer["kind"],
             "choices": answer["choices"], "status": answer["status"],
-            "safeguarding": answer["safeguarding"], "texts": _texts(store, answer_id, cache),
+            "safeguarding": concern_open(answer), "texts": _texts(store, answer_id, cache),
             "codings": [coding_view(store, viewer, c, cache) for c in codings],
             "pseudonymised": True}
 
@@ -144,7 +153,7 @@ def queue_view(store: Store, viewer: User, **filters) -> list[dict]:
     return [{"id": row["id"], "survey_id": row["survey_id"], "question_id": row["question_id"],
              "respondent": respondents[row["id"]], "language": row["language"],
              "kind": row["kind"], "status": row["status"],
-             "safeguarding": row["safeguarding"]} for row in rows]
+             "safeguarding": concern_open(row)} for row in rows]
 
 
 def sessions_view(store: Store, viewer: User, survey_id: int | None = None) -> list[dict]:
@@ -274,6 +283,7 @@ def reading_view(store: Store, answer_id: int, viewer: User) -> dict:
                           (row["respondent_id"],))[0]
     redacted = not identifiable(viewer)
     if redacted:
+        item["safeguarding"] = concern_open(row)
         for name in _WITHHELD:
             item.pop(name, None)
         item["respondent"] = pseudonymiser(store)(cohear_id)

@@ -241,9 +241,24 @@ def test_only_admins_issue_links_and_only_for_collectors(api):
         assert r.status_code in (401, 403), role
     r = api["admin"].post("/collect/api/links", json={"collector": "test-reviewer"})
     assert r.status_code == 400 and "for collectors" in r.json()["detail"]
+    assert r.json()["code"] == "link-user-not-collector"
     r = api["admin"].post("/collect/api/links", json={"collector": "test-collector",
                                                       "link_minutes": 0})
-    assert r.status_code == 400
+    assert r.status_code == 400 and r.json()["code"] == "link-minutes-invalid"
+
+
+def test_refused_links_carry_codes_of_their_own_for_the_admins_page(api, store):
+    """The field page showed an admin "The server does not have this respondent" for a
+    user name that does not exist: the route answered the generic not-found code."""
+    r = api["admin"].post("/collect/api/links", json={"collector": "nobody-here"})
+    assert r.status_code == 404 and r.json()["code"] == "link-user-unknown"
+    assert r.json()["fix"] and "nobody-here" in r.json()["detail"]
+    with store.transaction() as conn:
+        conn.execute("UPDATE users SET disabled_at = '2026-01-01T00:00:00Z' "
+                     "WHERE name = 'test-collector'")
+    r = api["admin"].post("/collect/api/links", json={"collector": "test-collector"})
+    assert r.status_code == 409 and r.json()["code"] == "link-user-disabled"
+    assert count(store, "collect_links", "1 = 1") == 0
 
 
 # -- collecting -----------------------------------------------------------------------

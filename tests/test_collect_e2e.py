@@ -90,10 +90,32 @@ def browser(fake_microphone):
         chromium.close()
 
 
+# Uncaught errors in any page of any phone, as "page URL: message"; each test must end
+# with none (`no_page_errors`): a script that throws mid-journey leaves a leader with a
+# page that half works.
+PAGE_ERRORS: list[str] = []
+
+
 def phone(browser, **kw):
-    """A new phone: its own storage, 360×780, touch, mobile."""
-    return browser.new_context(viewport=PHONE, device_scale_factor=1, has_touch=True,
-                               is_mobile=True, **kw)
+    """A new phone: its own storage, 360×780, touch, mobile; its pages' uncaught errors
+    are collected in PAGE_ERRORS."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1, has_touch=True,
+                                  is_mobile=True, **kw)
+
+    def watch(page) -> None:
+        page.on("pageerror", lambda error: PAGE_ERRORS.append(f"{page.url}: {error}"))
+
+    context.on("page", watch)
+    return context
+
+
+@pytest.fixture(autouse=True)
+def no_page_errors():
+    """Every browser test fails on an uncaught error in the page."""
+    PAGE_ERRORS.clear()
+    yield PAGE_ERRORS
+    errors, PAGE_ERRORS[:] = list(PAGE_ERRORS), []
+    assert errors == [], "uncaught errors in the page: " + "; ".join(errors)
 
 
 def choose_language(page, tag: str) -> None:
@@ -332,6 +354,56 @@ def test_a_one_time_link_signs_the_phone_in_and_leaves_no_code_behind(browser, l
     context.close()
 
 
+def test_a_link_opened_where_the_page_is_already_open_signs_in(browser, live_server, api,
+                                                               survey):
+    """Opening a link in a tab where the field page was open did nothing: only the
+    fragment changed, the code stayed in the address bar, and the page stayed on
+    sign-in."""
+    link = api["admin"].post("/collect/api/links", json={"collector": "test-collector"}).json()
+    context = phone(browser)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/collect/")
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.is_visible("#sign-in")
+    page.goto(link["url"])                            # the same tab, the same document
+    page.wait_for_selector("#setup:not([hidden])")
+    assert page.text_content("#who") == "Signed in as test-collector"
+    assert "link=" not in page.url
+    # The code left no entry in the history either: back is the page before it.
+    page.go_back()
+    page.wait_for_timeout(200)
+    assert "link=" not in page.url
+    context.close()
+
+
+def test_a_pasted_link_or_its_code_signs_in(browser, live_server, api, survey):
+    """Pasting the whole link, or only its code, into the sign-in box said "This sign-in
+    code is not right" although the link was valid."""
+    admin = api["admin"]
+    context = phone(browser)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/collect/")
+    page.wait_for_selector("body[data-ready=true]")
+    whole = admin.post("/collect/api/links", json={"collector": "test-collector"}).json()
+    sign_in(page, whole["url"])
+    assert page.text_content("#who") == "Signed in as test-collector"
+    assert page.is_hidden("#notice")
+    page.click("#menu-button")
+    page.click("#sign-out")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    code = admin.post("/collect/api/links", json={"collector": "test-collector"}).json()["code"]
+    sign_in(page, code)
+    assert page.text_content("#who") == "Signed in as test-collector"
+    # A used code says so, in the words for a link.
+    page.click("#menu-button")
+    page.click("#sign-out")
+    page.fill("#token", code)
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_selector("#notice:not([hidden])")
+    assert page.get_attribute("#notice", "data-key") == "err_link-used"
+    context.close()
+
+
 def test_the_page_opens_again_without_a_connection(browser, live_server):
     context = phone(browser)
     page = context.new_page()
@@ -488,6 +560,37 @@ def test_an_admin_makes_a_one_time_link_on_the_page(browser, live_server, people
     assert page.text_content("#who") == "Signed in as test-collector"
     assert page.is_hidden("#links")  # collectors do not issue links
     collectors_phone.close()
+
+
+def test_an_admin_is_told_in_an_admins_words_why_a_link_was_not_made(browser, live_server,
+                                                                     people):
+    """Making a link for a user who does not exist said "The server does not have this
+    respondent. Tell your coordinator."; for a reviewer, "Tell your coordinator, with this
+    code: bad-input"."""
+    _, admin_token = people["admin"]
+    context = phone(browser)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/collect/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.fill("#token", admin_token)
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_selector("#links:not([hidden])")
+    for lang in ("en", "ur"):
+        if lang != "en":
+            choose_language(page, lang)
+        for name, key in (("nobody-here", "err_link-user-unknown"),
+                          ("test-reviewer", "err_link-user-not-collector")):
+            page.fill("#link-collector", name)
+            page.click("#link-form button[type=submit]")
+            page.wait_for_function("(key) => document.querySelector('#notice').dataset.key "
+                                   "=== key", arg=key)
+            shown = page.text_content("#notice")
+            assert shown == said(lang, key, name=name), (lang, shown)
+            for leader_words in ("respondent", "coordinator", "bad-input", "not-found"):
+                assert leader_words not in shown
+            assert page.is_hidden("#link-made")
+        check_screen(page, f"11-{lang}-admin-link-refused")
+    context.close()
 
 
 # -- a leader's journeys, in English and Urdu ---------------------------------------------

@@ -151,3 +151,67 @@ def test_a_researcher_codes_a_span_of_the_redacted_words(api, world):
         "code_id": world["codes"]["late"], "answer_text_id": world["text_id"],
         "start": 0, "end": len(text) + 1})
     assert r.status_code == 400 and f"{len(text)} characters long" in r.json()["detail"]
+
+
+def test_researchers_are_told_only_whether_a_concern_is_open(api, world, people, tmp_path):
+    """A researcher read `safeguarding: 1` on an answer whose concern was long handled,
+    and the queue put handled concerns ahead of the rest: both told that a concern had
+    been raised about that person."""
+    collector, reviewer = api["collector"], api["reviewer"]
+    survey, session = world["survey"], world["session"]
+    later = collector.post(f"/api/sessions/{session['id']}/answers", data={
+        "question_id": survey["questions"][2]["id"], "choices": "2"}).json()
+    flagged = world["answer"]["id"]
+    assert reviewer.post(f"/api/answers/{later['id']}/safeguarding",
+                         json={"reason": "worried about them"}).status_code == 200
+    assert reviewer.post(f"/api/answers/{flagged}/safeguarding",
+                         json={"reason": "asked for help at home"}).status_code == 200
+    queue = api["researcher"].get("/api/answers").json()
+    assert [(a["id"], a["safeguarding"]) for a in queue] == [(flagged, 1), (later["id"], 1)]
+    assert reviewer.post(f"/api/answers/{later['id']}/safeguarding/handled",
+                         json={"note": "rang them, they are safe"}).status_code == 200
+    queue = api["researcher"].get("/api/answers").json()
+    assert [(a["id"], a["safeguarding"]) for a in queue] == [(flagged, 1), (later["id"], 0)]
+    answer = api["researcher"].get(f"/api/answers/{later['id']}").json()
+    assert answer["safeguarding"] == 0 and "handled" not in json.dumps(answer)
+    assert_no_identifiers(answer, world)
+    # Handled, the concern takes its place among the rest (by id), for everyone.
+    assert reviewer.post(f"/api/answers/{flagged}/safeguarding/handled",
+                         json={"note": "the GP called her back"}).status_code == 200
+    assert [a["id"] for a in api["researcher"].get("/api/answers").json()] == [
+        flagged, later["id"]]
+    staff = {a["id"]: a for a in reviewer.get("/api/answers").json()}
+    assert staff[later["id"]]["safeguarding"] == 1          # staff still see the history
+    # A pseudonymised export says the same as the API; an identifiable one keeps it all.
+    from surveys import exports
+    for who, identifiable in (("researcher", False), ("admin", True)):
+        out = tmp_path / f"{who}.json"
+        exports.export_survey(world["store"], people[who][0], survey["id"], "json", out,
+                              identifiable=identifiable)
+        flags = [a["safeguarding"] for a in json.loads(out.read_text())["answers"]]
+        assert flags == ([1, 1] if identifiable else [0, 0]), who
+
+
+def test_memos_a_researcher_reads_over_http_are_redacted(api, world):
+    """Code memos reached researchers as written, over GET /api/codebooks/ID and its
+    CSV and .qdc exports, even when they quoted a respondent."""
+    reviewer, researcher = api["reviewer"], api["researcher"]
+    code_id = world["codes"]["bus"]
+    store = world["store"]
+    book_id = store.one("SELECT codebook_id FROM codes WHERE id = ?", (code_id,))[0]
+    from cohear.auth import get_user
+    from surveys import coding
+    coding.set_code_memo(store, get_user(store, "test-reviewer"), code_id,
+                         "Mohammed Khan on 07700 900123 takes two buses")
+    staff = reviewer.get(f"/api/codebooks/{book_id}").json()
+    assert staff["memos_redacted"] is False
+    assert "07700 900123" in json.dumps(staff)
+    body = researcher.get(f"/api/codebooks/{book_id}")
+    assert body.status_code == 200, body.text
+    memo = next(c["memo"] for c in body.json()["codes"] if c["id"] == code_id)
+    assert memo == "[name] [name] on [phone] takes two buses"
+    assert body.json()["memos_redacted"] is True
+    for fmt in ("csv", "qdc"):
+        text = researcher.get(f"/api/codebooks/{book_id}/export", params={"format": fmt}).text
+        assert "[phone]" in text, fmt
+        assert_no_identifiers(text, world)

@@ -136,7 +136,7 @@ def test_wide_csv_one_row_per_respondent_with_question_and_code_columns(store, u
     rows = read_csv(out)
     assert len(rows) == 2 and report["rows"] == 2
     assert list(rows[0]) == ["respondent", "languages", "nhs_language_codes",
-                             "q:story", "q:story:english",
+                             "q:story", "q:story:english", "q:story:english_current",
                              "q:trust", "q:ethnicity", "code:access", "code:access/phone",
                              "code:kindness"]
     en = next(r for r in rows if r["languages"] == "en")
@@ -229,6 +229,63 @@ def test_qdpx_project_validates_against_the_refi_qda_schema(store, users, coded,
     assert sorted(refs) == sorted(sources)
     languages = {c.find("q:VariableValue/q:TextValue", ns).text for c in cases}
     assert languages == {"en", "ur"}
+
+
+def test_every_format_says_whether_the_english_renders_the_current_words(store, users, coded,
+                                                                       tmp_path):
+    """After a correction the English of the older words went out in every export as "the
+    newest English rendering", with nothing to say it no longer matched the answer."""
+    from lxml import etree
+    from openpyxl import load_workbook
+
+    urdu = coded["answers"][1]["id"]
+    survey_id = coded["survey"]["id"]
+
+    def export(fmt: str, name: str) -> Path:
+        out = tmp_path / name
+        exports.export_survey(store, users["researcher"], survey_id, fmt, out)
+        return out
+
+    def flags(tag: str) -> dict:
+        """english_current of the English and the Urdu story, as each format gives it."""
+        long = {r["language"]: r["english_current"] for r in read_csv(export("csv", tag + ".csv"))
+                if r["question"] == "story"}
+        wide = {r["languages"]: r["q:story:english_current"]
+                for r in read_csv(export("wide-csv", tag + "-wide.csv"))}
+        sheet = list(load_workbook(export("xlsx", tag + ".xlsx"), read_only=True)
+                     ["respondents"].values)
+        column = sheet[0].index("q:story:english_current")
+        xlsx = {row[1]: row[column] for row in sheet[1:]}
+        doc = json.loads(export("json", tag + ".json").read_text(encoding="utf-8"))
+        as_json = {a["language"]: a["english_current"] for a in doc["answers"]
+                   if a["question"] == "story"}
+        with zipfile.ZipFile(export("qdpx", tag + ".qdpx")) as zf:
+            qde = etree.fromstring(zf.read("project.qde"))
+        etree.XMLSchema(etree.parse(str(XSD))).assertValid(qde)
+        ns = {"q": exports.PROJECT_NS}
+        var = next(v.get("guid") for v in qde.findall("q:Variables/q:Variable", ns)
+                   if v.get("name") == "english_current")
+        assert next(v for v in qde.findall("q:Variables/q:Variable", ns)
+                    if v.get("guid") == var).get("typeOfVariable") == "Boolean"
+        qdpx = [v.find("q:BooleanValue", ns).text
+                for v in qde.iter("{urn:QDA-XML:project:1.0}VariableValue")
+                if v.find("q:VariableRef", ns).get("targetGUID") == var]
+        return {"csv": long, "wide": wide, "xlsx": xlsx, "json": as_json, "qdpx": qdpx}
+
+    assert flags("before") == {"csv": {"en": "", "ur": "1"}, "wide": {"en": "", "ur": "1"},
+                               "xlsx": {"en": None, "ur": 1},
+                               "json": {"en": None, "ur": True}, "qdpx": ["true"]}
+    # The Urdu words are corrected: the English made of the older words is out of date.
+    service.add_text_version(store, users["reviewer"], urdu, "فون پر بہت دیر انتظار کرنا پڑتا ہے")
+    assert flags("after") == {"csv": {"en": "", "ur": "0"}, "wide": {"en": "", "ur": "0"},
+                              "xlsx": {"en": None, "ur": 0},
+                              "json": {"en": None, "ur": False}, "qdpx": ["false"]}
+    # A reviewer's English of the corrected words is current again.
+    service.add_text_version(store, users["reviewer"], urdu, "You wait a very long time on the "
+                             "phone", rendering="english")
+    assert flags("again")["json"] == {"en": None, "ur": True}
+    dictionary = {d["column"]: d["meaning"] for d in read_csv(tmp_path / "again.dictionary.csv")}
+    assert "older words" in dictionary["english_current"]
 
 
 def test_identifiable_exports_need_an_admin_and_are_audit_logged(store, users, coded, tmp_path):

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Select, TextArea
 
 from cohear import audit
 from cohear.auth import revoke_token
-from cohear.errors import Unauthorized
+from cohear.errors import Forbidden, Unauthorized
 from speech import service as speech
 from surveys import coding
 from surveys import service as surveys
@@ -614,6 +614,48 @@ async def test_a_researcher_sees_only_the_redacted_pseudonymised_view(store, rev
     assert session_ids                                                 # (sessions exist)
 
 
+async def test_a_researchers_queue_names_no_collector_and_no_handled_concern(
+        store, review_workspace):
+    """The researcher's queue had a collector column (amina, bilal...) and an "any
+    collector" filter, and said "handled" where a concern had been raised and closed."""
+    ws = review_workspace
+    reviewer, researcher = ws["users"]["reviewer"], ws["users"]["researcher"]
+    collector = ws["users"]["collector"]
+    surveys.handle_safeguarding(store, reviewer, ws["concern"], "rang them, all is well")
+    # An open concern is still told: it is all a researcher learns of safeguarding.
+    surveys.raise_safeguarding(store, reviewer, ws["phone"], "asked for a call back")
+    app = CohearApp(store, researcher)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        queue = app.screen
+        text = screen_text(app)
+        labels = [str(c.label) for c in queue.query_one("#queue", DataTable).columns.values()]
+        assert "collector" not in labels and "words" in labels
+        assert not queue.query("#filter-collector")
+        assert collector.name not in text and "any collector" not in text
+        assert "handled" not in text
+        rows = {r["id"]: r for r in queue.rows}
+        assert "collector" not in rows[ws["urdu"]]
+        assert rows[ws["concern"]]["safeguarding"] == 0
+        assert rows[ws["phone"]]["safeguarding"] == 1 and "safeguarding" in text
+        await pilot.press("x")                          # clearing filters still works
+        await pilot.pause()
+        await open_answer(pilot, ws["concern"])
+        text = screen_text(app)
+        assert "handled" not in text and "no open concern" in text
+        assert "rang them" not in text
+    with pytest.raises(Forbidden):
+        review_queue.queue_page(store, researcher, review_queue.QueueFilters(
+            collector_id=collector.id))
+    assert "collector" not in review_queue.filter_choices(store, researcher)
+    # Staff still see who gathered each answer, and filter by it.
+    app = CohearApp(store, reviewer)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert collector.name in screen_text(app) and "handled" in screen_text(app)
+        assert app.screen.query("#filter-collector")
+
+
 async def test_a_researchers_selection_in_redacted_words_codes_the_stored_words(
         store, review_workspace):
     ws = review_workspace
@@ -770,6 +812,36 @@ async def test_memos_on_an_answer_and_on_a_code(store, review_workspace):
     change = log(store, "code.memo")[0]
     assert change["after"] == {"memo": "any bus or coach"} and change["before"]["memo"]
     assert log(store, "answer.memo")[0]["actor_name"] == reviewer.name
+
+
+async def test_a_researcher_reads_memos_redacted_on_the_coding_screen(store, review_workspace):
+    """A reviewer's memo quoting the respondent showed raw to a researcher under "Memos on
+    this answer", beside the answer's words that read [phone]."""
+    ws = review_workspace
+    reviewer, researcher = ws["users"]["reviewer"], ws["users"]["researcher"]
+    coding.add_answer_memo(store, reviewer, ws["phone"],
+                           "Respondent Sarah said call 07700 900456")
+    coding.set_code_memo(store, reviewer, ws["codes"]["Bus"], "like Bilal on 07700 900789")
+    app = CohearApp(store, researcher)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await open_answer(pilot, ws["phone"])
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await pilot.press("down", "down", "down")            # the code Bus
+        await pilot.pause()
+        text = screen_text(app)
+    assert "Respondent [name] said call [phone]" in text
+    assert "redacted view: hidden name, phone" in text
+    assert "memo (redacted): like [name] on [phone]" in text
+    for secret in ("Sarah", "900456", "Bilal", "900789", "900123"):
+        assert secret not in text, secret
+    app = CohearApp(store, reviewer)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(CodingScreen(ws["phone"]))
+        await pilot.pause()
+        assert "Respondent Sarah said call 07700 900456" in screen_text(app)
 
 
 # -- the command palette and help --------------------------------------------------------------
@@ -1155,6 +1227,42 @@ async def test_translations_are_grouped_by_message_survey_and_the_field_page(
         await pilot.pause()
         assert len(screen.rows) == row + 1 + field_strings
         assert all(r.group.key == "field-page" for r in screen.rows[row + 1:])
+
+
+async def test_at_120_columns_every_language_of_the_translations_is_in_view(
+        store, people, translated):
+    """The Translations screen's Urdu column was cut off at 120 columns: the message
+    column took 62 cells whatever the screen's width."""
+    from comms import service as comms
+    comms.request_human(store, people["communicator"][0], translated,
+                        ["pa-Guru", "pa-Arab", "pl"])
+    app = CohearApp(store, people["communicator"][0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#translations", DataTable)
+        assert [str(c.label) for c in table.columns.values()][1:] == [
+            "bn", "pa-Arab", "pa-Guru", "pl", "ur"]
+        needed = sum(c.get_render_width(table) for c in table.columns.values())
+        assert needed <= table.scrollable_content_region.width
+        header = next(row for row in screen_text(app).split("\n") if "message" in row)
+        assert header.split()[-1] == "ur"
+
+
+async def test_in_the_f2_mode_an_urdu_question_is_flush_right(store, review_workspace):
+    """README: in the F2 mode right-to-left rows are flush right; the question's Urdu line
+    sat on the left of its column."""
+    ws = review_workspace
+    app = CohearApp(store, ws["users"]["reviewer"], reorder_rtl=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.push_screen(AnswerScreen(ws["urdu"]))
+        await pilot.pause()
+        question = app.screen.query_one("#question")
+        rows = [strip.text for strip in question.render_lines(question.region.reset_offset)]
+        urdu = next(row for row in rows if row.lstrip().startswith("ur:"))
+        right = question.content_region.width
+        # The words end at the column's right edge (its padding aside), not at its left.
+        assert len(urdu.rstrip()) >= right, (urdu, right)
 
 
 # -- agreement and export ------------------------------------------------------------------------

@@ -182,6 +182,43 @@ def test_help(snap_compare, store, review_workspace):
     assert snap_compare(app, terminal_size=SIZE, run_before=help_)
 
 
+# -- at 120×40, as staff run it in tmux over SSH ----------------------------------------------
+
+TMUX_SIZE = (120, 40)
+
+
+def test_researchers_queue_at_120x40(snap_compare, store, review_workspace):
+    """No collector column or filter; attention shows only an open concern."""
+    ws = review_workspace
+    surveys.handle_safeguarding(store, ws["users"]["reviewer"], ws["concern"], "rang them back")
+    app, before = snap_app(store, ws["users"]["researcher"])
+    assert snap_compare(app, terminal_size=TMUX_SIZE, run_before=before)
+
+
+def test_answer_in_bengali_at_120x40(snap_compare, store, review_workspace):
+    """Bengali vowel signs take a cell each, as in tmux: the question line stays in its
+    column and the English panel beside it whole."""
+    ws = review_workspace
+    app, before = snap_app(store, ws["users"]["reviewer"], lambda: AnswerScreen(ws["bengali"]))
+    assert snap_compare(app, terminal_size=TMUX_SIZE, run_before=before)
+
+
+def test_answer_in_urdu_f2_at_120x40(snap_compare, store, review_workspace):
+    """In the F2 mode the Urdu question line is flush right, as README says."""
+    ws = review_workspace
+    app, before = snap_app(store, ws["users"]["reviewer"], lambda: AnswerScreen(ws["urdu"]),
+                           reorder_rtl=True)
+    assert snap_compare(app, terminal_size=TMUX_SIZE, run_before=before)
+
+
+def test_translations_in_five_languages_at_120x40(snap_compare, store, people, translated):
+    """Every language column, Urdu last, in view at 120 columns."""
+    from comms import service as comms
+    comms.request_human(store, people["communicator"][0], 1, ["pa-Guru", "pa-Arab"])
+    app, before = snap_app(store, people["communicator"][0])
+    assert snap_compare(app, terminal_size=TMUX_SIZE, run_before=before)
+
+
 # -- complex scripts keep the layout ----------------------------------------------------------
 
 @pytest.mark.anyio

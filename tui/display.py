@@ -27,6 +27,10 @@ from rich.measure import Measurement
 from rich.text import Text
 
 from cohear.text import terminal_safe
+from tui.cells import count_spacing_marks
+
+# Rows are measured as the terminal will draw them (see tui.cells), before any is laid out.
+count_spacing_marks()
 
 # Letters written right to left (Arabic script, Hebrew, Thaana, Syriac...).
 _RTL_BIDI_CLASSES = {"R", "AL"}

@@ -5,6 +5,11 @@ A read-only query over the surveys tables (answers, sessions, questions, codings
 speech's transcripts, because `surveys.service.review_queue` has no offset, no language,
 collector or code filter and no confidence order. It never writes; collectors see only
 their own sessions' answers, exactly as in `surveys.service`.
+
+A reader of the pseudonymised view (researchers, `surveys.views.identifiable` false) is
+told what `surveys.views` tells them and no more: no collector (no column, no collector
+filter: the leader who gathered an answer is a link to the respondent), and safeguarding
+only as whether a concern is open now, never that one was raised and handled.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from cohear.auth import User
+from cohear.errors import Forbidden
 from cohear.store import Store
+from surveys import views
 
 PAGE_SIZE = 50
 STATUSES = ("new", "transcribed", "verified")
@@ -66,6 +73,9 @@ def _scope(user: User, filters: QueueFilters, *, with_status: bool = True
         params.append(filters.survey_id)
         sessions = True
     if filters.collector_id is not None:
+        if not views.identifiable(user):
+            raise Forbidden("the pseudonymised view has no collectors to filter by",
+                            fix="filter by survey, language, status, kind or code")
         clauses.append("s.collector_id = ?")
         params.append(filters.collector_id)
         sessions = True
@@ -104,7 +114,13 @@ def queue_page(store: Store, user: User, filters: QueueFilters = QueueFilters(),
            f"JOIN answers a ON a.id = p.id {_SESSIONS} "
            f"JOIN survey_questions q ON q.id = a.question_id "
            f"JOIN users u ON u.id = s.collector_id {_LATEST} {_WORDS} ORDER BY p.tier, a.id")
-    return [dict(r) for r in store.all(sql, (*params, limit, max(0, offset)))]
+    rows = [dict(r) for r in store.all(sql, (*params, limit, max(0, offset)))]
+    if not views.identifiable(user):
+        for row in rows:
+            row.pop("collector")
+            row["safeguarding"] = views.concern_open(row)
+            row["safeguarding_handled_at"] = None
+    return rows
 
 
 def status_counts(store: Store, user: User, filters: QueueFilters = QueueFilters()
@@ -132,18 +148,24 @@ def status_counts(store: Store, user: User, filters: QueueFilters = QueueFilters
 
 
 def filter_choices(store: Store, user: User) -> dict[str, list[tuple[str, int | str]]]:
-    """What each filter can be set to: (label, value) pairs."""
+    """What each filter can be set to: (label, value) pairs (a pseudonymised reader has
+    no collector filter)."""
     user.require("answers.read")
     surveys = [(f"{r['title']} (#{r['id']})", r["id"])
                for r in store.all("SELECT id, title FROM surveys ORDER BY id")]
     languages = [(r[0], r[0]) for r in store.all(
         "SELECT DISTINCT language FROM survey_languages ORDER BY language")]
     collectors = [(r["name"], r["id"]) for r in store.all(
-        "SELECT id, name FROM users WHERE role IN ('collector', 'admin') ORDER BY name")]
+        "SELECT id, name FROM users WHERE role IN ('collector', 'admin') ORDER BY name")
+    ] if views.identifiable(user) else []
     if user.role == "collector":
         collectors = [(n, i) for n, i in collectors if i == user.id]
     codes = [(f"{r['codebook']}: {r['name']}", r["id"]) for r in store.all(
         "SELECT c.id, c.name, b.name AS codebook FROM codes c JOIN codebooks b "
         "ON b.id = c.codebook_id ORDER BY b.name, c.name")]
-    return {"survey": surveys, "language": languages, "status": [(s, s) for s in STATUSES],
-            "collector": collectors, "code": codes, "kind": list(KINDS)}
+    choices = {"survey": surveys, "language": languages,
+               "status": [(s, s) for s in STATUSES], "collector": collectors, "code": codes,
+               "kind": list(KINDS)}
+    if not views.identifiable(user):
+        del choices["collector"]
+    return choices

@@ -190,9 +190,11 @@ class Exchange(BaseModel):
 
 
 @router.post("/collect/api/links", status_code=201, response_model=LinkIssuedOut,
-             responses=problems(*BODY, 404))
+             responses=problems(*BODY, 404, 409))
 def issue_link(body: LinkRequest, request: Request, store: StoreDep, user: Admin) -> dict:
-    """Issue a one-time sign-in link for a collector (admins). The code is shown once."""
+    """Issue a one-time sign-in link for a collector (admins). The code is shown once.
+    Refusals carry their own codes: `link-user-unknown` (404), `link-user-not-collector`
+    and `link-minutes-invalid` (400), `link-user-disabled` (409)."""
     link = links.issue_link(store, user, body.collector, link_minutes=body.link_minutes,
                             token_minutes=body.token_minutes)
     link["url"] = str(request.base_url).rstrip("/") + link["path"]

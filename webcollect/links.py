@@ -3,6 +3,11 @@ collector; its single-use code exchanges for a short-lived collector token.
 
 Only the sha256 of a code is stored. A link expires, can be revoked before or after
 use (revoking a used link also revokes the token it gave), and works once.
+
+Issuing one is an admin's task, so its refusals carry codes of their own
+(`link-user-unknown`, `link-user-not-collector`, `link-user-disabled`,
+`link-minutes-invalid`): the field page shows an admin an admin's message for each,
+never a leader's message about respondents.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ def _later(minutes: int) -> str:
 def _minutes(value: int, what: str, most: int) -> int:
     if not isinstance(value, int) or not 1 <= value <= most:
         raise BadInput(f"{what} must be 1 to {most} minutes, not {value!r}",
-                       fix=f"give a whole number of minutes up to {most}")
+                       fix=f"give a whole number of minutes up to {most}",
+                       code="link-minutes-invalid")
     return value
 
 
@@ -50,11 +56,22 @@ def issue_link(store: Store, actor: User, collector: str, *,
     actor.require("collect.links")
     link_minutes = _minutes(link_minutes, "a link's life", MAX_LINK_MINUTES)
     token_minutes = _minutes(token_minutes, "a token's life", MAX_TOKEN_MINUTES)
-    person = get_user(store, collector)
-    if person.role != "collector":
-        raise BadInput(f"{person.name!r} has the role {person.role!r}; one-time links are "
+    row = store.one("SELECT id, name, role, disabled_at FROM users WHERE name = ?",
+                    (collector,))
+    if row is None:
+        raise NotFound(f"there is no user {collector!r}",
+                       fix="check the collector's user name (`cohear users list`)",
+                       code="link-user-unknown")
+    if row["role"] != "collector":
+        raise BadInput(f"{row['name']!r} has the role {row['role']!r}; one-time links are "
                        "for collectors", fix="issue the link to a collector, or give this "
-                                             "person a token with `cohear users token NAME`")
+                                             "person a token with `cohear users token NAME`",
+                       code="link-user-not-collector")
+    if row["disabled_at"]:
+        raise Conflict(f"the collector {row['name']!r} is switched off, so a link would not "
+                       "sign them in", fix="switch the account on again first",
+                       code="link-user-disabled")
+    person = User(row["id"], row["name"], row["role"])
     code = CODE_PREFIX + secrets.token_urlsafe(24)
     expires = _later(link_minutes)
     with store.transaction() as conn:

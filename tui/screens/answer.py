@@ -163,7 +163,7 @@ class AnswerScreen(ReviewScreen):
         title.append(f"  ·  {safe(lang)}  ·  {a['kind']}  ·  ")
         title.append(safe(a["status"]), style={"verified": "bold green",
                                          "transcribed": "bold yellow"}.get(a["status"], "bold"))
-        if a["safeguarding"] and not a["safeguarding_handled_at"]:
+        if a["safeguarding"] and not a.get("safeguarding_handled_at"):
             title.append("  ·  SAFEGUARDING", style="bold red")
         if a["redacted"]:
             title.append("  ·  redacted view", style="italic")
@@ -292,12 +292,13 @@ class AnswerScreen(ReviewScreen):
     def _show_safeguarding(self) -> None:
         a = self.answer
         parts: list = [Text("Safeguarding", style="bold")]
-        if not a["safeguarding"]:
+        if a["redacted"]:
+            # The pseudonymised view says only whether a concern is open now: the reason,
+            # the note, and that a concern was ever raised and handled, are staff's.
+            parts.append(Text("concern open", style="bold red") if a["safeguarding"]
+                         else Text("no open concern", style="dim"))
+        elif not a["safeguarding"]:
             parts.append(Text("no concern raised", style="dim"))
-        elif a["redacted"]:
-            # The reason and the note are staff's words about a person: not for research.
-            parts.append(Text("handled" if a["safeguarding_handled_at"] else "concern open",
-                              style="" if a["safeguarding_handled_at"] else "bold red"))
         else:
             parts.append(words(a["safeguarding_reason"], reorder=self.reorder_rtl,
                                style="bold red" if not a["safeguarding_handled_at"] else ""))
@@ -364,7 +365,7 @@ class AnswerScreen(ReviewScreen):
         if action in ("accept_redaction", "reject_redaction") and self._next_redaction() is None:
             return None
         if action == "clear_concern" and not (self.answer["safeguarding"]
-                                              and not self.answer["safeguarding_handled_at"]):
+                                              and not self.answer.get("safeguarding_handled_at")):
             return None
         if action == "save" and self.answer["kind"] == "choice":
             return None

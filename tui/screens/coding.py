@@ -4,7 +4,8 @@ coded the answer yourself, so agreement between coders stays honest.
 
 The words come from `surveys.views.reading_view`: a researcher codes the redacted text,
 and a selection in it is mapped back to the stored words (a redacted item is coded
-whole or not at all).
+whole or not at all). Memos, on the answer and on the codes, are read redacted by a
+researcher too (`surveys.coding`), and the panel says so.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class CodingScreen(ReviewScreen):
         books.sort(key=lambda b: (b["survey_id"] != survey_id, b["survey_id"] is not None,
                                   b["id"]))
         tree = self.query_one("#codebook", CodebookTree)
-        tree.show([coding.get_codebook(self.store, b["id"]) for b in books])
+        tree.show([coding.get_codebook(self.store, b["id"], self.user) for b in books])
         self.show()
         tree.focus()
 
@@ -137,9 +138,16 @@ class CodingScreen(ReviewScreen):
             if self.code["description"]:
                 parts.append(words(self.code["description"], reorder=reorder))
             if self.code["memo"]:
-                parts.append(labelled("memo:", self.code["memo"], reorder=reorder))
-        parts.append(Text("Memos on this answer", style="bold"))
+                parts.append(labelled("memo (redacted):" if coding.memos_redacted_for(
+                    self.user) else "memo:", self.code["memo"], reorder=reorder))
         memos = coding.answer_memos(self.store, self.user, self.answer_id) if self.answer else []
+        head = Text("Memos on this answer", style="bold")
+        if coding.memos_redacted_for(self.user):
+            # Staff's notes can quote the respondent: read redacted, as the answer is.
+            hidden = sorted({kind for m in memos for kind in m["hidden"]})
+            head.append("  (redacted view" + (": hidden " + ", ".join(hidden) if hidden
+                                              else "") + ")", style="italic")
+        parts.append(head)
         for m in memos:
             parts.append(labelled(f"{m['author']}, {m['created_at'][:16].replace('T', ' ')}:",
                                   m["text"], reorder=reorder))
@@ -236,7 +244,9 @@ class CodingScreen(ReviewScreen):
                 return
             saved = self.attempt(coding.set_code_memo, self.store, self.user, code["id"], text)
             if saved:
-                code["memo"] = saved["memo"]
+                shown = (coding.redact_code_memos(self.store, [saved])[0]
+                         if coding.memos_redacted_for(self.user) else saved)
+                code["memo"] = shown["memo"]
                 self.notify(safe(f"memo on {code['name']} saved (the old one is in the "
                                  "audit log)"), timeout=3)
                 self._show_memo()

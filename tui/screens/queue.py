@@ -1,5 +1,8 @@
 """The queue: answers needing attention, safeguarding first, then low-confidence
 transcripts, then the rest; filtered, counted per status, and read a page at a time.
+
+A researcher's queue (the pseudonymised view) has no collector column or filter, and
+its attention column shows only an open safeguarding concern, never a handled one.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from tui.display import one_line, safe, safe_text
 from tui.review_queue import PAGE_SIZE, QueueFilters
 from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
-from tui.widgets.queue import FILTERS, FilterBar, QueueTable, StatusCounts
+from tui.widgets.queue import FilterBar, QueueTable, StatusCounts
 
 LOW_CONFIDENCE = 0.6
 PREVIEW_WIDTH = 24   # cells of an answer's first words in its row
@@ -56,10 +59,17 @@ class QueueScreen(ReviewScreen):
         table.add_columns("answer", "attention", "status", "language", "kind", "conf.",
                           "question")
         table.add_column("words", width=PREVIEW_WIDTH)
-        table.add_columns("collector", "survey")
+        if self.shows_collectors:
+            table.add_column("collector")
+        table.add_column("survey")
         yield table
         yield Static(id="page")
         yield KeyFooter()
+
+    @property
+    def shows_collectors(self) -> bool:
+        """Who gathered an answer is staff's business: not in the pseudonymised view."""
+        return views.identifiable(self.user)
 
     def on_mount(self) -> None:
         self.load()
@@ -92,7 +102,8 @@ class QueueScreen(ReviewScreen):
         table = self.query_one("#queue", DataTable)
         table.clear()
         for item in self.rows:
-            table.add_row(*self._cells(item, self._preview(item)), key=str(item["id"]))
+            table.add_row(*self._cells(item, self._preview(item),
+                                       collector=self.shows_collectors), key=str(item["id"]))
         ids = [item["id"] for item in self.rows]
         if self.rows:
             table.move_cursor(row=ids.index(keep) if keep in ids else
@@ -122,7 +133,8 @@ class QueueScreen(ReviewScreen):
         return one_line(text, PREVIEW_WIDTH, reorder=self.reorder_rtl)
 
     @staticmethod
-    def _cells(row: dict, preview: str) -> list:
+    def _cells(row: dict, preview: str, *, collector: bool) -> list:
+        # A pseudonymised row carries safeguarding only while a concern is open.
         if row["safeguarding"] and not row["safeguarding_handled_at"]:
             attention = Text("safeguarding", style="bold red")
         elif row["safeguarding"]:
@@ -135,10 +147,13 @@ class QueueScreen(ReviewScreen):
         confidence = Text("" if conf is None else f"{conf:.2f}",
                           style="yellow" if conf is not None and conf < LOW_CONFIDENCE else "")
         status_style = {"verified": "green", "transcribed": "yellow"}.get(row["status"], "")
-        return [str(row["id"]), attention, Text(row["status"], style=status_style),
-                # DataTable reads a str as markup: people's words go in as Text.
-                safe_text(row["language"]), row["kind"], confidence, safe_text(row["question"]),
-                safe_text(preview), safe_text(row["collector"]), str(row["survey_id"])]
+        cells = [str(row["id"]), attention, Text(row["status"], style=status_style),
+                 # DataTable reads a str as markup: people's words go in as Text.
+                 safe_text(row["language"]), row["kind"], confidence, safe_text(row["question"]),
+                 safe_text(preview)]
+        if collector:
+            cells.append(safe_text(row["collector"]))
+        return [*cells, str(row["survey_id"])]
 
     def selected_answer(self) -> int | None:
         table = self.query_one("#queue", DataTable)
@@ -164,8 +179,8 @@ class QueueScreen(ReviewScreen):
 
     def action_clear_filters(self) -> None:
         with self.prevent(Select.Changed):
-            for name in FILTERS:
-                self.query_one(f"#filter-{name}", Select).clear()
+            for select in self.query(".filter").results(Select):
+                select.clear()
         self.filters = QueueFilters()
         self.page_start = 0
         self.load()

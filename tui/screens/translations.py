@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,8 +24,14 @@ from tui.widgets.translations import TranslationGrid, legend, status_text
 # The field page keeps its own words as comms messages with this tag (see webcollect).
 FIELD_PAGE_TAG = "collect-page"
 FIELD_PAGE_PREFIX = "Field page: "
-TITLE_WIDTH = 44          # at least; wider (up to MAX_TITLE_WIDTH) for a long survey title
+# The message column takes what the languages leave of the screen, between these: at 120
+# columns every language column stays in view with the field page's five languages and
+# more (titles are cut with an ellipsis; the translation's own screen shows them whole;
+# beyond what fits, the grid scrolls sideways).
+MIN_TITLE_WIDTH = 24
 MAX_TITLE_WIDTH = 64
+CELL_PADDING = 2          # a DataTable cell's padding, one cell each side
+SCROLLBAR = 2             # the vertical scrollbar's width, when the rows overflow
 MAX_MESSAGES = 10_000
 
 
@@ -70,14 +77,15 @@ def group_messages(messages: list[dict], questions: dict[int, dict]) -> list[Gro
 
 
 def group_summary(group: Group, language: str) -> Text:
-    """A group's cell for one language: how many of its messages are approved in it."""
+    """A group's cell for one language: how many of its messages are approved in it, of
+    all ("5/58"; the legend says so), short so every language column fits."""
     statuses = [m["translations"].get(language) for m in group.messages]
     have = [s for s in statuses if s]
     if not have:
         return Text("-", style="dim")
     approved = sum(s == "approved" for s in have)
     style = "bold #87d75f" if approved == len(statuses) else "bold"
-    return Text(f"{approved}/{len(statuses)} approved", style=style)
+    return Text(f"{approved}/{len(statuses)}", style=style)
 
 
 class TranslationsScreen(ReviewScreen):
@@ -126,18 +134,26 @@ class TranslationsScreen(ReviewScreen):
         table = self.query_one("#translations", DataTable)
         cursor = table.cursor_coordinate
         table.clear(columns=True)
-        width = max([TITLE_WIDTH] + [min(MAX_TITLE_WIDTH, len(g.title) + 8) for g in self.groups])
+        summaries = {lang: [group_summary(g, lang) for g in self.groups]
+                     for lang in self.languages}
+        # Each language as wide as what it shows (whether or not its group is folded).
+        widths = {lang: max([cell_len(lang), *(t.cell_len for t in summaries[lang]),
+                             *(status_text(m["translations"].get(lang)).cell_len
+                               for m in messages)])
+                  for lang in self.languages}
+        width = self._title_width(sum(w + CELL_PADDING for w in widths.values()))
+        self._laid_out_for = self.app.size.width
         table.add_column("message", width=width)
         for lang in self.languages:
-            table.add_column(lang)
+            table.add_column(lang, width=widths[lang])
         self.rows = []
         reorder = self.reorder_rtl
         for group in self.groups:
             marker = "▸" if group.folded else "▾"
             title = Text(safe(f"{marker} {group.title} ({len(group.messages)})"), style="bold")
             title.truncate(width, overflow="ellipsis")
-            table.add_row(title, *[group_summary(group, lang) for lang in self.languages],
-                          key=group.key)
+            table.add_row(title, *[summaries[lang][self.groups.index(group)]
+                                   for lang in self.languages], key=group.key)
             self.rows.append(Row(group))
             if group.folded:
                 continue
@@ -157,6 +173,15 @@ class TranslationsScreen(ReviewScreen):
             "cell reviews it; Enter on a group's row opens or folds it."
             if self.groups else "No messages yet: a communicator drafts them with "
                                 "`cohear messages` or the API.")
+
+    def _title_width(self, languages_width: int) -> int:
+        """The message column: the screen's width less the languages', within bounds."""
+        left = self.app.size.width - languages_width - CELL_PADDING - SCROLLBAR
+        return max(MIN_TITLE_WIDTH, min(MAX_TITLE_WIDTH, left))
+
+    def on_resize(self) -> None:
+        if self.groups and self.app.size.width != getattr(self, "_laid_out_for", None):
+            self.load(keep=True)
 
     def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
         self.action_open()

@@ -24,7 +24,7 @@ def clock(seconds: float | None) -> str:
 
 def labelled(label: str, text: str | None, *, reorder: bool, style: str = "") -> Table:
     """"ur: <words>": the label in its own column, so wrapped words stay beside it."""
-    grid = Table.grid(padding=(0, 1))
+    grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(no_wrap=True)
     grid.add_column(ratio=1)
     grid.add_row(Text(safe(label), style="dim"), words(text, reorder=reorder, style=style))

@@ -18,14 +18,15 @@ BLANK = {"kind": "voice, typed"}
 
 
 class FilterBar(Horizontal):
-    """One drop-down per filter; blank means any."""
+    """One drop-down per filter this reader has (`review_queue.filter_choices`: no
+    collector filter in the pseudonymised view); blank means any."""
 
     def __init__(self, choices: dict[str, list[tuple[str, int | str]]], **kwargs):
         super().__init__(**kwargs)
         self.choices = choices
 
     def compose(self) -> ComposeResult:
-        for name in FILTERS:
+        for name in (f for f in FILTERS if f in self.choices):
             # Survey titles, people's and codes' names: shown through `safe`.
             options = [(safe(label), value) for label, value in self.choices.get(name, [])]
             yield Select(options, prompt=BLANK.get(name, f"any {name}"),

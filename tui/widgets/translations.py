@@ -33,11 +33,13 @@ def status_text(status: str | None) -> Text:
 
 
 def legend() -> Text:
+    """Each status in its colour, and how a group's row counts ("5/58")."""
     out = Text()
     for i, status in enumerate(STATUS_STYLES):
         if i:
             out.append("  ")
         out.append_text(status_text(status))
+    out.append("  ·  a group's row: approved/all", style="dim")
     return out
 
 

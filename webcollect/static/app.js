@@ -6,6 +6,15 @@
 // items not yet sent warns, and everything the server refuses is said in the page's
 // language (from the problem's stable `code`), with the unsent list kept in view.
 //
+// Signing in takes a one-time link however it arrives: opened at start-up, opened in a
+// tab where the page is already open (only the `#link=` fragment changes, so the page
+// listens for `hashchange`), or pasted into the sign-in box whole or as its code alone
+// (a token starts `coh_`; anything else is taken for a link's code). The code is
+// cleared from the address bar at once: it must not linger there or in the history.
+//
+// Admins make links on the page too; what the server refuses there is said in an
+// admin's words (each refusal has its own code), never in a leader's.
+//
 // Number, date and time questions are checked on the phone (values.js) before they are
 // saved; one the server refuses all the same (a phone's clock a day ahead lets it
 // accept tomorrow under "up to today") shows as not accepted with the reason, and the
@@ -215,6 +224,48 @@ function signInRecord() {
   }
 }
 
+const TOKEN_PREFIX = "coh_";
+
+// A one-time link's code in what was opened or pasted: the whole link
+// (…/collect/#link=CODE) or its fragment gives the code in it; anything else is taken
+// for the code itself (the server says whether it is one).
+function linkCode(text) {
+  const found = (text || "").match(/(?:^|[#&?])link=([A-Za-z0-9_-]+)/);
+  return found ? found[1] : (text || "").trim();
+}
+
+// The code in the address bar's fragment, taken out of it at once (null: none there).
+function takeLinkCode() {
+  if (!/(?:^#|&)link=/.test(location.hash)) return null;
+  const code = linkCode(location.hash);
+  history.replaceState(null, "", location.pathname + location.search);
+  return code;
+}
+
+// Opening a link signs in afresh: whoever it is for is nobody until the server has
+// swapped it, and the sign-in before it comes back only if the server refuses it. This
+// tab swaps it.
+function useLink(code) {
+  const before = signInRecord();
+  keepSignIn({ link: code, before: before.link ? (before.before || {}) : before });
+  myLink = code;
+}
+
+// A link opened in this tab while the page is open: the same as opening it afresh,
+// except that an answer not yet saved is asked about first (the link keeps: it is
+// used only once it is exchanged).
+async function linkOpened() {
+  const code = takeLinkCode();
+  if (!code) return;
+  if (!(await mayLeave())) {
+    notice("link_later", "Your sign-in link was not used yet. Finish with this answer, then open the link again.");
+    return;
+  }
+  notice("");
+  useLink(code);
+  await settle();
+}
+
 function keepSignIn(record) { localStorage.setItem(SIGN_IN, JSON.stringify(record)); }
 
 function tokenInHand() { return signInRecord().token || null; }
@@ -381,15 +432,19 @@ function showWho(who) {
 
 async function signIn(event) {
   event.preventDefault();
-  const token = $("token").value.trim();
+  const entered = $("token").value.trim();
   notice("");
-  if (!token) {
+  if (!entered) {
     notice("token_empty", "Paste your sign-in code first, or open your sign-in link.");
     return;
   }
-  // A new token is nobody's until the server says whose it is.
-  keepSignIn({ token, me: null });
   $("token").value = "";
+  if (entered.startsWith(TOKEN_PREFIX)) {
+    // A new token is nobody's until the server says whose it is.
+    keepSignIn({ token: entered, me: null });
+  } else {
+    useLink(linkCode(entered));
+  }
   await settle();
 }
 
@@ -483,8 +538,30 @@ async function issueLink(event) {
     $("share-link").hidden = !navigator.share;
     $("copy-link").focus();
   } catch (err) {
-    if (err.problem) noticeProblem(err.problem);
+    linkProblem(err, collector);
   }
+}
+
+// What the server refused when an admin made a link, in an admin's words.
+const LINK_PROBLEMS = {
+  "link-user-unknown": "There is no user called {name}. Check the collector's user name.",
+  "link-user-not-collector": "{name} is not a collector. One-time sign-in links are only for collectors.",
+  "link-user-disabled": "The account of {name} is switched off, so a link would not sign them in. Switch the account on first.",
+};
+
+function linkProblem(err, name) {
+  const problem = err.problem || {};
+  const el = $("notice");
+  if (problem.code in LINK_PROBLEMS) {
+    fill(el, `err_${problem.code}`, LINK_PROBLEMS[problem.code], { name });
+  } else if (err.status === 401) {
+    fill(el, "link_signed_out", "Your admin sign-in has ended, so the link was not made. Sign in again, then make the link.");
+  } else if (!err.status || err.status >= 500) {
+    fill(el, "link_failed", "The link was not made: the server could not be reached or had a problem. Try again in a moment.");
+  } else {
+    fill(el, "link_refused", "The link was not made. The server's code: {code}", { code: problem.code || "?" });
+  }
+  el.hidden = false;
 }
 
 async function copyLink() {
@@ -752,6 +829,7 @@ function questionChoices(q) {
   return (q.choices || []).map((c) => ({ ...c, lang: c.label_language || (q.in_base_language ? base : null) }));
 }
 
+// The question on screen; undefined once the last one is answered.
 function current() { return session.survey.questions[session.index]; }
 
 function summary(q, answer) {
@@ -989,6 +1067,7 @@ function entered() {
 function unsaved() {
   if (!session || $("question").hidden) return false;
   const q = current();
+  if (!q) return false;
   const before = typeof session.answered[q.id] === "object" ? session.answered[q.id] : null;
   const now = entered();
   if (now.recording || now.blob) return true;
@@ -1220,7 +1299,9 @@ async function renderOutbox() {
   if (session && !$("consent").hidden) respondentLine($("consent-respondent"));
   if (session && !$("question").hidden) {
     respondentLine($("question-respondent"));
-    showRefusal(current());
+    // After the last question there is none (the finished screen is on its way).
+    const q = current();
+    if (q) showRefusal(q);
   }
   if (session && !$("finished").hidden) respondentLine($("finished-respondent"));
 }
@@ -1316,14 +1397,9 @@ async function main() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/collect/sw.js", { scope: "/collect/" }).catch(() => {});
   }
-  const link = location.hash.match(/link=([A-Za-z0-9_-]+)/);
-  if (link) {
-    // The code must not linger in the address bar or the history. Opening a link signs
-    // in afresh: whoever it is for is nobody until the server has swapped it, and the
-    // sign-in before it comes back only if the server refuses it.
-    history.replaceState(null, "", location.pathname);
-    const before = signInRecord();
-    keepSignIn({ link: link[1], before: before.link ? (before.before || {}) : before });
+  const code = takeLinkCode();
+  if (code) {
+    useLink(code);
     notice("");
   }
   myLink = signInRecord().link || null;
@@ -1331,6 +1407,7 @@ async function main() {
   window.addEventListener("storage", (event) => {
     if (event.key === SIGN_IN || event.key === null) settle({ ask: false });
   });
+  window.addEventListener("hashchange", linkOpened);
   await settle();
   document.body.dataset.ready = "true";
 }
