@@ -149,7 +149,10 @@ def check_result(data: object, hint: str | None = None) -> dict:
     try:
         checked = TranscriptionResult.model_validate(data).model_dump()
     except ValidationError as exc:
+        # The bound a field broke is named (a count or a length, never the words).
         where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['type']}"
+                          + (f" (at most {e['ctx']['max_length']:,})"
+                             if "max_length" in e.get("ctx", {}) else "")
                           for e in exc.errors()[:5])
         raise Unprocessable(f"the transcription result is not valid ({where})",
                             fix="send what the worker computed, unchanged") from None

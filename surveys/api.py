@@ -262,7 +262,9 @@ def record_consent(session_id: IdPath, store: StoreDep,
 def submit_answer(session_id: IdPath, store: StoreDep, jobs: JobsDep,
                   user: Annotated[User, Depends(allow("sessions.run"))],
                   question_id: Annotated[Id, Form()],
-                  text: Annotated[Text | None, Form(max_length=L.ANSWER_TEXT_CHARS)] = None,
+                  text: Annotated[Text | None, Form(description=(
+                      f"typed words, at most {L.TYPED_ANSWER_CHARS:,} characters (413 beyond: "
+                      "a longer answer is recorded)"))] = None,
                   choices: Annotated[list[Annotated[str, Field(max_length=L.CHOICE_VALUE_CHARS)]]
                                      | None, Form(max_length=L.CHOICES_PER_QUESTION)] = None,
                   file: Annotated[UploadFile | None, File(description="a voice answer")] = None

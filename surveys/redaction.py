@@ -31,6 +31,7 @@ all of them: more is hidden, never less.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -374,14 +375,27 @@ def suggest_again(store: Store, *, batch: int = 500) -> dict[str, int]:
         last = rows[-1]["id"]
 
 
+CONTEXT_CHARS = 40  # words shown either side of a suggestion, for the reviewer deciding it
+
+
 def list_for_answer(store: Store, answer_id: int) -> list[dict]:
-    rows = store.all("SELECT r.*, t.rendering, t.version, t.text FROM redactions r JOIN "
-                     "answer_texts t ON t.id = r.answer_text_id WHERE t.answer_id = ? "
-                     "ORDER BY r.id", (answer_id,))
+    """The answer's redactions, oldest first, each with the words it marks (`found`) and
+    up to `CONTEXT_CHARS` characters either side (`before`, `after`). Each text version is
+    read once and a suggestion carries only its snippet, never a copy of the whole text,
+    so the list costs in proportion to the words and the suggestions (a 200,000-character
+    transcript with 18,000 suggestions once took 18 s and 3.7 MB to list)."""
+    texts = {r["id"]: r["text"] for r in store.all(
+        "SELECT id, text FROM answer_texts WHERE answer_id = ?", (answer_id,))}
+    rows = store.all("SELECT r.*, t.rendering, t.version FROM redactions r JOIN answer_texts t "
+                     "ON t.id = r.answer_text_id WHERE t.answer_id = ? ORDER BY r.id",
+                     (answer_id,))
     out = []
     for r in rows:
         item = dict(r)
-        item["found"] = item.pop("text")[r["start_offset"]:r["end_offset"]]
+        text, start, end = texts[r["answer_text_id"]], r["start_offset"], r["end_offset"]
+        item["found"] = text[start:end]
+        item["before"] = text[max(0, start - CONTEXT_CHARS):start]
+        item["after"] = text[end:end + CONTEXT_CHARS]
         out.append(item)
     return out
 
@@ -441,28 +455,38 @@ def parse_spans(packed: str | None) -> list[tuple[int, int, str]]:
 
 def redact(text: str, spans: list[tuple[int, int, str]]) -> tuple[str, Callable[[int], int]]:
     """The text with each span replaced by `[kind]`, and a function mapping an offset in
-    the original to the redacted text (an offset inside a span goes to its start)."""
+    the original to the redacted text (an offset inside a span goes to its start). Linear
+    in the text and the spans; each mapping is a binary search."""
     if not spans:
         return text, lambda p: p
-    pieces, cursor, starts = [], 0, []
+    pieces, cursor, length = [], 0, 0
+    starts: list[int] = []                   # kept spans' starts in the original
+    ends: list[int] = []                     # ... and ends
+    new_starts: list[int] = []               # where each label starts in the redacted text
+    shifts: list[int] = []                   # the shift of an offset at or after its end
+    shift = 0
     # Spans decided one by one may overlap (a reviewer's own and a suggestion): the
     # words of both are hidden, as one.
     for s, e, kind in union(spans):
         pieces.append(text[cursor:s])
+        length += s - cursor
         label = f"[{kind}]"
-        starts.append((s, e, sum(len(p) for p in pieces), len(label)))
+        starts.append(s)
+        ends.append(e)
+        new_starts.append(length)
         pieces.append(label)
+        length += len(label)
+        shift += len(label) - (e - s)
+        shifts.append(shift)
         cursor = e
     pieces.append(text[cursor:])
 
     def moved(p: int) -> int:
-        shift = 0
-        for s, e, new_start, length in starts:
-            if p <= s:
-                break
-            if p < e:
-                return new_start
-            shift += length - (e - s)
-        return p + shift
+        i = bisect.bisect_left(starts, p) - 1      # the last span starting before p
+        if i < 0:
+            return p
+        if p < ends[i]:
+            return new_starts[i]
+        return p + shifts[i]
 
     return "".join(pieces), moved

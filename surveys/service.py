@@ -19,7 +19,7 @@ from typing import IO, Any
 from cohear import audit, limits
 from cohear import text as text_rule
 from cohear.auth import User
-from cohear.errors import BadInput, Conflict, NotFound, Unprocessable
+from cohear.errors import BadInput, Conflict, NotFound, TooLarge, Unprocessable
 from cohear.permissions import register
 from cohear.store import Store, utcnow
 from surveys import labels, links, redaction, values
@@ -723,6 +723,18 @@ def strip_postcode(value: str) -> tuple[str, bool]:
                    fix="give the first half of the postcode only, e.g. B11")
 
 
+def _check_typed_length(text: str) -> None:
+    """Refuse (413) typed words longer than a person types (`TYPED_ANSWER_CHARS`), on
+    every route: the field page, the API, the CLI and a reviewer's correction of a typed
+    answer. Only a transcript is long (`ANSWER_TEXT_CHARS`); a typed answer's redaction
+    suggestions and views stay small."""
+    if len(text) > limits.TYPED_ANSWER_CHARS:
+        raise TooLarge(f"the typed answer is {len(text):,} characters long; a typed answer "
+                       f"holds at most {limits.TYPED_ANSWER_CHARS:,}",
+                       fix=f"keep it under {limits.TYPED_ANSWER_CHARS:,} characters, or record "
+                           "it as a voice answer", code="answer-too-long")
+
+
 def _check_answer_value(question, text: str | None, choices: list[str] | None,
                         audio: bool) -> tuple[str, str | None, list[str] | None, dict]:
     """(kind, text, choices, notes) for an answer to this question, or BadInput."""
@@ -730,8 +742,7 @@ def _check_answer_value(question, text: str | None, choices: list[str] | None,
     notes: dict = {}
     text_rule.check(text, "answer")
     text_rule.check_each(choices, "chosen option")
-    limits.check_chars("the answer", text or "", limits.ANSWER_TEXT_CHARS,
-                       fix="split it, or record it as a voice answer")
+    _check_typed_length(text or "")
     limits.check_count("choices in one answer", len(choices or []), limits.CHOICES_PER_QUESTION,
                        fix="choose from the question's choices")
     if kind == "consent":
@@ -1045,6 +1056,8 @@ def add_text_version(store: Store, actor: User, answer_id: int, text: str, *,
             raise Conflict(f"answer {answer_id} is a {kind} value, checked when it was given",
                            fix="a value is not corrected as words; if it is wrong, note it in "
                                "a memo")
+        if rendering == "original" and row["kind"] == "text":
+            _check_typed_length(text)       # a typed answer corrected is still typed
         before = latest_texts(conn, answer_id).get(rendering)
         language = "en" if rendering == "english" else row["language"]
         tid = _insert_text(conn, store, answer_id, rendering, language, text, source)

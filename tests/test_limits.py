@@ -188,9 +188,9 @@ def test_text_fields_of_a_survey_and_its_answers_are_bounded(store, users):
     session = service.start_session(store, users["collector"], survey["id"], "en")
     service.record_consent(store, users["collector"], session["id"], method="tick")
     story = survey["questions"][1]["id"]
-    with pytest.raises(TooLarge, match="the answer"):
+    with pytest.raises(TooLarge, match="typed answer"):
         service.submit_answer(store, users["collector"], session["id"], story,
-                              text="a" * (limits.ANSWER_TEXT_CHARS + 1))
+                              text="a" * (limits.TYPED_ANSWER_CHARS + 1))
     answer = service.submit_answer(store, users["collector"], session["id"], story, text="ok")
     with pytest.raises(TooLarge, match="reason"):
         service.raise_safeguarding(store, users["reviewer"], answer["id"], "r" * 2001)
@@ -372,6 +372,38 @@ def test_a_typed_answer_on_the_field_page_is_bounded_with_a_413(api, store, user
     assert r.status_code == 413, r.text
     assert "typed answer is 5,001 characters" in r.json()["detail"]
     assert store.one("SELECT count(*) FROM answers")[0] == 0
+
+
+def test_a_typed_answer_through_the_api_is_bounded_as_on_the_field_page(api, store, users):
+    """A collector's API answer of 162,000 characters (the bound was a transcript's
+    200,000) made 18,000 redaction suggestions and an 18-second review: typed words are
+    bounded by what a person types on every route, corrections of them too."""
+    survey = small_survey(store, users)
+    collector, reviewer = api["collector"], api["reviewer"]
+    session = collector.post("/api/sessions", json={"survey_id": survey["id"],
+                                                    "language": "en"}).json()
+    collector.post(f"/api/sessions/{session['id']}/consent", data={"method": "tick"})
+    story = str(survey["questions"][1]["id"])
+    too_long = "Khan 07700 900123 " * (limits.TYPED_ANSWER_CHARS // 18 + 1)
+    r = collector.post(f"/api/sessions/{session['id']}/answers",
+                       data={"question_id": story, "text": too_long})
+    assert r.status_code == 413, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    problem = r.json()
+    assert "5,000" in problem["detail"] and "voice answer" in problem["fix"]
+    assert "Khan" not in r.text                              # the words are not echoed
+    assert store.one("SELECT count(*) FROM answers")[0] == 0
+    assert store.one("SELECT count(*) FROM redactions")[0] == 0
+    # At the bound it is an answer; a reviewer's correction of it is bounded the same way.
+    r = collector.post(f"/api/sessions/{session['id']}/answers",
+                       data={"question_id": story,
+                             "text": too_long[:limits.TYPED_ANSWER_CHARS]})
+    assert r.status_code == 201, r.text
+    answer = r.json()
+    r = reviewer.post(f"/api/answers/{answer['id']}/texts", json={"text": too_long})
+    assert r.status_code == 413 and "5,000" in r.json()["detail"], r.text
+    assert store.one("SELECT count(*) FROM answer_texts WHERE answer_id = ?",
+                     (answer["id"],))[0] == 1
 
 
 def test_scale_and_choice_label_keys_are_bounded_not_cut(store, users):

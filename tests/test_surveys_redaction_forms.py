@@ -103,3 +103,60 @@ def test_suggestions_for_a_typed_answer_include_lower_case_names_dates_of_birth_
     spans = redaction.find_pii(text)
     assert redaction.redact(text, spans)[0] == \
         "this is [name] [name], DOB [date_of_birth], I'm [age]"
+
+
+def test_a_suggestion_is_listed_with_the_words_around_it_not_the_whole_text(store, people):
+    """Listing copied the whole text for every suggestion (18 s for a long transcript): each
+    comes with its own words and up to CONTEXT_CHARS either side, and nothing longer."""
+    users = {role: user for role, (user, _) in people.items()}
+    s = service.create_survey(store, users["communicator"], title="Clinic", purpose="Hear",
+                              base_language="en", questions=[
+                                  {"kind": "consent", "name": "consent", "text": "Agree?"},
+                                  {"kind": "open", "name": "story", "text": "Tell us"}])
+    service.open_language(store, users["communicator"], s["id"], "en")
+    session = service.start_session(store, users["collector"], s["id"], "en")
+    service.record_consent(store, users["collector"], session["id"], method="tick")
+    filler = "the bus to the clinic was late again and the nurse was kind to us. " * 20
+    text = "Khan said " + filler + "call 07700 900123 please " + filler + "from Aisha"
+    answer = service.submit_answer(store, users["collector"], session["id"],
+                                   s["questions"][1]["id"], text=text)
+    listed = {r["found"]: r for r in redaction.list_for_answer(store, answer["id"])}
+    assert set(listed) == {"Khan", "07700 900123", "Aisha"}
+    width = redaction.CONTEXT_CHARS
+    phone = listed["07700 900123"]
+    start = text.index("07700 900123")
+    assert phone["before"] == text[start - width:start]
+    assert phone["after"] == text[start + 12:start + 12 + width]
+    assert listed["Khan"]["before"] == "" and listed["Aisha"]["after"] == ""
+    for item in listed.values():
+        assert all(len(v) <= width for k, v in item.items()
+                   if isinstance(v, str) and k in ("before", "after"))
+        assert max(len(v) for v in item.values() if isinstance(v, str)) < len(text) // 4
+
+
+def test_redacting_many_spans_maps_every_offset_as_one_span_at_a_time_would():
+    """`redact` is linear (its offsets found by binary search); it maps each offset as
+    replacing the spans one by one does."""
+    import random
+    rng = random.Random(7)
+    for _ in range(300):
+        text = "".join(rng.choice("ab ") for _ in range(rng.randint(0, 80)))
+        spans = sorted({(s, rng.randint(s + 1, min(len(text), s + 6)), rng.choice(["age", "name"]))
+                        for s in rng.sample(range(len(text)), min(len(text), 5))})
+        shown, moved = redaction.redact(text, spans)
+        kept, cursor = [], 0
+        for s, e, kind in spans:
+            if s >= cursor:
+                kept.append((s, e, kind))
+                cursor = e
+        expected, shift = text, 0
+        for s, e, kind in kept:
+            expected = expected[:s + shift] + f"[{kind}]" + expected[e + shift:]
+            shift += len(kind) + 2 - (e - s)
+        assert shown == expected
+        for p in range(len(text) + 1):
+            inside = next((k for k in kept if k[0] < p < k[1]), None)
+            before = [k for k in kept if k[1] <= p]
+            want = (moved(inside[0]) if inside else
+                    p + sum(len(k[2]) + 2 - (k[1] - k[0]) for k in before))
+            assert moved(p) == want, (text, spans, p)

@@ -361,7 +361,8 @@ def test_a_result_over_a_transcripts_length_is_refused_with_nothing_stored(remot
     assert job(store, job_id)["status"] == "running"       # the lease is kept
     too_many = result_for(["a"] * (limits.SEGMENTS_PER_CORRECTION + 1), english="a")
     r = gpu1.post(f"/api/worker/jobs/{job_id}/result", json={"attempt": 1, "result": too_many})
-    assert r.status_code == 422 and "segments" in r.json()["detail"]
+    assert r.status_code == 422, r.text
+    assert "segments: too_long (at most 10,000)" in r.json()["detail"]
     # Within the bounds, the same worker's result is stored.
     r = gpu1.post(f"/api/worker/jobs/{job_id}/result",
                   json={"attempt": 1, "result": result_for(texts[:9], english="x")})
