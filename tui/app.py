@@ -283,6 +283,28 @@ class CohearApp(App):
             return
         self.notify(f"saved to {saved}", title="Screenshot", timeout=10)
 
+    # -- errors in the browser workspace ------------------------------------------------------
+    def _handle_exception(self, error: Exception) -> None:
+        self._crash = error
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        """In the browser workspace the app's error output lands in the server's log, so it
+        says the error's category, a reference and where in the code, never its message or
+        the values around it (Textual's own traceback shows locals: people's words)."""
+        error = getattr(self, "_crash", None)
+        if not self.is_web or error is None:
+            super()._fatal_error()
+            return
+        from rich.text import Text
+
+        from cohear import logs
+        self.bell()
+        self._exit_renderables.append(Text(
+            f"cohear workspace stopped: {logs.category(error)}, reference {logs.reference()}"
+            f"\n{logs.frames(error)}"))
+        self._close_messages_no_wait()
+
     # -- quitting never loses edits ----------------------------------------------------------
     def unsaved_edits(self) -> list[str]:
         edits: list[str] = []

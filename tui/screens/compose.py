@@ -58,7 +58,7 @@ class ComposeScreen(ReviewScreen):
         self.timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        languages = [(f"written in {lang.english_name}", tag) for tag, lang in LANGUAGES.items()]
+        languages = [(lang.english_name, tag) for tag, lang in LANGUAGES.items()]
         yield Header()
         yield Static(id="compose-title")
         with Horizontal(id="compose-fields"):
