@@ -68,7 +68,7 @@ class CoverageScreen(ReviewScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield MessageFilterBar(listing.filter_choices(self.store), id="filters")
+        yield MessageFilterBar(listing.filter_choices(self.store), id="message-filters")
         yield Static(map_legend(), id="legend")
         yield HeatMap(id="heatmap", cursor_type="cell", cell_padding=0, fixed_columns=FIXED)
         yield Static(id="column-totals")

@@ -21,7 +21,7 @@ from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
 from tui.widgets.messages import FILTERS, MessageFilterBar, MessageTable, summary
 
-TITLE_WIDTH = 40
+TITLE_WIDTH = 32
 _FIELDS = {"owner": "owner_id", "stale": "stale_only"}
 
 
@@ -49,7 +49,7 @@ class MessagesScreen(ReviewScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield MessageFilterBar(listing.filter_choices(self.store), id="filters")
+        yield MessageFilterBar(listing.filter_choices(self.store), id="message-filters")
         yield Static(id="counts")
         table = MessageTable(id="messages", cursor_type="row", zebra_stripes=True)
         table.add_column("id")

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Select
+from textual.widgets import DataTable, Label, Select
 
 from tui.widgets.translations import STATUS_STYLES, STATUS_WORDS
 
@@ -23,7 +23,7 @@ CELL_STYLES = {
     "received": "bold #000000 on #5fd7d7",
     "stale": "bold #ffffff on #d70000",
     "none": "#8a8a8a",
-    "no_path": "bold #ffffff on #585858",
+    "no_path": "#6c6c6c",
 }
 CELL_MARKS = {"machine": "MT", "needs_review": "NR", "approved": "OK",
               "human_requested": "HR", "received": "IN", "stale": "ST", "none": "··",
@@ -32,7 +32,8 @@ STATE_WORDS = STATUS_WORDS | {"none": "not started", "no_path": "no path"}
 STATE_STYLES = STATUS_STYLES | {"none": "dim", "no_path": "bold #8a8a8a"}
 
 FILTERS = ("kind", "channel", "audience", "tag", "owner", "language", "status", "stale")
-BLANK = {"kind": "health messages", "stale": "stale or not"}
+# What a blank filter means, shown (dimmed) as its prompt: any, or health messages only.
+BLANK = {"kind": "health only", "stale": "stale?"}
 
 
 def cell(state: str) -> Text:
@@ -77,11 +78,12 @@ class MessageFilterBar(Horizontal):
         self.choices = choices
 
     def compose(self) -> ComposeResult:
+        yield Label("Filters (f):", classes="filters-label")
         for name in FILTERS:
             options = ([("stale only", True)] if name == "stale" else
                        [c for c in self.choices.get(name, []) if c[1] != "health"])
-            yield Select(options, prompt=BLANK.get(name, f"any {name}"), id=f"filter-{name}",
-                         allow_blank=True, classes="filter")
+            yield Select(options, prompt=BLANK.get(name, name), id=f"filter-{name}",
+                         allow_blank=True, classes="filter", compact=True)
 
 
 class MessageTable(DataTable):

@@ -55,7 +55,9 @@ class SentenceTable(DataTable):
     Each cell's words wrap between words onto as many lines as they need; right-to-left
     words are reordered in the F2 mode."""
 
-    FIXED = 3 + 6 + 7 + 4 * 2 + 3     # "#", chrF, memory columns and the cells' padding
+    # "#", chrF and memory columns, one cell of padding each side of six columns, and
+    # the vertical scroll bar.
+    FIXED = 3 + 6 + 7 + 6 * 2 + 2
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
