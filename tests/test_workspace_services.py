@@ -74,7 +74,7 @@ def test_each_row_has_its_status_per_language_with_stale_for_an_old_version(stor
     assert listing.cell_state(rows[messages["jab"]], "so", paths) == "no_path"
 
 
-def test_coverage_totals_count_every_state_per_language(store, messages):
+def test_coverage_totals_count_every_state_per_language(store, people, messages):
     totals = listing.coverage_totals(store)
     assert totals["ur"] == {"machine": 1, "needs_review": 0, "approved": 1,
                             "human_requested": 0, "received": 0, "stale": 1, "none": 1,
@@ -83,6 +83,10 @@ def test_coverage_totals_count_every_state_per_language(store, messages):
     assert totals["pl"]["none"] == 4        # a copy pack en->pl is installed
     assert sum(totals["ti"].values()) == 4 and totals["ti"]["no_path"] == 4
     assert listing.map_languages(store)[:3] == ["ur", "pa-Guru", "pa-Arab"]
+    # A language outside the region's list joins the map once a message is in it.
+    assert "sw" not in listing.map_languages(store)
+    comms.request_human(store, people["communicator"][0], messages["jab"], ["sw"])
+    assert listing.map_languages(store)[-1] == "sw"
     assert listing.coverage_totals(store, MessageFilters(channel="sms"))["ur"]["machine"] == 1
 
 
