@@ -286,7 +286,7 @@ async def test_compose_checks_as_one_types_and_uses_the_plain_words(store, desk)
         kinds = {f["kind"] for f in screen.findings()}
         assert {"jargon", "passive_voice"} <= kinds
         text = screen_text(app)
-        assert "jargon: 'Prior to' is jargon" in text and "say 'before'" in text
+        assert "'Prior to' is jargon" in text and "say 'before'" in text
         assert "passive voice" in text and "NHS 111" in text
         # The marks sit where the findings are: row 0 holds jargon, term and passive marks.
         names = {name for _, _, name in editor._highlights[0]}

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
@@ -112,6 +113,7 @@ class CohearApp(App):
             self.push_screen(SignInScreen(), self.signed_in)
             return
         self.push_screen(self.home_screen())
+        self.warm_up()
 
     def signed_in(self, user: User | None) -> None:
         if user is None:
@@ -120,6 +122,19 @@ class CohearApp(App):
         self.user = user
         self.sub_title = f"{user.name} ({user.role})"
         self.push_screen(self.home_screen())
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        if self.user.may("comms.write"):
+            self.load_reading_age()
+
+    @work(thread=True, exclusive=True, group="warm-up")
+    def load_reading_age(self) -> None:
+        """The reading age counts syllables with the CMU dictionary, which takes a second or
+        more to load the first time: load it now, so the first check as one types is not
+        held up by it."""
+        from comms import plain
+        plain.reading_age("Warm up the syllable dictionary.")
 
     def home_screen(self) -> Screen:
         """The first screen of the signed-in role: what that role does."""
@@ -210,6 +225,10 @@ class CohearApp(App):
         if needed is not None and not self.user.may(needed):
             return False
         if action == "go_home" and len(self.screen_stack) <= 2:
+            return None
+        # Already there: shown dimmed.
+        if action in self.DESTINATIONS and isinstance(self.screen,
+                                                      self.DESTINATIONS[action][0]):
             return None
         return True
 

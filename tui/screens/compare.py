@@ -20,7 +20,7 @@ from cohear.errors import CohearError, NotFound
 from comms import segments
 from comms import service as comms
 from tui import files
-from tui.display import words
+from tui.display import has_rtl, words
 from tui.screens.base import ReviewScreen
 from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
@@ -126,8 +126,8 @@ class CompareScreen(ReviewScreen):
 
     def facts(self) -> Group:
         t, m, reorder = self.translation, self.message, self.reorder_rtl
-        parts: list = [Text(f"Source, version {m['version']} ({m['source_language']})",
-                            style="bold"), words(m["source_text"], reorder=reorder), Text("")]
+        parts: list = [Text(f"Source: version {m['version']} ({m['source_language']})",
+                            style="bold")]
         if t is None:
             parts.append(Text("No translation yet.", style="bold"))
             parts.append(Text("Type one below and save it (Ctrl+S), ask a human translator "
@@ -135,10 +135,12 @@ class CompareScreen(ReviewScreen):
                               "translation starts from the message's languages (Esc, t).",
                               style="dim"))
             return Group(*parts)
-        parts.append(Text(f"The translation {'in reading order' if reorder else 'as stored'}",
-                          style="bold"))
-        parts.append(words(t["text"], reorder=reorder) if t["text"] else
-                     Text("waiting for the translator", style="dim"))
+        if reorder and has_rtl(t["text"]):
+            # The editor keeps the stored order; here the words read as they should.
+            parts += [Text("\nThe translation in reading order", style="bold"),
+                      words(t["text"], reorder=True)]
+        elif not t["text"]:
+            parts.append(Text("\nwaiting for the translator", style="dim"))
         more = Text(f"\norigin {t['origin']}, engine {t['engine'] or '-'}"
                     + (", pivoted through English" if t["pivoted"] else "")
                     + f", revision {t['revision']}")

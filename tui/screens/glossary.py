@@ -120,7 +120,10 @@ class GlossaryScreen(ReviewScreen):
         self.load()
 
     def load(self, keep: tuple[str, str | None] | None = None) -> None:
-        self.entries = comms.list_glossary(self.store)
+        listed = comms.list_glossary(self.store)
+        # The team's own entries first (what people manage), cohear's built-in terms after.
+        self.entries = ([e for e in listed if e["note"] != "built in" or e["language"]]
+                        + [e for e in listed if e["note"] == "built in" and not e["language"]])
         table = self.query_one("#glossary", DataTable)
         row = table.cursor_row
         table.clear()

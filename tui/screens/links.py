@@ -36,13 +36,17 @@ class MakeLink(ModalScreen[dict | None]):
             yield Static("The link signs a phone in as this collector once. Send it privately "
                          "(it is shown once); the phone then stays signed in for the hours "
                          "given.", id="dialog-hint")
-            yield Select([(c, c) for c in self.collectors], prompt="collector",
-                         id="collector")
+            chooser = Select([(c, c) for c in self.collectors], prompt="collector",
+                             id="collector")
+            if len(self.collectors) == 1:
+                chooser.value = self.collectors[0]      # the only one: chosen already
+            yield chooser
             with Horizontal(classes="form-row"):
-                yield Input(str(links.DEFAULT_LINK_MINUTES // 60), id="link-hours",
-                            placeholder="hours the link can be opened")
-                yield Input(str(links.DEFAULT_TOKEN_MINUTES // 60), id="token-hours",
-                            placeholder="hours the phone stays signed in")
+                yield Label("Hours the link can be opened:", classes="field-label")
+                yield Input(str(links.DEFAULT_LINK_MINUTES // 60), id="link-hours")
+            with Horizontal(classes="form-row"):
+                yield Label("Hours the phone stays signed in:", classes="field-label")
+                yield Input(str(links.DEFAULT_TOKEN_MINUTES // 60), id="token-hours")
             yield Static("", id="dialog-problem")
             yield Static("Ctrl+S makes the link, Escape cancels.")
         yield KeyFooter()

@@ -100,7 +100,8 @@ class MessagesScreen(ReviewScreen):
                               min(row or 0, len(ids) - 1), animate=False)
         stale = listing.count_messages(self.store, self.filters.but(stale_only=True)) \
             if self.total and not self.filters.stale_only else None
-        counts = Text(f"{self.total:,} messages", style="bold")
+        counts = Text(f"{self.total:,} message" + ("" if self.total == 1 else "s"),
+                      style="bold")
         if stale:
             counts.append(f"  ·  {stale:,} with stale translations", style="bold #ff5f5f")
         if self.filters.kind != "health":

@@ -124,7 +124,7 @@ class TranslateScreen(ReviewScreen):
         row = table.cursor_row
         table.clear(columns=True)
         table.add_column(" ", width=3)
-        table.add_column("language", width=28)
+        table.add_column("language", width=34)
         table.add_columns("path", "state", "chrF", "memory", "by")
         for tag in self.languages:
             t = self.translations.get(tag)
@@ -242,6 +242,7 @@ class TranslateScreen(ReviewScreen):
         result = job["result"] or {}
         line = self.query_one("#job", Static)
         if job["status"] == "done":
+            self.chosen.clear()
             pairs = result.get("pairs", [])
             reused = sum(p.get("reused_segments", 0) for p in pairs)
             line.update(Text(f"job {job['id']} done: {result.get('translated', 0)} translated"

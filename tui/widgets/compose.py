@@ -126,16 +126,22 @@ def findings_view(report: dict | None, current: int | None) -> Group:
     listed = [f for f in report.get("findings", []) if f["kind"] != "reading_age"]
     if not listed:
         parts.append(Text("No long sentences, passive voice or jargon found.", style="#87d75f"))
+    # One row per finding: its mark's name, then the words, wrapped under themselves.
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=1)
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1)
     for i, f in enumerate(listed):
         style, name = MARKS.get(f["kind"], (Style(), f["kind"]))
-        line = Text("▶ " if i == current else "  ", style="bold")
-        line.append(name, style=style)
-        line.append(f": {f['message']}")
+        words = Text(f["message"])
         if f.get("suggestion"):
-            line.append(f" — {f['suggestion']}", style="dim")
+            words.append(f" — {f['suggestion']}", style="dim")
         if f["kind"] == "jargon" and plain_alternative(f["text"]):
-            line.append("  (Ctrl+R uses it)", style="dim italic")
-        parts.append(line)
+            words.append(" (Ctrl+R uses it)", style="dim italic")
+        grid.add_row(Text("▶" if i == current else "", style="bold"), Text(name, style=style),
+                     words)
+    if listed:
+        parts.append(grid)
     kept = report.get("placeholders", [])
     if kept:
         line = Text("Kept as they are: ", style="bold")
