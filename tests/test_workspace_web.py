@@ -126,13 +126,45 @@ def shot(page, name: str, *, docs: bool = False) -> None:
         page.screenshot(path=str(DOCS / f"{name}.png"))
 
 
+class Screen:
+    """What the app in a tab has drawn: the terminal output its websocket brought, kept as
+    text, so a step waits for the screen it needs (on a busy machine a key pressed before
+    the next screen is up would go to the one before)."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.output = b""
+        self.mark = 0
+
+    def received(self, frame) -> None:
+        self.output += frame if isinstance(frame, bytes) else frame.encode()
+
+    def wait(self, text: str, seconds: float = 90) -> None:
+        """Until `text` is drawn after the previous wait's mark. Playwright's sync API
+        delivers the frames only while it is called, so this waits through it."""
+        wanted = text.encode()
+        deadline = time.time() + seconds
+        while wanted not in self.output[self.mark:]:
+            if time.time() > deadline:
+                raise AssertionError(f"timed out waiting for {text!r} on the screen")
+            self.page.wait_for_timeout(100)
+        self.mark = self.output.index(wanted, self.mark) + len(wanted)
+        self.page.wait_for_timeout(300)     # the rest of that screen's first frame
+
+
 def open_tab(context, url: str, requests: list[str]):
     page = context.new_page()
+    page.screen = Screen(page)
     page.on("request", lambda r: requests.append(r.url))
-    page.on("websocket", lambda w: requests.append(w.url))
+
+    def websocket(ws) -> None:
+        requests.append(ws.url)
+        ws.on("framereceived", page.screen.received)
+
+    page.on("websocket", websocket)
     page.goto(url + "/")
     page.wait_for_selector("body.-first-byte", state="attached", timeout=60_000)
-    time.sleep(1.5)                 # the token screen is drawn and listening
+    page.screen.wait("Sign in to cohear")
     page.click("#terminal")
     return page
 
@@ -143,10 +175,9 @@ def sign_in(page, token: str, store) -> None:
     prefix = token.split("_")[1]
     wait_for(lambda: store.one("SELECT last_used_at FROM tokens WHERE prefix = ?",
                                (prefix,))["last_used_at"], "the sign-in")
-    time.sleep(1.5)                 # the role's first screen is drawn
 
 
-def keys(page, *names: str, pause: float = 0.4) -> None:
+def keys(page, *names: str, pause: float = 0.2) -> None:
     for name in names:
         page.keyboard.press(name)
         time.sleep(pause)
@@ -169,38 +200,45 @@ def test_a_communicator_drafts_and_translates_and_a_reviewer_approves_in_a_brows
         page = open_tab(context, workspace, requests)
         shot(page, "workspace-sign-in")
         sign_in(page, people["communicator"][1], store)
-        shot(page, "workspace-messages-empty")
+        page.screen.wait("No messages yet")
         # Draft: c composes; the title is first; Tab five times reaches the source.
         keys(page, "c")
+        page.screen.wait("New message")
         page.keyboard.type("Flu jab reminder")
         keys(page, *["Tab"] * 5)
         page.keyboard.type("Prior to your jab, book at the GP. It is free for children.")
-        time.sleep(4)               # the live check runs a moment after the last key
+        page.screen.wait("jargon")      # the live check, a moment after the last key
         shot(page, "workspace-compose", docs=True)
         keys(page, "Control+r")     # the plain words for the jargon
+        page.screen.wait("'Before'")
         keys(page, "Control+s")
         wait_for(lambda: store.one("SELECT count(*) FROM messages")[0] == 1, "the draft")
         [message] = comms.list_messages(store)
         assert message["source_text"].startswith("Before your jab, book at the GP.")
+        page.screen.wait("version 1")
         # Translate: Ctrl+G, then space chooses Urdu (the first row) and t runs the job.
         keys(page, "Control+g")
+        page.screen.wait("Urdu")
         keys(page, "Space", "t")
         wait_for(lambda: store.one("SELECT status FROM jobs WHERE kind = 'comms.translate'")
                  and store.one("SELECT status FROM jobs WHERE kind = 'comms.translate'")[0]
                  == "done", "the translation job")
-        time.sleep(1)
+        page.screen.wait("1 translated")
         shot(page, "workspace-translate", docs=True)
         assert comms.get_translation(store, message["id"], "ur")["status"] == "machine"
         keys(page, "Enter")
-        time.sleep(1)
+        page.screen.wait("back-translation")
         shot(page, "workspace-compare", docs=True)
         # A reviewer, in a second tab (its own app process), approves it side by side.
         second = open_tab(context, workspace, requests)
         sign_in(second, people["reviewer"][1], store)
+        second.screen.wait("Queue")
         keys(second, "F3")          # Messages; Enter opens the languages (no drafting role)
+        second.screen.wait("Flu jab reminder")
         keys(second, "Enter")
+        second.screen.wait("Urdu")
         keys(second, "Enter")       # Urdu, the first row: side by side
-        time.sleep(1)
+        second.screen.wait("back-translation")
         keys(second, "Control+r")
         wait_for(lambda: comms.get_translation(store, message["id"], "ur")["status"]
                  == "approved", "the approval")
@@ -214,3 +252,43 @@ def test_a_communicator_drafts_and_translates_and_a_reviewer_approves_in_a_brows
     assert any(u.endswith("/static/js/textual.js") for u in requests)
     approved = comms.get_translation(store, message["id"], "ur")
     assert approved["approved_by"] == people["reviewer"][0].name
+
+
+def test_no_more_app_processes_than_the_cap(settings, store):
+    """Anyone who reaches the port can open the token screen, and each tab is a process:
+    past the cap the websocket is refused (503), until one closes."""
+    import asyncio
+
+    import aiohttp
+
+    port = free_port()
+    proc = start_workspace(settings.data_dir, port, "--max-sessions", "1")
+    url = f"http://127.0.0.1:{port}"
+
+    async def main() -> tuple[int, bool]:
+        async with aiohttp.ClientSession(headers={"Origin": url}) as http:
+            first = await http.ws_connect(url + "/ws?width=80&height=24")
+            await first.receive(timeout=60)                 # its app process is drawing
+            try:
+                await http.ws_connect(url + "/ws?width=80&height=24")
+                refused = 101
+            except aiohttp.WSServerHandshakeError as exc:
+                refused = exc.status
+            await first.close()
+            for _ in range(300):                            # that process stops; then one
+                try:                                        # more may start
+                    again = await http.ws_connect(url + "/ws?width=80&height=24")
+                except aiohttp.WSServerHandshakeError:
+                    await asyncio.sleep(0.1)
+                    continue
+                await again.receive(timeout=60)
+                await again.close()
+                return refused, True
+            return refused, False
+
+    try:
+        refused, reopened = asyncio.run(main())
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    assert refused == 503 and reopened

@@ -28,7 +28,10 @@ def register(app: typer.Typer) -> None:
                 "machine (put it behind a TLS proxy)."),
             public_url: str | None = typer.Option(
                 None, "--public-url", help="With --web behind a proxy: the address "
-                "browsers use, e.g. https://cohear.example.nhs.uk/workspace")):
+                "browsers use, e.g. https://cohear.example.nhs.uk/workspace"),
+            max_sessions: int = typer.Option(
+                16, "--max-sessions", min=1, max=500, help="With --web: browser tabs (app "
+                "processes) at once; more are refused until one closes.")):
         """The workspace: messages, surveys, review, coding and exports, in the terminal or
         a browser."""
         from cohear.cli import open_store
@@ -38,7 +41,8 @@ def register(app: typer.Typer) -> None:
             data_dir = store.settings.data_dir
             store.close()
             web_workspace.serve(data_dir, host=host, port=port, allow_remote=allow_remote,
-                                public_url=public_url, reorder_rtl=rtl_reorder)
+                                public_url=public_url, reorder_rtl=rtl_reorder,
+                                max_sessions=max_sessions)
             return
         from tui.app import CohearApp
         from tui.signin import sign_in as check_token

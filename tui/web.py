@@ -69,7 +69,9 @@ async def security_headers(request: web.Request, handler):
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        response = exc
+        for name, value in SECURITY_HEADERS.items():
+            exc.headers.setdefault(name, value)
+        raise
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response

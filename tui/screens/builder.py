@@ -18,7 +18,6 @@ from textual.widgets import DataTable, Header, Static
 
 from cohear.errors import CohearError
 from comms import listing
-from language_packs.registry import LANGUAGES
 from surveys import service as surveys
 from surveys.values import VALUE_KINDS, describe_range
 from tui.display import one_line, words
@@ -312,10 +311,9 @@ class SurveyBuilderScreen(ReviewScreen):
         if not labels:
             self.notify(f"{q['name']!r} has no labels", timeout=3)
             return
-        words_of = {f"{k}": k for k in labels}
         self.app.push_screen(
             Choose(f"A label of {q['name']!r} to translate",
-                   [(k, str(labels[k]["message_id"])) for k in words_of]),
+                   [(key, str(item["message_id"])) for key, item in labels.items()]),
             lambda chosen: chosen and self.app.push_screen(TranslateScreen(int(chosen))))
 
     def action_open_language(self) -> None:
@@ -360,7 +358,3 @@ class SurveyBuilderScreen(ReviewScreen):
 
     def action_reload(self) -> None:
         self.load(keep=self.selected_id())
-
-
-def language_name(tag: str) -> str:
-    return LANGUAGES[tag].english_name if tag in LANGUAGES else tag
