@@ -146,6 +146,9 @@ class Screen:
         deadline = time.time() + seconds
         while wanted not in self.output[self.mark:]:
             if time.time() > deadline:
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                (SHOTS / "workspace-terminal-output.bin").write_bytes(self.output)
+                self.page.screenshot(path=str(SHOTS / "workspace-timed-out.png"))
                 raise AssertionError(f"timed out waiting for {text!r} on the screen")
             self.page.wait_for_timeout(100)
         self.mark = self.output.index(wanted, self.mark) + len(wanted)
