@@ -88,15 +88,17 @@ class RemoteKind:
 
     Server side: `model(payload)` the model the job asks for; `brief(store, payload)` what
     the worker is told (ids and settings, never anyone's words); `input(store, payload)`
-    the one file it may fetch (path, media type); `check(result)` the posted result,
-    checked and bounded (raise BadInput); `store(ctx, result, worker)` writes it and
+    the one file it may fetch (path, media type); `check(result, payload)` the result
+    posted for a job with that payload, checked, bounded and judged where the worker
+    could lie (raise a 4xx CohearError: the job is not failed, the worker may give it
+    back); `store(ctx, result, worker)` writes it and
     completes the job in one transaction (the same function a local worker ends with).
     Worker side: `compute(job)` turns the fetched input into the result."""
 
     model: Callable[[dict], str | None]
     brief: Callable[[Store, dict], dict]
     input: Callable[[Store, dict], tuple[Path, str]]
-    check: Callable[[Any], dict]
+    check: Callable[[Any, dict], dict]
     store: Callable[[JobContext, dict, str], dict]
     compute: Callable[[Any], dict]
 

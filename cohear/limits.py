@@ -64,6 +64,15 @@ PACK_MEMBER_PATH_CHARS = 1_024             # a whole path inside a pack
 PACK_COMPRESSION_RATIO = 100               # unpacked bytes per packed byte, per file and in all
 PACK_UNPACKED_FLOOR_BYTES = 64 * 1024 * 1024  # a small pack may always unpack to this much
 
+# -- documents to translate (LibreTranslate's /translate_file, HTML texts) --------------------
+# Checked while they are parsed, by a parser that is linear in its input (libxml2), before
+# any other parser (html5ever, whose tree building grows with the square of the depth)
+# or any tree of them is made.
+DOCUMENT_DEPTH = 100                       # nesting of elements: HTML, a DOCX or ODT part
+HTML_ELEMENTS = 10_000                     # elements of one HTML file or text (a long
+                                           # leaflet has hundreds)
+DOCUMENT_XML_ELEMENTS = 200_000            # elements of the XML parts read of one DOCX/ODT
+
 
 def check_count(what: str, count: int, limit: int, fix: str) -> None:
     """Refuse (413) a structure holding more than `limit` of something."""

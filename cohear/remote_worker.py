@@ -81,7 +81,7 @@ class Lease:
                             type(exc).__name__, self.deadline - time.monotonic())
                 continue
             except ServerRefused as exc:
-                if exc.status == 409:
+                if exc.status in (404, 409):   # not leased to this worker any more
                     self.lost = True
                     return
                 log.warning("job %s: lease not renewed (HTTP %s)", self.job_id, exc.status)
@@ -123,7 +123,8 @@ class RemoteWorker:
         self.queue = JobQueue(store)
         self.poll = poll
         self.heartbeat_seconds = heartbeat_seconds
-        host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())[:60] or "worker"
+        # A hostname as the server accepts one: letters, digits, dots and hyphens.
+        host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())[:60].strip(".-") or "worker"
         self.host = host
         self.instance = f"{host}-{os.getpid()}-{secrets.token_hex(4)}"
         self.client = httpx.Client(
@@ -260,15 +261,14 @@ class RemoteWorker:
             outcome = self._post(job_id, attempt, result, lease)
             del result
         except JobCancelled:
-            self._give_back(job_id, attempt, "cancelled", permanent=True, cancelled=True)
+            self._give_back(job_id, attempt, "cancelled", cancelled=True)
             outcome = "cancelled"
         except LeaseLost:
             log.warning("job %s: lease lost; the job went back to the queue", job_id)
             outcome = "lost"
         except Exception as exc:  # noqa: BLE001 - a job failure is reported, not raised
-            permanent = isinstance(exc, CohearError) and exc.status < 500
             log.error("job %s attempt %s failed: %s", job_id, attempt, type(exc).__name__)
-            self._give_back(job_id, attempt, type(exc).__name__, permanent=permanent)
+            self._give_back(job_id, attempt, type(exc).__name__)
             outcome = "failed"
         finally:
             lease.stop()
@@ -302,14 +302,14 @@ class RemoteWorker:
                                    json={"attempt": attempt, "result": result})
                 return "duplicate" if answer.get("duplicate") else "stored"
             except ServerRefused as exc:
-                if exc.status == 409:
+                if exc.status in (404, 409):
                     log.warning("job %s: the server no longer holds it for this worker; "
                                 "result dropped", job_id)
                     return "lost"
                 if exc.status < 500:
                     log.error("job %s: the server refused the result (HTTP %s)", job_id,
                               exc.status)
-                    self._give_back(job_id, attempt, "ResultRefused", permanent=True)
+                    self._give_back(job_id, attempt, "ResultRefused")
                     return "refused"
                 why = f"HTTP {exc.status}"
             except httpx.TransportError as exc:
@@ -323,12 +323,13 @@ class RemoteWorker:
             time.sleep(min(pause, max(0.05, lease.left())))
             pause = min(pause * 2, 5.0)
 
-    def _give_back(self, job_id: int, attempt: int, category: str, *, permanent: bool,
+    def _give_back(self, job_id: int, attempt: int, category: str, *,
                    cancelled: bool = False) -> None:
+        # Never "permanent": whether a job can ever succeed is the server's to decide.
         try:
             self.call("POST", f"/api/worker/jobs/{job_id}/fail",
                       json={"attempt": attempt, "category": category[:100],
-                            "permanent": permanent, "cancelled": cancelled})
+                            "cancelled": cancelled})
         except (httpx.TransportError, ServerRefused) as exc:
             # The lease runs out instead, and the server's sweep queues the job again.
             log.warning("job %s: could not report the failure (%s)", job_id, type(exc).__name__)

@@ -65,3 +65,49 @@ def refuse_dtd_in_zip(archive: zipfile.ZipFile, *, what: str, fix: str) -> None:
         if info.filename.lower().endswith((".xml", ".rels", ".qde", ".vml")):
             with archive.open(info) as member:
                 refuse_dtd(member, what=f"{what} (its part {info.filename!r})", fix=fix)
+
+
+class _Stop(Exception):
+    """Ends a prolog scan at the first element or document type declaration."""
+
+
+class _Prolog:
+    """A libxml2 parser target that notes a document type declaration and stops."""
+
+    def __init__(self) -> None:
+        self.dtd = False
+
+    def doctype(self, *_names) -> None:
+        self.dtd = True
+        raise _Stop
+
+    def start(self, tag, attrib) -> None:
+        raise _Stop
+
+    def end(self, tag) -> None:
+        pass
+
+    def data(self, data) -> None:
+        pass
+
+    def close(self) -> bool:
+        return self.dtd
+
+
+def declares_dtd(data: bytes) -> bool:
+    """Whether `data`, read as XML in whatever encoding, declares a DTD before its first
+    element. Lenient where `refuse_dtd` is strict: bytes that are not XML (an image in a
+    document package) are no DTD, and a DTD followed by broken XML still counts, as the
+    declaration is seen before the break. Cheap: it stops at the first element."""
+    target = _Prolog()
+    parser = etree.XMLParser(target=target, **_parser_options())
+    chunk = 64 * 1024
+    try:
+        for at in range(0, len(data), chunk):
+            parser.feed(data[at:at + chunk])
+        parser.close()
+    except _Stop:
+        pass
+    except etree.XMLSyntaxError:
+        pass
+    return target.dtd

@@ -40,7 +40,7 @@ from typing import Any
 
 # Folders under the data directory where temporaries are written (others are listed in
 # the owner's lock file). Old-style names, from before owners, are matched by pid.
-PLACES = ("", "blobs/tmp", "exports", "packs", "models", "collect-parts")
+PLACES = ("", "blobs/tmp", "exports", "packs", "models", "collect-parts", "translated-files")
 PROCESSES = "processes"
 _OWNER = re.compile(r"(?:^|\.)(tmp\d+-[0-9a-f]{8})(?:\.|$)")
 _LEGACY = {  # place -> pattern with the writer's pid, for names written before owners
@@ -197,7 +197,7 @@ def find(data_dir: Path) -> list[tuple[Path, str, bool]]:
 # name whose row never committed): fn(store) -> removed names. Modules that register one
 # are loaded by `clean`; missing ones are skipped.
 CLEANERS: dict[str, Callable[[Any], list[str]]] = {}
-CLEANER_MODULES = ("surveys.jobs", "webcollect.service")
+CLEANER_MODULES = ("surveys.jobs", "webcollect.service", "language_packs.libretranslate")
 
 
 def cleaner(name: str) -> Callable:

@@ -19,12 +19,14 @@ from cohear.ids import Id
 from cohear.jobs import JobQueue
 from cohear.schema import BODY, SIGNED_IN, problems
 from cohear.store import Store
+from cohear.text import Text
 
 router = APIRouter(tags=["workers"], responses=SIGNED_IN)
 
 JobId = Annotated[Id, Path(description="a job's id")]
 # Every worker route: a worker of another protocol (426), a missing or bad instance
-# header (422), and one that has not said hello or whose lease ended (409).
+# header (422), and one that has not said hello (409). A job not leased to the worker
+# (another's, or its lease ended) is 404 wherever a route names one.
 WORKER = (409, 422, 426)
 Instance = Annotated[str, Header(alias=workers.INSTANCE_HEADER, min_length=8, max_length=100,
                                 pattern=r"^[A-Za-z0-9._-]+$",
@@ -43,13 +45,18 @@ Jobs = Annotated[JobQueue, Depends(get_jobs)]
 
 
 class Facts(BaseModel):
-    host: str = Field("", max_length=200)
-    device: str | None = Field(None, max_length=20)
-    compute_type: str | None = Field(None, max_length=30)
-    fallback_reason: str | None = Field(None, max_length=2000)
-    models: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list,
-                                                                max_length=50)
-    version: str = Field("", max_length=50)
+    """What a worker says about itself. Each lands in the workers list and, the host, in
+    the errors of jobs it fails: names of things only, never free text (the fallback
+    reason is text, without control characters)."""
+
+    host: str = Field("", max_length=253, pattern=r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)?$",
+                      description="the machine's hostname (letters, digits, dots, hyphens)")
+    device: str | None = Field(None, max_length=20, pattern=r"^[a-z0-9_-]*$")
+    compute_type: str | None = Field(None, max_length=30, pattern=r"^[a-z0-9_]*$")
+    fallback_reason: Text | None = Field(None, max_length=2000)
+    models: list[Annotated[str, Field(max_length=100, pattern=r"^[\w.-]+$")]] = Field(
+        default_factory=list, max_length=50)
+    version: str = Field("", max_length=50, pattern=r"^[A-Za-z0-9.+_-]*$")
 
 
 class Renewal(BaseModel):
@@ -60,7 +67,9 @@ class Outcome(BaseModel):
     attempt: int = Field(ge=1, le=1000)
     category: str = Field("error", max_length=100, pattern=r"^[A-Za-z0-9_.: -]*$",
                           description="the kind of error (an exception's class), never its words")
-    permanent: bool = False
+    permanent: bool = Field(False, description="ignored: a worker's failure is an ordinary "
+                                               "failed attempt; only the server decides a "
+                                               "job can never succeed")
     cancelled: bool = False
 
 
@@ -85,14 +94,14 @@ def job_input(job_id: JobId, queue: Jobs, user: Worker, instance: Instance):
     return FileResponse(path, media_type=media_type, filename=f"job-{job_id}")
 
 
-@router.post("/api/worker/jobs/{job_id}/lease", responses=problems(*BODY, *WORKER))
+@router.post("/api/worker/jobs/{job_id}/lease", responses=problems(*BODY, *WORKER, 404))
 def renew(job_id: JobId, queue: Jobs, user: Worker, instance: Instance,
           body: Renewal | None = None) -> dict:
     """Renew the lease (and report progress); says whether the job was cancelled."""
     return workers.renew(queue, user, instance, job_id, (body or Renewal()).progress)
 
 
-@router.post("/api/worker/jobs/{job_id}/result", responses=problems(*BODY, *WORKER, 404))
+@router.post("/api/worker/jobs/{job_id}/result", responses=problems(*BODY, *WORKER, 404, 413))
 def result(job_id: JobId, queue: Jobs, user: Worker, instance: Instance,
            attempt: Annotated[int, Body(ge=1, le=1000)],
            result: Annotated[dict[str, Any], Body()]) -> dict:
@@ -107,7 +116,7 @@ def result(job_id: JobId, queue: Jobs, user: Worker, instance: Instance,
 def fail(job_id: JobId, body: Outcome, queue: Jobs, user: Worker, instance: Instance) -> dict:
     """Give a held job back: failed (retried while attempts are left) or cancelled."""
     return workers.fail(queue, user, instance, job_id, body.attempt, category=body.category,
-                        permanent=body.permanent, cancelled=body.cancelled)
+                        cancelled=body.cancelled)
 
 
 @router.get("/api/workers")

@@ -30,7 +30,9 @@ log = logging.getLogger("cohear.workers")
 
 # The worker protocol: raised whenever a route, a field or a meaning changes, so a worker
 # and a server that would misunderstand each other refuse to work together instead.
-PROTOCOL = 1
+# 2: a job not leased to the worker is 404 on every route (was 409 on /lease and
+# /result); a worker's failure is never permanent; a result's `english.source` is judged.
+PROTOCOL = 2
 PROTOCOL_HEADER = "X-Cohear-Worker-Protocol"
 INSTANCE_HEADER = "X-Cohear-Worker"
 
@@ -183,12 +185,20 @@ def claim(queue: JobQueue, user: User, instance: str, job_id: int) -> dict:
             "lease_seconds": store.settings.job_lease_seconds, **brief}
 
 
+def _not_leased(job_id: int) -> NotFound:
+    """Another worker's job, one whose lease ended, or none at all: the same 404, so a
+    worker token learns nothing about jobs it does not hold. `reason` lets a worker tell
+    that its lease is gone."""
+    return NotFound(f"job {job_id} is not leased to this worker",
+                    fix="a worker reaches only the jobs it holds; stop working on this one "
+                        "and drop its result", extra={"reason": "lease-lost"})
+
+
 def _leased(queue: JobQueue, user: User, instance: str, job_id: int) -> JobContext:
     _worker(queue.store, user, instance)
     ctx = queue.context(job_id, owner_of(instance))
     if ctx is None:
-        raise NotFound(f"job {job_id} is not leased to this worker",
-                       fix="a worker reaches only the jobs it holds; this one's lease ended")
+        raise _not_leased(job_id)
     return ctx
 
 
@@ -206,9 +216,7 @@ def renew(queue: JobQueue, user: User, instance: str, job_id: int,
     with queue.store.transaction() as conn:
         _seen(conn, instance)
     if lease is None:
-        raise Conflict(f"the lease on job {job_id} has ended (the job went back to the queue "
-                       "or to another worker)", fix="stop working on it and drop its result",
-                       extra={"reason": "lease-lost"})
+        raise _not_leased(job_id)
     return lease
 
 
@@ -225,11 +233,15 @@ def complete(queue: JobQueue, user: User, instance: str, job_id: int, attempt: i
                          "AND outcome = 'done'", (job_id, attempt, owner))
         if done:
             return {"job_id": job_id, "stored": True, "duplicate": True}
-        raise Conflict(f"the lease on job {job_id} has ended (the job went back to the queue "
-                       "or to another worker)", fix="drop this result",
+        if ctx is None:
+            raise _not_leased(job_id)
+        raise Conflict(f"attempt {attempt} of job {job_id} is over; this worker holds "
+                       f"attempt {ctx.attempt}", fix="drop this result",
                        extra={"reason": "lease-lost"})
     spec = REMOTE[ctx.kind]
-    checked = spec.check(result)
+    # Checked, bounded and judged before anything is written; a refusal leaves the job
+    # leased (the worker may give it back as an ordinary failed attempt).
+    checked = spec.check(result, ctx.payload)
     try:
         summary = spec.store(ctx, checked, worker["host"] or instance)
     except LeaseLost:
@@ -249,9 +261,14 @@ def complete(queue: JobQueue, user: User, instance: str, job_id: int, attempt: i
 
 
 def fail(queue: JobQueue, user: User, instance: str, job_id: int, attempt: int, *,
-         category: str, permanent: bool, cancelled: bool) -> dict:
+         category: str, cancelled: bool) -> dict:
     """A worker gave up on a job it holds: cancelled on request, or failed (queued again
-    while attempts are left). `category` names the kind of error, never its words."""
+    while attempts are left). `category` names the kind of error, never its words.
+
+    A worker's failure is always an ordinary failed attempt: only the server decides
+    that a job can never succeed (its recording is gone, its result cannot be stored),
+    so a stolen worker token cannot end jobs for good; at worst it uses up their attempts
+    (`job_max_attempts`) while it keeps winning them from the queue."""
     ctx = _leased(queue, user, instance, job_id)
     if ctx.attempt != attempt:
         raise Conflict(f"attempt {attempt} of job {job_id} is over", fix="drop it",
@@ -261,8 +278,9 @@ def fail(queue: JobQueue, user: User, instance: str, job_id: int, attempt: int, 
         outcome = "cancelled"
     else:
         name = queue.store.one("SELECT host FROM workers WHERE instance = ?", (instance,))
+        # The host is a hostname (checked at the heartbeat), the category a class name.
         outcome = queue.fail(ctx, f"failed on worker {name['host'] or instance}: {category}",
-                             permanent=permanent)
+                             permanent=False)
     with queue.store.transaction() as conn:
         conn.execute("UPDATE workers SET jobs_failed = jobs_failed + ?, current_job_id = NULL, "
                      "current_since = NULL, current_audio_seconds = NULL, last_seen_at = ? "

@@ -16,6 +16,14 @@ version of it is refused before anything changes.
   `X-Cohear-Language` when present, else `Language:` read as a locale, a BCP-47 tag or
   `ll@script`, so a file cohear wrote always re-imports as it stands. XLIFF carries
   BCP-47 tags (`trgLang`, `target-language`) as the standard says.
+- **Scripts**: every translated sentence must be written in the target language's
+  script (Latin words such as GP or a web address are allowed in any language; for
+  Chinese, Traditional characters are not Simplified). A file with a sentence that is
+  not is refused whole, as for any other sentence that cannot be taken: the problem
+  lists each sentence and what its letters are (`refused`), and says which language the
+  file may really be (Gurmukhi under `Language: pa_PK` is pa-Guru). Imported with an
+  explicit language whose script the words fit while the header's does not, the file is
+  taken as that language and the report says the header was wrong.
 - **Fuzzy entries** (PO `#, fuzzy`; XLIFF 1.2 states that ask for review) come in as
   `needs_review`, never `received`, and the import report lists them.
 - **XML** is read through `cohear.safexml` whatever its encoding: a DTD is refused, and
@@ -237,15 +245,28 @@ def import_file(store: Store, actor: User, data: bytes, *, message_id: int | Non
     if not tag_text:
         raise BadInput("the file does not say which language it is in",
                        fix="give the language (e.g. --language ur)")
-    tag = service.language(tag_text).tag
+    target_lang = service.language(tag_text)
+    tag = target_lang.tag
+    notes: list[str] = []
     if lang and file_lang and file_lang != tag:
-        raise BadInput(f"the file is a {file_lang} translation, not {tag}",
-                       fix="import it as the language it is in")
+        # A file whose words are in the script asked for, but not in the one its header
+        # names, has a wrong header (pa_PK over Gurmukhi): the words decide, and the
+        # report says so. Otherwise the two languages really differ.
+        said = service.language(file_lang)
+        words = [t for _, _, t, _ in units if t.strip()]
+        if not (words and all(service.script_problem(t, target_lang) is None for t in words)
+                and any(service.script_problem(t, said) for t in words)):
+            raise BadInput(f"the file is a {file_lang} translation, not {tag}",
+                           fix="import it as the language it is in")
+        notes.append(f"the file says it is {said.english_name} ({file_lang}), but its "
+                     f"sentences are written in {service.script_name(target_lang)} script; "
+                     f"imported as {tag}, as asked")
     if not units:
         raise BadInput("the file has no sentences", fix="export the message again")
     by_message: dict[int, dict[int, str]] = {}
     fuzzy: dict[int, list[int]] = {}
     versions: dict[int, int] = {}
+    wrong_script: list[dict] = []
     for uid, source, target, is_fuzzy in units:
         m = _UNIT_ID.match(uid)
         if not m:
@@ -269,10 +290,15 @@ def import_file(store: Store, actor: User, data: bytes, *, message_id: int | Non
             raise BadInput(f"sentence {index + 1} of message {mid} has no translation",
                            fix="translate every sentence, then import the file")
         text_rule.check(target, f"translation of sentence {index + 1} of message {mid}")
+        problem = service.script_problem(target, target_lang)
+        if problem:
+            wrong_script.append({"message_id": mid, "sentence": index + 1, "found": problem})
         by_message.setdefault(mid, {})[index] = target.strip()
         if is_fuzzy:
             fuzzy.setdefault(mid, []).append(index + 1)
         versions[mid] = version
+    if wrong_script:
+        _refuse_script(wrong_script, target_lang, [t for _, _, t, _ in units if t.strip()])
     done = []
     for mid, targets in by_message.items():
         message = service._message_row(store, mid)
@@ -314,9 +340,32 @@ def import_file(store: Store, actor: User, data: bytes, *, message_id: int | Non
                 item["fuzzy_sentences"] = sorted(fuzzy[mid])
             done.append(item)
     report = {"format": kind, "language": tag, "imported": done}
-    if fuzzy:
-        report["warnings"] = [
-            f"message {mid}: sentence(s) {', '.join(map(str, sorted(f)))} {FUZZY_NOTE}; the "
-            f"{tag} translation needs review before it can be approved"
-            for mid, f in sorted(fuzzy.items())]
+    warnings = notes + [
+        f"message {mid}: sentence(s) {', '.join(map(str, sorted(f)))} {FUZZY_NOTE}; the "
+        f"{tag} translation needs review before it can be approved"
+        for mid, f in sorted(fuzzy.items())]
+    if warnings:
+        report["warnings"] = warnings
     return report
+
+
+def _refuse_script(wrong: list[dict], lang, words: list[str]) -> None:
+    """Refuse the whole file (as for any other sentence that cannot be taken) when its
+    sentences are not written in the language's script, naming each sentence, what its
+    letters are, and the language the file may really be in."""
+    shown = "; ".join(f"sentence {w['sentence']} of message {w['message_id']}: {w['found']}"
+                      for w in wrong[:10]) + ("; ..." if len(wrong) > 10 else "")
+    fits = service.languages_written_like(" ".join(words), lang)
+    if fits:
+        fix = (f"if the file is in {fits[0].english_name}, import it as {fits[0].tag} "
+               f"(--language {fits[0].tag}, or ?language={fits[0].tag}), or correct its "
+               f"language (PO `Language: {gettext_language(fits[0].tag)}`, XLIFF "
+               f"trgLang=\"{fits[0].tag}\"); otherwise ask the translator for "
+               f"{lang.english_name} in {service.script_name(lang)} script")
+    else:
+        fix = (f"ask the translator for {lang.english_name} in {service.script_name(lang)} "
+               "script, or import the file as the language it is in")
+    raise BadInput(f"the file is for {lang.english_name} ({lang.tag}), written in "
+                   f"{service.script_name(lang)} script, but {len(wrong)} sentence(s) are "
+                   f"not ({shown}); nothing was imported", fix=fix, code="translation-script",
+                   extra={"refused": wrong})

@@ -95,14 +95,25 @@ def clean_text(text: str, what: str, limit: int) -> str:
     return text
 
 
-def check_script(text: str, lang: Language) -> None:
-    """Refuse letters from another script than the language's (e.g. Arabic letters in
-    an English source). Placeholders and protected terms are left out, digits and
-    punctuation are allowed, and a non-Latin language may also hold Latin words (GP,
-    brand names), as real messages do."""
+_SCRIPT_NAMES_IN_WORDS = {
+    "Latn": "Latin", "Arab": "Arabic", "Beng": "Bengali", "Guru": "Gurmukhi",
+    "Gujr": "Gujarati", "Deva": "Devanagari", "Ethi": "Ethiopic", "Hans": "Simplified Chinese",
+    "Hant": "Traditional Chinese", "Hani": "Chinese", "Cyrl": "Cyrillic", "Grek": "Greek",
+    "Thaa": "Thaana", "Hebr": "Hebrew",
+}
+
+
+def script_name(lang: Language) -> str:
+    """The language's script in words ("Gurmukhi", "Arabic", "Simplified Chinese")."""
+    return _SCRIPT_NAMES_IN_WORDS.get(lang.script, lang.script)
+
+
+def _foreign_letters(text: str, lang: Language) -> list[str]:
+    """Letters of `text` (placeholders left out) from a script `lang` is not written in;
+    a non-Latin language may also hold Latin words (GP, brand names), as real texts do."""
     allowed = _SCRIPT_NAMES.get(lang.script)
     if not allowed:
-        return
+        return []
     if lang.script != "Latn":
         allowed = (*allowed, "LATIN")
     kept = list(text)
@@ -114,11 +125,63 @@ def check_script(text: str, lang: Language) -> None:
             name = unicodedata.name(c, "")
             if not name.startswith(allowed) and c not in foreign:
                 foreign.append(c)
+    return foreign
+
+
+def script_problem(text: str, lang: Language) -> str | None:
+    """What in `text`'s letters says it is not written as `lang` is ("Gurmukhi letters",
+    "Traditional Chinese characters"), or None. Names scripts, never the words."""
+    foreign = _foreign_letters(text, lang)
+    if foreign:
+        names = sorted({"Chinese" if n == "CJK" else n.title() for n in
+                        (unicodedata.name(c, "?").split(" ")[0] for c in foreign)})
+        return " and ".join(names) + " letters"
+    if lang.script in ("Hans", "Hant"):
+        import hanzidentifier  # CC-CEDICT's character sets: which form of Chinese
+        kind = hanzidentifier.identify(text)
+        if lang.script == "Hans" and kind == hanzidentifier.TRADITIONAL:
+            return "Traditional Chinese characters"
+        if lang.script == "Hant" and kind == hanzidentifier.SIMPLIFIED:
+            return "Simplified Chinese characters"
+    return None
+
+
+def languages_written_like(text: str, lang: Language) -> list[Language]:
+    """The region's other languages with `lang`'s primary subtag whose script `text`
+    fits (Gurmukhi text for pa-Arab: pa-Guru), to say what a file may really be."""
+    from language_packs.registry import LANGUAGES
+    primary = lang.tag.split("-")[0]
+    return [other for other in LANGUAGES.values() if other.tag != lang.tag
+            and other.tag.split("-")[0] == primary and script_problem(text, other) is None]
+
+
+def check_script(text: str, lang: Language) -> None:
+    """Refuse letters from another script than the language's (e.g. Arabic letters in
+    an English source). Placeholders and protected terms are left out, digits and
+    punctuation are allowed, and a non-Latin language may also hold Latin words (GP,
+    brand names), as real messages do."""
+    foreign = _foreign_letters(text, lang)
     if foreign:
         raise BadInput(f"the text mixes scripts: {lang.english_name} is written in "
                        f"{lang.script}, but it contains {''.join(foreign[:10])!r}",
                        fix="write the message in one language; put other languages' "
                            "text in their translations")
+
+
+def check_translation_script(text: str, lang: Language, what: str = "translation") -> None:
+    """Refuse a translation whose letters are not `lang`'s script (Gurmukhi saved as
+    Shahmukhi Punjabi, Traditional characters as Simplified Chinese): BadInput with code
+    `translation-script`, naming the scripts (not the words) and the language it may be."""
+    problem = script_problem(text, lang)
+    if problem is None:
+        return
+    fits = languages_written_like(text, lang)
+    fix = (f"if it is {fits[0].english_name}, save it as {fits[0].tag}; otherwise "
+           if fits else "")
+    raise BadInput(f"the {what} is written in {problem}, but {lang.english_name} "
+                   f"({lang.tag}) is written in {script_name(lang)} script",
+                   fix=fix + f"ask for the {lang.english_name} translation in "
+                             f"{script_name(lang)} script", code="translation-script")
 
 
 # -- messages ------------------------------------------------------------------------
@@ -490,8 +553,10 @@ def edit_translation(store: Store, actor: User, message_id: int, lang: str, text
                      *, reason: str = "edited by hand") -> dict:
     """A person's new text for a translation. It now needs review (or, when a human
     translation was requested, it is `received`), and it translates the current version."""
-    tag = language(lang).tag
+    lang_entry = language(lang)
+    tag = lang_entry.tag
     text = clean_text(text, "translation", MAX_TRANSLATION_CHARS)
+    check_translation_script(text, lang_entry)
     message = _message_row(store, message_id)
     _not_source(message, [tag])
     with store.transaction() as conn:

@@ -13,8 +13,11 @@ same format with each unit replaced by its translation.
 
 Files are untrusted: a DOCX or ODT is a zip read in memory with bounds on its size, its
 number of members, each member's unpacked size (never more than it declares) and its
-compression ratio; its XML is parsed by lxml with entities left unresolved, no network
-and no DTD, and a document that declares a DTD (in whatever encoding) is refused.
+compression ratio. A document with a DTD in any part (in whatever encoding, whether
+cohear reads that part or only copies it into the translated file) is refused. The parts
+read are parsed by lxml with entities left unresolved, no network and no DTD, and their
+nesting and elements are counted while libxml2 streams them (bounds in cohear/limits.py),
+so a hostile part is refused at its first element too many.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from pathlib import PurePath
 
 from lxml import etree
 
+from cohear import limits
 from cohear.errors import BadInput, TooLarge
+from cohear.safexml import declares_dtd
 
 MAX_FILE_BYTES = 10 * 1024 * 1024       # an uploaded file
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024   # all members of a DOCX/ODT together, unpacked
@@ -180,19 +185,47 @@ def _members(data: bytes, what: str) -> tuple[list[zipfile.ZipInfo], dict[str, b
         if len(body) > info.file_size:
             raise BadInput(f"a part of the {what} holds more than it declares",
                            fix="send the document as the word processor saved it")
+        if declares_dtd(body):
+            raise BadInput(f"a part of the {what} ({info.filename[:60]!r}) declares a DTD, "
+                           "which word processors never write",
+                           fix="send the document as the word processor saved it")
         contents[info.filename] = body
     return infos, contents
 
 
-def parse_xml(data: bytes, what: str):
-    """An XML part parsed safely: no entities resolved, no network, no DTD (refused)."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+class _Elements:
+    """Elements counted across the XML parts read of one document."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def parse_xml(data: bytes, what: str, counted: _Elements | None = None):
+    """An XML part parsed safely: no entities resolved, no network, no DTD (refused);
+    TooLarge at the first element nested too deep or one too many (`counted` carries
+    the count across a document's parts)."""
+    counted = counted if counted is not None else _Elements()
+    events = etree.iterparse(io.BytesIO(data), events=("start", "end"),
+                             resolve_entities=False, no_network=True, load_dtd=False,
                              huge_tree=False, remove_blank_text=False)
+    depth = 0
     try:
-        root = etree.fromstring(data, parser=parser)
+        for event, _element in events:
+            if event == "end":
+                depth -= 1
+                continue
+            depth += 1
+            counted.count += 1
+            if depth > limits.DOCUMENT_DEPTH:
+                raise TooLarge(f"the {what} nests elements more than {limits.DOCUMENT_DEPTH} "
+                               "deep", fix="send the document as the word processor saved it")
+            if counted.count > limits.DOCUMENT_XML_ELEMENTS:
+                raise TooLarge(f"the {what} holds more than {limits.DOCUMENT_XML_ELEMENTS:,} "
+                               "elements", fix="split the document")
     except etree.XMLSyntaxError:
         raise BadInput(f"the {what} holds XML that cannot be read",
                        fix="save the document again and send it") from None
+    root = events.root
     info = root.getroottree().docinfo
     if info.doctype or info.internalDTD is not None:
         raise BadInput(f"the {what} declares a DTD, which word processors never write",
@@ -217,7 +250,8 @@ def _package(infos: list[zipfile.ZipInfo], contents: dict[str, bytes]) -> bytes:
 def _zip_document(infos: list[zipfile.ZipInfo], contents: dict[str, bytes], what: str,
                   parts: list[str], paragraphs) -> Document:
     """Units from the named XML parts; `paragraphs(root)` yields each unit's slots."""
-    roots = {name: parse_xml(contents[name], what) for name in parts}
+    counted = _Elements()
+    roots = {name: parse_xml(contents[name], what, counted) for name in parts}
     units: list[str] = []
     places: list[list[_Slot]] = []
     for name in parts:

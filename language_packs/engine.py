@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cohear.errors import BadInput, ModelError, TooLarge
 from cohear.store import Store
+from cohear.text import machine_text
 from language_packs.packs import find_pack
 from language_packs.registry import get_language
 from language_packs.splitter import split_sentences
@@ -150,15 +151,18 @@ class Engine:
         steps = self.route(source, target)
         if steps is None:
             raise self._no_route(source, target)
+        # Machine-made words leave the engine without control characters (cohear/text.py):
+        # a pack's vocabulary, or a text given to it, may hold them.
         if not steps:
-            return [Translation(t, source, target, False, "identity") for t in texts]
+            return [Translation(machine_text(t), source, target, False, "identity")
+                    for t in texts]
         current = list(texts)
         labels = []
         for step_source, step_target in steps:
             pack = self.load(step_source, step_target)
             current = self._translate_texts(pack, current, step_source)
             labels.append(pack.label)
-        return [Translation(t, source, target, len(steps) > 1, "+".join(labels))
+        return [Translation(machine_text(t), source, target, len(steps) > 1, "+".join(labels))
                 for t in current]
 
     def _translate_texts(self, pack: LoadedPack, texts: list[str], source: str) -> list[str]:

@@ -32,7 +32,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from cohear import limits
+from cohear import limits, temporaries
 from cohear.auth import User, authenticate
 from cohear.deps import bearer
 from cohear.errors import CohearError, Forbidden, TooLarge, Unauthorized
@@ -257,21 +257,41 @@ def _files(store: Store) -> Path:
 
 
 def remove_expired_files(store: Store, *, older_than_minutes: float = FILE_MINUTES) -> int:
-    """Delete translated files older than the time they may be fetched (also called at
-    start-up with 0, so none outlives the server that made it). Returns how many."""
+    """Delete translated files older than the time they may be fetched. Returns how many.
+
+    Called before each file is written or fetched, and as a cleaner of
+    `cohear.temporaries` (so at start-up of `cohear serve` and `cohear worker`, in
+    `cohear db check --repair` and every ten minutes in a worker): a translated file holds
+    people's words and goes when its link does, even when nobody calls again. Start-up
+    removes only expired ones, not all: a worker starting beside a running server on the
+    same data directory must not break links that server gave out minutes ago. A file
+    half-written by a process that died is removed by `cohear.temporaries` itself."""
+    return len(_remove_expired(store, older_than_minutes))
+
+
+def _remove_expired(store: Store, older_than_minutes: float) -> list[str]:
+    """The expired files removed, each named by its random part only (the rest of a
+    name is the client's file name, which may say whom the document is about)."""
     folder = store.settings.data_dir / FILES_DIR
     if not folder.is_dir():
-        return 0
+        return []
     cutoff = time.time() - older_than_minutes * 60
-    removed = 0
+    removed = []
     for path in folder.iterdir():
+        if path.name.startswith("."):  # being written: its writer's, see cohear.temporaries
+            continue
         try:
             if path.stat().st_mtime <= cutoff:
                 path.unlink()
-                removed += 1
+                removed.append(f"{FILES_DIR}/{path.name.split('.', 1)[0]}")
         except FileNotFoundError:
             pass
     return removed
+
+
+@temporaries.cleaner("language_packs.translated_files")
+def _clean_translated_files(store: Store) -> list[str]:
+    return _remove_expired(store, FILE_MINUTES)
 
 
 def _translate_file(store: Store, user: User, data: bytes, filename: str, source: str,
@@ -289,9 +309,12 @@ def _translate_file(store: Store, user: User, data: bytes, filename: str, source
     remove_expired_files(store)
     name = f"{secrets.token_hex(16)}.{documents.safe_name(filename)}"
     folder = _files(store)
-    partial = folder / f".{name}.partial"
-    partial.write_bytes(document.write(translated))
-    partial.rename(folder / name)
+    partial = temporaries.path(store.settings.data_dir, folder, "translated")
+    try:
+        partial.write_bytes(document.write(translated))
+        partial.rename(folder / name)
+    finally:
+        partial.unlink(missing_ok=True)
     return name
 
 

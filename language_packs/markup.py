@@ -3,6 +3,13 @@ unsafe links), then translate the text between tags and keep the tags as they we
 
 Text nodes are translated separately, so words split by inline tags
 ("wash <b>your</b> hands") are translated in pieces; keep messages' markup simple.
+
+Before nh3 (html5ever) sees any HTML, libxml2's HTML parser (an HTML5 tokenizer, linear
+in its input) streams it and counts nesting and elements, stopping at the first one over
+the bounds in cohear/limits.py: html5ever builds a tree in time that grows with the
+square of its depth, so 100,000 nested `<div>`s would hold a worker for half a minute.
+libxml2 closes `<div/>` where html5ever nests it; such input is bounded by the element
+count instead, which keeps html5ever's worst case under a second.
 """
 
 from __future__ import annotations
@@ -12,7 +19,9 @@ from collections.abc import Callable
 from html.parser import HTMLParser
 
 import nh3
+from lxml import etree
 
+from cohear import limits
 from cohear.errors import TooLarge
 from language_packs.engine import MAX_TEXT_CHARS, Translation
 
@@ -28,6 +37,44 @@ def sanitise(markup: str) -> str:
     return nh3.clean(markup, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                      clean_content_tags={"script", "style"}, strip_comments=True,
                      url_schemes={"http", "https", "mailto", "tel"})
+
+
+class _Shape:
+    """A libxml2 parser target that counts depth and elements and refuses past a bound."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.elements = 0
+
+    def start(self, tag, attrib) -> None:
+        self.depth += 1
+        self.elements += 1
+        if self.depth > limits.DOCUMENT_DEPTH:
+            raise TooLarge(f"the HTML nests elements more than {limits.DOCUMENT_DEPTH} deep",
+                           fix="send simpler HTML (a health message needs little nesting)")
+        if self.elements > limits.HTML_ELEMENTS:
+            raise TooLarge(f"the HTML has more than {limits.HTML_ELEMENTS:,} elements",
+                           fix="split it into shorter documents")
+
+    def end(self, tag) -> None:
+        self.depth -= 1
+
+    def data(self, data) -> None:
+        pass
+
+    def close(self) -> None:
+        return None
+
+
+def check_shape(markup: str) -> None:
+    """TooLarge when `markup` nests elements deeper, or holds more of them, than the
+    bounds in cohear/limits.py; streamed, so it stops at the first element too many."""
+    parser = etree.HTMLParser(target=_Shape(), recover=True, no_network=True, encoding="utf-8")
+    data = markup.encode("utf-8", "replace")
+    chunk = 64 * 1024
+    for at in range(0, len(data), chunk):
+        parser.feed(data[at:at + chunk])
+    parser.close()
 
 
 class _Pieces(HTMLParser):
@@ -51,7 +98,9 @@ class _Pieces(HTMLParser):
 
 
 def html_pieces(markup: str) -> list[tuple[str, str]]:
-    """Sanitised HTML as ("tag", raw) and ("text", unescaped) pieces, in order."""
+    """Sanitised HTML as ("tag", raw) and ("text", unescaped) pieces, in order; TooLarge
+    for HTML nested or sized past the bounds (`check_shape`)."""
+    check_shape(markup)
     parser = _Pieces()
     parser.feed(sanitise(markup))
     parser.close()

@@ -20,8 +20,9 @@ import logging
 from cohear import logs
 from cohear.errors import NotFound
 from cohear.jobs import JobContext, RemoteKind, handler, remote, route
+from cohear.text import machine_text
 from speech import service
-from speech.schema import check_result
+from speech.schema import check_bounds, check_result
 from speech.transcribe import (
     SAMPLE_RATE,
     Options,
@@ -143,13 +144,25 @@ def store_transcription(ctx: JobContext, data: dict, *, worker: str | None = Non
     rec = store.one("SELECT id FROM recordings WHERE id = ?", (recording_id,))
     if rec is None:
         raise NotFound(f"recording {recording_id} no longer exists", fix="nothing to transcribe")
+    # The bounds of a transcript (a worker's result was checked against them already).
+    check_bounds(data)
     result = from_wire(data, service.whisper_language(ctx.payload.get("language")))
-    english = dict(data.get("english") or {})
+    # Machine-made words are stored without control characters (cohear/text.py).
+    english = {name: machine_text(text) for name, text in (data.get("english") or {}).items()}
+    if "source" in english:
+        # English words are their own English: the words as judged here, and only when
+        # they are judged English here.
+        if result.language.used == "en" and result.text:
+            english["source"] = result.text
+        else:
+            del english["source"]
     if result.text and result.language.used != "en" and "argos" not in english:
         argos = argos_english(store, result.text, result.language.used)
         if argos:
             english["argos"] = argos
-    engine = dict(data.get("engine") or {}) | ({"worker": worker} if worker else {})
+    engine = {machine_text(str(k)): machine_text(v) if isinstance(v, str) else v
+              for k, v in (data.get("engine") or {}).items()}
+    engine |= {"worker": worker} if worker else {}
     with store.transaction() as conn:
         tid = service.save_machine_transcript(conn, rec["id"], ctx.job_id, result, english,
                                               engine)
@@ -216,7 +229,9 @@ def _compute_remote(job) -> dict:
 
 remote(service.TRANSCRIBE_JOB, RemoteKind(
     model=lambda payload: payload.get("model"), brief=_brief, input=_input,
-    check=check_result, compute=_compute_remote,
+    check=lambda result, payload: check_result(
+        result, service.whisper_language(payload.get("language"))),
+    compute=_compute_remote,
     store=lambda ctx, result, worker: store_transcription(ctx, result, worker=worker)))
 
 

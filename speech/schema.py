@@ -1,7 +1,10 @@
 """Pydantic models at speech's edges: what the recording and transcript routes answer
 with (the request bodies sit next to their routes in `speech/api.py`), and the
-transcription a worker on another machine posts back (bounded in every size, so a stolen
-worker token cannot make the server store unbounded data)."""
+transcription a worker on another machine posts back: bounded in every size with the
+limits a local transcription and a correction have (cohear/limits.py: segments, characters
+per segment and in all), so a stolen worker token cannot make the server store more than
+a reviewer could, and judged again where the worker could lie about it (an English
+rendering called the `source` of words the server does not judge to be English)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cohear import limits
-from cohear.errors import Unprocessable
+from cohear.errors import TooLarge, Unprocessable
 from cohear.schema import Out
 
 
@@ -96,10 +99,14 @@ class DecodedSegment(Strict):
     temperature: Annotated[float, Field(ge=0, le=2)] = 0.0
 
 
+# Whisper's language codes: two or three lower-case letters ("en", "ur", "haw", "yue").
+WhisperCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
+
+
 class Heard(Strict):
-    detected: Annotated[str, Field(max_length=10)] | None = None
+    detected: WhisperCode | None = None
     probability: Annotated[float, Field(ge=0, le=1)] | None = None
-    used: Annotated[str, Field(max_length=10)] | None = None
+    used: WhisperCode | None = None
 
 
 class TranscriptionResult(Strict):
@@ -116,12 +123,43 @@ class TranscriptionResult(Strict):
                       Field(max_length=20)] = {}
 
 
-def check_result(data: object) -> dict:
-    """A posted transcription, checked; 422 naming the fields (never their contents)."""
+def check_bounds(data: dict) -> None:
+    """Refuse (413) a transcription whose words are more than a transcript may hold: the
+    same bound as a reviewer's correction (`ANSWER_TEXT_CHARS` in all, with the spaces
+    between segments), for a local transcription and a worker's alike. Counts only,
+    never the words."""
+    segments = data.get("segments") or []
+    limits.check_count("segments in the transcription", len(segments),
+                       limits.SEGMENTS_PER_CORRECTION,
+                       fix="transcribe the recording in shorter parts")
+    total = sum(len(str(s.get("text") or "").strip()) for s in segments)
+    total += max(0, len(segments) - 1)
+    if total > limits.ANSWER_TEXT_CHARS:
+        raise TooLarge(f"the transcription's words are {total:,} characters; a transcript "
+                       f"holds at most {limits.ANSWER_TEXT_CHARS:,}",
+                       fix="transcribe the recording in shorter parts")
+
+
+def check_result(data: object, hint: str | None = None) -> dict:
+    """A posted transcription for a job whose language hint is `hint` (a Whisper code),
+    checked: 422 naming the fields (never their contents), 413 when its words are more
+    than a transcript holds, 422 when it gives the words as their own English (`source`)
+    although the server, deciding the language from what Whisper heard and the hint,
+    does not judge them English."""
     try:
-        return TranscriptionResult.model_validate(data).model_dump()
+        checked = TranscriptionResult.model_validate(data).model_dump()
     except ValidationError as exc:
         where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['type']}"
                           for e in exc.errors()[:5])
         raise Unprocessable(f"the transcription result is not valid ({where})",
                             fix="send what the worker computed, unchanged") from None
+    check_bounds(checked)
+    from speech.transcribe import judge_language
+    used = judge_language(checked["language"], hint).used
+    if "source" in checked["english"] and used != "en":
+        raise Unprocessable(f"the result gives English words as the transcript's own "
+                            f"(english.source), but the server judges the transcript to be "
+                            f"in {used or 'an unknown language'}, not English",
+                            fix="send English renderings of other words as 'argos' or "
+                                "'whisper-translate'; 'source' is for English speech only")
+    return checked

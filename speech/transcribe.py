@@ -25,6 +25,7 @@ import numpy as np
 
 from cohear import cuda
 from cohear.errors import ModelError
+from cohear.text import machine_text
 
 log = logging.getLogger("cohear.speech")
 
@@ -537,21 +538,27 @@ def to_wire(result: Transcription) -> dict:
                           "temperature": s.temperature} for s in result.segments]}
 
 
+def judge_language(heard: dict, hint: str | None) -> LanguageFinding:
+    """The language decision for what Whisper reported hearing (`to_wire`'s "language")
+    against the job's own `hint`, by the rule in `check_hint`."""
+    if heard.get("detected"):
+        return _decide(hint, heard["detected"], float(heard.get("probability") or 0.0))
+    return LanguageFinding(hint, None, None, hint or heard.get("used"))
+
+
 def from_wire(data: dict, hint: str | None) -> Transcription:
     """A Transcription from `to_wire`'s data, judged here: the language decided against
     `hint` (the job's own) by the rule in `check_hint`, every segment put through the
     quality guards, confidence and needs_review computed, exactly as when it was decoded."""
-    lang = data["language"]
-    if lang.get("detected"):
-        finding = _decide(hint, lang["detected"], float(lang.get("probability") or 0.0))
-    else:
-        finding = LanguageFinding(hint, None, None, hint or lang.get("used"))
+    finding = judge_language(data["language"], hint)
     segments: list[Segment] = []
     for raw in data["segments"]:
+        # Machine-made words are stored without control characters (cohear/text.py).
         segment = _judge_one(len(segments), float(raw["start"]), float(raw["end"]),
-                             str(raw["text"]).strip(), float(raw["avg_logprob"]),
+                             machine_text(str(raw["text"])).strip(), float(raw["avg_logprob"]),
                              float(raw["no_speech_prob"]), segments)
-        segment.words = raw.get("words")
+        segment.words = ([w | {"word": machine_text(str(w.get("word", "")))}
+                          for w in raw["words"]] if raw.get("words") else raw.get("words"))
         segment.tokens = list(raw.get("tokens") or [])
         segment.seek = int(raw.get("seek") or 0)
         segment.temperature = float(raw.get("temperature") or 0.0)

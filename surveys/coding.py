@@ -204,8 +204,22 @@ def import_codebook_csv(store: Store, actor: User, name: str, text: str, *,
     """A codebook from CSV. The code is named by a `path` column (`Parent/Child`, as
     cohear writes), a `tag` column (Taguette's export, the same form) or a `name` column
     (with an optional `parent`); `description`, `colour` (or `color`) and `memo` are
-    optional. Cells cohear escaped for spreadsheets are read back unescaped."""
+    optional. Cells cohear escaped for spreadsheets are read back unescaped. A file the
+    csv module cannot read (a field past its 131,072 characters, far beyond the longest
+    a code holds: `limits.MEMO_CHARS`; a NUL byte; a stray quote) is a 400 naming the line."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return _import_codebook_rows(store, actor, name, reader, survey_id)
+    except csv.Error as exc:
+        # The csv module's messages name the fault, never the file's words.
+        raise BadInput(f"the codebook CSV cannot be read from line {reader.line_num + 1}: {exc} "
+                       f"(a code's longest field, its memo, holds {limits.MEMO_CHARS:,} "
+                       "characters)", fix="save the codebook as plain CSV from a "
+                       "spreadsheet and send it again") from None
+
+
+def _import_codebook_rows(store: Store, actor: User, name: str, reader: csv.DictReader,
+                          survey_id: int | None) -> dict:
     headers = [(f or "").strip().lower() for f in reader.fieldnames or []]
     key = next((k for k in ("path", "tag", "name") if k in headers), None)
     if key is None:

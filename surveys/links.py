@@ -93,6 +93,25 @@ def tag_for_name(name: str) -> str | None:
         return None
 
 
+def languages_sharing(primary: str) -> list[LanguageInfo]:
+    """The region's languages written with this primary subtag ("pa": pa-Guru and
+    pa-Arab; "zh": zh-Hans and zh-Hant), with their English names."""
+    registry = _service("language_packs.registry")
+    found = getattr(registry, "LANGUAGES", {}).values() if registry is not None else []
+    return [language(lang.tag) for lang in found
+            if lang.tag.split("-")[0] == (primary or "").lower()]
+
+
+def written_in(texts: list[str], tag: str) -> bool:
+    """Whether every text's letters fit the language's script (comms' rule for
+    translations: Latin words are allowed in any language)."""
+    svc = _service("comms.service")
+    if svc is None or not hasattr(svc, "script_problem"):
+        return True
+    lang = svc.language(tag)
+    return all(svc.script_problem(t, lang) is None for t in texts if t and t.strip())
+
+
 # -- question texts (comms) ---------------------------------------------------------
 
 def _comms():

@@ -232,6 +232,7 @@ def _scan(data: bytes) -> tuple[Ledger, list[str]]:
 # -- languages ----------------------------------------------------------------------------
 
 _NAME_AND_CODE = re.compile(r"^(?P<name>.*?)\s*\((?P<code>[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)\)$")
+_PARENTHESES = re.compile(r"\s*\(([^()]*)\)")
 
 
 @dataclass
@@ -250,6 +251,10 @@ def _tag_for(spec: str, texts: list[str]) -> tuple[str | None, str]:
     """(tag, how it was found) for a language as a column names it."""
     spec = spec.strip()
     coded = _NAME_AND_CODE.match(spec)
+    if coded:
+        refined = _refined_tag(coded.group("code"), coded.group("name"), texts)
+        if refined:
+            return refined
     candidates = [coded.group("code")] if coded else []
     candidates.append(spec)
     for candidate in candidates:
@@ -266,6 +271,49 @@ def _tag_for(spec: str, texts: list[str]) -> tuple[str | None, str]:
     name = coded.group("name") if coded else spec
     found = links.tag_for_name(name)
     return found, ""
+
+
+def _flat(name: str) -> str:
+    return " ".join(re.sub(r"[()\[\],]", " ", name).casefold().split())
+
+
+def _refined_tag(code: str, name: str, texts: list[str]) -> tuple[str, str] | None:
+    """(tag, note) for a column whose code is only a primary subtag when its name or its
+    words say more: the name of a script or region ("Punjabi Shahmukhi (pa)", as cohear
+    exports, or "Serbian Latin (sr)"), else the letters of the column's words where the
+    region has the language in two scripts ("Punjabi (pa)" over Shahmukhi words is
+    pa-Arab). None when the code alone decides."""
+    code = code.replace("_", "-")
+    if "-" in code:
+        return None
+    siblings = links.languages_sharing(code)
+    for lang in siblings:
+        if _flat(lang.english_name) == _flat(name):
+            return lang.tag, ""
+    try:
+        base = links.language(code)
+    except CohearError:
+        return None
+    rest = _flat(name).removeprefix(_flat(base.english_name)).strip()
+    if rest and rest != _flat(name):
+        import langcodes
+        for kind in ("script", "territory"):
+            try:
+                found = langcodes.find_name(kind, rest, "en")
+            except LookupError:
+                continue
+            part = found.script if kind == "script" else found.territory
+            try:
+                return links.language(f"{code}-{part}").tag, ""
+            except CohearError:
+                continue
+    if len(siblings) > 1 and any(t and t.strip() for t in texts):
+        fitting = [lang for lang in siblings if links.written_in(texts, lang.tag)]
+        if len(fitting) == 1:
+            plain = base.tag == fitting[0].tag
+            return fitting[0].tag, ("" if plain else f"{name} ({code}) is written in two "
+                                    f"scripts; its words are {fitting[0].english_name}")
+    return None
 
 
 # -- the mapping -----------------------------------------------------------------------------
@@ -919,8 +967,20 @@ def import_xlsform(store: Store, actor: User, fileobj: IO[bytes] | bytes) -> dic
     return {"survey": survey, "report": form.report}
 
 
+def column_language(tag: str) -> str:
+    """How an exported form names a language: `Name (code)` with the code ODK and
+    pyxform read, the tag's primary subtag (pyxform checks it against the IANA language
+    subtags and warns about anything else, "zh-Hans" and "pa-Guru" included, and a name
+    holding parentheses breaks its reading of the code). The script or region goes in
+    the name instead ("Punjabi Gurmukhi (pa)", "Chinese Simplified (zh)"), and the
+    import reads it back from there (`_refined_tag`)."""
+    name = _PARENTHESES.sub(r" \1", links.language(tag).english_name).replace("(", " ")
+    name = " ".join(name.replace(")", " ").split())
+    return f"{name} ({tag.split('-')[0].lower()})"
+
+
 def _column(what: str, tag: str) -> str:
-    return f"{what}::{links.language(tag).english_name} ({tag})"
+    return f"{what}::{column_language(tag)}"
 
 
 def export_xlsform(store: Store, survey_id: int) -> bytes:

@@ -411,6 +411,60 @@ def test_collectors_see_and_touch_only_their_own_sessions(api, survey, store, co
     assert count(store, "answers") == 1
 
 
+def test_an_item_saved_by_another_collector_is_refused_and_nothing_is_stored(
+        api, survey, store, people, consented):
+    """A shared phone's second line of defence: an item that says it was saved by
+    collector A (`Cohear-Collector`) is refused with B's token, before anything is kept;
+    with A's own token, or saying nothing (an API client), it goes in as usual."""
+    first, second = people["collector"][0], people["collector2"][0]
+    mine, theirs = api["collector"], api["collector2"]
+    a_says = {"Cohear-Collector": str(first.id)}
+    barriers = question(survey, "barriers")
+    refused = [
+        theirs.post("/collect/api/sessions", json={"survey_id": survey["id"], "language": "en"},
+                    headers={"Idempotency-Key": key(), **a_says}),
+        theirs.post(f"/collect/api/sessions/{consented}/consent", data={"method": "tick"},
+                    headers={"Idempotency-Key": key(), **a_says}),
+        theirs.post(f"/collect/api/sessions/{consented}/answers",
+                    data={"question_id": str(barriers), "text": "PLANTED words of A"},
+                    headers={"Idempotency-Key": key(), **a_says}),
+        theirs.put(f"/collect/api/parts/{key()}?offset=0&total=4", content=b"RIFF",
+                   headers=a_says),
+        theirs.get(f"/collect/api/parts/{key()}", headers=a_says),
+        theirs.post(f"/collect/api/sessions/{consented}/finish", headers=a_says),
+        theirs.delete(f"/collect/api/sessions/{consented}", headers=a_says),
+        # A value that is no one's id is no one's either.
+        theirs.post("/collect/api/sessions", json={"survey_id": survey["id"], "language": "en"},
+                    headers={"Idempotency-Key": key(), "Cohear-Collector": "nobody"}),
+    ]
+    for r in refused:
+        assert r.status_code == 403, (r.request.url, r.text)
+        problem = r.json()
+        assert problem["code"] == "collector-mismatch" and problem["fix"]
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "PLANTED" not in r.text and str(first.id) not in problem["detail"]
+    assert count(store, "survey_sessions", "collector_id = ?", (second.id,)) == 0
+    assert count(store, "answers") == 0
+    assert count(store, "collect_uploads", "collector_id = ?", (second.id,)) == 0
+    assert count(store, "collect_parts") == 0
+    assert store.one("SELECT ended_at FROM survey_sessions WHERE id = ?",
+                     (consented,))["ended_at"] is None
+    # A dead token is still told it is dead first (the page then asks to sign in again).
+    assert api["anonymous"].post(f"/collect/api/sessions/{consented}/finish",
+                                 headers=a_says).status_code == 401
+    # The owner's own token, and a client that says nothing, are served as before.
+    r = mine.post(f"/collect/api/sessions/{consented}/answers",
+                  data={"question_id": str(barriers), "text": "The bus is late"},
+                  headers={"Idempotency-Key": key(), **a_says})
+    assert r.status_code == 201, r.text
+    r = start(theirs, survey)
+    assert r.status_code == 201
+    r = theirs.post(f"/collect/api/sessions/{r.json()['session_id']}/consent",
+                    data={"method": "tick"},
+                    headers={"Idempotency-Key": key(), "Cohear-Collector": str(second.id)})
+    assert r.status_code == 201, r.text
+
+
 def test_uploads_over_the_size_limit_are_refused_and_nothing_is_kept(api, survey, store,
                                                                      consented, monkeypatch):
     from webcollect import service

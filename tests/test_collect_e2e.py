@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import wave
 from pathlib import Path
 
@@ -825,6 +826,369 @@ def test_token_expiry_with_items_waiting_is_said_in_urdu_and_keeps_them_in_view(
     done_items(page, 3)
     assert page.is_hidden("#notice")
     assert store.one("SELECT count(*) FROM answers")[0] == 1
+    context.close()
+
+
+# -- a shared phone: who is signed in is whom the server says the token belongs to ------
+
+A_WORDS = "PLANTPHONE-A the clinic is too far"
+
+
+class Sent:
+    """Every field-page API request the phone makes: (path, token, Idempotency-Key)."""
+
+    def __init__(self, context, url: str):
+        self.url = url
+        self.requests: list[tuple[str, str, str]] = []
+        context.on("request", self.seen)
+
+    def seen(self, request) -> None:
+        if request.url.startswith(f"{self.url}/collect/api/") or request.url.startswith(
+                f"{self.url}/api/"):
+            headers = request.headers
+            token = (headers.get("authorization") or "").removeprefix("Bearer ")
+            self.requests.append((request.url[len(self.url):], token,
+                                  headers.get("idempotency-key") or ""))
+
+    def keys_sent_with(self, token: str) -> set[str]:
+        return {key for _, t, key in self.requests if t == token and key}
+
+
+def phone_item_keys(page) -> set[str]:
+    """The keys of every item in the phone's outbox, whoever saved them."""
+    return set(page.evaluate("""async () => {
+      const db = await new Promise((resolve, reject) => {
+        const req = indexedDB.open("cohear-collect");
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      const all = await new Promise((resolve) => {
+        const req = db.transaction("items").objectStore("items").getAll();
+        req.onsuccess = () => resolve(req.result);
+      });
+      db.close();
+      return all.map((i) => i.key);
+    }"""))
+
+
+def save_a_respondent_offline(page, context, words: str) -> str:
+    """Offline: a new respondent, their ticked consent and one typed answer, saved on the
+    phone (three items waiting). Returns the respondent's reference on the phone."""
+    context.set_offline(True)
+    page.click("#start")
+    page.wait_for_selector("#consent:not([hidden])")
+    page.check("#consent-agree")
+    page.click("#save-consent")
+    heading_is(page, 1, 2)
+    page.fill("#answer-text", words)
+    page.click("#save-answer")
+    heading_is(page, 2, 2)
+    page.wait_for_selector("#uploads[data-waiting='3']")
+    return page.text_content("#question-respondent").rsplit(": ", 1)[1].split(" ")[0]
+
+
+def kill_token(store, token: str, how: str) -> None:
+    """The token stops working: an admin revokes it, or its 12 hours run out."""
+    from cohear.auth import revoke_token
+    prefix = token.split("_")[1]
+    if how == "revoked":
+        revoke_token(store, prefix)
+    else:
+        with store.transaction() as conn:
+            conn.execute("UPDATE tokens SET expires_at = '2026-01-01T00:00:00.000000Z' "
+                         "WHERE prefix = ?", (prefix,))
+
+
+def settled(page) -> str:
+    """Which screen the page settled on after a sign-in."""
+    page.wait_for_selector(", ".join(f"#{s}:not([hidden])" for s in (
+        "checking", "sign-in", "setup", "consent", "question", "finished")))
+    return next(s for s in ("checking", "sign-in", "setup", "consent", "question", "finished")
+                if page.locator(f"#{s}").count() and page.is_visible(f"#{s}"))
+
+
+def nothing_of(page, collector_name: str, reference: str | None = None) -> None:
+    """The page shows nothing of another collector's: not their name, respondent,
+    reference, words or list (only how many of their items wait)."""
+    body = page.inner_text("body")
+    assert not re.search(re.escape(collector_name) + r"(?![\w-])", body)
+    assert (reference is None or reference not in body) and "PLANTPHONE" not in page.content()
+    assert page.locator("#queue-list li").count() == 0 or page.is_hidden("#uploads")
+    for screen in ("consent", "question", "finished"):
+        assert page.is_hidden(f"#{screen}"), screen
+    page.click("#menu-button")
+    assert page.is_hidden("#who") or page.text_content("#who") != f"Signed in as {collector_name}"
+    page.click("#menu-button")
+
+
+def no_words_of_a_on_the_server(store) -> None:
+    assert store.one("SELECT count(*) FROM answer_texts WHERE text LIKE '%PLANTPHONE%'")[0] == 0
+
+
+@pytest.mark.parametrize("how", ["revoked", "expired"])
+def test_a_dead_token_then_another_collector_offline_never_sends_the_firsts_items(
+        browser, live_server, people, store, journey, how):
+    """The outside tester's steps: A saves a respondent offline, A's token stops working,
+    B signs in on the same phone offline. B is nobody until the server says who B is;
+    then B's own (empty) outbox opens, and nothing of A's goes up with B's token. A signs
+    in again and everything of A's is sent, once."""
+    from cohear.auth import issue_token
+    (first, first_token), (second, second_token) = people["collector"], people["collector2"]
+    context = phone(browser)
+    sent = Sent(context, live_server.url)
+    page = open_page(context, live_server.url)
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    sign_in(page, first_token)
+    keep_survey_on_phone(page, journey["id"], "en")
+    reference = save_a_respondent_offline(page, context, A_WORDS)
+    a_keys = phone_item_keys(page)
+    assert len(a_keys) == 3
+
+    # A's token stops working; the connection returns and the page is told so.
+    kill_token(store, first_token, how)
+    context.set_offline(False)
+    page.wait_for_selector("#notice:not([hidden])")
+    assert page.get_attribute("#notice", "data-key") == f"err_token-{how}"
+    assert page.is_visible("#sign-in")
+    assert page.locator("#queue-list li[data-state=waiting]").count() == 3
+    shot(page, f"60-{how}-a-token-dead")
+
+    # Offline again, B signs in on the same phone: B is not taken for A.
+    context.set_offline(True)
+    page.fill("#token", second_token)
+    page.click("#sign-in-form button[type=submit]")
+    assert settled(page) == "checking"
+    assert page.get_attribute("#checking-body", "data-key") == "checking_body"
+    nothing_of(page, first.name, reference)
+    assert page.get_attribute("#others-waiting", "data-count") == "3"
+    check_screen(page, f"61-{how}-b-offline-checking")
+    # Opened again without a connection, the page still does not know who B is.
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert settled(page) == "checking"
+    nothing_of(page, first.name, reference)
+
+    # The connection returns: the server says the token is B's, and B's outbox opens.
+    context.set_offline(False)
+    page.wait_for_selector("#setup:not([hidden])")
+    assert page.text_content("#who") == f"Signed in as {second.name}"
+    nothing_of(page, first.name, reference)
+    assert page.get_attribute("#others-waiting", "data-count") == "3"
+    shot(page, f"62-{how}-b-online")
+    # B's own respondent goes up (after anything the phone would have sent before it).
+    page.click("#start")
+    page.wait_for_selector("#consent:not([hidden])")
+    page.check("#consent-agree")
+    page.click("#save-consent")
+    done_items(page, 2)
+    assert not a_keys & sent.keys_sent_with(second_token)
+    assert store.one("SELECT count(*) FROM survey_sessions WHERE collector_id = ?",
+                     (second.id,))[0] == 1
+    assert store.one("SELECT count(*) FROM answers")[0] == 0
+    no_words_of_a_on_the_server(store)
+
+    # A signs in again (a new token): A's respondent is back, and all of it is sent once.
+    page.click("#menu-button")
+    page.click("#sign-out")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    a_again = issue_token(store, first.name)
+    sign_in(page, a_again)
+    heading_is(page, 2, 2)
+    assert page.text_content("#who") == f"Signed in as {first.name}"
+    done_items(page, 3)
+    assert page.is_hidden("#others-waiting")
+    assert sent.keys_sent_with(a_again) >= a_keys
+    assert not a_keys & sent.keys_sent_with(second_token)
+    session = store.one("SELECT * FROM survey_sessions WHERE collector_id = ?", (first.id,))
+    assert store.one("SELECT count(*) FROM survey_sessions WHERE collector_id = ?",
+                     (first.id,))[0] == 1
+    answers = store.all("SELECT a.id, t.text FROM answers a JOIN answer_texts t ON "
+                        "t.answer_id = a.id WHERE a.session_id = ?", (session["id"],))
+    assert [a["text"] for a in answers] == [A_WORDS]
+    assert store.one("SELECT count(*) FROM answers a JOIN survey_sessions s ON "
+                     "s.id = a.session_id WHERE s.collector_id = ?", (second.id,))[0] == 0
+    shot(page, f"63-{how}-a-again-sent")
+    context.close()
+
+
+def test_two_tabs_and_a_link_opened_offline_never_lend_one_collectors_token_to_another(
+        browser, live_server, people, store, journey, api):
+    """A's respondent waits on the phone, open in one tab. In a second tab, offline, A
+    signs out and B signs in: the first tab follows, takes B's token for nobody until
+    the server has said whose it is, then shows B's own outbox in both; A's items never
+    go with B's token. Then, offline again, A's one-time link is opened in a new tab:
+    every tab is nobody's until the link is swapped, then A's, and A's items go once."""
+    (first, first_token), (second, second_token) = people["collector"], people["collector2"]
+    context = phone(browser)
+    sent = Sent(context, live_server.url)
+    tab = open_page(context, live_server.url)
+    tab.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    sign_in(tab, first_token)
+    keep_survey_on_phone(tab, journey["id"], "en")
+    reference = save_a_respondent_offline(tab, context, A_WORDS)
+    a_keys = phone_item_keys(tab)
+
+    other = open_page(context, live_server.url)
+    heading_is(other, 2, 2)  # A's own respondent, A's own confirmed token
+    other.click("#menu-button")
+    other.click("#sign-out")
+    other.click("#confirm button[value=out]")
+    other.wait_for_selector("#sign-in:not([hidden])")
+    tab.wait_for_selector("#sign-in:not([hidden])")
+    other.fill("#token", second_token)
+    other.click("#sign-in-form button[type=submit]")
+    assert settled(other) == "checking"
+    tab.wait_for_selector("#checking:not([hidden])")
+    for page in (other, tab):
+        nothing_of(page, first.name, reference)
+    context.set_offline(False)
+    for page in (other, tab):
+        page.wait_for_selector("#setup:not([hidden])")
+        assert page.text_content("#who") == f"Signed in as {second.name}"
+        nothing_of(page, first.name, reference)
+        assert page.get_attribute("#others-waiting", "data-count") == "3"
+    tab.click("#send-now")
+    other.click("#send-now")
+    tab.wait_for_function("() => document.querySelector('#uploads').dataset.items === '0'")
+    assert not a_keys & {key for _, _, key in sent.requests}
+    assert store.one("SELECT count(*) FROM survey_sessions")[0] == 0
+
+    # A comes back with a one-time link, opened in a new tab without a connection.
+    link = api["admin"].post("/collect/api/links", json={"collector": first.name}).json()
+    context.set_offline(True)
+    other.close()
+    third = context.new_page()
+    third.goto(link["url"])
+    third.wait_for_selector("body[data-ready=true]")
+    assert "link=" not in third.url
+    for page in (third, tab):
+        page.wait_for_selector("#checking-body[data-key=checking_link]")
+        nothing_of(page, first.name, reference)
+        nothing_of(page, second.name)
+    shot(third, "64-link-offline-checking")
+    context.set_offline(False)
+    for page in (third, tab):
+        heading_is(page, 2, 2)
+        assert page.text_content("#who") == f"Signed in as {first.name}"
+        done_items(page, 3)
+    shot(third, "65-link-swapped-a-sent")
+    assert api["admin"].get("/collect/api/links").json()[0]["state"] == "used"
+    link_token = third.evaluate("() => JSON.parse(localStorage.getItem('cohear.collect.signin'))"
+                                ".token")
+    assert {key for _, _, key in sent.requests if key} == a_keys
+    assert {token for _, token, key in sent.requests if key in a_keys} == {link_token}
+    assert store.one("SELECT count(*) FROM survey_sessions WHERE collector_id = ?",
+                     (first.id,))[0] == 1
+    answers = store.all("SELECT t.text FROM answers a JOIN answer_texts t ON t.answer_id = a.id")
+    assert [a["text"] for a in answers] == [A_WORDS]
+    context.close()
+
+
+def test_an_admins_or_workers_token_on_a_phone_with_a_collectors_items(
+        browser, live_server, people, store, journey):
+    """Tokens that are not the items' collector's, entered offline: an admin's is an
+    admin once the server says so (their own, empty outbox, and the links form), a
+    worker's is refused and forgotten. Neither sends, nor shows, the collector's items."""
+    (first, first_token) = people["collector"]
+    admin, admin_token = people["admin"]
+    _, worker_token = people["worker"]
+    context = phone(browser)
+    sent = Sent(context, live_server.url)
+    page = open_page(context, live_server.url)
+    sign_in(page, first_token)
+    keep_survey_on_phone(page, journey["id"], "en")
+    reference = save_a_respondent_offline(page, context, A_WORDS)
+    a_keys = phone_item_keys(page)
+    page.click("#menu-button")
+    page.click("#sign-out")
+    page.click("#confirm button[value=out]")
+    page.wait_for_selector("#sign-in:not([hidden])")
+
+    for token in (worker_token, admin_token):
+        page.fill("#token", token)
+        page.click("#sign-in-form button[type=submit]")
+        assert settled(page) == "checking"
+        nothing_of(page, first.name, reference)
+        context.set_offline(False)
+        if token == worker_token:
+            page.wait_for_selector("#sign-in:not([hidden])")
+            assert page.get_attribute("#notice", "data-key") == "err_role-may-not"
+            assert page.evaluate("() => localStorage.getItem('cohear.collect.signin')") == "{}"
+            context.set_offline(True)
+    page.wait_for_selector("#setup:not([hidden]), #no-surveys:not([hidden])")
+    assert page.text_content("#who") == f"Signed in as {admin.name}"
+    assert page.is_visible("#links")
+    nothing_of(page, first.name, reference)
+    assert page.get_attribute("#others-waiting", "data-count") == "3"
+    page.click("#send-now")
+    page.wait_for_function("() => document.querySelector('#uploads').dataset.items === '0'")
+    assert not a_keys & {key for _, _, key in sent.requests}
+    assert store.one("SELECT count(*) FROM survey_sessions")[0] == 0
+    context.close()
+
+
+MISTAKEN_SIGN_IN = """([token, who]) => {
+  localStorage.setItem("cohear.collect.signin", JSON.stringify({token, me: who}));
+}"""
+
+
+def test_a_phone_that_takes_a_token_for_the_wrong_collector_is_refused_by_the_server(
+        browser, live_server, people, store, journey):
+    """The second line of defence. First, the state an earlier page version left after
+    the tester's steps (B's token, A remembered as "me") is checked again, not trusted.
+    Then the page's record is made wrong on purpose (B's token recorded as A's), the
+    page opened offline: it shows A, and sends A's items with B's token once online.
+    Every item says it is A's, so the server refuses each (403 collector-mismatch) and
+    stores nothing; the page says so, asks the server who the token is, and opens B's
+    own outbox, A's items still waiting for A."""
+    (first, first_token), (second, second_token) = people["collector"], people["collector2"]
+    context = phone(browser)
+    sent = Sent(context, live_server.url)
+    refused = []
+    context.on("response", lambda r: refused.append(r.url) if r.status == 403 else None)
+    page = open_page(context, live_server.url)
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    sign_in(page, first_token)
+    keep_survey_on_phone(page, journey["id"], "en")
+    save_a_respondent_offline(page, context, A_WORDS)
+    a_keys = phone_item_keys(page)
+
+    # What an earlier version kept: the token and, apart from it, who "me" was.
+    page.evaluate("""([token, who]) => {
+      localStorage.removeItem("cohear.collect.signin");
+      localStorage.setItem("cohear.collect.token", token);
+      localStorage.setItem("cohear.collect.me", JSON.stringify(who));
+    }""", [second_token, {"id": first.id, "name": first.name, "role": "collector"}])
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert settled(page) == "checking"
+    assert page.evaluate("() => localStorage.getItem('cohear.collect.me')") is None
+
+    # The planted fault: B's token recorded as A's.
+    page.evaluate(MISTAKEN_SIGN_IN, [second_token, {"id": str(first.id), "name": first.name,
+                                                    "role": "collector"}])
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    heading_is(page, 2, 2)  # the page believes it: A's respondent, B's token
+    context.set_offline(False)
+    page.wait_for_selector("#notice[data-key='err_collector-mismatch']")
+    page.wait_for_selector("#setup:not([hidden])")
+    assert page.text_content("#who") == f"Signed in as {second.name}"
+    assert page.get_attribute("#others-waiting", "data-count") == "3"
+    shot(page, "66-collector-mismatch")
+    assert refused and all("/collect/api/" in url for url in refused)
+    assert store.one("SELECT count(*) FROM survey_sessions")[0] == 0
+    assert store.one("SELECT count(*) FROM collect_uploads")[0] == 0
+    no_words_of_a_on_the_server(store)
+    # A's items are still waiting for A, unharmed.
+    assert a_keys <= phone_item_keys(page)
+    page.click("#menu-button")
+    page.click("#sign-out")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    sign_in(page, first_token)
+    done_items(page, 3)
+    assert store.one("SELECT count(*) FROM answers")[0] == 1
+    assert sent.keys_sent_with(first_token) >= a_keys
     context.close()
 
 

@@ -167,7 +167,9 @@ def test_the_xlsform_export_writes_labels_and_choices_as_strings(store, users, h
     assert {"=1+1", "@b", "=Survey", "-purpose"} <= {v for _, _, v in found}
 
 
-BAD_CHARACTERS = ["\x0b", "\x00", "\x1f", "\ufffe"]
+# ESC starts terminal sequences; DEL and the C1 controls (U+009B is a CSI) act on
+# terminals too, though XML could hold them.
+BAD_CHARACTERS = ["\x0b", "\x00", "\x1f", "\ufffe", "\x1b", "\x7f", "\x9b", "\x85"]
 
 
 @pytest.mark.parametrize("bad", BAD_CHARACTERS)

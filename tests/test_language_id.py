@@ -46,3 +46,33 @@ def test_low_memory_mode_and_a_bad_setting(monkeypatch):
     with pytest.raises(SettingsError, match="COHEAR_LANGUAGE_ID"):
         lid.detect("Dziękuję za pomoc.")
     monkeypatch.setattr(lid, "_model", None)
+
+
+def test_candidates_come_best_first_so_the_first_is_the_answer():
+    for sentences in SENTENCES.values():
+        for sentence in sentences:
+            found = [d["confidence"] for d in lid.detect(sentence)]
+            assert found == sorted(found, reverse=True), (sentence, found)
+
+
+def test_weak_punjabi_evidence_is_ranked_where_its_confidence_puts_it():
+    # "اج" (today without the madda) is only half a Punjabi word: pa-Arab is a
+    # candidate, but below Urdu, and the list is in confidence order, not in the order
+    # the candidates were weighed.
+    found = lid.detect("اج کلینک جانا")
+    assert "pa-Arab" in [d["language"] for d in found]
+    assert found[0]["language"] == "ur"
+    confidences = [d["confidence"] for d in found]
+    assert confidences == sorted(confidences, reverse=True), found
+
+
+def test_punjabi_words_in_arabic_script_rank_shahmukhi_above_urdu():
+    # "I don't have to go to the clinic today": مینوں (to me), نئیں (not) and اج (today)
+    # are Punjabi; lingua, which does not know Shahmukhi, calls it Urdu at 98.5.
+    found = lid.detect("مینوں اج کلینک نئیں جانا")
+    assert [d["language"] for d in found[:2]] == ["pa-Arab", "ur"]
+    assert found[0]["confidence"] > 80 > 20 > found[1]["confidence"]
+    # The same sentence in Urdu stays Urdu, and Urdu's function words outweigh a
+    # Punjabi-looking word.
+    assert lid.detect("آج مجھے کلینک نہیں جانا")[0]["language"] == "ur"
+    assert lid.detect("وہ کہتا ہے کہ اے خدا مدد کر")[0]["language"] == "ur"

@@ -210,6 +210,17 @@ def test_pivot_through_english_is_marked(store, copy_packs):
     assert result.engine == "argos:translate-ur_en-1.0+argos:translate-en_pl-1.0"
 
 
+def test_machine_translations_carry_no_control_characters(store, copy_packs):
+    """Whatever a pack's model outputs (a copy model gives back its input), and a text
+    that reaches the engine unchanged, leave it without control characters: they would
+    be stored as machine words and reach a reviewer's terminal (cohear/text.py)."""
+    text = "Please check the leaflet.\x1b]2;PWNED\x07 Now\x1b[2J\x9b31m today."
+    for target in ("ur", "en"):          # through the model, and unchanged ("identity")
+        [result] = get_engine(store).translate([text], "en", target)
+        assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in result.text), result
+        assert "PWNED" in result.text and "\ufffd" in result.text
+
+
 def test_same_language_is_returned_unchanged(store):
     [result] = get_engine(store).translate(["Hello."], "en", "en")
     assert (result.text, result.engine, result.pivoted) == ("Hello.", "identity", False)

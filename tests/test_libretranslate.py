@@ -158,6 +158,17 @@ def test_settings_health_and_detect(lt):
     assert r.status_code == 400 and r.json() == {"error": "Invalid request: missing q parameter"}
 
 
+def test_detect_answers_best_first_and_knows_shahmukhi_from_urdu(lt):
+    client, tokens = lt
+    r = client.post("/detect", data={"q": "مینوں اج کلینک نئیں جانا",
+                                     "api_key": tokens["researcher"]})
+    assert r.status_code == 200
+    found = r.json()
+    assert found[0]["language"] == "pa-Arab"
+    assert [d["confidence"] for d in found] == sorted((d["confidence"] for d in found),
+                                                      reverse=True)
+
+
 def test_the_libretranslate_client_in_argostranslate_works(live_server, people, copy_packs):
     from argostranslate.apis import LibreTranslateAPI as ArgosClient
     client = ArgosClient(live_server.url, api_key=people["communicator"][1])
@@ -275,14 +286,38 @@ def test_auto_source_for_files(lt):
     assert out.decode() == urdu
 
 
-def with_document_xml(data: bytes, xml: bytes) -> bytes:
+def with_parts(data: bytes, parts: dict[str, bytes]) -> bytes:
+    """The package `data` with the named parts replaced (or added)."""
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
-            body = xml if info.filename == "word/document.xml" else source.read(info)
-            target.writestr(info.filename, body)
+            target.writestr(info.filename, parts.get(info.filename, None) or source.read(info))
+        for name, body in parts.items():
+            if name not in source.namelist():
+                target.writestr(name, body)
     return out.getvalue()
+
+
+def with_document_xml(data: bytes, xml: bytes) -> bytes:
+    return with_parts(data, {"word/document.xml": xml})
+
+
+def with_dtd(xml: bytes, encoding: str = "utf-8") -> bytes:
+    """An XML part given an internal DTD with an entity, in `encoding`."""
+    text = xml.decode()
+    head, rest = (text.split("?>", 1) if text.startswith("<?xml") else ("", text))
+    root = rest.lstrip().split()[0].lstrip("<").rstrip(">")
+    doctype = f'<!DOCTYPE {root} [<!ENTITY a "ha">]>'
+    declaration = f'<?xml version="1.0" encoding="{encoding.upper()}"?>'
+    return (declaration + doctype + rest).encode(encoding)
+
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def word_document(body: str) -> bytes:
+    return f'<?xml version="1.0"?><w:document {W}><w:body>{body}</w:body></w:document>'.encode()
 
 
 LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;">]>'
@@ -300,8 +335,25 @@ LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY a "ha"><!ENTITY 
     ("flu.docx", "dtd-utf16", 400, "declares a DTD"),
     ("flu.docx", "bomb", 400, "compressed"),
     ("flu.txt", "x" * 100_001, 400, "exceeds text limit (100000)"),
+    # A DTD in a part cohear only copies into the translated file is refused all the same.
+    ("flu.docx", "dtd-styles", 400, "declares a DTD"),
+    ("flu.docx", "dtd-styles-utf16", 400, "declares a DTD"),
+    ("flu.docx", "dtd-unnamed-part", 400, "declares a DTD"),
+    ("flu.odt", "dtd-manifest", 400, "declares a DTD"),
+    ("flu.odt", "dtd-styles-odt", 400, "declares a DTD"),
+    # Nesting and elements are counted while libxml2 streams the file, before any tree.
+    ("deep.html", "deep-html", 400, "nests elements more than 100 deep"),
+    ("deep.html", "self-closing-divs", 400, "more than 10,000 elements"),
+    ("deep.html", "comment-trick", 400, "nests elements more than 100 deep"),
+    ("flat.html", "many-elements", 400, "more than 10,000 elements"),
+    ("flu.docx", "deep-docx", 400, "nests elements more than 100 deep"),
+    ("flu.docx", "many-elements-docx", 400, "more than 200,000 elements"),
+    ("flu.odt", "deep-odt", 400, "nests elements more than 100 deep"),
 ], ids=["pdf", "empty", "latin-1", "not-a-zip-docx", "not-a-zip-odt", "dtd", "dtd-utf16",
-        "zip-bomb", "too-many-words"])
+        "zip-bomb", "too-many-words", "dtd-docx-styles", "dtd-docx-styles-utf16",
+        "dtd-docx-unnamed-part", "dtd-odt-manifest", "dtd-odt-styles", "deep-html",
+        "self-closing-divs", "comment-trick", "many-html-elements", "deep-docx",
+        "many-docx-elements", "deep-odt"])
 def test_files_cohear_cannot_or_will_not_read(lt, store, name, data, status, words):
     client, tokens = lt
     if data == "dtd":
@@ -311,6 +363,8 @@ def test_files_cohear_cannot_or_will_not_read(lt, store, name, data, status, wor
             '<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>').encode("utf-16"))
     elif data == "bomb":
         data = with_document_xml(docx_bytes(), b"<x>" + b" " * 5_000_000 + b"</x>")
+    elif data in HOSTILE:
+        data = HOSTILE[data]()
     elif isinstance(data, str):
         data = ("word " * 20 + "\n") * (len(data) // 90 + 1)
         data = data.encode()
@@ -319,6 +373,57 @@ def test_files_cohear_cannot_or_will_not_read(lt, store, name, data, status, wor
     assert words in r.json()["error"]
     folder = store.settings.data_dir / "translated-files"
     assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def _part(data: bytes, name: str) -> bytes:
+    return zipfile.ZipFile(io.BytesIO(data)).read(name)
+
+
+HOSTILE = {
+    "dtd-styles": lambda: with_parts(docx_bytes(), {
+        "word/styles.xml": with_dtd(_part(docx_bytes(), "word/styles.xml"))}),
+    "dtd-styles-utf16": lambda: with_parts(docx_bytes(), {
+        "word/styles.xml": with_dtd(_part(docx_bytes(), "word/styles.xml"), "utf-16")}),
+    "dtd-unnamed-part": lambda: with_parts(docx_bytes(), {
+        "word/media/extra.bin": with_dtd(b"<extra>&a;</extra>")}),
+    "dtd-manifest": lambda: with_parts(odt_bytes(), {
+        "META-INF/manifest.xml": with_dtd(_part(odt_bytes(), "META-INF/manifest.xml"))}),
+    "dtd-styles-odt": None,
+    "deep-html": lambda: ("<div>" * 100_000 + "x" + "</div>" * 100_000).encode(),
+    "self-closing-divs": lambda: ("<div/>" * 100_000 + "x").encode(),
+    "comment-trick": lambda: ("<!-->" + "<div>" * 1_000 + "x").encode(),
+    "many-elements": lambda: ("<b>x</b>" * 10_001).encode(),
+    "deep-docx": lambda: with_document_xml(docx_bytes(), word_document(
+        "<w:sdt>" * 150 + "<w:p><w:r><w:t>x</w:t></w:r></w:p>" + "</w:sdt>" * 150)),
+    "many-elements-docx": lambda: with_document_xml(docx_bytes(), word_document(
+        "".join(f'<w:p w:rsidR="{i:08X}"/>' for i in range(200_001)))),
+    "deep-odt": lambda: with_parts(odt_bytes(), {"content.xml": _part(
+        odt_bytes(), "content.xml").replace(b"<text:h ", b"<text:span>" * 150 + b"<text:h ")}),
+}
+HOSTILE["dtd-styles-odt"] = lambda: with_parts(odt_bytes(), {
+    "styles.xml": with_dtd(_part(odt_bytes(), "styles.xml"))})
+
+
+def test_bounds_are_checked_before_html5ever_parses_anything(monkeypatch):
+    """The deep file never reaches nh3 (html5ever): refused while libxml2 streams it."""
+    from cohear.errors import TooLarge
+    from language_packs import documents, markup
+    seen = []
+    monkeypatch.setattr(markup.nh3, "clean", lambda *a, **k: seen.append(a) or "")
+    with pytest.raises(TooLarge, match="100 deep"):
+        documents.open_document(HOSTILE["deep-html"](), "deep.html")
+    assert seen == []
+
+
+def test_ordinary_html_with_implied_end_tags_is_well_within_the_bounds(lt):
+    """Thousands of paragraphs without their end tags, lists nested 30 deep: translated."""
+    client, tokens = lt
+    paragraphs = "".join(f"<p>Paragraph {i}." for i in range(3_000))
+    nested = "<ul><li>level" * 30 + "</ul>" * 30
+    out = fetch(client, send_file(client, tokens["communicator"], "long.html",
+                                  f"<h1>Flu</h1>{paragraphs}{nested}".encode())).decode()
+    assert out.count("<p>") == 3_000 and "Paragraph 2999." in out
+    assert out.count("<li>") == 30
 
 
 def test_file_requests_refused_as_libretranslate_refuses_them(lt):
@@ -348,6 +453,41 @@ def test_translated_files_expire(lt, store):
     assert remove_expired_files(store) == 0
     assert remove_expired_files(store, older_than_minutes=0) == 1
     assert client.get(response.json()["translatedFileUrl"]).status_code == 404
+
+
+def test_expired_files_go_at_start_up_and_in_housekeeping_without_any_request(settings, store):
+    """Nobody calls /translate_file again: start-up and the worker's periodic cleaning
+    remove files past their 30 minutes (and half-written ones of dead writers), keeping
+    fresh ones, whose links still work."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from cohear import app, maintenance
+    from language_packs.libretranslate import FILES_DIR
+    folder = settings.data_dir / FILES_DIR
+    folder.mkdir(exist_ok=True)
+
+    def files(age_minutes: float):
+        old = folder / f"{os.urandom(16).hex()}.old.txt"
+        old.write_text("Translated words.")
+        then = time.time() - age_minutes * 60
+        os.utime(old, (then, then))
+        return old
+    # A half-written file of a process that is gone (a child that wrote it and exited).
+    subprocess.run([sys.executable, "-c", (
+        "import sys; from pathlib import Path; from cohear import temporaries; "
+        f"d = Path({str(settings.data_dir)!r}); "
+        f"temporaries.path(d, d / {FILES_DIR!r}, 'translated').write_text('half')")],
+        check=True)
+    expired, fresh = files(31), files(5)
+    app.create_app(settings, start_worker=False)  # start-up
+    assert not expired.exists() and fresh.exists()
+    assert sorted(p.name for p in folder.iterdir()) == [fresh.name]
+    expired = files(31)
+    assert maintenance.clean_temporaries(store) == [f"{FILES_DIR}/{expired.name[:32]}"]
+    assert not expired.exists() and fresh.exists()
 
 
 # -- suggestions -----------------------------------------------------------------------

@@ -251,6 +251,20 @@ def test_codebooks_are_imported_and_exported_as_csv_and_qdc(api):
     assert api["collector"].post("/api/codebooks", json={"name": "x"}).status_code == 403
 
 
+@pytest.mark.parametrize("csv_bytes, says", [
+    (b"name,memo\ncode," + b"m" * 131_073 + b"\n", "field larger than field limit"),
+    (b'name,memo\ncode,"' + b"m" * 200_000 + b"\n", "field larger than field limit"),
+], ids=["long-field", "unclosed-quote"])
+def test_a_codebook_csv_the_csv_module_cannot_read_is_a_clear_400(api, csv_bytes, says):
+    r = api["reviewer"].post("/api/codebooks/import", data={"name": "Broken"},
+                             files={"file": ("codes.csv", csv_bytes, "text/csv")})
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert says in body["detail"] and "line 2" in body["detail"] and body["fix"]
+    assert "mmmm" not in r.text
+    assert api["reviewer"].get("/api/codebooks").json() == []
+
+
 def test_summary_and_charts_over_http(api, survey):
     s = start(api, "collector", survey)
     api["collector"].post(f"/api/sessions/{s['id']}/consent", data={"method": "tick"})

@@ -642,3 +642,67 @@ def test_export_writes_back_everything_cohear_holds_and_pyxform_converts_it(stor
     assert shape(again["survey"]) == shape(service.get_survey(store, survey["id"]))
     assert again["survey"]["target_languages"] == ["ur", "sw"]
     assert again["survey"]["title"] == "Clinic access"
+
+
+# -- language headers ODK reads -----------------------------------------------------------
+
+EXPORT_TAGS = [*__import__("language_packs.registry", fromlist=["LANGUAGES"]).LANGUAGES,
+               "sw", "ne", "yue", "sr-Latn", "en-AU"]
+
+
+def test_every_language_header_converts_without_a_language_warning_and_round_trips(
+        store, communicator):
+    """pyxform warns about a language whose `(code)` is not an IANA language subtag
+    ("zh-Hans", "pa-Guru") or whose name holds parentheses; every tag cohear has is
+    written as pyxform reads it, and each comes back as the same tag."""
+    from pyxform.xls2xform import convert
+
+    targets = [t for t in EXPORT_TAGS if t != "en"]
+    assert len(targets) == 24 + 5
+    survey = service.create_survey(
+        store, communicator, title="Languages", purpose="Every header", base_language="en",
+        target_languages=targets, questions=[
+            {"kind": "open", "name": "story", "text": "Tell us",
+             "texts": {t: f"[{t}] Tell us" for t in targets},
+             "options": {"hint": {t: f"[{t}] Speak" for t in EXPORT_TAGS}}},
+            {"kind": "single_choice", "name": "way", "text": "How?", "options": {
+                "choices": [{"value": "bus", "label": "Bus",
+                             "labels": {t: f"[{t}] Bus" for t in targets}}]}}])
+    data = xlsform.export_xlsform(store, survey["id"])
+    result = convert(xlsform=io.BytesIO(data), file_type=".xlsx")
+    assert [w for w in result.warnings if "language" in w.lower()] == []
+    for tag in EXPORT_TAGS:
+        assert f'lang="{xlsform.column_language(tag)}"' in result.xform, tag
+    assert 'lang="Punjabi Shahmukhi (pa)"' in result.xform
+    assert 'lang="Chinese Traditional (zh)"' in result.xform
+    again = xlsform.import_xlsform(store, communicator, data)
+    assert again["report"]["items"] == []
+    assert again["survey"]["target_languages"] == targets
+    story = again["survey"]["questions"][0]
+    assert {t: v["text"] for t, v in story["texts"].items()} == {
+        t: f"[{t}] Tell us" for t in targets}
+
+
+def test_a_language_named_by_its_bare_code_takes_its_script_from_its_words(store,
+                                                                           communicator):
+    """Other tools write "Punjabi (pa)" or "Chinese (zh)" for either script: the words
+    decide, and the report says so where it is not the code's usual script."""
+    data = build_form(
+        survey_rows=[["text", "visit", "Why did you visit?", "آپ کیوں آئے؟",
+                      "Dlaczego?", None, None, None, None, None, None]],
+        choices_rows=[])
+    from openpyxl import load_workbook
+    wb = load_workbook(io.BytesIO(data))
+    wb["survey"]["D1"] = "label::Punjabi (pa)"
+    wb["survey"]["D2"] = "تسیں کیوں آئے؟"
+    wb["survey"]["E1"] = "label::Chinese (zh)"
+    wb["survey"]["E2"] = "您為什麼來診所？"
+    wb["choices"]["D1"] = "label::Punjabi (pa)"
+    wb["choices"]["E1"] = "label::Chinese (zh)"
+    buf = io.BytesIO()
+    wb.save(buf)
+    form, _ = xlsform.parse_xlsform(buf.getvalue())
+    assert form.target_languages == ["pa-Arab", "zh-Hant"]
+    notes = {entry["column"]: entry.get("note", "") for entry in form.report["languages"]}
+    assert "Punjabi (Shahmukhi)" in notes["Punjabi (pa)"]
+    assert "Chinese (Traditional)" in notes["Chinese (zh)"]

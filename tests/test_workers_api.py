@@ -10,6 +10,7 @@ real model in test_workers.py): what is under test is the server's side of the l
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import httpx
@@ -20,6 +21,7 @@ from cohear.auth import create_user
 from cohear.jobs import JobQueue
 from speech import service
 from speech.transcribe import LanguageFinding, Segment, Transcription, to_wire
+from tests.authz_world import tone
 from tests.conftest import LiveServer, make_settings
 from tests.test_speech_ingest import FLU
 
@@ -59,7 +61,8 @@ def remote(tmp_path, redis_server):
     store.close()
 
 
-def as_worker(server, token: str, instance: str, protocol: str | None = "1") -> httpx.Client:
+def as_worker(server, token: str, instance: str,
+              protocol: str | None = str(workers.PROTOCOL)) -> httpx.Client:
     headers = {"Authorization": f"Bearer {token}", workers.INSTANCE_HEADER: instance}
     if protocol is not None:
         headers[workers.PROTOCOL_HEADER] = protocol
@@ -304,3 +307,140 @@ def test_the_worker_command_refuses_to_start_against_a_newer_server(remote, monk
         worker.prepare()
     assert caught.value.status == 426
     assert "upgrade cohear on the worker" in caught.value.message().lower()
+
+
+# -- what a stolen worker token can do, bounded (the outside tester's findings) -------------
+
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+ESCAPES = "\x1b]2;PWNED-TITLE\x07\x1b]52;c;ZWNobyBwd25lZA==\x07 Verified\x1b[2J\x1b[H\x9b31m\rFAKE"
+
+
+def claimed(remote, name: str = "gpu1", instance: str = "gpu-box-1-aaaa") -> httpx.Client:
+    client = as_worker(remote["server"], remote["people"][name][1], instance)
+    hello(client)
+    assert client.post(f"/api/worker/jobs/{remote['job']}/claim").status_code == 200
+    return client
+
+
+def test_control_characters_in_a_workers_result_are_stored_as_replacement_characters(remote):
+    store, job_id = remote["store"], remote["job"]
+    gpu1 = claimed(remote)
+    posted = result_for(["Please check the leaflet." + ESCAPES], english="Please check" + ESCAPES)
+    posted["segments"][0]["words"] = [{"start": 0.0, "end": 0.5, "word": "leaf" + ESCAPES,
+                                       "probability": 0.9}]
+    posted["engine"]["name"] = "whisper" + ESCAPES
+    r = gpu1.post(f"/api/worker/jobs/{job_id}/result", json={"attempt": 1, "result": posted})
+    assert r.status_code == 200, r.text
+    stored = [store.one("SELECT text FROM transcripts")[0],
+              store.one("SELECT engine_json FROM transcripts")[0],
+              *[row[0] for row in store.all("SELECT text FROM transcript_segments")],
+              *[row[0] for row in store.all("SELECT words_json FROM transcript_segments")],
+              *[row[0] for row in store.all("SELECT text FROM transcript_english")]]
+    assert all(CONTROL.search(t) is None for t in stored), stored
+    assert all("\\u001b" not in t and "\\u009b" not in t for t in stored)  # nor in JSON
+    segment = store.one("SELECT text FROM transcript_segments")[0]
+    assert segment.startswith("Please check the leaflet.\ufffd]2;PWNED-TITLE\ufffd")
+    assert "\ufffd31m\nFAKE" in segment      # the carriage return made a line feed
+
+
+def test_a_result_over_a_transcripts_length_is_refused_with_nothing_stored(remote):
+    """8,000 segments made a 400,000-character transcript: a worker's words are bounded as
+    a correction's are (200,000 characters in all, 10,000 segments)."""
+    from cohear import limits
+    store, job_id = remote["store"], remote["job"]
+    gpu1 = claimed(remote)
+    texts = [f"segment {i} " + "word " * 3_997 for i in range(11)]     # 11 x ~20,000
+    assert sum(map(len, texts)) > limits.ANSWER_TEXT_CHARS
+    assert all(len(t) <= limits.SEGMENT_TEXT_CHARS for t in texts)
+    r = gpu1.post(f"/api/worker/jobs/{job_id}/result",
+                  json={"attempt": 1, "result": result_for(texts, english="x")})
+    assert r.status_code == 413, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "200,000" in r.json()["detail"] and "word word" not in r.text
+    assert store.one("SELECT count(*) FROM transcripts")[0] == 0
+    assert job(store, job_id)["status"] == "running"       # the lease is kept
+    too_many = result_for(["a"] * (limits.SEGMENTS_PER_CORRECTION + 1), english="a")
+    r = gpu1.post(f"/api/worker/jobs/{job_id}/result", json={"attempt": 1, "result": too_many})
+    assert r.status_code == 422 and "segments" in r.json()["detail"]
+    # Within the bounds, the same worker's result is stored.
+    r = gpu1.post(f"/api/worker/jobs/{job_id}/result",
+                  json={"attempt": 1, "result": result_for(texts[:9], english="x")})
+    assert r.status_code == 200, r.text
+
+
+def test_another_workers_job_is_404_on_every_route_as_documented(remote):
+    store, job_id = remote["store"], remote["job"]
+    gpu1 = claimed(remote)
+    gpu2 = as_worker(remote["server"], remote["people"]["gpu2"][1], "gpu-box-2-bbbb")
+    hello(gpu2)
+    for method, route, body in (("GET", "input", None), ("POST", "lease", {"progress": 0.1}),
+                                ("POST", "result", {"attempt": 1, "result": result_for(["x"])}),
+                                ("POST", "fail", {"attempt": 1, "category": "Error"})):
+        r = gpu2.request(method, f"/api/worker/jobs/{job_id}/{route}", json=body)
+        assert r.status_code == 404, (route, r.status_code, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert job(store, job_id)["status"] == "running" and job(store, job_id)["completions"] == 0
+    # Its own job after the lease ended (given back): 404 as well.
+    assert gpu1.post(f"/api/worker/jobs/{job_id}/fail",
+                     json={"attempt": 1, "category": "Error"}).status_code == 200
+    for route, body in (("lease", {}), ("result", {"attempt": 1, "result": result_for(["x"])})):
+        assert gpu1.post(f"/api/worker/jobs/{job_id}/{route}", json=body).status_code == 404
+
+
+def test_a_workers_host_is_a_hostname_and_nothing_else(remote):
+    client = as_worker(remote["server"], remote["people"]["gpu1"][1], "gpu-box-1-aaaa")
+    for host in ("gpu box", "Mrs Khan's laptop", "gpu\x1b[2J", "a" * 254, "-gpu", "gpu/1"):
+        r = client.post("/api/worker/heartbeat", json={"host": host, "models": ["base"]})
+        assert r.status_code == 422, (host, r.text)
+    for field, value in (("device", "cuda\x1b[2J"), ("version", "1.0 <b>"),
+                         ("models", ["base; rm"]), ("fallback_reason", "no GPU\x1b]2;x\x07")):
+        r = client.post("/api/worker/heartbeat", json={"host": "gpu-1", field: value})
+        assert r.status_code == 422, (field, r.text)
+    for host in ("gpu-box", "gpu-1.ward.nhs.example", ""):
+        r = client.post("/api/worker/heartbeat", json={"host": host, "models": ["base"],
+                                                        "fallback_reason": "no CUDA driver\n"})
+        assert r.status_code == 200, (host, r.text)
+
+
+def test_a_worker_cannot_end_a_job_for_good(remote):
+    """A stolen token's "permanent" failure is an ordinary failed attempt: the job goes
+    back to the queue while attempts are left, and only the server ends it."""
+    store, job_id = remote["store"], remote["job"]
+    gpu1 = claimed(remote)
+    r = gpu1.post(f"/api/worker/jobs/{job_id}/fail",
+                  json={"attempt": 1, "category": "ResultRefused", "permanent": True})
+    assert r.status_code == 200, r.text
+    state = job(store, job_id)
+    assert state["status"] == "queued" and state["attempts"] == 1, state
+    error = store.one("SELECT error FROM jobs WHERE id = ?", (job_id,))[0]
+    assert error == "failed on worker gpu-box: ResultRefused"
+
+
+def test_english_words_as_their_own_english_are_refused_for_a_non_english_transcript(remote):
+    """The server judges the language from what Whisper heard and the job's hint: a result
+    that calls its words their own English (`source`) for an Urdu transcript is refused."""
+    store, queue = remote["store"], remote["queue"]
+    collector = remote["people"]["collector"][0]
+    rec = service.ingest(store, io.BytesIO(tone(1, seconds=2.0)), filename="urdu.wav",
+                         content_type="audio/wav", uploaded_by=collector, language_hint="ur")
+    job_id = service.queue_transcription(store, rec.id, collector, jobs=queue)
+    gpu1 = as_worker(remote["server"], remote["people"]["gpu1"][1], "gpu-box-1-aaaa")
+    hello(gpu1)
+    assert gpu1.post(f"/api/worker/jobs/{job_id}/claim").status_code == 200
+    posted = result_for(["میں بس سے کلینک آئی"], english="I came to the clinic by bus")
+    posted["language"] = {"detected": "ur", "probability": 0.95, "used": "ur"}
+    r = gpu1.post(f"/api/worker/jobs/{job_id}/result", json={"attempt": 1, "result": posted})
+    assert r.status_code == 422, r.text
+    assert "english.source" in r.json()["detail"] and "clinic" not in r.text
+    # Claimed English with a detection too weak to override the Urdu hint: still Urdu.
+    posted["language"] = {"detected": "en", "probability": 0.4, "used": "en"}
+    r = gpu1.post(f"/api/worker/jobs/{job_id}/result", json={"attempt": 1, "result": posted})
+    assert r.status_code == 422, r.text
+    assert store.one("SELECT count(*) FROM transcripts WHERE recording_id = ?", (rec.id,))[0] == 0
+    posted["english"] = {"whisper-translate": "I came to the clinic by bus"}
+    posted["language"] = {"detected": "ur", "probability": 0.95, "used": "ur"}
+    r = gpu1.post(f"/api/worker/jobs/{job_id}/result", json={"attempt": 1, "result": posted})
+    assert r.status_code == 200, r.text
+    english = store.all("SELECT engine FROM transcript_english e JOIN transcripts t ON "
+                        "t.id = e.transcript_id WHERE t.recording_id = ?", (rec.id,))
+    assert [e["engine"] for e in english] == ["whisper-translate"]

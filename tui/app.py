@@ -24,6 +24,7 @@ from cohear.auth import User
 from cohear.errors import CohearError
 from cohear.store import Store
 from tui.commands import ActionsProvider
+from tui.display import safe
 from tui.screens.agreement import AgreementScreen
 from tui.screens.coverage import CoverageScreen
 from tui.screens.glossary import GlossaryScreen
@@ -105,7 +106,7 @@ class CohearApp(App):
         self.user = user
         self.set_reactive(CohearApp.reorder_rtl, reorder_rtl)
         if user is not None:
-            self.sub_title = f"{user.name} ({user.role})"
+            self.sub_title = safe(f"{user.name} ({user.role})")
 
     def on_mount(self) -> None:
         if self.user is None:
@@ -120,7 +121,7 @@ class CohearApp(App):
             self.exit()
             return
         self.user = user
-        self.sub_title = f"{user.name} ({user.role})"
+        self.sub_title = safe(f"{user.name} ({user.role})")
         self.push_screen(self.home_screen())
         self.warm_up()
 
@@ -166,7 +167,7 @@ class CohearApp(App):
         try:
             self.user.require(action)
         except CohearError as exc:
-            self.notify(exc.message(), title=exc.title, severity="error", timeout=8)
+            self.notify(safe(exc.message()), title=exc.title, severity="error", timeout=8)
             return
         self.push_screen(screen_class())
 

@@ -4,6 +4,13 @@ cannot. Either way rows break at word boundaries: the text is wrapped in its log
 (stored) order first, and only then is each visual line reordered, so a line holds the
 words a reader expects on it and a word is never cut in two.
 
+Every text the review app did not write itself (words, names, titles, notes, anything
+read from the store) reaches the terminal through `safe`: a control character in it
+(ESC starting a sequence that retitles the window or wipes the screen, a carriage
+return that overwrites a row, C1 controls) is shown as U+FFFD and never sent as such.
+Words stored before cohear refused control characters, or posted by a worker, may hold
+them (cohear/text.py).
+
 Display only: nothing here is ever written back to the store.
 """
 
@@ -19,10 +26,26 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
+from cohear.text import terminal_safe
+
 # Letters written right to left (Arabic script, Hebrew, Thaana, Syriac...).
 _RTL_BIDI_CLASSES = {"R", "AL"}
 _LTR_BIDI_CLASSES = {"L"}
 ELLIPSIS = "…"
+
+
+def safe(text: str | None, *, keep_length: bool = False) -> str:
+    """`text` with no control character a terminal would act on: each becomes U+FFFD
+    (tab and line feed stay; a carriage return becomes a line feed). With `keep_length`
+    (for a text editor, which splits lines itself and whose positions are offsets into
+    the stored text) a carriage return before a line feed stays, a lone one is shown as
+    U+FFFD, and every replacement is one for one."""
+    return terminal_safe(text, keep_length=keep_length)
+
+
+def safe_text(text: str | None, style: str = "") -> Text:
+    """`safe` text as a Rich Text (never read as markup)."""
+    return Text(safe(text), style=style)
 
 
 def language_is_rtl(language: str | None) -> bool:
@@ -63,6 +86,7 @@ def for_terminal(text: str, *, reorder: bool) -> str:
     """`text` as the terminal should receive it, line by line as stored (no wrapping).
     With `reorder`, each line holding right-to-left letters is shaped (Arabic letters
     joined into their contextual forms) and put in visual order."""
+    text = safe(text)
     if not reorder or not text or not has_rtl(text):
         return text
     return "\n".join(visual(line) for line in text.split("\n"))
@@ -126,7 +150,7 @@ def visual_lines(text: str, width: int, *, reorder: bool, justify: bool = True) 
     order, then, with `reorder`, each row shaped and reordered; a right-to-left paragraph's
     rows are then flush right (with `justify`), as its reader expects."""
     rows = []
-    for paragraph in (text or "").split("\n"):
+    for paragraph in safe(text).split("\n"):
         wrapped = wrap_logical(paragraph, width)
         rtl = reorder and starts_rtl(paragraph)
         for row in wrapped:
@@ -140,7 +164,7 @@ def visual_lines(text: str, width: int, *, reorder: bool, justify: bool = True) 
 def one_line(text: str | None, width: int, *, reorder: bool) -> str:
     """A preview of `text` on one row of at most `width` cells: the first words that fit
     (cut at a word boundary, with an ellipsis), then reordered with `reorder`."""
-    flat = " ".join((text or "").split())
+    flat = " ".join(safe(text).split())
     if cell_len(flat) > width:
         first = wrap_logical(flat, max(1, width - 1))[0]
         flat = first + ELLIPSIS
@@ -154,7 +178,7 @@ class Words:
     support, lay each row out). Never parsed as markup."""
 
     def __init__(self, text: str | None, *, reorder: bool, style: str = ""):
-        self.text = text or ""
+        self.text = safe(text)
         self.reorder = reorder and has_rtl(self.text)
         self.style = style
 

@@ -3,6 +3,15 @@ headers), its fonts and interface text, and the JSON API under /collect/api.
 
 Authentication is a bearer token in the Authorization header, never a cookie, so a
 page on another site cannot make the browser act for a signed-in collector (no CSRF).
+
+Every item the page sends (a session, consent, answer, part, finish or discard) may say
+in `Cohear-Collector` whose it is: the user id of the collector who saved it on the
+phone. A token of anyone else is refused (403 `collector-mismatch`) before anything is
+stored. It is the second line of defence for a shared phone: the page itself sends an
+item only with a token the server confirmed to be its owner's, and this catches a page
+that got that wrong. It guards against mistakes, not a forger (a collector's own token
+can send whatever it likes), so it is optional: API clients and pages of older versions
+that never send it are served as before.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from cohear import limits as L
 from cohear.auth import User
 from cohear.deps import allow, get_store
-from cohear.errors import BadInput, NotFound
+from cohear.errors import BadInput, Forbidden, NotFound
 from cohear.ids import Id
 from cohear.schema import BODY, SIGNED_IN, problems
 from cohear.store import Store
@@ -82,6 +91,23 @@ Collector = Annotated[User, Depends(allow("sessions.run"))]
 Admin = Annotated[User, Depends(allow("collect.links"))]
 IdempotencyKey = Annotated[str, Header(description="a new random key per item; the same "
                                                    "key when sending it again")]
+
+
+def item_sender(user: Collector,
+                cohear_collector: Annotated[str | None, Header(
+                    max_length=40, description="the user id of the collector who saved this "
+                    "item on the phone; any other collector's token is refused (403 "
+                    "`collector-mismatch`)")] = None) -> User:
+    """The signed-in collector, who must be the one who saved the item when it says."""
+    if cohear_collector is not None and cohear_collector.strip() != str(user.id):
+        raise Forbidden("this item was saved on the phone by another collector than the one "
+                        "this token belongs to", fix="sign in on the phone as the collector "
+                        "who saved it to send it; it stays on the phone until then",
+                        code="collector-mismatch")
+    return user
+
+
+Sender = Annotated[User, Depends(item_sender)]
 
 
 def _secure(response: Response) -> Response:
@@ -242,7 +268,7 @@ def prompt(question_id: Id, language: str, store: StoreDep, user: Collector) -> 
              responses={200: {"model": SessionStartedOut, "description": AGAIN}}
              | problems(*BODY, 404, 409, 503))
 def start_session(body: SessionRequest, idempotency_key: IdempotencyKey, store: StoreDep,
-                  user: Collector):
+                  user: Sender):
     """Start a session with a new respondent. The same Idempotency-Key again returns
     the same session (200) instead of starting another (201)."""
     return _created(service.start_session(store, user, idempotency_key, body.survey_id,
@@ -256,7 +282,7 @@ def start_session(body: SessionRequest, idempotency_key: IdempotencyKey, store: 
 def record_consent(session_id: Id, method: Annotated[str, Form(description="tick or "
                                                                            "verbal_recording",
                                                                max_length=20)],
-                   idempotency_key: IdempotencyKey, store: StoreDep, user: Collector,
+                   idempotency_key: IdempotencyKey, store: StoreDep, user: Sender,
                    recording: Annotated[UploadFile | None,
                                         File(description="spoken consent")] = None,
                    in_parts: Annotated[bool, Form(description="the recording was sent in "
@@ -274,7 +300,7 @@ def record_consent(session_id: Id, method: Annotated[str, Form(description="tick
              responses={200: {"model": AnswerSentOut, "description": AGAIN}}
              | problems(*BODY, 404, 409, 415, 503))
 def submit_answer(session_id: Id, question_id: Annotated[Id, Form()],
-                  idempotency_key: IdempotencyKey, store: StoreDep, user: Collector,
+                  idempotency_key: IdempotencyKey, store: StoreDep, user: Sender,
                   text: Annotated[Text | None, Form()] = None,  # the service's 413 says more
                   choices: Annotated[list[Annotated[str, Field(max_length=L.CHOICE_VALUE_CHARS)]]
                                      | None, Form(max_length=L.CHOICES_PER_QUESTION)] = None,
@@ -293,14 +319,14 @@ def submit_answer(session_id: Id, question_id: Annotated[Id, Form()],
 
 
 @router.post("/collect/api/sessions/{session_id}/finish", responses=problems(404))
-def finish_session(session_id: Id, store: StoreDep, user: Collector) -> dict:
+def finish_session(session_id: Id, store: StoreDep, user: Sender) -> dict:
     """The respondent is finished: their answers are final (answering again is 409).
     Finishing twice is harmless."""
     return service.finish_session(store, user, session_id)
 
 
 @router.delete("/collect/api/sessions/{session_id}", responses=problems(404, 409))
-def discard_session(session_id: Id, store: StoreDep, user: Collector) -> dict:
+def discard_session(session_id: Id, store: StoreDep, user: Sender) -> dict:
     """Discard a session with no answer yet (its consent and respondent go with it);
     one with answers is 409."""
     return service.discard_session(store, user, session_id)
@@ -310,7 +336,7 @@ PartKey = Annotated[str, Path(min_length=8, max_length=100, pattern=r"^[A-Za-z0-
 
 
 @router.get("/collect/api/parts/{key}", response_model=PartStatusOut, responses=problems(400))
-def part_status(key: PartKey, store: StoreDep, user: Collector) -> dict:
+def part_status(key: PartKey, store: StoreDep, user: Sender) -> dict:
     """How much of a recording sent in parts has arrived (the phone carries on from there)."""
     return service.part_status(store, user, key)
 
@@ -319,7 +345,7 @@ def part_status(key: PartKey, store: StoreDep, user: Collector) -> dict:
             responses=problems(*BODY, 404, 409),
             openapi_extra={"requestBody": {"content": {"application/octet-stream": {
                 "schema": {"type": "string", "format": "binary"}}}, "required": True}})
-async def add_part(key: PartKey, request: Request, store: StoreDep, user: Collector,
+async def add_part(key: PartKey, request: Request, store: StoreDep, user: Sender,
                    offset: Annotated[int, Query(ge=0, le=2**40)],
                    total: Annotated[int, Query(ge=1, le=2**40)],
                    session: Annotated[int | None, Query(ge=1, le=2**53, description=(

@@ -18,6 +18,7 @@ from cohear.auth import list_users
 from cohear.errors import CohearError
 from surveys import agreement, exports
 from surveys import service as surveys
+from tui.display import safe, safe_text
 from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
 
@@ -44,13 +45,13 @@ class AgreementScreen(ReviewScreen):
 
     def compose(self) -> ComposeResult:
         survey_list = surveys.list_surveys(self.store)
-        coders = [(u["name"], u["id"]) for u in list_users(self.store)
+        coders = [(safe(u["name"]), u["id"]) for u in list_users(self.store)
                   if u["role"] in CODER_ROLES]
         yield Header()
         with Vertical(id="agreement-body"):
             yield Static(Text("Agreement between two coders", style="bold"))
             with Horizontal(classes="choices"):
-                yield Select([(f"{s['title']} (#{s['id']})", s["id"]) for s in survey_list],
+                yield Select([(safe(f"{s['title']} (#{s['id']})"), s["id"]) for s in survey_list],
                              prompt="survey", id="survey", allow_blank=True)
                 yield Select(coders, prompt="first coder", id="coder-a", allow_blank=True)
                 yield Select(coders, prompt="second coder", id="coder-b", allow_blank=True)
@@ -96,7 +97,7 @@ class AgreementScreen(ReviewScreen):
         table.clear()
         for item in result["codes"]:
             c = item["confusion"]
-            table.add_row(Text(item["code"]), kappa_words(item["kappa"]),
+            table.add_row(safe_text(item["code"]), kappa_words(item["kappa"]),
                           f"{item['observed_agreement']:.0%}", str(c["both"]),
                           str(c["first_only"]), str(c["second_only"]), str(c["neither"]),
                           key=str(item["code_id"]))
@@ -147,7 +148,7 @@ class AgreementScreen(ReviewScreen):
             self.store.close()
 
     def export_failed(self, exc: CohearError) -> None:
-        self.query_one("#export-result", Static).update(Text(exc.message(), style="bold red"))
+        self.query_one("#export-result", Static).update(safe_text(exc.message(), style="bold red"))
         self.failed(exc)
 
     def export_done(self, result: dict) -> None:

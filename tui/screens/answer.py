@@ -24,7 +24,7 @@ from surveys import english, redaction, views
 from surveys import service as surveys
 from surveys.values import VALUE_KINDS, describe_range
 from tui import player
-from tui.display import has_rtl, language_is_rtl, words
+from tui.display import has_rtl, language_is_rtl, safe, safe_text, words
 from tui.screens.base import ReviewScreen
 from tui.screens.dialogs import AskNote, WriteWords
 from tui.widgets.answer import ReadingView, SegmentTable, labelled, recording_facts
@@ -139,11 +139,12 @@ class AnswerScreen(ReviewScreen):
         if self.transcript:
             kept = [s for s in self.transcript["segments"] if not s["rejected"]]
             self.segment_lines = [s["index"] for s in kept]
-            self.loaded_text = "\n".join(s["text"].strip() for s in kept)
+            self.loaded_text = safe("\n".join(s["text"].strip() for s in kept),
+                                    keep_length=True)
         else:
             self.segment_lines = []
             original = self.answer["texts"].get("original")
-            self.loaded_text = original.text if original else ""
+            self.loaded_text = safe(original.text if original else "", keep_length=True)
         editor.load_text(self.loaded_text)
         self.show()
 
@@ -158,9 +159,9 @@ class AnswerScreen(ReviewScreen):
         title.append(f"Answer {a['id']}", style="bold")
         # A researcher sees the respondent's pseudonym, the one in research exports.
         if a["redacted"]:
-            title.append(f"  ·  respondent {a['respondent']}")
-        title.append(f"  ·  {lang}  ·  {a['kind']}  ·  ")
-        title.append(a["status"], style={"verified": "bold green",
+            title.append(f"  ·  respondent {safe(a['respondent'])}")
+        title.append(f"  ·  {safe(lang)}  ·  {a['kind']}  ·  ")
+        title.append(safe(a["status"]), style={"verified": "bold green",
                                          "transcribed": "bold yellow"}.get(a["status"], "bold"))
         if a["safeguarding"] and not a["safeguarding_handled_at"]:
             title.append("  ·  SAFEGUARDING", style="bold red")
@@ -182,7 +183,7 @@ class AnswerScreen(ReviewScreen):
 
     def _question(self, reorder: bool) -> Group:
         q, a, lang = self.question, self.answer, self.answer["language"]
-        parts: list = [Text(f"Question {q['name']}", style="bold")]
+        parts: list = [safe_text(f"Question {q['name']}", style="bold")]
         in_language = q["texts"].get(lang, {}).get("text")
         if in_language and lang != "en":
             parts.append(labelled(f"{lang}:", in_language, reorder=reorder))
@@ -195,7 +196,7 @@ class AnswerScreen(ReviewScreen):
         if a["kind"] == "choice" and q["kind"] in VALUE_KINDS:
             # A number, date or time: the value as given, and what the question allowed.
             value = Text("value: ", style="dim")
-            value.append((a["choices"] or [""])[0], style="bold")
+            value.append(safe((a["choices"] or [""])[0]), style="bold")
             value.append(f"  ({describe_range(q['kind'], q['options'])})", style="dim")
             parts.append(value)
         elif a["kind"] == "choice":
@@ -263,9 +264,9 @@ class AnswerScreen(ReviewScreen):
             out.append("The engine renders the corrected words in the background.\n")
         if request:
             who = request.get("requested_by_name") or "someone"
-            out.append(f"A human translation was asked for by {who} on "
-                       f"{request['requested_at'][:10]}"
-                       + (f": {request['note']}" if request.get("note") else "") + ".\n",
+            out.append(safe(f"A human translation was asked for by {who} on "
+                            f"{request['requested_at'][:10]}"
+                            + (f": {request['note']}" if request.get("note") else "") + ".\n"),
                        style="italic")
         ways = []
         if state["state"] != "current" and self.permitted("type_english"):
@@ -300,7 +301,7 @@ class AnswerScreen(ReviewScreen):
         else:
             parts.append(words(a["safeguarding_reason"], reorder=self.reorder_rtl,
                                style="bold red" if not a["safeguarding_handled_at"] else ""))
-            parts.append(Text(f"raised by {a['safeguarding_raised_by']}"))
+            parts.append(safe_text(f"raised by {a['safeguarding_raised_by']}"))
             if a["safeguarding_handled_at"]:
                 parts.append(Text("handled:", style="green"))
                 parts.append(words(a["safeguarding_note"] or "(no note: closed before notes "
@@ -392,7 +393,7 @@ class AnswerScreen(ReviewScreen):
         except CohearError as exc:
             self.failed(exc)
             return
-        self.notify(f"saved as a new version by {self.user.name}", timeout=4)
+        self.notify(safe(f"saved as a new version by {self.user.name}"), timeout=4)
         self.load()
         return saved
 
@@ -458,7 +459,7 @@ class AnswerScreen(ReviewScreen):
         lang = self.answer["language"]
         self.app.push_screen(WriteWords(
             f"English for answer {self.answer_id} ({lang})",
-            current.text if current is not None else "",
+            safe(current.text if current is not None else "", keep_length=True),
             hint="A human translation of the answer's newest words. It replaces the English "
                  "shown (the earlier one stays in the audit log) and fulfils an open request "
                  "for a translator."), typed)

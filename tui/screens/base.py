@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from cohear.errors import CohearError
+from tui.display import safe
 
 if TYPE_CHECKING:
     from tui.app import CohearApp
@@ -62,7 +63,7 @@ class ReviewScreen(Screen):
         """Redraw people's words (called when the right-to-left display mode changes)."""
 
     def failed(self, exc: CohearError) -> None:
-        self.notify(exc.message(), title=exc.title, severity="error", timeout=8)
+        self.notify(safe(exc.message()), title=exc.title, severity="error", timeout=8)
 
     def attempt(self, action, *args, **kwargs):
         """Run a service call; a refusal or failure is shown, not raised. None on failure."""

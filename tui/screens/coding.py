@@ -20,7 +20,7 @@ from textual.widgets import Header, Static, TextArea, Tree
 
 from cohear.errors import CohearError
 from surveys import coding, views
-from tui.display import has_rtl, words
+from tui.display import has_rtl, safe, safe_text, words
 from tui.screens.base import ReviewScreen
 from tui.screens.dialogs import AskNote
 from tui.widgets.answer import ReadingView, labelled
@@ -75,7 +75,8 @@ class CodingScreen(ReviewScreen):
             return
         self.text = self.answer["texts"].get("original")
         area = self.query_one("#coding-text", TextArea)
-        area.load_text(self.text.text if self.text else "")
+        # One for one, so a selection's offsets are still offsets into the stored words.
+        area.load_text(safe(self.text.text if self.text else "", keep_length=True))
         area.border_title = ((f"version {self.text.version} of the answer's words"
                               + (" (redacted)" if self.text.redacted else "")
                               + ": select words, then press a") if self.text else
@@ -95,8 +96,8 @@ class CodingScreen(ReviewScreen):
         title = Text()
         title.append(f"Coding answer {self.answer_id}", style="bold")
         if self.answer["redacted"]:
-            title.append(f"  ·  respondent {self.answer['respondent']}")
-        title.append(f"  ·  {self.answer['language']}  ·  {self.answer['kind']}")
+            title.append(f"  ·  respondent {safe(self.answer['respondent'])}")
+        title.append(f"  ·  {safe(self.answer['language'])}  ·  {self.answer['kind']}")
         self.query_one("#coding-title", Static).update(title)
         # In the F2 mode right-to-left words are shown for reading above the text, where
         # words are selected in their stored order.
@@ -132,7 +133,7 @@ class CodingScreen(ReviewScreen):
         if self.code is None:
             parts.append(Text("choose a code in the codebook", style="dim"))
         else:
-            parts.append(Text(self.code["path"], style="bold"))
+            parts.append(safe_text(self.code["path"], style="bold"))
             if self.code["description"]:
                 parts.append(words(self.code["description"], reorder=reorder))
             if self.code["memo"]:
@@ -189,14 +190,14 @@ class CodingScreen(ReviewScreen):
         if self.attempt(coding.apply_code, self.store, self.user, self.answer_id, code["id"],
                         answer_text_id=self.text.id, start=span[0], end=span[1]):
             shown = self.text.text[self.text.to_view(span[0]):self.text.to_view(span[1])]
-            self.notify(f"coded \"{shown}\" as {code['name']}", timeout=3)
+            self.notify(safe(f"coded \"{shown}\" as {code['name']}"), timeout=3)
             self.show()
 
     def action_code_whole(self) -> None:
         code = self._chosen_code()
         if code is not None and self.attempt(coding.apply_code, self.store, self.user,
                                              self.answer_id, code["id"]):
-            self.notify(f"coded the whole answer as {code['name']}", timeout=3)
+            self.notify(safe(f"coded the whole answer as {code['name']}"), timeout=3)
             self.show()
 
     def action_remove_last(self) -> None:
@@ -211,7 +212,7 @@ class CodingScreen(ReviewScreen):
         except CohearError as exc:
             self.failed(exc)
             return
-        self.notify(f"removed {last['code']}", timeout=3)
+        self.notify(safe(f"removed {last['code']}"), timeout=3)
         self.show()
 
     # -- memos -------------------------------------------------------------------------------
@@ -236,12 +237,12 @@ class CodingScreen(ReviewScreen):
             saved = self.attempt(coding.set_code_memo, self.store, self.user, code["id"], text)
             if saved:
                 code["memo"] = saved["memo"]
-                self.notify(f"memo on {code['name']} saved (the old one is in the audit log)",
-                            timeout=3)
+                self.notify(safe(f"memo on {code['name']} saved (the old one is in the "
+                                 "audit log)"), timeout=3)
                 self._show_memo()
 
-        self.app.push_screen(AskNote(f"Memo on the code {code['path']}",
-                                     code.get("memo") or "what this code means in practice"),
+        self.app.push_screen(AskNote(safe(f"Memo on the code {code['path']}"),
+                                     safe(code.get("memo")) or "what this code means in practice"),
                              save)
 
     def action_focus_tree(self) -> None:

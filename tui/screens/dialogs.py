@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from tui.display import safe
 from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
 
@@ -62,11 +63,12 @@ class AskNote(ModalScreen[str | None]):
     def __init__(self, title: str, placeholder: str = "", *, hint: str = "",
                  min_chars: int = 0, value: str = ""):
         super().__init__()
-        self.title_text = title
-        self.placeholder = placeholder
-        self.hint = hint
+        # Titles and hints may quote stored names (a code's path, its memo).
+        self.title_text = safe(title)
+        self.placeholder = safe(placeholder)
+        self.hint = safe(hint)
         self.min_chars = min_chars
-        self.value = value
+        self.value = safe(value)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -105,9 +107,9 @@ class WriteWords(ModalScreen[str | None]):
 
     def __init__(self, title: str, text: str = "", *, hint: str = ""):
         super().__init__()
-        self.title_text = title
-        self.text = text
-        self.hint = hint
+        self.title_text = safe(title)
+        self.text = safe(text, keep_length=True)
+        self.hint = safe(hint)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="wide"):

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Header, Select, Static
 
 from surveys import views
 from tui import review_queue
-from tui.display import one_line
+from tui.display import one_line, safe, safe_text
 from tui.review_queue import PAGE_SIZE, QueueFilters
 from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
@@ -111,7 +111,7 @@ class QueueScreen(ReviewScreen):
         researcher), cut at a word boundary, reordered in the F2 mode."""
         if row["text_id"] is None:
             if row["kind"] == "choice" and row["choices_json"]:
-                return ", ".join(json.loads(row["choices_json"]))
+                return safe(", ".join(json.loads(row["choices_json"])))
             return ""
         text = row["text"]
         if not views.identifiable(self.user):
@@ -137,8 +137,8 @@ class QueueScreen(ReviewScreen):
         status_style = {"verified": "green", "transcribed": "yellow"}.get(row["status"], "")
         return [str(row["id"]), attention, Text(row["status"], style=status_style),
                 # DataTable reads a str as markup: people's words go in as Text.
-                Text(row["language"]), row["kind"], confidence, Text(row["question"]),
-                Text(preview), Text(row["collector"]), str(row["survey_id"])]
+                safe_text(row["language"]), row["kind"], confidence, safe_text(row["question"]),
+                safe_text(preview), safe_text(row["collector"]), str(row["survey_id"])]
 
     def selected_answer(self) -> int | None:
         table = self.query_one("#queue", DataTable)

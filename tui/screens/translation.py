@@ -14,7 +14,7 @@ from textual.widgets import Header, Static, TextArea
 
 from cohear.errors import CohearError
 from comms import service as comms
-from tui.display import words
+from tui.display import safe, safe_text, words
 from tui.screens.base import ReviewScreen
 from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
@@ -63,7 +63,7 @@ class TranslationScreen(ReviewScreen):
             self.failed(exc)
             self.app.pop_screen()
             return
-        self.loaded_text = self.translation["text"]
+        self.loaded_text = safe(self.translation["text"], keep_length=True)
         area = self.query_one("#translation-text", TextArea)
         area.load_text(self.loaded_text)
         area.read_only = not self.user.may("comms.edit_translation")
@@ -79,12 +79,12 @@ class TranslationScreen(ReviewScreen):
     def show(self) -> None:
         t, m, reorder = self.translation, self.message, self.reorder_rtl
         title = Text()
-        title.append(f"Message {m['id']}: {m['title']}", style="bold")
-        title.append(f"  ·  {t['language_name']} ({t['language']})  ·  ")
+        title.append(safe(f"Message {m['id']}: {m['title']}"), style="bold")
+        title.append(safe(f"  ·  {t['language_name']} ({t['language']})  ·  "))
         title.append_text(status_text(t["status"]))
         self.query_one("#translation-title", Static).update(title)
         self.query_one("#source", Static).update(Group(
-            Text(f"Source (version {m['version']}, {m['source_language']})", style="bold"),
+            safe_text(f"Source (version {m['version']}, {m['source_language']})", style="bold"),
             words(m["source_text"], reorder=reorder)))
         back = [Text("Back-translation", style="bold")]
         back.append(words(t["back_translation"], reorder=reorder) if t["back_translation"]
@@ -96,13 +96,14 @@ class TranslationScreen(ReviewScreen):
         facts.append(Text(f"\nThe translation {'in reading order' if reorder else 'as stored'}",
                           style="bold"))
         facts.append(words(t["text"], reorder=reorder))
-        more = Text(f"\norigin {t['origin']}, engine {t['engine'] or '-'}, "
-                    f"revision {t['revision']}")
+        more = safe_text(f"\norigin {t['origin']}, engine {t['engine'] or '-'}, "
+                         f"revision {t['revision']}")
         if t["source_version"] != t["current_version"]:
             more.append(f"\ntranslates version {t['source_version']}, the message is at "
                         f"{t['current_version']}", style="bold red")
         for problem in t["placeholder_problems"]:
-            more.append(f"\nmissing placeholder {problem.get('placeholder')}", style="bold red")
+            more.append(safe(f"\nmissing placeholder {problem.get('placeholder')}"),
+                        style="bold red")
         facts.append(more)
         self.query_one("#translation-facts", Static).update(Group(*facts))
 

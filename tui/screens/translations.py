@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Header, Static
 
 from comms import service as comms
 from surveys import service as surveys
-from tui.display import one_line
+from tui.display import one_line, safe
 from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
 from tui.widgets.translations import TranslationGrid, legend, status_text
@@ -134,7 +134,7 @@ class TranslationsScreen(ReviewScreen):
         reorder = self.reorder_rtl
         for group in self.groups:
             marker = "▸" if group.folded else "▾"
-            title = Text(f"{marker} {group.title} ({len(group.messages)})", style="bold")
+            title = Text(safe(f"{marker} {group.title} ({len(group.messages)})"), style="bold")
             title.truncate(width, overflow="ellipsis")
             table.add_row(title, *[group_summary(group, lang) for lang in self.languages],
                           key=group.key)

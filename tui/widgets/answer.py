@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
-from tui.display import visual_lines, words
+from tui.display import safe, visual_lines, words
 
 LOW_CONFIDENCE = 0.6
 # Cells taken by the columns before the words ("#", time, confidence) and the padding of
@@ -27,7 +27,7 @@ def labelled(label: str, text: str | None, *, reorder: bool, style: str = "") ->
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column(ratio=1)
-    grid.add_row(Text(label, style="dim"), words(text, reorder=reorder, style=style))
+    grid.add_row(Text(safe(label), style="dim"), words(text, reorder=reorder, style=style))
     return grid
 
 
@@ -62,7 +62,7 @@ class SegmentTable(DataTable):
             text = (seg.get("text") or "").strip()
             lines = visual_lines(text, width, reorder=reorder)
             if seg.get("rejected"):
-                lines.append(f"[rejected: {seg.get('rejected_reason')}]")
+                lines.append(safe(f"[rejected: {seg.get('rejected_reason')}]"))
             self.add_row(str(seg["index"]), f"{clock(seg['start'])}-{clock(seg['end'])}",
                          Text("" if conf is None else f"{conf:.2f}" + (" low" if low else ""),
                               style="bold yellow" if low else ""),
@@ -89,12 +89,12 @@ def recording_facts(recording, transcript: dict | None) -> Text:
     text = Text()
     text.append("Recording\n", style="bold")
     text.append(f"duration {clock(recording.duration_seconds)}  "
-                f"({recording.format}, {recording.sample_rate} Hz)\n")
+                f"({safe(recording.format)}, {recording.sample_rate} Hz)\n")
     text.append(f"speech {recording.speech_ratio:.0%} of it\n")
-    expected = recording.language_hint or "not given"
+    expected = safe(recording.language_hint) or "not given"
     text.append(f"expected language {expected}\n")
     if transcript:
-        detected = transcript.get("detected_language") or "unknown"
+        detected = safe(transcript.get("detected_language")) or "unknown"
         prob = transcript.get("language_probability")
         text.append(f"detected language {detected}"
                     + (f" ({prob:.0%})" if prob is not None else "") + "\n")
@@ -105,5 +105,6 @@ def recording_facts(recording, transcript: dict | None) -> Text:
         if conf is not None:
             text.append(f"transcript confidence {conf:.2f}\n",
                         style="bold yellow" if conf < LOW_CONFIDENCE else "")
-        text.append(f"transcript version {transcript['version']} by {transcript['author']}")
+        text.append(f"transcript version {transcript['version']} by "
+                    f"{safe(transcript['author'])}")
     return text

@@ -6,6 +6,7 @@ from rich.console import Group
 from rich.text import Text
 from textual.widgets import Tree
 
+from tui.display import safe
 from tui.widgets.answer import labelled
 
 
@@ -16,12 +17,12 @@ class CodebookTree(Tree):
         self.clear()
         self.root.expand()
         for book in codebooks:
-            node = self.root.add(Text(book["name"], style="bold"), expand=True)
+            node = self.root.add(Text(safe(book["name"]), style="bold"), expand=True)
             placed = {None: node}
             parents = {code["parent_id"] for code in book["codes"]}
             for code in book["codes"]:
                 parent = placed.get(code["parent_id"], node)
-                label = Text("■ ", style=code["colour"]).append(code["name"], style="")
+                label = Text("■ ", style=code["colour"]).append(safe(code["name"]), style="")
                 if code["id"] in parents:
                     placed[code["id"]] = parent.add(label, data=code, expand=True)
                 else:
@@ -37,8 +38,8 @@ def coding_lines(codings: list[dict], text, *, reorder: bool) -> Group:
     out: list = []
     for c in codings:
         head = Text()
-        head.append(c["code"], style="bold")
-        head.append(f"  by {c['coder']}  ")
+        head.append(safe(c["code"]), style="bold")
+        head.append(f"  by {safe(c['coder'])}  ")
         if c["answer_text_id"] is None:
             head.append("whole answer", style="dim")
             out.append(head)

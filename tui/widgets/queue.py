@@ -10,6 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Select, Static
 
+from tui.display import safe
+
 FILTERS = ("survey", "language", "status", "kind", "collector", "code")
 # What a blank filter means, shown as its prompt.
 BLANK = {"kind": "voice, typed"}
@@ -24,7 +26,9 @@ class FilterBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         for name in FILTERS:
-            yield Select(self.choices.get(name, []), prompt=BLANK.get(name, f"any {name}"),
+            # Survey titles, people's and codes' names: shown through `safe`.
+            options = [(safe(label), value) for label, value in self.choices.get(name, [])]
+            yield Select(options, prompt=BLANK.get(name, f"any {name}"),
                          id=f"filter-{name}", allow_blank=True, classes="filter")
 
 

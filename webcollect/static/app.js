@@ -18,13 +18,11 @@ import { Recorder } from "./recorder.js";
 import { VALUE_KINDS, asciiDigits, bound, checkValue } from "./values.js";
 
 const $ = (id) => document.getElementById(id);
-const TOKEN = "cohear.collect.token";
-const ME = "cohear.collect.me";
 const CURRENT = "cohear.collect.current.";   // + the collector's id: their open respondent
 const SURVEYS = "cohear.collect.surveys";
-const SCREENS = ["sign-in", "setup", "consent", "question", "finished"];
+const SCREENS = ["sign-in", "checking", "setup", "consent", "question", "finished"];
 
-let me = null;              // {id, name, role} of the signed-in collector
+let me = null;              // {id, name, role}: whom the server says the token in hand is
 let outbox = null;
 let session = null;         // the respondent being interviewed, as kept in IndexedDB
 let consentRecorder = null;
@@ -70,6 +68,7 @@ const PROBLEMS = {
   "survey-not-open": "This survey is closed in this language now, so this cannot be sent. Tell your coordinator.",
   "survey-no-consent": "This survey is not ready yet. Tell your coordinator.",
   "session-not-yours": "This respondent was started by another collector, so it cannot be sent with your sign-in.",
+  "collector-mismatch": "This was saved on this phone by another collector, so it cannot be sent with this sign-in. It stays on this phone: it is sent when that collector signs in here again.",
   "consent-missing": "The respondent's consent has not reached the server yet. It is sent first; this is tried again.",
   "session-finished": "This respondent is already finished, so the answer cannot be changed now. A reviewer can correct it.",
   "session-has-answers": "This respondent already has answers, so they cannot be discarded.",
@@ -110,16 +109,26 @@ function noticeProblem(problem) {
   $("notice").hidden = false;
 }
 
-async function api(path, options = {}) {
-  const headers = { ...(options.headers || {}) };
-  const token = localStorage.getItem(TOKEN);
+// `token`: the one to send (the token in hand unless said); `timeoutMs` gives up on a
+// request that hangs on a poor connection (then it is as if there were none).
+async function api(path, options = {}, token = tokenInHand()) {
+  const { timeoutMs, ...rest } = options;
+  const headers = { ...(rest.headers || {}) };
   if (token) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(path, { ...options, headers });
+  const controller = new AbortController();
+  const timer = timeoutMs ? setTimeout(() => controller.abort(), timeoutMs) : null;
+  let response;
+  try {
+    response = await fetch(path, { ...rest, headers, signal: controller.signal });
+  } finally {
+    clearTimeout(timer);
+  }
   let body = null;
   try { body = await response.json(); } catch (err) { body = null; }
   if (!response.ok) {
     const error = new Error(`HTTP ${response.status}`);
     error.status = response.status;
+    error.token = token;
     error.problem = { code: (body && body.code) || `http-${response.status}`, status: response.status };
     throw error;
   }
@@ -166,46 +175,197 @@ function showConnection() {
 }
 
 // -- signing in and out ------------------------------------------------------------------
+//
+// Who is signed in is whom the server says the token in hand belongs to, and nothing
+// else. The phone keeps one record, always written whole, so its parts never disagree:
+//   {token, me}  a token, and who /api/me said that very token belongs to (null until
+//                the server has said);
+//   {link, before}  a one-time link's code not yet swapped (opened without a
+//                connection), and the sign-in it replaces if it works; if it is refused,
+//                `before` comes back;
+//   {ranOut}     nobody: the token of collector `ranOut` stopped working, and their
+//                unsent list stays in view (never sent) until they sign in again.
+// A token pasted, or a link opened, without a connection is nobody's yet: the page says
+// it will check who it is when the connection returns, and shows no respondent and no
+// collector's items until the server has said. A confirmed token stays confirmed when
+// the page is opened again without a connection, because the answer was about that
+// token. Another tab that signs in or out changes this tab too (a `storage` event).
 
-function cachedMe() {
-  const found = JSON.parse(localStorage.getItem(ME) || "null");
-  return found && found.id !== undefined ? found : null;
+const SIGN_IN = "cohear.collect.signin";
+// Kept by earlier versions, whose "me" was not bound to the token: read once, removed.
+const OLD_TOKEN = "cohear.collect.token";
+const OLD_ME = "cohear.collect.me";
+const CHECK_AGAIN_MS = 15000;
+const ASK_TIMEOUT_MS = 15000;
+const CHECKING = {
+  checking_body: "This phone checks your sign-in with the server when the connection returns. Then your surveys, and anything you saved on this phone, open here.",
+  checking_link: "Your sign-in link is used when the connection returns. Then your surveys, and anything you saved on this phone, open here.",
+};
+
+let myLink = null;          // the link code this tab was opened with (only it swaps it)
+let checkTimer = null;
+let settling = Promise.resolve();
+
+function signInRecord() {
+  try {
+    const found = JSON.parse(localStorage.getItem(SIGN_IN) || "null");
+    return found && typeof found === "object" ? found : {};
+  } catch (err) {
+    return {};
+  }
 }
 
-async function exchangeLink() {
-  const match = location.hash.match(/link=([A-Za-z0-9_-]+)/);
-  if (!match) return;
-  // The code must not linger in the address bar or the history.
-  history.replaceState(null, "", location.pathname);
+function keepSignIn(record) { localStorage.setItem(SIGN_IN, JSON.stringify(record)); }
+
+function tokenInHand() { return signInRecord().token || null; }
+
+// An earlier version's sign-in: its token is kept but checked again. Returns who was
+// signed in then, the owner of items saved before items had owners.
+function fromEarlierVersion() {
+  const token = localStorage.getItem(OLD_TOKEN);
+  let last = null;
+  try { last = JSON.parse(localStorage.getItem(OLD_ME) || "null"); } catch (err) { last = null; }
+  const lastId = last && last.id !== undefined && last.id !== null ? String(last.id) : null;
+  if (token !== null || last !== null) {
+    if (localStorage.getItem(SIGN_IN) === null) {
+      keepSignIn(token ? { token, me: null } : (lastId ? { ranOut: lastId } : {}));
+    }
+    localStorage.removeItem(OLD_TOKEN);
+    localStorage.removeItem(OLD_ME);
+  }
+  return lastId;
+}
+
+// Whom the server says `token` belongs to: {who}; {refused: problem} when it does not
+// work or is not a person's; {} when there is no answer (no connection, server unwell).
+async function askWho(token) {
+  try {
+    const found = await api("/api/me", { timeoutMs: ASK_TIMEOUT_MS }, token);
+    return { who: { id: String(found.id), name: found.name, role: found.role } };
+  } catch (err) {
+    if (err.status === 401 || err.status === 403) return { refused: err.problem };
+    return {};
+  }
+}
+
+// A one-time link's code swapped for a token: {token}, {refused: problem}, or {}.
+async function swapLink(code) {
   try {
     const answer = await api("/collect/api/links/exchange", {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ code: match[1] }),
-    });
-    localStorage.setItem(TOKEN, answer.token);
+      body: JSON.stringify({ code }), timeoutMs: ASK_TIMEOUT_MS,
+    }, null);
+    return { token: answer.token };
   } catch (err) {
-    if (err.problem) noticeProblem(err.problem);
+    if (err.status && err.status < 500 && ![408, 429].includes(err.status)) {
+      return { refused: err.problem };
+    }
+    return {};
   }
 }
 
-// Who the token belongs to; null when it no longer works (then it is forgotten, but
-// the collector's unsent items stay, in view, until they sign in again).
-async function whoAmI() {
-  try {
-    const found = await api("/api/me");
-    const who = { id: found.id, name: found.name, role: found.role };
-    localStorage.setItem(ME, JSON.stringify(who));
-    return who;
-  } catch (err) {
-    if (err.status === 401) {
-      localStorage.removeItem(TOKEN);
-      noticeProblem(err.problem);
-      return null;
+// Bring the page in line with the sign-in record, one change at a time. `ask`: ask the
+// server again about a token it already confirmed (not when another tab just did).
+function settle(options = {}) {
+  settling = settling.then(() => settleOnce(options)).catch(() => {});
+  return settling;
+}
+
+async function settleOnce({ ask = true, adopt = false } = {}) {
+  clearTimeout(checkTimer);
+  let record = signInRecord();
+  if (record.link) {
+    showChecking("checking_link");
+    // The tab that was opened with the link swaps it; another takes it over only if it
+    // is still waiting at a second look (that tab was closed).
+    if (record.link !== myLink && !adopt) { checkLater(); return; }
+    myLink = record.link;
+    const swapped = await swapLink(record.link);
+    if (swapped.token || swapped.refused) myLink = null;
+    if (signInRecord().link !== record.link) return;  // signed out or in meanwhile
+    if (swapped.refused) {
+      // The link does not work: whoever was signed in before it was opened still is.
+      noticeProblem(swapped.refused);
+      record = record.before || {};
+    } else if (swapped.token) {
+      record = { token: swapped.token, me: null };
+    } else {
+      checkLater();
+      return;
     }
-    if (err.status) { noticeProblem(err.problem); return null; }
-    // No connection: trust who signed in last time until the server says otherwise.
-    return cachedMe();
+    keepSignIn(record);
   }
+  if (!record.token) {
+    await nobody(record.ranOut ? String(record.ranOut) : null);
+    return;
+  }
+  const confirmed = record.me && record.me.id !== undefined ? record.me : null;
+  if (confirmed && !ask) { await begin(record.token, confirmed); return; }
+  if (!confirmed) showChecking("checking_body");
+  const answer = await askWho(record.token);
+  if (tokenInHand() !== record.token) return;  // signed out or in meanwhile
+  if (answer.who) {
+    keepSignIn({ token: record.token, me: answer.who });
+    await begin(record.token, answer.who);
+  } else if (answer.refused) {
+    const owner = confirmed ? String(confirmed.id) : null;
+    keepSignIn(owner ? { ranOut: owner } : {});
+    noticeProblem(answer.refused);
+    await nobody(owner);
+  } else if (confirmed) {
+    await begin(record.token, confirmed);  // no answer: the token is still theirs
+  } else {
+    checkLater();
+  }
+}
+
+function checkLater() {
+  clearTimeout(checkTimer);
+  checkTimer = setTimeout(() => settle({ adopt: true }), CHECK_AGAIN_MS);
+}
+
+// Whoever was signed in is gone from the screen, with anything typed and not saved.
+function leave() {
+  me = null;
+  session = null;
+  disposeRecorders();
+  saved("");
+  $("answer-text").value = "";
+  $("answer-value").value = "";
+  $("choice-list").replaceChildren();
+}
+
+// Nobody is signed in; `owner`: whose list stays in view (their sign-in ran out).
+async function nobody(owner) {
+  leave();
+  outbox.use(owner);
+  await showSignIn();
+}
+
+// A token not yet confirmed: nobody's respondent, nobody's list, until the server says.
+function showChecking(key) {
+  if (me !== null || outbox.owner !== null) {
+    leave();
+    outbox.use(null);
+  }
+  showWho(null);
+  $("sign-out").hidden = false;  // a wrong code can be taken back
+  $("uploads").hidden = true;
+  fill($("checking-body"), key, CHECKING[key]);
+  renderOutbox();
+  if ($("checking").hidden) show("checking");
+}
+
+// The server said whose the token is: their own outbox and respondent (left as it is
+// when the page shows them already).
+async function begin(token, who) {
+  if (me && String(me.id) === String(who.id) && outbox.token === token && $("checking").hidden &&
+      $("sign-in").hidden) {
+    me = who;
+    showWho(me);
+    return;
+  }
+  await start(who, token);
 }
 
 function showWho(who) {
@@ -227,11 +387,10 @@ async function signIn(event) {
     notice("token_empty", "Paste your sign-in code first, or open your sign-in link.");
     return;
   }
-  localStorage.setItem(TOKEN, token);
+  // A new token is nobody's until the server says whose it is.
+  keepSignIn({ token, me: null });
   $("token").value = "";
-  const who = await whoAmI();
-  if (who) await start(who);
-  else await showSignIn();
+  await settle();
 }
 
 async function unsentCount() {
@@ -253,29 +412,30 @@ async function signOut() {
     });
     if (choice !== "out") return;
   }
-  localStorage.removeItem(TOKEN);
-  localStorage.removeItem(ME);
-  me = null;
-  session = null;
-  disposeRecorders();
+  clearTimeout(checkTimer);
+  keepSignIn({});
   notice("");
-  saved("");
-  outbox.setOwner(null);
-  await showSignIn();
+  await nobody(null);
 }
 
-// The token stopped working while items were waiting: say so in the leader's words
-// and keep their list in view; they are sent once this collector signs in again.
-async function signedOutByServer(problem) {
-  localStorage.removeItem(TOKEN);
-  saved("");
+// The token in hand stopped working while items were waiting: say so in the leader's
+// words and keep their list in view; they are sent once this collector signs in again.
+// A refusal of a token no longer in hand (another tab signed in since) says nothing.
+async function signedOutByServer(problem, token) {
+  if (!token || token !== tokenInHand()) return;
+  const owner = me ? String(me.id) : outbox.owner;
+  keepSignIn(owner ? { ranOut: owner } : {});
   noticeProblem(problem);
-  disposeRecorders();
-  show("sign-in");
-  $("uploads").hidden = false;
-  $("who").hidden = true;
-  $("sign-out").hidden = true;
-  await renderOutbox();
+  await nobody(owner);
+}
+
+// The server refused an item because the token is not its owner's: the phone took the
+// token for the wrong collector. It forgets whose it thought the token was, and asks.
+async function notTheirs(problem, token) {
+  if (!token || token !== tokenInHand()) return;
+  keepSignIn({ token, me: null });
+  noticeProblem(problem);
+  await settle();
 }
 
 async function showSignIn() {
@@ -354,7 +514,7 @@ async function loadSurveys() {
     surveys = await api("/collect/api/surveys");
     localStorage.setItem(SURVEYS, JSON.stringify(surveys));
   } catch (err) {
-    if (err.status === 401) { await signedOutByServer(err.problem); return false; }
+    if (err.status === 401) { await signedOutByServer(err.problem, err.token); return false; }
     if (err.status) noticeProblem(err.problem);  // e.g. a reviewer's token: say who may collect
     surveys = err.status ? [] : JSON.parse(localStorage.getItem(SURVEYS) || "[]");
   }
@@ -968,7 +1128,7 @@ async function showFinished() {
 async function playPrompt(question) {
   try {
     const response = await fetch(`/collect/api/questions/${question.id}/prompt/${encodeURIComponent(session.survey.language.tag)}`,
-      { headers: { Authorization: `Bearer ${localStorage.getItem(TOKEN)}` } });
+      { headers: { Authorization: `Bearer ${tokenInHand()}` } });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const url = URL.createObjectURL(await response.blob());
     const audio = new Audio(url);
@@ -1067,11 +1227,12 @@ async function renderOutbox() {
 
 // -- starting up ------------------------------------------------------------------------------------
 
-async function start(who) {
+// The collector the server confirmed `token` belongs to: their outbox, sent with it.
+async function start(who, token) {
   me = who;
   showWho(me);
   $("uploads").hidden = false;
-  outbox.setOwner(me.id);
+  outbox.use(String(me.id), token);
   await outbox.recover();
   await renderOutbox();
   const open = localStorage.getItem(currentKey());
@@ -1088,7 +1249,8 @@ async function start(who) {
 async function changeLanguage() {
   await load($("page-language").value);
   showConnection();
-  showWho(me && localStorage.getItem(TOKEN) ? me : null);
+  showWho(me);
+  if (!$("checking").hidden) $("sign-out").hidden = false;
   if (!$("sign-in").hidden && outbox && outbox.owner !== null) $("uploads").hidden = false;
   if (consentRecorder) consentRecorder.labels();
   if (answerRecorder) answerRecorder.labels();
@@ -1143,27 +1305,33 @@ async function main() {
     if (await loadSurveys()) show("setup");
   });
   $("send-now").addEventListener("click", () => outbox.retryNow());
-  const last = cachedMe();
-  outbox = new Outbox(await openDatabase(last ? String(last.id) : null), {
-    token: () => localStorage.getItem(TOKEN),
+  const earlier = fromEarlierVersion();
+  outbox = new Outbox(await openDatabase(earlier), {
     onChange: renderOutbox,
-    onSignedOut: (problem) => { signedOutByServer(problem); },
+    onSignedOut: (problem, token) => { signedOutByServer(problem, token); },
+    onNotTheirs: (problem, token) => { notTheirs(problem, token); },
   });
   // Ask the browser not to clear the outbox when the phone runs short of space.
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/collect/sw.js", { scope: "/collect/" }).catch(() => {});
   }
-  await exchangeLink();
-  const who = localStorage.getItem(TOKEN) ? await whoAmI() : null;
-  if (who) {
-    await start(who);
-  } else {
-    // A sign-in that ran out: that collector's unsent list stays in view.
-    const previous = cachedMe();
-    outbox.setOwner(previous ? previous.id : null);
-    await showSignIn();
+  const link = location.hash.match(/link=([A-Za-z0-9_-]+)/);
+  if (link) {
+    // The code must not linger in the address bar or the history. Opening a link signs
+    // in afresh: whoever it is for is nobody until the server has swapped it, and the
+    // sign-in before it comes back only if the server refuses it.
+    history.replaceState(null, "", location.pathname);
+    const before = signInRecord();
+    keepSignIn({ link: link[1], before: before.link ? (before.before || {}) : before });
+    notice("");
   }
+  myLink = signInRecord().link || null;
+  window.addEventListener("online", () => { if (!$("checking").hidden) settle(); });
+  window.addEventListener("storage", (event) => {
+    if (event.key === SIGN_IN || event.key === null) settle({ ask: false });
+  });
+  await settle();
   document.body.dataset.ready = "true";
 }
 

@@ -5,6 +5,12 @@
 // Items belong to the collector who saved them (`owner`, their user id): a phone
 // shared by two leaders keeps two outboxes in one database, shows each leader only
 // their own, and sends each only with its owner's token, after that owner signs in.
+// The outbox is given its owner and token together, and only once the server has said
+// that this token is that collector's (the page checks with /api/me): a token it has
+// not confirmed sends nothing. Each sending round holds on to the owner and token it
+// started with, so a sign-in that changes half-way never lends one collector's token
+// to another's items, and every item tells the server whose it is (`Cohear-Collector`),
+// which refuses it with anyone else's token.
 
 const DB_NAME = "cohear-collect";
 const DB_VERSION = 2;
@@ -68,23 +74,39 @@ function problemOf(body, status) {
 }
 
 export class Outbox {
-  constructor(db, { token, onChange, onSignedOut }) {
+  constructor(db, { onChange, onSignedOut, onNotTheirs }) {
     this.db = db;
-    this.token = token;
-    this.owner = null;          // the signed-in collector's id; null: nobody's items move
+    this.owner = null;          // whose items are shown; null: nobody's
+    this.token = null;          // the token confirmed to be the owner's; null: nothing moves
     this.onChange = onChange || (() => {});
     this.onSignedOut = onSignedOut || (() => {});
+    this.onNotTheirs = onNotTheirs || (() => {});
     this.running = false;
     this.timer = null;
     window.addEventListener("online", () => this.retryNow());
+    // Another tab of the page changed the outbox: show it as it now is.
+    this.tabs = "BroadcastChannel" in window ? new BroadcastChannel("cohear-collect-outbox") : null;
+    if (this.tabs) this.tabs.onmessage = () => this.onChange();
   }
 
-  // Whose outbox this is from now on. Nothing is sent for nobody.
-  setOwner(owner) {
+  told() { if (this.tabs) this.tabs.postMessage("changed"); }
+
+  // Whose outbox this is from now on, and the token the server confirmed is theirs.
+  // Without a token the owner's list is only shown (their sign-in ran out); without an
+  // owner, nobody's is.
+  use(owner, token = null) {
     this.owner = owner === null || owner === undefined ? null : String(owner);
+    this.token = this.owner === null ? null : (token || null);
     this.signedOut = false;
     clearTimeout(this.timer);
-    if (this.owner !== null) this.pump();
+    if (this.token) this.pump();
+  }
+
+  // The owner and token a sending round works for, fixed when it starts.
+  holder() { return { owner: this.owner, token: this.token }; }
+
+  still(holder) {
+    return !this.signedOut && this.owner === holder.owner && this.token === holder.token;
   }
 
   async store(name, mode, work) {
@@ -95,6 +117,7 @@ export class Outbox {
       tx.onerror = () => reject(tx.error);
       tx.onabort = () => reject(tx.error);
     });
+    if (mode === "readwrite" && name === "items") this.told();
     return result;
   }
 
@@ -117,7 +140,8 @@ export class Outbox {
   }
 
   saveSession(session) {
-    return this.store("sessions", "readwrite", (s) => request(s.put({ owner: this.owner, ...session })));
+    if (this.owner === null) throw new Error("nobody is signed in");
+    return this.store("sessions", "readwrite", (s) => request(s.put({ ...session, owner: this.owner })));
   }
 
   async getSession(key) {
@@ -135,6 +159,7 @@ export class Outbox {
   }
 
   async add(item) {
+    if (this.owner === null) throw new Error("nobody is signed in");
     const full = { state: "waiting", attempts: 0, nextTry: 0, createdAt: Date.now(), ...item,
                    owner: this.owner };
     await this.put(full);
@@ -193,27 +218,33 @@ export class Outbox {
   }
 
   async pump() {
-    // Nothing moves for nobody, nor once the server said the sign-in no longer works
-    // (until someone signs in again).
-    if (this.owner === null || this.signedOut || !this.token()) return;
+    // Nothing moves for nobody, nor without a confirmed token, nor once the server said
+    // the sign-in no longer works (until someone signs in again).
+    if (this.owner === null || this.signedOut || !this.token) return;
     if (this.running) { this.again = true; return; }
     this.running = true;
     try {
       do {
         this.again = false;
-        await this.sendWaiting();
+        const holder = this.holder();
+        if (holder.owner === null || !holder.token) break;
+        await this.sendWaiting(holder);
       } while (this.again && !this.signedOut);
-      await this.pollTranscriptions();
+      if (this.owner !== null && this.token && !this.signedOut) {
+        await this.pollTranscriptions(this.holder());
+      }
     } finally {
       this.running = false;
     }
   }
 
-  async sendWaiting() {
-    const items = await this.all();
+  async sendWaiting(holder) {
+    const items = (await this.everything()).filter((i) => i.owner === holder.owner);
     const byKey = new Map(items.map((i) => [i.key, i]));
     let soonest = Infinity;
     for (const item of items) {
+      // Someone else signed in meanwhile: start again for them.
+      if (!this.still(holder)) { this.again = !this.signedOut; return; }
       if (item.state !== "waiting") continue;
       const session = byKey.get(item.sessionKey);
       const consent = items.find((i) => i.kind === "consent" && i.sessionKey === item.sessionKey);
@@ -236,7 +267,7 @@ export class Outbox {
           i.createdAt < item.createdAt && i.state !== "done" && i.state !== "failed")) continue;
       if (item.nextTry > Date.now()) { soonest = Math.min(soonest, item.nextTry); continue; }
       if (!navigator.onLine) { soonest = Math.min(soonest, Date.now() + MAX_WAIT_MS); break; }
-      const outcome = await this.send(item, session);
+      const outcome = await this.send(item, session, holder);
       if (outcome === "stop") return;
       if (outcome === "retry") { soonest = Math.min(soonest, item.nextTry); break; }
       this.again = true;
@@ -245,15 +276,18 @@ export class Outbox {
     if (soonest !== Infinity) this.schedule(soonest - Date.now());
   }
 
-  async send(item, session) {
+  async send(item, session, holder) {
+    // Never with a token that is not the item's owner's (the server refuses it too).
+    if (item.owner !== holder.owner || !holder.token) return "stop";
     item.state = "uploading";
     await this.put(item);
     this.onChange();
     let response;
     try {
-      const inParts = item.blob ? await this.sendParts(item, session) : false;
+      const inParts = item.blob ? await this.sendParts(item, session, holder) : false;
       response = await this.fetchWithTimeout(this.url(item, session), {
-        method: this.method(item), body: this.body(item, inParts), headers: this.headers(item),
+        method: this.method(item), body: this.body(item, inParts),
+        headers: this.headers(item, holder),
       });
     } catch (err) {
       if (err.permanent) {
@@ -269,7 +303,8 @@ export class Outbox {
     try { body = await response.json(); } catch (err) { body = {}; }
     if (item.kind === "discard" && (response.ok || response.status === 404)) {
       // The respondent is gone from the server: nothing of theirs stays on the phone.
-      const gone = (await this.all()).filter((i) => i.sessionKey === item.sessionKey);
+      const gone = (await this.everything()).filter((i) => i.sessionKey === item.sessionKey &&
+        i.owner === item.owner);
       await this.remove(gone.map((i) => i.key));
       await this.removeSession(item.sessionKey);
       return "done";
@@ -289,11 +324,22 @@ export class Outbox {
       return "done";
     }
     if (response.status === 401) {
-      this.signedOut = true;
+      if (this.token === holder.token) this.signedOut = true;
       item.state = "waiting";
       await this.put(item);
       this.onChange();
-      this.onSignedOut(problemOf(body, 401));
+      this.onSignedOut(problemOf(body, 401), holder.token);
+      return "stop";
+    }
+    if (body.code === "collector-mismatch") {
+      // The server says this token is not the owner's: the item waits for its owner,
+      // and the page asks again whom the token belongs to.
+      if (this.token === holder.token) this.signedOut = true;
+      item.state = "waiting";
+      item.problem = problemOf(body, response.status);
+      await this.put(item);
+      this.onChange();
+      this.onNotTheirs(item.problem, holder.token);
       return "stop";
     }
     if (response.status >= 500 || response.status === 408 || response.status === 429) {
@@ -319,12 +365,13 @@ export class Outbox {
   // A recording larger than the server's part size goes up in parts, carrying on from
   // whatever the server already has, so a dropped connection costs one part at most.
   // Returns whether it was sent in parts (else it travels inside the form as usual).
-  async sendParts(item, session) {
-    const auth = { Authorization: `Bearer ${this.token()}` };
+  async sendParts(item, session, holder) {
+    const auth = { Authorization: `Bearer ${holder.token}`, "Cohear-Collector": item.owner };
     const url = `/collect/api/parts/${encodeURIComponent(item.key)}`;
     const first = await this.fetchWithTimeout(url, { headers: auth });
-    // Not signed in (any more): the form upload below meets the same 401 and says so.
-    if (first.status === 401) return false;
+    // Not signed in (any more), or not the owner's token: the form upload below meets
+    // the same refusal and says so.
+    if (first.status === 401 || first.status === 403) return false;
     if (!first.ok) throw new Error(`HTTP ${first.status}`);
     const status = await first.json();
     if (status.saved) return true;  // stored already; the form below is told so
@@ -363,8 +410,9 @@ export class Outbox {
     return "retry";
   }
 
-  headers(item) {
-    const h = { Authorization: `Bearer ${this.token()}`, "Idempotency-Key": item.key };
+  headers(item, holder) {
+    const h = { Authorization: `Bearer ${holder.token}`, "Idempotency-Key": item.key,
+                "Cohear-Collector": item.owner };
     if (item.kind === "session") h["Content-Type"] = "application/json";
     return h;
   }
@@ -398,19 +446,19 @@ export class Outbox {
   }
 
   // Sent voice answers: ask how their transcription is going until it has finished.
-  async pollTranscriptions() {
-    const items = await this.all();
+  async pollTranscriptions(holder) {
+    const items = (await this.everything()).filter((i) => i.owner === holder.owner);
     const sessions = new Map(items.filter((i) => i.kind === "session" && i.serverId)
       .map((i) => [i.key, i.serverId]));
     const open = items.filter((i) => i.kind === "answer" && i.state === "done" &&
       OPEN_TRANSCRIPTION.includes(i.transcription));
     if (!open.length) return;
-    if (navigator.onLine && this.token() && !this.signedOut) {
+    if (navigator.onLine && this.still(holder)) {
       const ids = [...new Set(open.map((i) => sessions.get(i.sessionKey)).filter(Boolean))];
       try {
         const query = ids.map((id) => `session=${id}`).join("&");
         const response = await fetch(`/collect/api/status?${query}`,
-          { headers: { Authorization: `Bearer ${this.token()}` } });
+          { headers: { Authorization: `Bearer ${holder.token}` } });
         if (response.ok) {
           const found = new Map();
           for (const s of await response.json()) {
