@@ -26,7 +26,7 @@ log = logging.getLogger("cohear.app")
 # Each domain contributes `router` from its api module; the shell only wires them.
 DOMAIN_ROUTERS = ("language_packs.api", "comms.api", "speech.api", "surveys.api",
                   "webcollect.api")
-PUBLIC_PATHS = ("/healthz", "/docs", "/docs-assets", "/openapi.json")
+PUBLIC_PATHS = ("/", "/healthz", "/docs", "/docs-assets", "/openapi.json")
 PROBLEM = "application/problem+json"
 
 
@@ -311,7 +311,9 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
 
     _offline_docs(app)
     from cohear.api import router as shell_router
+    from cohear.frontdoor import router as front_door
     from cohear.worker_api import router as worker_router
+    app.include_router(front_door)
     app.include_router(shell_router)
     app.include_router(worker_router)
     for module_name in DOMAIN_ROUTERS:

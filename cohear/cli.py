@@ -22,7 +22,8 @@ from cohear import __version__
 from cohear.errors import CohearError
 from cohear.settings import Settings, load_settings
 
-DOMAIN_CLIS = ("language_packs.cli", "comms.cli", "speech.cli", "surveys.cli", "tui.cli")
+DOMAIN_CLIS = ("language_packs.cli", "comms.cli", "speech.cli", "surveys.cli", "webcollect.cli",
+               "tui.cli")
 
 app = typer.Typer(help="cohear: offline, multilingual health messages and community listening.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)

@@ -52,6 +52,24 @@ class Settings:
     # (the words stay). 0 keeps audio until a respondent withdraws or an admin deletes it.
     audio_retention_days: int = 0
     log_level: str = "info"
+    # The address people reach this server at (behind a TLS proxy: https://cohear.example.nhs.uk);
+    # empty: http://host:port. Used in one-time field-page links and on the front door.
+    public_url: str = ""
+    # The browser workspace (`cohear tui --web`) as people reach it; empty: port 8001 of
+    # the host the front door was asked under.
+    workspace_url: str = ""
+
+    @property
+    def base_url(self) -> str:
+        """Where this server is reached: `public_url`, else http://host:port (a wildcard
+        bind is shown as this machine's name)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):
+            import socket
+            host = socket.gethostname()
+        return f"http://{host}:{self.port}"
 
     def masked(self) -> dict[str, Any]:
         """The settings as plain data with secrets replaced by `***`."""

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
+from cohear import limits
 from cohear.auth import User
 from cohear.deps import allow, get_jobs, get_store
 from cohear.ids import Id
@@ -126,6 +127,13 @@ def add_glossary_term(*, body: GlossaryTerm, store: StoreDep, user: Writer) -> d
         translation=body.translation,
         note=body.note,
     )
+
+
+@router.delete("/glossary", response_model=GlossaryTermOut, responses=problems(400, 404, 409))
+def remove_glossary_term(*, term: Annotated[str, Query(max_length=limits.GLOSSARY_TERM_CHARS)],
+                         language: str | None = None, store: StoreDep, user: Writer) -> dict:
+    """Remove a do-not-translate term (no `language`) or one language's fixed translation."""
+    return service.remove_glossary_term(store, user, term, language_tag=language)
 
 
 def _exchange_file(store: Store, ids: list[int], language: str, fmt: str, include_all: bool):

@@ -363,11 +363,18 @@ def edit_message(store: Store, actor: User, message_id: int, *, source_text: str
 def check_message(store: Store, message_id: int) -> dict:
     """The plain-language check, the placeholders found and, for SMS, the length."""
     row = _message_row(store, message_id)
-    text = row["source_text"]
-    report = plain.check(text) if row["source_language"] == "en" else {"findings": []}
+    report = check_text(store, row["source_text"], source_language=row["source_language"])
+    report["version"] = row["current_version"]
+    return report
+
+
+def check_text(store: Store, text: str, *, source_language: str = "en") -> dict:
+    """The same check for words not saved yet (an editor checking as one types): the
+    plain-language findings (English sources), the placeholders and protected terms
+    found, each with character offsets into `text`, and the text's SMS length."""
+    report = plain.check(text) if language(source_language).tag == "en" else {"findings": []}
     report["placeholders"] = [p.__dict__ for p in placeholders.find(text, _terms(store))]
     report["sms"] = sms.info(text)
-    report["version"] = row["current_version"]
     return report
 
 
@@ -414,6 +421,32 @@ def add_glossary_term(store: Store, actor: User, term: str, *, language_tag: str
         audit.record(conn, actor, "glossary.set", "glossary", term,
                      after={"term": term, "language": lang, "translation": translation})
     return {"term": term, "language": lang, "translation": translation, "note": note}
+
+
+def remove_glossary_term(store: Store, actor: User, term: str, *,
+                         language_tag: str | None = None) -> dict:
+    """Remove a do-not-translate term (no language) or one language's fixed translation.
+    The built-in terms (NHS, GP, medicine names) are part of cohear and cannot go."""
+    actor.require("comms.write")
+    term = (term or "").strip()
+    lang = language(language_tag).tag if language_tag else None
+    if lang is None and term in placeholders.DO_NOT_TRANSLATE:
+        raise Conflict(f"{term!r} is one of cohear's built-in protected terms",
+                       fix="built-in terms stay; give it a fixed translation per language "
+                           "instead")
+    with store.transaction() as conn:
+        row = conn.execute("SELECT * FROM glossary WHERE term = ? AND coalesce(language, '') "
+                           "= ?", (term, lang or "")).fetchone()
+        if row is None:
+            raise NotFound(f"the glossary has no entry {term!r}"
+                           + (f" in {lang}" if lang else " for every language"),
+                           fix="see the glossary's list")
+        conn.execute("DELETE FROM glossary WHERE id = ?", (row["id"],))
+        audit.record(conn, actor, "glossary.remove", "glossary", term,
+                     before={"term": term, "language": lang, "translation": row["translation"],
+                             "note": row["note"]})
+    return {"term": term, "language": lang, "translation": row["translation"],
+            "note": row["note"]}
 
 
 def list_glossary(store: Store) -> list[dict]:

@@ -131,6 +131,12 @@ def question_message(store, actor: Any, *, survey_title: str, name: str, text: s
     return int(message["id"])
 
 
+def edit_message_source(store, actor: Any, message_id: int, text: str) -> None:
+    """New words for a question's (or label's) message: a new version of it, after which
+    its translations of the old words are stale."""
+    _comms().edit_message(store, actor, message_id, source_text=text)
+
+
 def check_question_text(text: str, language: str) -> None:
     """Refuse a question's words as comms would refuse them as a message source (letters
     of another script), before anything is created."""

@@ -23,6 +23,7 @@ from cohear.errors import BadInput, Conflict, NotFound, TooLarge, Unprocessable
 from cohear.permissions import register
 from cohear.store import Store, utcnow
 from surveys import labels, links, redaction, values
+from surveys.questions import edit_question, move_question  # noqa: F401 - in their own module
 from surveys.safeguarding import keyword_hits
 from surveys.withdrawal import withdraw_consent  # noqa: F401 - withdrawal has its own module
 

@@ -192,6 +192,12 @@ class World:
         return rec.id
 
     # -- comms ----------------------------------------------------------------------
+    def fresh_glossary_term(self) -> str:
+        from comms import service as comms
+        term = self.name("Pharmacy First")
+        comms.add_glossary_term(self.store, self.comm, term)
+        return term
+
     def fresh_message(self, *, translated: bool = False, human: bool = False) -> int:
         from comms import service as comms
         message = comms.create_message(self.store, self.comm, title=self.name("Flu jab"),

@@ -159,7 +159,8 @@ def _links_exchange(w: World, _) -> Call:
 #                                                              admin comm coll  rev   res
 M = "/api/messages"
 EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
-    # the shell
+    # the shell; the front door says what the server is (no one's data), to anyone
+    ("GET", "/"): (public(), lambda w, u: get("/")),
     ("GET", "/healthz"): (public(), lambda w, u: get("/healthz")),
     ("GET", "/openapi.json"): (public(), lambda w, u: get("/openapi.json")),
     ("GET", "/docs"): (public(), lambda w, u: get("/docs")),
@@ -259,6 +260,8 @@ EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
     ("GET", M + "/glossary"): (roles(200, 200, 403, 200, 200), lambda w, u: get(M + "/glossary")),
     ("POST", M + "/glossary"): (roles(201, 201, 403, 403, 403), lambda w, u: post(
         M + "/glossary", json={"term": w.name("Pharmacy First")})),
+    ("DELETE", M + "/glossary"): (roles(200, 200, 403, 403, 403), lambda w, u: Call(
+        "DELETE", M + "/glossary", {"params": {"term": w.fresh_glossary_term()}})),
     ("GET", M + "/export.xlf"): (roles(200, 200, 403, 403, 403), lambda w, u: get(
         M + "/export.xlf", params={"ids": w.ids["message"], "language": "pa-Guru"})),
     ("GET", M + "/export.po"): (roles(200, 200, 403, 403, 403), lambda w, u: get(

@@ -53,7 +53,11 @@ def log(store, action: str) -> list[dict]:
 
 
 async def open_answer(pilot, answer_id: int) -> AnswerScreen:
-    """From the queue, move to the answer's row and press Enter."""
+    """From the queue, move to the answer's row and press Enter (a researcher, who starts
+    on agreement and exports, goes to the queue first)."""
+    if not isinstance(pilot.app.screen, QueueScreen):
+        await pilot.press("f5")
+        await pilot.pause()
     queue = pilot.app.screen
     assert isinstance(queue, QueueScreen)
     row = [r["id"] for r in queue.rows].index(answer_id)
@@ -978,7 +982,21 @@ SCREENS = {
     "translations": lambda ws: TranslationsScreen(),
     "agreement": lambda ws: __import__("tui.screens.agreement",
                                        fromlist=["AgreementScreen"]).AgreementScreen(),
+    "home": lambda ws: _screen("home", "HomeScreen"),
+    "messages": lambda ws: _screen("messages", "MessagesScreen"),
+    "coverage": lambda ws: _screen("coverage", "CoverageScreen"),
+    "compose": lambda ws: _screen("compose", "ComposeScreen", 1),
+    "translate": lambda ws: _screen("translate", "TranslateScreen", 1),
+    "compare": lambda ws: _screen("compare", "CompareScreen", 1, "ur"),
+    "glossary": lambda ws: _screen("glossary", "GlossaryScreen"),
+    "surveys": lambda ws: _screen("surveys", "SurveysScreen"),
+    "builder": lambda ws: _screen("builder", "SurveyBuilderScreen", ws["survey"]),
+    "field links": lambda ws: _screen("links", "FieldLinksScreen"),
 }
+
+
+def _screen(module: str, name: str, *args):
+    return getattr(__import__(f"tui.screens.{module}", fromlist=[name]), name)(*args)
 # tmux's prefix (Ctrl+B) and screen's (Ctrl+A) never reach an app inside them; Ctrl+H,
 # Ctrl+I, Ctrl+J, Ctrl+M and Ctrl+[ arrive as Backspace, Tab, Enter and Escape; Ctrl+Z
 # and Ctrl+\\ are job control in a shell; F10 and F11 are the terminal's own in many
@@ -1083,11 +1101,12 @@ async def test_the_palettes_screenshot_is_saved_in_the_data_directory(store, rev
     assert stat.S_IMODE(shot.parent.stat().st_mode) == 0o700
 
 
-async def test_a_communicator_starts_on_translations(store, review_workspace):
+async def test_a_communicator_starts_on_messages(store, review_workspace):
+    from tui.screens.messages import MessagesScreen
     app = CohearApp(store, review_workspace["users"]["communicator"])
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert isinstance(app.screen, TranslationsScreen)
+        assert isinstance(app.screen, MessagesScreen)
 
 
 # -- listening ---------------------------------------------------------------------------------

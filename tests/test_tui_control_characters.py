@@ -104,6 +104,9 @@ async def test_every_screen_draws_stored_control_characters_as_replacement_chara
     ws = planted
     app = CohearApp(store, people["admin"][0])
     async with app.run_test(size=SIZE) as pilot:
+        await look(pilot, "the admin's home")
+        await pilot.press("f5")                         # an admin opens on Home
+        await pilot.pause()
         text = await look(pilot, "the queue")
         assert "PWNED-TITLE" in text and "\ufffd" in text   # shown, made harmless
         queue = app.screen

@@ -4,6 +4,8 @@ runs on screen. Update them on purpose with `pytest --snapshot-update`."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from rich.cells import cell_len
 from textual.widgets import DataTable, Select
@@ -255,3 +257,121 @@ async def test_bengali_gurmukhi_and_gujarati_keep_every_border_in_its_column(
             assert len(border_columns) == 1, (lang, border_columns)
             await pilot.press("escape")
             await pilot.pause()
+
+
+# -- the workspace: messages, compose, side by side, the coverage map, the survey builder ----
+
+URDU_SENTENCES = [
+    ("Book your flu jab at the GP.", "جی پی پر اپنا فلو کا ٹیکہ بک کریں۔",
+     "Book your flu vaccine at the GP.", 71.4, True),
+    ("It is free for children and people over 65.",
+     "یہ بچوں اور 65 سال سے زیادہ عمر کے لوگوں کے لیے مفت ہے۔",
+     "It is free for children and people older than 65 years.", 68.2, False),
+    ("Bring your red book.", "اپنی سرخ کتاب ساتھ لائیں۔", "Bring your red book with you.",
+     83.0, False),
+]
+
+
+@pytest.fixture
+def workspace_desk(store, people, copy_packs):
+    """Messages as a communicator's desk holds them: an SMS machine-translated into Urdu
+    (its words and back-translations as the engine writes them for a real pack), Bengali
+    and Polish, one reviewed, one stale, one with a human translator asked; a survey."""
+    from comms import service as comms
+    comm, reviewer = people["communicator"][0], people["reviewer"][0]
+    source = " ".join(s for s, *_ in URDU_SENTENCES)
+    flu = comms.create_message(store, comm, title="Flu jab for families", channel="sms",
+                               audience="parents", tags=["flu", "winter"],
+                               source_text=source)["id"]
+    comms.translate_messages(store, comm, [flu], ["bn", "pl"])
+    comms.approve_translation(store, reviewer, flu, "pl")
+    message = comms._message_row(store, flu)
+    segs = [{"source": s, "target": t, "back": b, "similarity": c, "sep": " ", "reused": r}
+            for s, t, b, c, r in URDU_SENTENCES]
+    segs[-1]["sep"] = ""
+    with store.transaction() as conn:
+        comms._write_translation(conn, comm, None, {
+            "message_id": flu, "language": "ur", "status": "machine",
+            "source_version": message["current_version"], "origin": "machine",
+            "engine": "argos:translate-en_ur-1.9", "text": " ".join(t for _, t, *_ in
+                                                                     URDU_SENTENCES),
+            "back_translation": " ".join(b for *_, b, _c, _r in URDU_SENTENCES),
+            "similarity": 73.1, "segments_json": json.dumps(segs, ensure_ascii=False)},
+            reason="machine translation (argos)")
+    bus = comms.create_message(store, comm, title="Clinic bus times", channel="letter",
+                               audience="older people", source_text="The clinic bus runs "
+                               "on Tuesdays and Thursdays. Call 0121 496 0123 to book a seat.")
+    comms.translate_messages(store, comm, [bus["id"]], ["ur", "bn"])
+    comms.edit_message(store, comm, bus["id"], source_text="The clinic bus runs on Tuesdays. "
+                       "Call 0121 496 0123 to book a seat.")
+    comms.request_human(store, comm, bus["id"], ["pa-Guru", "so"])
+    comms.create_message(store, comm, title="Pharmacy First", channel="poster",
+                         source_text="Ask your pharmacist first for a sore throat.")
+    return {"flu": flu, "bus": bus["id"]}
+
+
+def test_messages(snap_compare, store, people, workspace_desk):
+    app, before = snap_app(store, people["communicator"][0])
+    assert snap_compare(app, terminal_size=(120, 40), run_before=before)
+
+
+def test_compose_with_findings(snap_compare, store, people, workspace_desk):
+    from comms import service as comms
+    from tui.screens.compose import ComposeScreen
+    message = comms.create_message(
+        store, people["communicator"][0], title="Blood pressure checks", channel="sms",
+        source_text="Prior to your appointment, hypertension checks will be administered "
+                    "by the GP. Call NHS 111 or 0121 496 0123 if you are unwell.")
+    app, before = snap_app(store, people["communicator"][0],
+                           lambda: ComposeScreen(message["id"]))
+    assert snap_compare(app, terminal_size=(120, 40), run_before=before)
+
+
+@pytest.mark.parametrize("reorder", [False, True], ids=["as-stored", "f2-reordered"])
+def test_side_by_side_in_urdu(snap_compare, store, people, workspace_desk, reorder):
+    from tui.screens.compare import CompareScreen
+    app, before = snap_app(store, people["reviewer"][0],
+                           lambda: CompareScreen(workspace_desk["flu"], "ur"),
+                           reorder_rtl=reorder)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=before)
+
+
+def test_coverage_map(snap_compare, store, people, workspace_desk):
+    from tui.screens.coverage import CoverageScreen
+    app = CohearApp(store, people["communicator"][0])
+
+    async def open_map(pilot) -> None:
+        await settle(pilot)
+        screen = CoverageScreen()
+        await app.push_screen(screen)
+        for _ in range(400):                        # the counts come from a worker thread
+            await pilot.pause(0.05)
+            if screen.totals is not None:
+                break
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=open_map)
+
+
+def test_survey_builder(snap_compare, store, review_workspace):
+    from tui.screens.builder import SurveyBuilderScreen
+    ws = review_workspace
+    comm = ws["users"]["communicator"]
+    survey = surveys.create_survey(
+        store, comm, title="Winter vaccines", purpose="What stops families getting vaccines",
+        base_language="en", target_languages=["ur", "bn", "pl"], questions=[
+            {"kind": "consent", "name": "consent", "text": "Do you agree to take part?",
+             "texts": {"ur": "کیا آپ حصہ لینے پر راضی ہیں؟"}},
+            {"kind": "single_choice", "name": "heard", "text": "Where did you hear about it?",
+             "options": {"choices": [{"value": "gp", "label": "My GP"},
+                                     {"value": "mosque", "label": "Mosque or temple"}]}},
+            {"kind": "scale", "name": "trust", "text": "How much do you trust the vaccine?",
+             "options": {"min": 1, "max": 5, "labels": {"1": "Not at all", "5": "Completely"}}},
+            {"kind": "integer", "name": "age", "text": "How old are you?",
+             "options": {"min": 16, "max": 120}},
+        ])
+    surveys.approve_question_text(store, ws["users"]["reviewer"],
+                                  survey["questions"][0]["id"], "ur")
+    surveys.open_language(store, comm, survey["id"], "ur", accept_english=True)
+    app, before = snap_app(store, comm, lambda: SurveyBuilderScreen(survey["id"]))
+    assert snap_compare(app, terminal_size=(120, 40), run_before=before)

@@ -1,14 +1,16 @@
 """Small questions the app asks: discard unsaved edits?, a short note (why a safeguarding
-concern is raised, how it was handled), and a few lines of words (an answer's English).
+concern is raised, how it was handled), a few lines of words (an answer's English), yes or
+no before something that cannot be taken back silently, a file path, and a text to read.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -134,6 +136,152 @@ class WriteWords(ModalScreen[str | None]):
             problem.display = True
             return
         self.dismiss(text)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class Confirm(ModalScreen[bool]):
+    """A yes-or-no question about something that cannot be taken back silently (a new
+    version that makes translations stale, removing a term); the default answer is no."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "no", "Cancel"),
+                                             Binding("y", "yes", "Yes")]
+
+    def __init__(self, title: str, body: str, *, yes: str = "Yes", no: str = "Cancel"):
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.yes_label = yes
+        self.no_label = no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="wide"):
+            yield Label(self.title_text, id="dialog-title")
+            yield Static(self.body, id="dialog-body")
+            with Horizontal(id="dialog-buttons"):
+                yield Button(self.no_label, id="no", variant="primary")
+                yield Button(f"{self.yes_label} (y)", id="yes", variant="warning")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+
+class AskPath(ModalScreen[str | None]):
+    """A file path, typed: one to read (`must_exist`) or one to write (its folder must
+    exist). The dialog stays open and says why when the path will not do."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, *, value: str = "", hint: str = "",
+                 must_exist: bool = False):
+        super().__init__()
+        self.title_text = title
+        self.value = value
+        self.hint = hint
+        self.must_exist = must_exist
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="wide"):
+            yield Label(self.title_text, id="dialog-title")
+            if self.hint:
+                yield Static(self.hint, id="dialog-hint")
+            yield Input(value=self.value, placeholder="a file path", id="path")
+            yield Static("", id="dialog-problem")
+            yield Static("Enter to go on, Escape to cancel.")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#dialog-problem", Static).display = False
+        self.query_one("#path", Input).focus()
+
+    def problem(self, path: Path) -> str | None:
+        if self.must_exist:
+            if not path.exists():
+                return f"there is no file {path}"
+            if not path.is_file():
+                return f"{path} is a folder, not a file"
+            return None
+        if path.is_dir():
+            return f"{path} is a folder: add a file name"
+        if not path.parent.is_dir():
+            return f"there is no folder {path.parent}"
+        return None
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        given = event.value.strip()
+        problem = "a path is needed" if not given else self.problem(Path(given).expanduser())
+        if problem:
+            shown = self.query_one("#dialog-problem", Static)
+            shown.update(problem)
+            shown.display = True
+            return
+        self.dismiss(str(Path(given).expanduser()))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ShowText(ModalScreen[None]):
+    """Something to read and then close: an import report, a link shown once."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close"),
+                                             Binding("enter", "close", "Close")]
+
+    def __init__(self, title: str, body, *, hint: str = ""):
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="dialog", classes="wide report"):
+            yield Label(self.title_text, id="dialog-title")
+            if self.hint:
+                yield Static(self.hint, id="dialog-hint")
+            yield Static(self.body, id="dialog-body")
+            yield Static("Enter or Escape to close.")
+        yield KeyFooter()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class Choose(ModalScreen[str | None]):
+    """One of a few things, by the arrows and Enter (a question's label to translate)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, choices: list[tuple[str, str]]):
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import OptionList
+        from textual.widgets.option_list import Option
+        with Vertical(id="dialog", classes="wide"):
+            yield Label(self.title_text, id="dialog-title")
+            yield OptionList(*[Option(label, id=key) for label, key in self.choices],
+                             id="choices")
+            yield Static("Enter chooses, Escape cancels.")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#choices").focus()
+
+    def on_option_list_option_selected(self, event) -> None:
+        self.dismiss(event.option.id)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
