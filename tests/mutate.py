@@ -134,14 +134,15 @@ def read_equivalents() -> dict[tuple[str, str, str], str]:
     return listed
 
 
-def run_area(name: str, area: dict, jobs: int) -> tuple[int, int]:
-    """Run mutmut over one area from a fresh copy; (mutmut's exit status, seconds)."""
+def run_area(name: str, area: dict, jobs: int, only: list[str] | None = None) -> tuple[int, int]:
+    """Run mutmut over one area (or only the mutants named) from a fresh copy; (mutmut's exit
+    status, seconds)."""
     work = REPORT / "work" / name
     print(f"== {name}: copying the repository to {work.relative_to(ROOT)}", flush=True)
     copy_repository(work)
     with open(work / "pyproject.toml", "a", encoding="utf-8") as f:
         f.write(mutmut_settings(area))
-    globs = [mutant_glob(spec)[1] for spec in area["functions"]]
+    globs = only or [mutant_glob(spec)[1] for spec in area["functions"]]
     started = time.monotonic()
     log = REPORT / f"{name}.log"
     print(f"== {name}: mutmut run (progress in {log.relative_to(ROOT)})", flush=True)
@@ -153,8 +154,9 @@ def run_area(name: str, area: dict, jobs: int) -> tuple[int, int]:
     return code, round(time.monotonic() - started)
 
 
-def collect_area(name: str, area: dict, code: int, seconds: int) -> dict:
-    """Each mutant of an area's last run: module, function, the mutation as text, status."""
+def collect_area(name: str, area: dict, code: int, seconds: int, kept: dict[str, str] | None = None) -> dict:
+    """Each mutant of an area's last run: module, function, the mutation as text, status
+    (`kept`: statuses from an earlier run for the mutants this run did not check)."""
     work = REPORT / "work" / name
     log = REPORT / f"{name}.log"
     listing = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=work,
@@ -164,7 +166,7 @@ def collect_area(name: str, area: dict, code: int, seconds: int) -> dict:
     for line in listing.splitlines():
         mutant, sep, status = line.strip().rpartition(": ")
         if sep and any(fnmatch.fnmatchcase(mutant, g) for g in globs):
-            statuses[mutant] = status
+            statuses[mutant] = status if status != "not checked" else (kept or {}).get(mutant, status)
     if code != 0 or not statuses:
         print(f"mutmut ended with {code}; see {log.relative_to(ROOT)}", file=sys.stderr)
     modules = sorted({mutant_glob(spec)[0] for spec in area["functions"]}, key=len, reverse=True)
@@ -209,8 +211,8 @@ def summarise(results: list[dict]) -> int:
                 counts["not run"] += 1
     lines = ["# Mutation testing: the promise-carrying parts", "",
              "Written by `python3 dev.py mutate`; areas, functions and tests in `tests/mutation.toml`.", "",
-             "| area | seconds | mutmut exit |", "| --- | ---: | ---: |"]
-    lines += [f"| {r['area']} | {r['seconds']} | {r['exit']} |" for r in results]
+             "| area | mutants run | seconds | mutmut exit |", "| --- | --- | ---: | ---: |"]
+    lines += [f"| {r['area']} | {r.get('run', 'all')} | {r['seconds']} | {r['exit']} |" for r in results]
     lines += ["", "| module | killed | survived | equivalent | not run | total |",
               "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for module, c in sorted(rows.items()):
@@ -236,6 +238,10 @@ def main() -> int:
     parser.add_argument("areas", nargs="*", metavar="AREA", help=f"some of: {', '.join(areas)} (default: all)")
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("COHEAR_MUTATE_JOBS", "2")),
                         help="mutants run at once (default 2, or COHEAR_MUTATE_JOBS)")
+    parser.add_argument("--survivors", action="store_true",
+                        help="run again only the mutants that survived the area's last run (after "
+                             "adding tests; the code they mutate must be unchanged), keeping the "
+                             "other results")
     parser.add_argument("--report-only", action="store_true",
                         help="run nothing: read the areas' last mutmut results again (after editing "
                              "the equivalents, say) and rewrite SUMMARY.md")
@@ -251,9 +257,19 @@ def main() -> int:
                 continue
             before = json.loads(last.read_text("utf-8")) if last.exists() else {}
             code, seconds = before.get("exit", 0), before.get("seconds", 0)
+            result = collect_area(name, areas[name], code, seconds,
+                                  {m["name"]: m["status"] for m in before.get("mutants", [])})
+            result["run"] = before.get("run", "all")
+        elif args.survivors and last.exists():
+            before = json.loads(last.read_text("utf-8"))
+            again = [m["name"] for m in before["mutants"] if m["status"] in SURVIVED]
+            kept = {m["name"]: m["status"] for m in before["mutants"]}
+            code, seconds = run_area(name, areas[name], args.jobs, again) if again else (0, 0)
+            result = collect_area(name, areas[name], code, seconds, kept)
+            result["run"] = "the last run's survivors"
         else:
             code, seconds = run_area(name, areas[name], args.jobs)
-        result = collect_area(name, areas[name], code, seconds)
+            result = collect_area(name, areas[name], code, seconds)
         last.write_text(json.dumps(result, indent=1, ensure_ascii=False), "utf-8")
     results = [json.loads((REPORT / f"{n}.json").read_text("utf-8")) for n in areas if (REPORT / f"{n}.json").exists()]
     unexplained = summarise(results)
