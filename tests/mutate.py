@@ -120,6 +120,28 @@ def function_name(mangled: str) -> str:
     return name.removeprefix("x_")
 
 
+_PY_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_SQL_WORD = re.compile(r"\b(SELECT|UPDATE|INSERT|DELETE|WHERE|FROM|SET|AND|VALUES|CASE|WHEN|JOIN|NULL|"
+                       r"RETURNING|ORDER BY|GROUP BY|LIMIT|IS NULL|IN \(|coalesce\(|\w+ = \?)")
+SQL_CASE = ("only the letter case of SQL changed, outside its quoted values: SQLite's keywords and "
+            "names are case-insensitive")
+
+
+def sql_case_only(mutation: str) -> bool:
+    """The rule tests/mutation-equivalents.md states once rather than per mutant: a mutation
+    that changes only the case of an SQL text (mutmut's case mutator), every '...' value in
+    it unchanged, is equivalent."""
+    before, _, after = mutation.partition("` → `")
+    before, after = before.removeprefix("`"), re.sub(r"` \(#\d+\)$", "", after).removesuffix("`")
+    if before == after or before.lower() != after.lower():
+        return False
+    if _PY_STRING.sub('""', before) != _PY_STRING.sub('""', after):
+        return False  # something outside a string literal changed
+    changed = [(a, b) for a, b in zip(_PY_STRING.findall(before), _PY_STRING.findall(after)) if a != b]
+    return bool(changed) and all(_SQL_WORD.search(a) and re.findall(r"'[^']*'", a) == re.findall(r"'[^']*'", b)
+                                 for a, b in changed)
+
+
 def read_equivalents() -> dict[tuple[str, str, str], str]:
     """(module, function, mutation) -> why it changes nothing a promise covers."""
     listed = {}
@@ -204,6 +226,9 @@ def summarise(results: list[dict]) -> int:
             elif m["status"] in SURVIVED and key in equivalents:
                 counts["equivalent"] += 1
                 used.add(key)
+            elif m["status"] in SURVIVED and sql_case_only(m["mutation"]):
+                counts["equivalent"] += 1
+                counts["sql case"] += 1
             elif m["status"] in SURVIVED:
                 counts["survived"] += 1
                 survivors.append(m)
@@ -218,6 +243,9 @@ def summarise(results: list[dict]) -> int:
     for module, c in sorted(rows.items()):
         lines.append(f"| {module} | {c['killed']} | {c['survived']} | {c['equivalent']} | {c['not run']} "
                      f"| {c['total']} |")
+    lines += ["", "Equivalent includes, per module, the mutants that change only the case of SQL "
+              f"({SQL_CASE}): " + ", ".join(f"{m} {c['sql case']}" for m, c in sorted(rows.items())
+                                            if c["sql case"]) + "."]
     lines += ["", f"## Survivors ({len(survivors)})", "",
               "Kill each with a test that states a promise, or, if it changes nothing a promise covers, "
               "add its row (with the reason) to tests/mutation-equivalents.md.", "",

@@ -147,7 +147,7 @@ def test_a_worker_that_lost_its_job_cannot_end_it_either(queue):
 
 
 def test_a_sweep_takes_back_only_jobs_whose_lease_ran_out(queue):
-    lost = queue.enqueue("test.slow_note", {}, max_attempts=2)
+    lost = queue.enqueue("test.slow_note", {"steps": 1, "step_seconds": 0}, max_attempts=2)
     last = queue.enqueue("test.slow_note", {}, max_attempts=1)
     alive = queue.enqueue("test.slow_note", {})
     waiting = queue.enqueue("test.slow_note", {})
@@ -169,30 +169,35 @@ def test_a_sweep_takes_back_only_jobs_whose_lease_ran_out(queue):
     assert runs(queue, alive) == [(1, f"w{alive}", None, 0)]
     # The job taken back runs again as a new attempt, and completes.
     assert queue.run_job(lost, "w9") == "done" and row(queue, lost)["attempts"] == 2
+    assert runs(queue, lost)[-1] == (2, "w9", "done", 1)
 
 
-def test_the_heartbeat_renews_the_lease_of_the_holder_only(queue):
-    import threading
+class Beats:
+    """Stands in for the worker's stop event: records how long the heartbeat waits between
+    renewals and lets it beat `n` times, at once, before it is told to stop."""
+
+    def __init__(self, n: int):
+        self.n, self.waits = n, []
+
+    def wait(self, timeout=None) -> bool:
+        self.waits.append(timeout)
+        return len(self.waits) > self.n
+
+
+def test_the_heartbeat_renews_the_lease_of_the_holder_before_it_runs_out(queue):
     job_id = queue.enqueue("test.slow_note", {})
     ctx = queue.claim(job_id, "w1")
     with queue.store.transaction() as conn:
         conn.execute("UPDATE jobs SET lease_expires_at = 0 WHERE id = ?", (job_id,))
-    stop = threading.Event()
-    beat = threading.Thread(target=queue._heartbeat, args=(ctx, stop), daemon=True)
-    beat.start()
-    deadline = time.time() + 30
-    while row(queue, job_id)["lease_expires_at"] < time.time() and time.time() < deadline:
-        time.sleep(0.05)
-    stop.set()
-    beat.join()
-    assert row(queue, job_id)["lease_expires_at"] > time.time() - 1  # renewed ahead of now
+    lease = queue.settings.job_lease_seconds
+    before = time.time()
+    beats = Beats(3)
+    queue._heartbeat(ctx, beats)
+    # Renewed: a full lease from the renewal, and it waited less than a lease between beats.
+    assert row(queue, job_id)["lease_expires_at"] >= before + lease
+    assert len(beats.waits) == 4 and all(0 < w < lease for w in beats.waits), beats.waits
     # A heartbeat for a job this worker no longer holds renews nothing.
     with queue.store.transaction() as conn:
         conn.execute("UPDATE jobs SET owner = 'w2', lease_expires_at = 0 WHERE id = ?", (job_id,))
-    stop = threading.Event()
-    beat = threading.Thread(target=queue._heartbeat, args=(ctx, stop), daemon=True)
-    beat.start()
-    time.sleep(1.0)  # three beats at a 1 s lease
-    stop.set()
-    beat.join()
+    queue._heartbeat(ctx, Beats(3))
     assert row(queue, job_id)["lease_expires_at"] == 0
