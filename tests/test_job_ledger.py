@@ -42,12 +42,16 @@ def runs(queue, job_id: int) -> list[tuple]:
 
 
 def test_a_claim_takes_only_a_queued_job_with_a_lease_and_records_the_attempt(queue):
-    job_id = queue.enqueue("test.slow_note", {})
+    from cohear.auth import create_user
+    starter, _ = create_user(queue.store, "starter", "collector")
+    job_id = queue.enqueue("test.slow_note", {"n": "ü"}, actor=starter)
     before = time.time()
     ctx = queue.claim(job_id, "w1")
     r = row(queue, job_id)
     assert (r["status"], r["owner"], r["attempts"]) == ("running", "w1", 1)
     assert ctx.attempt == 1 and ctx.owner == "w1" and ctx.kind == "test.slow_note"
+    # The handler knows who started the job (own-only reads and exports act for them).
+    assert ctx.created_by == starter.id and ctx.payload == {"n": "ü"}
     # The lease runs out job_lease_seconds (1 s here) after the claim, not before it.
     assert before + 1.0 <= r["lease_expires_at"] <= time.time() + 1.0
     assert r["started_at"] is not None
@@ -153,11 +157,14 @@ def test_a_sweep_takes_back_only_jobs_whose_lease_ran_out(queue):
     waiting = queue.enqueue("test.slow_note", {})
     for job_id in (lost, last, alive):
         queue.claim(job_id, f"w{job_id}")
+    queue.huey.flush()  # the messages enqueue sent: a sweep must send its own
     with queue.store.transaction() as conn:
         conn.execute("UPDATE jobs SET lease_expires_at = ? WHERE id IN (?, ?)", (time.time() - 1, lost, last))
         conn.execute("UPDATE jobs SET lease_expires_at = ? WHERE id = ?", (time.time() + 60, alive))
     swept = queue.sweep()
     assert swept == {"requeued": [lost], "failed": [last], "queued": 2}
+    # A message for each queued job, so a worker picks them up without waiting for another sweep.
+    assert sorted(task.args[0] for task in queue.huey.pending()) == [lost, waiting]
     r = row(queue, lost)
     assert (r["status"], r["owner"], r["lease_expires_at"], r["finished_at"]) == ("queued", None, None, None)
     r = row(queue, last)
