@@ -94,3 +94,19 @@ def test_a_voice_answer_is_never_taken_for_a_typed_one(store, survey, session): 
     assert not voice["duplicate"] and voice["version"] == 2 and voice["transcription"] != "not needed"
     assert versions(store, first["id"]) == 2
     assert surveys.get_answer(store, collector, first["id"])["recording_id"] is not None
+
+
+def test_an_answer_sent_again_under_a_new_key_after_finishing_is_found_not_refused(store, survey,
+                                                                                    session):  # noqa: F811
+    """The phone may lose the reply and send an answer again under a new key after the leader
+    finished: the same answer is found (duplicate), a different one is refused (409)."""
+    from cohear.errors import Conflict
+    collector, session_id = session
+    barriers = question(survey, "barriers")
+    first = resend(store, collector, session_id, barriers, "first-key-0001", text="The bus is late")
+    service.finish_session(store, collector, session_id)
+    again = resend(store, collector, session_id, barriers, "second-key-0002", text="The bus is late")
+    assert again["duplicate"] and again["answer_id"] == first["answer_id"] and again["version"] == 1
+    with pytest.raises(Conflict):
+        resend(store, collector, session_id, barriers, "third-key-0003", text="Something else")
+    assert versions(store, first["answer_id"]) == 1
