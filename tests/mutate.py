@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -185,8 +186,14 @@ def run_area(name: str, area: dict, jobs: int, only: list[str] | None = None) ->
     # mutmut runs the tests in work/mutants, so a test's `python -m cohear` (started there) runs
     # the mutants too.
     with open(log, "w", encoding="utf-8") as out:
-        code = subprocess.call([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *globs],
-                               cwd=work, stdout=out, stderr=subprocess.STDOUT)
+        # Its own process group, so stopping this run (Ctrl+C, a kill) stops mutmut's workers too.
+        run = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *globs],
+                               cwd=work, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            code = run.wait()
+        except BaseException:
+            os.killpg(run.pid, signal.SIGTERM)
+            raise
     return code, round(time.monotonic() - started)
 
 
@@ -320,4 +327,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill stops mutmut too
     sys.exit(main())
