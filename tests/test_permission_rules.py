@@ -96,3 +96,23 @@ def test_any_case_of_the_scheme_signs_in(store, people):
         assert authenticate(store, bearer(request(f"{scheme} {token}"))).id == user.id
     with pytest.raises(Unauthorized):
         authenticate(store, bearer(request(f"Basic {token}")))
+
+
+def test_own_only_may_limit_every_role_allowed_and_an_unknown_action_is_refused(tables):
+    permissions.register({"test.own": {"collector"}}, own_only={"test.own": {"collector"}})
+    assert permissions.limited_to_own("collector", "test.own")
+    with pytest.raises(ValueError, match="not allowed it at all"):
+        permissions.register({}, own_only={"test.never_registered": {"collector"}})
+
+
+@pytest.mark.parametrize("given", ["prefix", "whole token"])
+def test_a_token_is_revoked_by_its_prefix_or_by_the_whole_token(store, people, given):
+    """`cohear users revoke PREFIX` takes the prefix `cohear users tokens` lists, or the whole
+    token as it was handed out (say, one found pasted somewhere)."""
+    from cohear.auth import revoke_token
+    _, token = people["reviewer"]
+    _, other = people["researcher"]
+    revoke_token(store, token.split("_")[1] if given == "prefix" else token)
+    with pytest.raises(Unauthorized, match="revoked"):
+        authenticate(store, token)
+    assert authenticate(store, other).role == "researcher"
