@@ -95,9 +95,10 @@ def function_sources(mutated_file: Path) -> dict[str, list[str]]:
     found = {}
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "__mutmut_" in node.name:
-            # From the line after the def (which carries the mangled name) to the end.
-            body = textwrap.dedent("\n".join(lines[node.body[0].lineno - 1:node.end_lineno]))
-            found[node.name] = body.splitlines()
+            # The whole def, parameters included (mutmut mutates defaults too), with the
+            # mangled name that differs between the original and each mutant taken out.
+            body = textwrap.dedent("\n".join(lines[node.lineno - 1:node.end_lineno]))
+            found[node.name] = re.sub(r"\bx\w*?__mutmut_\w+", "f", body, count=1).splitlines()
     return found
 
 
@@ -145,11 +146,11 @@ def sql_case_only(mutation: str) -> bool:
 
 ROW_KEY_CASE = ("only the letter case of a key into a database row changed: cohear's rows are "
                 "sqlite3.Row, whose keys are case-insensitive")
-_ROW_KEY = re.compile(r"""\brow\[(["'])(\w+)\1\]""")
+_ROW_KEY = re.compile(r"""\b(?:row|r)\[(["'])(\w+)\1\]""")
 
 
 def row_key_case_only(mutation: str) -> bool:
-    """The second rule: `row["id"]` to `row["ID"]` (rows come from sqlite3 as sqlite3.Row)."""
+    """The second rule: `row["id"]` to `row["ID"]` (cohear names a sqlite3.Row `row` or `r`)."""
     before, _, after = mutation.partition("` → `")
     before, after = before.removeprefix("`"), re.sub(r"` \(#\d+\)$", "", after).removesuffix("`")
     if before == after or before.lower() != after.lower():
