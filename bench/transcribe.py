@@ -140,6 +140,71 @@ def cohear(model, recordings: list[np.ndarray]) -> list[str]:
     return [r.text for r in transcribe_many(model, recordings, Options())]
 
 
+def compare(model, recordings: list[tuple[str, bytes, str]], group: int = 8,
+            memory=None) -> dict:
+    """Time both paths over `recordings` in groups (baseline then cohear on each group, so
+    both meet the same load), then each path's word error rate and peak memory.
+    `memory`: a GPU memory probe (bench/gpu_check.py) with `start()` and `stop() -> MiB`."""
+    decoded = [audio.decode(io.BytesIO(data), filename="r.wav") for _, data, _ in recordings]
+    # Warm both paths once (model pages, VAD session, CUDA kernels) so neither pays the
+    # first call.
+    baseline(model, decoded[0].samples[: RATE * 3])
+    cohear(model, [decoded[0].samples[: RATE * 3]])
+    seconds = {"baseline": 0.0, "cohear": 0.0}
+    texts: dict[str, list[str]] = {"baseline": [], "cohear": []}
+    gpu_peak: dict[str, float] = {}
+    for first in range(0, len(decoded), group):
+        samples = [d.samples for d in decoded[first:first + group]]
+        for name, run in (("baseline", lambda g=samples: [baseline(model, s) for s in g]),
+                          ("cohear", lambda g=samples: cohear(model, g))):
+            if memory:
+                memory.start()
+            start = time.perf_counter()
+            texts[name] += run()
+            seconds[name] += time.perf_counter() - start
+            if memory:
+                gpu_peak[name] = max(gpu_peak.get(name, 0.0), memory.stop())
+    references = [reference for _, _, reference in recordings]
+    errors = {name: corpus_word_error_rate(references, texts[name]) for name in texts}
+    # Peak Python-side allocations of one call on the longest recording, per path.
+    longest = max(decoded, key=lambda d: d.duration).samples
+    peaks = {}
+    for name, run in (("baseline", lambda: baseline(model, longest)),
+                      ("cohear", lambda: cohear(model, [longest]))):
+        tracemalloc.start()
+        run()
+        peaks[name] = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    return {"recordings": recordings, "texts": texts, "seconds": seconds, "wer": errors,
+            "python_peak_mb": peaks, "gpu_peak_mib": gpu_peak or None,
+            "audio_seconds": sum(d.duration for d in decoded),
+            "durations": [d.duration for d in decoded]}
+
+
+def print_table(result: dict, *, per_file: bool = True) -> None:
+    """The comparison as bench/transcribe.py and bench/gpu_check.py both print it."""
+    if per_file:
+        for i, (label, _, reference) in enumerate(result["recordings"]):
+            line = f"  {label:<44}"
+            for name in result["texts"]:
+                line += (f"  {name} WER "
+                         f"{word_error_rate(reference, result['texts'][name][i]):.2f}")
+            print(line)
+        print()
+    total = result["audio_seconds"]
+    for name, wer in result["wer"].items():
+        gpu = (f"   peak GPU memory {result['gpu_peak_mib'][name]:.0f} MiB"
+               if result["gpu_peak_mib"] else "")
+        print(f"{name:<9} {total / result['seconds'][name]:6.2f} audio s per wall s   "
+              f"WER {wer:.3f}   peak Python allocations "
+              f"{result['python_peak_mb'][name]:.1f} MB{gpu}")
+    seconds = result["seconds"]
+    print(f"speed-up  {seconds['baseline'] / seconds['cohear']:.2f}x  "
+          f"(baseline {seconds['baseline']:.1f} s, cohear {seconds['cohear']:.1f} s)")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of the whole run: {rss:.0f} MB")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, help="a CTranslate2 Whisper model folder")
@@ -156,56 +221,11 @@ def main() -> int:
         print(f"model {model_dir.name if isinstance(model_dir, Path) else model_dir} on "
               f"{model.device}/{model.compute_type}")
         recordings = build_set(args.files)
-        decoded = [audio.decode(io.BytesIO(data), filename="r.wav") for _, data, _ in recordings]
-        total_audio = sum(d.duration for d in decoded)
-        print(f"{len(recordings)} recordings, {total_audio:.0f} s of audio "
-              f"({min(d.duration for d in decoded):.1f}-{max(d.duration for d in decoded):.1f} s)")
-
-        # Warm both paths once (model pages, VAD session) so neither pays the first call.
-        baseline(model, decoded[0].samples[: RATE * 3])
-        cohear(model, [decoded[0].samples[: RATE * 3]])
-
-        # Groups of recordings, baseline then cohear on each group in turn, so both
-        # meet the same load on a shared machine. cohear batches within a group.
-        seconds = {"baseline": 0.0, "cohear": 0.0}
-        texts: dict[str, list[str]] = {"baseline": [], "cohear": []}
-        for first in range(0, len(decoded), args.group):
-            group = [d.samples for d in decoded[first:first + args.group]]
-            start = time.perf_counter()
-            texts["baseline"] += [baseline(model, samples) for samples in group]
-            seconds["baseline"] += time.perf_counter() - start
-            start = time.perf_counter()
-            texts["cohear"] += cohear(model, group)
-            seconds["cohear"] += time.perf_counter() - start
-
-        references = [reference for _, _, reference in recordings]
-        for i, (label, _, reference) in enumerate(recordings):
-            line = f"  {label:<44}"
-            for name in texts:
-                line += f"  {name} WER {word_error_rate(reference, texts[name][i]):.2f}"
-            print(line)
-        # WER of the whole set (jiwer): all errors over all reference words.
-        errors = {name: corpus_word_error_rate(references, texts[name]) for name in texts}
-
-        # Peak Python-side allocations of one call on the longest recording, per path.
-        longest = max(decoded, key=lambda d: d.duration).samples
-        peaks = {}
-        for name, run in (("baseline", lambda: baseline(model, longest)),
-                          ("cohear", lambda: cohear(model, [longest]))):
-            tracemalloc.start()
-            run()
-            peaks[name] = tracemalloc.get_traced_memory()[1] / 1e6
-            tracemalloc.stop()
-
-        print()
-        for name, wer in errors.items():
-            print(f"{name:<9} {total_audio / seconds[name]:6.2f} audio s per wall s   "
-                  f"WER {wer:.3f}   "
-                  f"peak Python allocations {peaks[name]:.1f} MB")
-        print(f"speed-up  {seconds['baseline'] / seconds['cohear']:.2f}x  "
-              f"(baseline {seconds['baseline']:.1f} s, cohear {seconds['cohear']:.1f} s)")
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"peak resident memory of the whole run: {rss:.0f} MB")
+        result = compare(model, recordings, args.group)
+        durations = result["durations"]
+        print(f"{len(recordings)} recordings, {result['audio_seconds']:.0f} s of audio "
+              f"({min(durations):.1f}-{max(durations):.1f} s)")
+        print_table(result)
     return 0
 
 

@@ -33,7 +33,7 @@ router = APIRouter(prefix="/api", tags=["shell"], responses=SIGNED_IN)
 
 class NewUser(BaseModel):
     name: Text = Field(min_length=1, max_length=limits.USER_NAME_CHARS)
-    role: Literal["admin", "communicator", "collector", "reviewer", "researcher"]
+    role: Literal["admin", "communicator", "collector", "reviewer", "researcher", "worker"]
 
 
 @router.get("/me", response_model=Me)

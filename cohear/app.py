@@ -308,7 +308,9 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
 
     _offline_docs(app)
     from cohear.api import router as shell_router
+    from cohear.worker_api import router as worker_router
     app.include_router(shell_router)
+    app.include_router(worker_router)
     for module_name in DOMAIN_ROUTERS:
         module = importlib.import_module(module_name)
         app.include_router(module.router)
@@ -395,10 +397,12 @@ def health(store: Store, jobs: JobQueue) -> dict:
         listed = {m["name"]: m for m in models.list_models(store)}
         m = listed.get(wanted)
         out["whisper"] = {"ok": bool(m and m["verified"] and m["present"]), "model": wanted,
-                          "verified": bool(m and m["verified"]),
-                          "device": store.settings.whisper_device}
+                          "verified": bool(m and m["verified"])} | whisper_device(store)
         if not out["whisper"]["ok"]:
             out["whisper"]["fix"] = "run `cohear models install`"
+        elif out["whisper"]["fallback_reason"]:
+            out["whisper"]["fix"] = ("the GPU is not used: see the fallback reason, and "
+                                     "`cohear doctor` for what is missing")
     except Exception as exc:  # noqa: BLE001
         out["whisper"] = {"ok": False, "error": logs.summary(exc)}
     try:
@@ -408,4 +412,20 @@ def health(store: Store, jobs: JobQueue) -> dict:
         out["language_packs"] = {"ok": True, "installed": []}
     if not all(part.get("ok") for key, part in out.items() if isinstance(part, dict)):
         out["status"] = "degraded"
+    # A GPU machine transcribing on its CPU still works, but far slower than planned.
+    if out.get("whisper", {}).get("fallback_reason"):
+        out["status"] = "degraded"
     return out
+
+
+def whisper_device(store: Store) -> dict:
+    """Where this process transcribes: the setting, and once the model has loaded (with
+    the first transcription) the device it proved, its compute type and, when `auto`
+    fell back to the CPU, why. Before that, `device` is null."""
+    from cohear import cuda
+    choice = cuda.current_choice()
+    if choice.get("model") != store.settings.whisper_model:
+        choice = {}
+    return {"requested": store.settings.whisper_device, "device": choice.get("device"),
+            "compute_type": choice.get("compute_type"),
+            "fallback_reason": choice.get("fallback_reason")}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -112,16 +113,72 @@ def serve(host: str | None = typer.Option(None, help="Bind address (default 127.
 
 
 @app.command()
-def worker(threads: int = typer.Option(1, min=1, max=64, help="Worker threads.")):
-    """Run a job worker (transcription, translation, exports) until stopped."""
+def worker(threads: int = typer.Option(1, min=1, max=64, help="Worker threads (same data "
+                                       "directory only)."),
+           server: str | None = typer.Option(None, "--server", envvar="COHEAR_WORKER_SERVER",
+                                             help="Work for the cohear server at this URL, "
+                                             "from another machine (no shared disk)."),
+           token: str | None = typer.Option(None, "--token", envvar="COHEAR_WORKER_TOKEN",
+                                            help="A worker token for --server (better in the "
+                                            "COHEAR_WORKER_TOKEN environment variable).")):
+    """Run a job worker until stopped: on the server's data directory (transcription,
+    translation, exports), or with --server and --token on another machine
+    (transcription, with this machine's models and GPU; jobs from the server's Redis)."""
     from cohear import logs, temporaries
+    logs.configure("INFO")  # categories and references, never an exception's message
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per lease renewal is noise
+    if server or token:
+        if not (server and token):
+            raise CohearError("a worker on another machine needs both --server and --token",
+                              fix="an admin makes a worker token with `cohear users add NAME "
+                                  "--role worker`")
+        from cohear.remote_worker import RemoteWorker
+        remote = RemoteWorker(open_store(), server, token)
+        err_console.print(f"cohear worker {remote.instance} for {server}")
+        remote.run_until_stopped()
+        return
     from cohear.jobs import JobQueue, Worker
     store = open_store()
-    logs.configure("INFO")
     temporaries.clean(store)  # what a worker that died here left half-written
     queue = JobQueue(store)
     err_console.print(f"cohear worker with {threads} thread(s), backend {store.settings.job_backend}")
     Worker(queue, threads).run_until_stopped()
+
+
+@app.command()
+def workers(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")):
+    """List the workers on other machines: device, models, heartbeat, current job,
+    throughput (audio seconds per second busy)."""
+    from cohear.auth import SYSTEM
+    from cohear.workers import list_workers
+    rows = list_workers(open_store(), SYSTEM)
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        r["models"] = ", ".join(r["models"])
+        r["heartbeat"] = f"{r['heartbeat_seconds_ago']:.0f} s ago"
+    print_table(rows, ["instance", "user", "state", "device", "compute_type", "models", "version",
+                       "heartbeat", "current_job_id", "jobs_done", "audio_seconds_per_second"])
+
+
+@app.command()
+def doctor(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+           prove: bool = typer.Option(True, "--prove/--no-prove",
+                                      help="Load the Whisper model on its device to prove it.")):
+    """What this machine can do: the device CTranslate2 sees and its compute types, the
+    CUDA libraries and where they came from, the Whisper model, the job backend; with
+    the fix for each problem. Exits 1 when something is wrong."""
+    from cohear.doctor import diagnose, lines
+    logging.basicConfig(level=logging.ERROR)
+    report = diagnose(open_store(), prove=prove)
+    if as_json:
+        print_json(report)
+    else:
+        for line in lines(report):
+            console.print(line, highlight=False, markup=False)
+    if not report["ok"]:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -195,7 +252,8 @@ def db_check(repair: bool = typer.Option(False, help="Remove orphan blob files o
 # -- users ---------------------------------------------------------------------------
 @users_app.command("add")
 def users_add(name: str, role: str = typer.Option(..., help="admin, communicator, collector, "
-                                                   "reviewer or researcher"),
+                                                   "reviewer, researcher, or worker (a "
+                                                   "transcription worker on another machine)"),
               ttl_days: int | None = typer.Option(None, help="Token lifetime in days.")):
     """Add a person with a role and print their API token (shown once)."""
     from cohear.auth import create_user

@@ -12,6 +12,12 @@
 
 Handlers are plain functions registered with `@handler("kind")`; they receive a
 `JobContext` for the store, the payload, progress reports and cancellation.
+
+A kind registered with `route()` goes to a queue of its own per model it asks for
+(`cohear.transcribe.base`), so only a worker that has the model takes it: this
+server's workers take the queues of the models installed here (unless
+`transcribe_locally` is off), workers on other machines those of theirs
+(cohear/workers.py, cohear/remote_worker.py).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from huey import RedisHuey, SqliteHuey
@@ -37,6 +44,7 @@ from cohear.store import Store, utcnow
 log = logging.getLogger("cohear.jobs")
 
 Handler = Callable[["JobContext"], dict | None]
+QUEUES_EVERY_SECONDS = 60.0   # how often a worker looks again at which queues it serves
 HANDLERS: dict[str, Handler] = {}
 _BUILTIN_MODULES = ("cohear.maintenance", "speech.jobs", "comms.jobs", "surveys.jobs")
 
@@ -52,6 +60,53 @@ def periodic(name: str, every_seconds: float) -> Callable:
         PERIODIC[name] = (every_seconds, fn)
         return fn
     return register
+
+
+DEFAULT_QUEUE = "cohear"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a kind's jobs queue: `queue(payload)` names the queue of the model the job
+    asks for; `local(store)` the queues this data directory's own workers take."""
+
+    queue: Callable[[dict], str]
+    local: Callable[[Store], list[str]]
+
+
+ROUTES: dict[str, Route] = {}
+
+
+def route(kind: str, queue: Callable[[dict], str], local: Callable[[Store], list[str]]) -> None:
+    """Send `kind`'s jobs to the queue `queue(payload)` names instead of the default one."""
+    ROUTES[kind] = Route(queue, local)
+
+
+@dataclass(frozen=True)
+class RemoteKind:
+    """How one job kind runs on a worker elsewhere.
+
+    Server side: `model(payload)` the model the job asks for; `brief(store, payload)` what
+    the worker is told (ids and settings, never anyone's words); `input(store, payload)`
+    the one file it may fetch (path, media type); `check(result)` the posted result,
+    checked and bounded (raise BadInput); `store(ctx, result, worker)` writes it and
+    completes the job in one transaction (the same function a local worker ends with).
+    Worker side: `compute(job)` turns the fetched input into the result."""
+
+    model: Callable[[dict], str | None]
+    brief: Callable[[Store, dict], dict]
+    input: Callable[[Store, dict], tuple[Path, str]]
+    check: Callable[[Any], dict]
+    store: Callable[[JobContext, dict, str], dict]
+    compute: Callable[[Any], dict]
+
+
+REMOTE: dict[str, RemoteKind] = {}
+
+
+def remote(kind: str, spec: RemoteKind) -> None:
+    """Let `kind`'s jobs run on workers on other machines (cohear/workers.py)."""
+    REMOTE[kind] = spec
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -118,11 +173,11 @@ class JobContext:
         self.completed = True
 
 
-def make_huey(settings: Settings):
+def make_huey(settings: Settings, name: str = DEFAULT_QUEUE):
     if settings.job_backend == "redis":
-        return RedisHuey("cohear", url=settings.redis_url, results=False)
+        return RedisHuey(name, url=settings.redis_url, results=False)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    huey = SqliteHuey("cohear", filename=str(settings.queue_path), results=False)
+    huey = SqliteHuey(name, filename=str(settings.queue_path), results=False)
     for suffix in ("", "-wal", "-shm"):   # job payloads name people's recordings: owner only
         path = settings.queue_path.with_name(settings.queue_path.name + suffix)
         if path.exists():
@@ -134,9 +189,39 @@ class JobQueue:
     def __init__(self, store: Store):
         self.store = store
         self.settings = store.settings
-        self.huey = make_huey(self.settings)
-        self._task = self.huey.task(name="cohear.run_job")(self._run_from_huey)
+        self._hueys: dict[str, Any] = {}
+        self._tasks: dict[str, Any] = {}
+        self._hueys_lock = threading.Lock()
+        self.huey = self.queue(DEFAULT_QUEUE)
         self._worker: Worker | None = None
+
+    def queue(self, name: str):
+        """The huey queue called `name` (one per routed model; made on first use)."""
+        with self._hueys_lock:
+            if name not in self._hueys:
+                huey = make_huey(self.settings, name)
+                self._tasks[name] = huey.task(name="cohear.run_job")(self._run_from_huey)
+                self._hueys[name] = huey
+            return self._hueys[name]
+
+    def queue_for(self, kind: str, payload: dict) -> str:
+        routed = ROUTES.get(kind)
+        return routed.queue(payload) if routed else DEFAULT_QUEUE
+
+    def local_queues(self) -> list[str]:
+        """The queues this data directory's workers take: the default one, and the
+        routed queues of what is installed here. A routing that cannot say what is
+        installed (a broken model folder) is logged by category and left out until the
+        next look, so the worker still takes every other job."""
+        load_handlers(self.settings)
+        names = [DEFAULT_QUEUE]
+        for kind, routed in ROUTES.items():
+            try:
+                names += [n for n in routed.local(self.store) if n not in names]
+            except Exception as exc:  # noqa: BLE001 - the other queues are still served
+                log.error("could not list the %s queues of this machine: %s\n%s", kind,
+                          logs.category(exc), logs.frames(exc))
+        return names
 
     # -- producing ---------------------------------------------------------------
     def enqueue(self, kind: str, payload: dict, *, actor: Any = None, conn=None,
@@ -161,7 +246,13 @@ class JobQueue:
         return job_id
 
     def wake(self, job_id: int) -> None:
-        self.huey.enqueue(self._task.s(job_id))
+        """Put a message for the job on its queue (the queue of the model it asks for)."""
+        row = self.store.one("SELECT kind, payload_json FROM jobs WHERE id = ?", (job_id,))
+        name = self.queue_for(row["kind"], json.loads(row["payload_json"])) if row else DEFAULT_QUEUE
+        self.send(name, job_id)
+
+    def send(self, name: str, job_id: int) -> None:
+        self.queue(name).enqueue(self._tasks[name].s(job_id))
 
     # -- reading -----------------------------------------------------------------
     def get(self, job_id: int) -> dict:
@@ -252,13 +343,47 @@ class JobQueue:
             reason = f"{logs.summary(exc)}; reference {ref}"
             log.error("job %s (%s) attempt %s failed: %s, reference %s\n%s", job_id, ctx.kind,
                       ctx.attempt, logs.category(exc), ref, logs.frames(exc))
-            retry = not permanent and ctx.attempt < self._max_attempts(job_id)
-            self._end(ctx, "queued" if retry else "failed", reason)
-            if retry:
-                self.wake(job_id)
-            return "retry" if retry else "failed"
+            return self.fail(ctx, reason, permanent=permanent)
         finally:
             stop.set()
+
+    def fail(self, ctx: JobContext, reason: str, *, permanent: bool) -> str:
+        """End a failed attempt: queued again while attempts are left (unless the failure
+        is permanent), else failed. Returns "retry" or "failed"."""
+        retry = not permanent and ctx.attempt < self._max_attempts(ctx.job_id)
+        self._end(ctx, "queued" if retry else "failed", reason)
+        if retry:
+            self.wake(ctx.job_id)
+        return "retry" if retry else "failed"
+
+    def context(self, job_id: int, owner: str) -> JobContext | None:
+        """The running job held by `owner`, as its handler would see it; None when the job
+        is not running under that owner (its lease ended and it went to another)."""
+        row = self.store.one("SELECT * FROM jobs WHERE id = ? AND status = 'running' AND owner = ?",
+                             (job_id, owner))
+        if row is None:
+            return None
+        return JobContext(self.store, job_id, row["kind"], json.loads(row["payload_json"]),
+                          row["attempts"], owner, row["created_by"])
+
+    def renew(self, job_id: int, owner: str, progress: float | None = None) -> dict | None:
+        """Extend `owner`'s lease (and record progress); None when the lease is gone.
+        Says whether someone asked to cancel the job."""
+        with self.store.transaction() as conn:
+            row = conn.execute(
+                "UPDATE jobs SET lease_expires_at = ?, progress = coalesce(?, progress) "
+                "WHERE id = ? AND owner = ? AND status = 'running' RETURNING cancel_requested",
+                (time.time() + self.settings.job_lease_seconds,
+                 None if progress is None else max(0.0, min(1.0, progress)), job_id,
+                 owner)).fetchone()
+        if row is None:
+            return None
+        return {"lease_seconds": self.settings.job_lease_seconds,
+                "cancel_requested": bool(row["cancel_requested"])}
+
+    def cancelled(self, ctx: JobContext) -> None:
+        """End an attempt its worker stopped because the job was cancelled."""
+        self._end(ctx, "cancelled", "cancelled on request")
 
     def _max_attempts(self, job_id: int) -> int:
         return self.store.one("SELECT max_attempts FROM jobs WHERE id = ?", (job_id,))[0]
@@ -314,9 +439,21 @@ class JobQueue:
                                  (utcnow(), f"worker stopped mid-job {row['attempts']} times; "
                                   "giving up", row["id"]))
                     failed.append(row["id"])
-            queued = [r[0] for r in conn.execute("SELECT id FROM jobs WHERE status = 'queued'")]
-        for job_id in queued:
-            self.wake(job_id)
+            queued = conn.execute("SELECT id, kind, payload_json FROM jobs "
+                                  "WHERE status = 'queued'").fetchall()
+        # A job taken back gets a message now. Other queued rows get one again only when
+        # their queue holds no message at all (theirs were lost): re-sending every queued
+        # row at every sweep would grow a long queue without end, and each duplicate costs
+        # a worker on another machine a request.
+        by_queue: dict[str, list[int]] = {}
+        for row in queued:
+            by_queue.setdefault(self.queue_for(row["kind"], json.loads(row["payload_json"])),
+                                []).append(row["id"])
+        for name, ids in by_queue.items():
+            empty = self.queue(name).pending_count() == 0
+            for job_id in ids:
+                if empty or job_id in requeued:
+                    self.send(name, job_id)
         return {"requeued": requeued, "failed": failed, "queued": len(queued)}
 
     # -- workers -----------------------------------------------------------------
@@ -367,9 +504,19 @@ class Worker:
             t.start()
             self._threads.append(t)
 
+    def _next(self, hueys: list):
+        """The next message from any of this worker's queues, taking them in turn."""
+        for _ in range(len(hueys)):
+            hueys.append(hueys.pop(0))
+            task = hueys[-1].dequeue()
+            if task is not None:
+                return task
+        return None
+
     def _loop(self, sweeper: bool) -> None:
         queue = self.queue
-        next_sweep = 0.0
+        hueys: list = []
+        next_sweep = next_queues = 0.0
         next_periodic = {name: 0.0 for name in PERIODIC} if sweeper else {}
         try:
             while not self._stop.is_set():
@@ -386,7 +533,12 @@ class Worker:
                             except Exception as exc:  # noqa: BLE001 - housekeeping goes on
                                 log.error("periodic task %s failed: %s\n%s", name,
                                           logs.category(exc), logs.frames(exc))
-                    task = queue.huey.dequeue()
+                    if time.time() >= next_queues:
+                        # Looked at again now and then: a model installed after start-up
+                        # is served without a restart.
+                        hueys = [queue.queue(name) for name in queue.local_queues()]
+                        next_queues = time.time() + QUEUES_EVERY_SECONDS
+                    task = self._next(hueys)
                     if task is None:
                         self._stop.wait(self.poll)
                         continue

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-ROLES = ("admin", "communicator", "collector", "reviewer", "researcher")
+# People's roles, and `worker`: the role of a transcription worker on another machine,
+# whose tokens may only run the jobs leased to them (see cohear/workers.py).
+PEOPLE = ("admin", "communicator", "collector", "reviewer", "researcher")
+ROLES = PEOPLE + ("worker",)
 
-ALL = frozenset(ROLES)
+ALL = frozenset(PEOPLE)  # every person; never a worker
 STAFF = frozenset({"admin", "communicator", "reviewer", "researcher"})
 
 # action -> roles allowed. Domains add their own actions with `register`.
@@ -26,6 +29,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "jobs.cancel": frozenset({"admin"}),
     "system.check": frozenset({"admin"}),
     "models.read": STAFF,
+    # A worker's whole world: the jobs leased to it (claim, its audio, renew, complete, fail).
+    "worker.run": frozenset({"worker"}),
+    "workers.read": frozenset({"admin"}),
 }
 
 # action -> roles that may do it only to what they hold (created, run or uploaded).

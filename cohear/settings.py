@@ -37,6 +37,9 @@ class Settings:
     redis_url: str = ""
     embedded_worker: bool = True
     worker_threads: int = 1
+    # False: this server's workers leave transcription to workers on other machines
+    # (`cohear worker --server URL`), and run everything else.
+    transcribe_locally: bool = True
     job_lease_seconds: float = 30.0
     job_max_attempts: int = 3
     # Import paths of extra modules that register job handlers (plug-ins).

@@ -36,7 +36,7 @@ PackReader = Annotated[User, Depends(allow("packs.read"))]
 PackManager = Annotated[User, Depends(allow("packs.manage"))]
 
 
-@router.get("/api/languages", response_model=list[LanguageOut])
+@router.get("/api/languages", response_model=list[LanguageOut], responses=problems(400))
 def list_languages(store: StoreDep, _: Reader,
                    also: Annotated[list[Annotated[str, Query(max_length=35)]] | None,
                                    Query(max_length=50, description="other BCP-47 tags to "

@@ -300,7 +300,9 @@ def queue_transcription(store: Store, recording_id: int, actor: User,
     if hint:
         whisper_language(hint)
     queue = jobs or JobQueue(store)
-    payload = {"recording_id": rec.id, "language": hint, "word_timestamps": word_timestamps}
+    # The job asks for the configured model: only a worker that has it takes the job.
+    payload = {"recording_id": rec.id, "language": hint, "word_timestamps": word_timestamps,
+               "model": store.settings.whisper_model}
     with store.transaction() as conn:
         # Looked for under the write lock: two requests for the same recording at the
         # same moment (the same bytes uploaded twice) make one job, not two.

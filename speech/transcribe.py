@@ -12,6 +12,7 @@ confidence is the mean over its kept segments, weighted by their duration.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -22,7 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from cohear import cuda
 from cohear.errors import ModelError
+
+log = logging.getLogger("cohear.speech")
 
 SAMPLE_RATE = 16_000
 FRAMES_PER_SECOND = 100  # Whisper's mel frames (10 ms): the unit of a segment's `seek`
@@ -37,14 +41,12 @@ CONFIDENT_DETECTION = 0.8
 
 
 def pick_device(requested: str = "auto", compute_type: str = "auto") -> tuple[str, str]:
-    """CUDA with float16 where a GPU is present, else CPU with int8; settings may force."""
-    import ctranslate2
+    """The device and compute type a setting asks for, before any proof: CUDA with
+    float16 where CTranslate2 counts a GPU, else the CPU with int8; settings may force.
+    `load_model` proves CUDA works before trusting this choice."""
     device = requested
     if device == "auto":
-        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-    if device == "cuda" and ctranslate2.get_cuda_device_count() == 0:
-        raise ModelError("whisper_device is 'cuda' but CTranslate2 finds no CUDA GPU",
-                         fix="set COHEAR_WHISPER_DEVICE=auto or cpu, or install the NVIDIA driver")
+        device = "cuda" if cuda.device_count() > 0 else "cpu"
     if compute_type == "auto":
         compute_type = "float16" if device == "cuda" else "int8"
     return device, compute_type
@@ -60,9 +62,16 @@ class LoadedModel:
     compute_type: str
     whisper: object  # faster_whisper.WhisperModel
     batched: object  # faster_whisper.BatchedInferencePipeline
+    requested: str = "auto"  # the whisper_device setting it was loaded for
+    # Why `auto` is on the CPU although a GPU was there to use (None when it is not).
+    fallback_reason: str | None = None
 
     def describe(self) -> dict:
         return {"model": self.name, "device": self.device, "compute_type": self.compute_type}
+
+    def device_state(self) -> dict:
+        return {"model": self.name, "requested": self.requested, "device": self.device,
+                "compute_type": self.compute_type, "fallback_reason": self.fallback_reason}
 
 
 _CACHE: dict[tuple, LoadedModel] = {}
@@ -71,31 +80,87 @@ _CACHE_LOCK = threading.Lock()
 
 def load_model(path: str | Path, *, name: str = "", device: str = "auto",
                compute_type: str = "auto", cpu_threads: int = 0) -> LoadedModel:
-    """The model at `path`, loaded once per process and kept warm (keyed by path, device,
-    compute type and threads)."""
-    from faster_whisper import BatchedInferencePipeline, WhisperModel
-    device, compute_type = pick_device(device, compute_type)
+    """The model at `path`, loaded once per process and kept warm (keyed by path, the
+    device and compute type settings, and threads).
+
+    CUDA is proven before it is trusted: the model is loaded there and encodes a second
+    of silence. With `device="auto"`, a missing driver or library puts the model on the
+    CPU with int8 instead, logged once with the reason (`fallback_reason`); with
+    `device="cuda"` the same failure is a ModelError carrying the reason and the fix.
+    """
+    cuda.load()  # before faster-whisper imports CTranslate2 and CUDA is first touched
     key = (str(path), device, compute_type, cpu_threads)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            try:
-                whisper = WhisperModel(str(path), device=device, compute_type=compute_type,
-                                       cpu_threads=cpu_threads, local_files_only=True)
-            except (RuntimeError, ValueError, OSError) as exc:
-                raise ModelError(f"the Whisper model at {path} could not be loaded on {device} "
-                                 f"({exc})", fix="check `cohear models verify NAME`, or set "
-                                 "COHEAR_WHISPER_DEVICE=cpu") from None
-            _CACHE[key] = LoadedModel(name or Path(path).name, str(path), device, compute_type,
-                                      whisper, BatchedInferencePipeline(model=whisper))
-        return _CACHE[key]
+            _CACHE[key] = _load_proven(path, name or Path(path).name, device, compute_type,
+                                       cpu_threads)
+        loaded = _CACHE[key]
+        cuda.remember(loaded.device_state())  # what /healthz and workers report
+        return loaded
 
 
-def model_for(store) -> LoadedModel:
-    """The configured model (`whisper_model`), verified, on the configured device."""
+def _load_proven(path, name: str, requested: str, compute_type: str,
+                 cpu_threads: int) -> LoadedModel:
+    if requested == "cpu":
+        return _load(path, name, "cpu", "int8" if compute_type == "auto" else compute_type,
+                     cpu_threads, requested)
+    if cuda.device_count() == 0:
+        reason = cuda.no_device_reason()
+        fix = "install the NVIDIA driver (`nvidia-smi` must list the GPU)"
+        if requested == "cuda":
+            raise ModelError(f"whisper_device is 'cuda' but {reason}",
+                             fix=f"{fix}, or set COHEAR_WHISPER_DEVICE=auto or cpu")
+        # With no sign of a GPU at all, the CPU is the plan, not a fallback.
+        fallback = reason if cuda.gpu_expected() else None
+        if fallback:
+            log.warning("whisper_device=auto: using the CPU with int8 because %s. Fix: %s",
+                        reason, fix)
+        return _load(path, name, "cpu", "int8", cpu_threads, requested, fallback)
+    cuda_type = "float16" if compute_type == "auto" else compute_type
+    try:
+        loaded = _load(path, name, "cuda", cuda_type, cpu_threads, requested, prove=True)
+    except (RuntimeError, ValueError, OSError, ModelError) as exc:
+        reason, fix = cuda.explain(exc.detail if isinstance(exc, ModelError) else exc)
+        if requested == "cuda":
+            raise ModelError(f"the Whisper model {name!r} cannot run on CUDA: {reason}",
+                             fix=f"{fix}; or set COHEAR_WHISPER_DEVICE=auto to fall back to "
+                                 "the CPU") from None
+        log.warning("whisper_device=auto: CUDA failed (%s); using the CPU with int8. Fix: %s",
+                    reason, fix)
+        return _load(path, name, "cpu", "int8", cpu_threads, requested, reason)
+    return loaded
+
+
+def _load(path, name: str, device: str, compute_type: str, cpu_threads: int, requested: str,
+          fallback_reason: str | None = None, *, prove: bool = False) -> LoadedModel:
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+    try:
+        whisper = WhisperModel(str(path), device=device, compute_type=compute_type,
+                               cpu_threads=cpu_threads, local_files_only=True)
+    except (RuntimeError, ValueError, OSError) as exc:
+        if prove:
+            raise
+        raise ModelError(f"the Whisper model at {path} could not be loaded on {device} "
+                         f"({exc})", fix="check `cohear models verify NAME`, or set "
+                         "COHEAR_WHISPER_DEVICE=cpu") from None
+    if prove:
+        # CTranslate2 opens cuBLAS only when a model first computes: encode a second of
+        # silence so a missing library fails here, not in the first real job.
+        from faster_whisper.audio import pad_or_trim
+        features = pad_or_trim(whisper.feature_extractor(np.zeros(SAMPLE_RATE, np.float32))[..., :-1])
+        whisper.encode(features[np.newaxis])
+    return LoadedModel(name, str(path), device, compute_type, whisper,
+                       BatchedInferencePipeline(model=whisper), requested, fallback_reason)
+
+
+def model_for(store, name: str | None = None) -> LoadedModel:
+    """The model `name` (default: the configured `whisper_model`), verified, on the
+    configured device."""
     from cohear.models import resolve
     s = store.settings
-    path = resolve(store, s.whisper_model)
-    return load_model(path, name=s.whisper_model, device=s.whisper_device,
+    name = name or s.whisper_model
+    path = resolve(store, name)
+    return load_model(path, name=name, device=s.whisper_device,
                       compute_type=s.whisper_compute_type, cpu_threads=s.cpu_threads)
 
 
@@ -456,3 +521,39 @@ def read_wav(data: bytes) -> np.ndarray:
             raise ValueError("not a 16 kHz mono 16-bit WAV")
         frames = wav.readframes(wav.getnframes())
     return np.frombuffer(frames, dtype=np.int16).astype(np.float32) / 32768.0
+
+
+# -- a transcription as data (what a worker on another machine posts back) --------------
+def to_wire(result: Transcription) -> dict:
+    """What Whisper decoded, as plain JSON: the language it heard and each segment's words
+    and scores, without cohear's verdicts (the side that stores it judges them again)."""
+    lang = result.language
+    return {"language": {"detected": lang.detected, "probability": lang.probability,
+                         "used": lang.used},
+            "duration": result.duration,
+            "segments": [{"start": s.start, "end": s.end, "text": s.text,
+                          "avg_logprob": s.avg_logprob, "no_speech_prob": s.no_speech_prob,
+                          "words": s.words, "tokens": list(s.tokens), "seek": s.seek,
+                          "temperature": s.temperature} for s in result.segments]}
+
+
+def from_wire(data: dict, hint: str | None) -> Transcription:
+    """A Transcription from `to_wire`'s data, judged here: the language decided against
+    `hint` (the job's own) by the rule in `check_hint`, every segment put through the
+    quality guards, confidence and needs_review computed, exactly as when it was decoded."""
+    lang = data["language"]
+    if lang.get("detected"):
+        finding = _decide(hint, lang["detected"], float(lang.get("probability") or 0.0))
+    else:
+        finding = LanguageFinding(hint, None, None, hint or lang.get("used"))
+    segments: list[Segment] = []
+    for raw in data["segments"]:
+        segment = _judge_one(len(segments), float(raw["start"]), float(raw["end"]),
+                             str(raw["text"]).strip(), float(raw["avg_logprob"]),
+                             float(raw["no_speech_prob"]), segments)
+        segment.words = raw.get("words")
+        segment.tokens = list(raw.get("tokens") or [])
+        segment.seek = int(raw.get("seek") or 0)
+        segment.temperature = float(raw.get("temperature") or 0.0)
+        segments.append(segment)
+    return Transcription(finding, segments, float(data.get("duration") or 0.0))

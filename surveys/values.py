@@ -24,8 +24,9 @@ FORMATS = {
     "date": "a date written YYYY-MM-DD, e.g. 2026-03-01",
     "time": "a 24-hour time written HH:MM, e.g. 14:30",
 }
-# The same formats as HTML input types, for the field page: <input type="number" step="1">,
-# <input type="number" step="any" inputmode="decimal">, <input type="date">, <input type="time">.
+# The format the field page asks for: numbers in a text box with inputmode numeric or
+# decimal (type=number changes on a scroll and reads commas by the phone's locale), dates
+# and times in <input type="date"> and <input type="time">, whose values are these forms.
 INPUT_FORMATS = {"integer": "integer", "decimal": "decimal", "date": "YYYY-MM-DD",
                  "time": "HH:MM"}
 MAX_DIGITS = 30  # a number with more digits than this is not an answer anyone gave
@@ -136,12 +137,13 @@ def check_answer(kind: str, options: dict, raw: object, name: str,
                  today: dt.date | None = None) -> str:
     """The canonical value of an answer to a number, date or time question, or a 422
     naming the question, the format and the range (never the answer itself: it is the
-    respondent's words)."""
+    respondent's words), with the code `answer-format` or `answer-out-of-range` so the
+    field page can say which in the leader's language."""
     try:
         value = parse(kind, raw)
     except ValueError:
         raise Unprocessable(f"the answer to question {name!r} is not {FORMATS[kind]}",
-                            fix=f"answer with {FORMATS[kind]}") from None
+                            fix=f"answer with {FORMATS[kind]}", code="answer-format") from None
     low, high = (_bound(kind, options.get(k), k, today) for k in ("min", "max"))
     if kind == "decimal":
         low = Decimal(str(low)) if low is not None else None
@@ -149,7 +151,8 @@ def check_answer(kind: str, options: dict, raw: object, name: str,
     if (low is not None and value < low) or (high is not None and value > high):
         raise Unprocessable(f"the answer to question {name!r} is outside its range",
                             fix="answer with " + describe_range(kind, {
-                                k: options.get(k) for k in ("min", "max")}))
+                                k: options.get(k) for k in ("min", "max")}),
+                            code="answer-out-of-range")
     return canonical(kind, value)
 
 

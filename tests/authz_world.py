@@ -74,6 +74,41 @@ class World:
         user, token = create_user(self.store, self.name("leaver"), "reviewer")
         return token.split("_")[1]
 
+    # -- a transcription worker on another machine ---------------------------------
+    WORKER_INSTANCE = "matrix-worker-1"
+    # Its jobs ask for a model this server's own worker does not serve, so none is
+    # taken from under it while the matrix runs.
+    WORKER_MODEL = "matrix-model"
+
+    def worker_headers(self) -> dict:
+        from cohear import workers
+        return {workers.INSTANCE_HEADER: self.WORKER_INSTANCE,
+                workers.PROTOCOL_HEADER: str(workers.PROTOCOL)}
+
+    def fresh_worker_job(self, *, leased: bool = False) -> int:
+        """A queued transcription for the worker's model (leased to it when `leased`)."""
+        from cohear import workers
+        from speech import service
+        rec = service.ingest(self.store, io.BytesIO(tone(self.n())), filename="a.wav",
+                             content_type="audio/wav", uploaded_by=self.collector)
+        with self.store.transaction() as conn:
+            job_id = self.jobs.enqueue(service.TRANSCRIBE_JOB, {
+                "recording_id": rec.id, "language": None, "word_timestamps": False,
+                "model": self.WORKER_MODEL}, conn=conn)
+        self.jobs.wake(job_id)
+        worker = self.users["worker"]
+        workers.heartbeat(self.store, worker, self.WORKER_INSTANCE,
+                          {"models": ["base", self.WORKER_MODEL], "version": "matrix"})
+        if leased:
+            workers.claim(self.jobs, worker, self.WORKER_INSTANCE, job_id)
+        return job_id
+
+    def worker_result(self) -> dict:
+        return {"language": {"detected": "en", "probability": 0.9, "used": "en"},
+                "segments": [{"start": 0.0, "end": 1.0, "text": "a tone", "avg_logprob": -0.3,
+                              "no_speech_prob": 0.1}],
+                "english": {"source": "a tone"}, "engine": {"model": self.WORKER_MODEL}}
+
     # -- surveys --------------------------------------------------------------------
     def fresh_survey(self, *, open_en: bool = False) -> dict:
         from surveys import service

@@ -22,7 +22,7 @@ from cohear.store import Store, utcnow
 # prerequisite fails instead of skipping (tests/prerequisites.py).
 pytest_plugins = ("tests.selection", "tests.prerequisites")
 
-ROLES = ("admin", "communicator", "collector", "reviewer", "researcher")
+ROLES = ("admin", "communicator", "collector", "reviewer", "researcher", "worker")
 REPO = Path(__file__).resolve().parent.parent
 DEMO_DATA = REPO / "cohear" / "demo_data"
 

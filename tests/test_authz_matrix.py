@@ -27,7 +27,8 @@ from starlette.routing import Mount, Route
 from tests.authz_world import PLANTED, WORDS, World, tone
 
 ROLES = ("admin", "communicator", "collector", "reviewer", "researcher")
-IDENTITIES = ROLES + ("collector2", "anonymous", "expired", "revoked")
+# `worker`: a transcription machine's token, refused everywhere but /api/worker/...
+IDENTITIES = ROLES + ("worker", "collector2", "anonymous", "expired", "revoked")
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,15 @@ class Expect:
 
 
 def roles(admin: int, communicator: int, collector: int, reviewer: int, researcher: int, *,
-          other: int | None = None, anonymous: int = 401, invalid: int | None = None) -> Expect:
+          other: int | None = None, anonymous: int = 401, invalid: int | None = None,
+          worker: int = 403) -> Expect:
     """A signed-in route. `other`: another collector than the one who holds the object
     (the collector's own status when not given); no token gets `anonymous`, an expired or
-    revoked one `invalid` (`anonymous` when not given: LibreTranslate tells them apart)."""
+    revoked one `invalid` (`anonymous` when not given: LibreTranslate tells them apart);
+    a worker's token `worker` (403: it may call no route of people's)."""
     invalid = anonymous if invalid is None else invalid
     return Expect({"admin": admin, "communicator": communicator, "collector": collector,
-                   "reviewer": reviewer, "researcher": researcher,
+                   "reviewer": reviewer, "researcher": researcher, "worker": worker,
                    "collector2": collector if other is None else other,
                    "anonymous": anonymous, "expired": invalid, "revoked": invalid})
 
@@ -178,6 +181,35 @@ EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
                                             lambda w, u: post("/api/jobs/integrity-check")),
     ("GET", "/api/audit"): (roles(200, 403, 403, 403, 403), lambda w, u: get("/api/audit")),
     ("GET", "/api/models"): (roles(200, 200, 403, 200, 200), lambda w, u: get("/api/models")),
+    ("GET", "/api/workers"): (roles(200, 403, 403, 403, 403), lambda w, u: get("/api/workers")),
+
+    # a transcription worker on another machine: only the jobs leased to it
+    ("POST", "/api/worker/heartbeat"): (roles(403, 403, 403, 403, 403, worker=200),
+                                        lambda w, u: post("/api/worker/heartbeat",
+                                                          headers=w.worker_headers(),
+                                                          json={"models": ["base"]})),
+    ("POST", "/api/worker/jobs/{job_id}/claim"): (
+        roles(403, 403, 403, 403, 403, worker=200),
+        lambda w, u: post(f"/api/worker/jobs/{w.fresh_worker_job()}/claim",
+                          headers=w.worker_headers())),
+    ("GET", "/api/worker/jobs/{job_id}/input"): (
+        roles(403, 403, 403, 403, 403, worker=200),
+        lambda w, u: get(f"/api/worker/jobs/{w.fresh_worker_job(leased=True)}/input",
+                         headers=w.worker_headers())),
+    ("POST", "/api/worker/jobs/{job_id}/lease"): (
+        roles(403, 403, 403, 403, 403, worker=200),
+        lambda w, u: post(f"/api/worker/jobs/{w.fresh_worker_job(leased=True)}/lease",
+                          headers=w.worker_headers(), json={"progress": 0.5})),
+    ("POST", "/api/worker/jobs/{job_id}/result"): (
+        roles(403, 403, 403, 403, 403, worker=200),
+        lambda w, u: post(f"/api/worker/jobs/{w.fresh_worker_job(leased=True)}/result",
+                          headers=w.worker_headers(), json={"attempt": 1,
+                                                            "result": w.worker_result()})),
+    ("POST", "/api/worker/jobs/{job_id}/fail"): (
+        roles(403, 403, 403, 403, 403, worker=200),
+        lambda w, u: post(f"/api/worker/jobs/{w.fresh_worker_job(leased=True)}/fail",
+                          headers=w.worker_headers(), json={"attempt": 1,
+                                                            "category": "RuntimeError"})),
 
     # languages and packs; LibreTranslate-compatible routes
     ("GET", "/api/languages"): (roles(200, 200, 200, 200, 200),
@@ -268,9 +300,9 @@ EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
         f"{M}/{w.ids['message']}/page.html")),
 
     # recordings and transcripts (speech); researchers have no access to recordings
-    ("POST", "/v1/audio/transcriptions"): (roles(200, 200, 200, 200, 401),
+    ("POST", "/v1/audio/transcriptions"): (roles(200, 200, 200, 200, 401, worker=401),
                                            _openai("/v1/audio/transcriptions")),
-    ("POST", "/v1/audio/translations"): (roles(200, 200, 200, 200, 401),
+    ("POST", "/v1/audio/translations"): (roles(200, 200, 200, 200, 401, worker=401),
                                          _openai("/v1/audio/translations")),
     ("POST", "/api/recordings"): (roles(201, 403, 201, 201, 403), _upload),
     ("GET", "/api/recordings"): (roles(200, 200, 200, 200, 403),
@@ -335,6 +367,9 @@ EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
     ("GET", "/api/sessions/{session_id}"): (roles(200, 403, 200, 200, 403, other=404),
                                             lambda w, u: get(
                                                 f"/api/sessions/{w.ids['session']}")),
+    ("POST", "/api/sessions/{session_id}/finish"): (
+        roles(200, 403, 200, 403, 403, other=404),
+        lambda w, u: post(f"/api/sessions/{w.fresh_session(consent=True)['id']}/finish")),
     ("POST", "/api/sessions/{session_id}/consent"): (
         roles(201, 403, 201, 403, 403, other=404),
         lambda w, u: post(f"/api/sessions/{w.fresh_session()['id']}/consent",
@@ -437,6 +472,13 @@ EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
         lambda w, u: post(f"/collect/api/sessions/{w.fresh_session()['id']}/consent",
                           data={"method": "tick"},
                           headers={"Idempotency-Key": w.name("consent-key")})),
+    ("POST", "/collect/api/sessions/{session_id}/finish"): (
+        roles(200, 403, 200, 403, 403, other=404),
+        lambda w, u: post(f"/collect/api/sessions/{w.fresh_session(consent=True)['id']}/finish")),
+    # A respondent who stopped before any answer is discarded by their collector.
+    ("DELETE", "/collect/api/sessions/{session_id}"): (
+        roles(200, 403, 200, 403, 403, other=404),
+        lambda w, u: Call("DELETE", f"/collect/api/sessions/{w.fresh_session()['id']}")),
     ("POST", "/collect/api/sessions/{session_id}/answers"): (
         roles(201, 403, 201, 403, 403, other=404), _collect_answer),
     ("GET", "/collect/api/parts/{key}"): (roles(200, 403, 200, 403, 403), lambda w, u: get(

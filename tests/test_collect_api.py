@@ -113,7 +113,7 @@ def test_the_page_has_no_inline_code_and_loads_nothing_from_elsewhere(api):
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     for ref in re.findall(r"""(?:src|href)="(/collect/[^"]+)\"""", html):
         assert api["anonymous"].get(ref).status_code == 200, ref
-    for name in ("app.js", "queue.js", "recorder.js", "i18n.js", "sw.js"):
+    for name in ("app.js", "queue.js", "recorder.js", "i18n.js", "values.js", "sw.js"):
         script = api["anonymous"].get(f"/collect/static/{name}").text
         assert "http://" not in script and "https://" not in script, name
         assert "eval(" not in script and "innerHTML" not in script, name

@@ -864,3 +864,231 @@ def test_the_urdu_page_keeps_a_small_header_latin_words_in_a_latin_font(
     assert "Noto Nastaliq Urdu" in fonts_of(page, "label[for=choice-0]")
     check_screen(page, "51-ur-scale")
     context.close()
+
+
+# -- number, date and time questions ------------------------------------------------
+
+AGE_NEEDED = {"en": "We need the age to know whom the clinic reaches.",
+              "ur": "ہمیں عمر جاننی ہے تاکہ معلوم ہو کلینک کن لوگوں تک پہنچتا ہے۔"}
+AGE_RANGE = {"en": "Ages 16 to 120 only: this survey is for adults.",
+             "ur": "صرف 16 سے 120 سال: یہ سروے بالغوں کے لیے ہے۔"}
+LAST_SEEN_HINT = "The day you last saw a doctor or nurse"
+CONSENT_HINT = "Read it slowly, and answer any question about it"
+
+
+@pytest.fixture
+def value_survey(store, people):
+    """Age (a whole number from 16 to 120, needed), visits a month (a decimal from 0 to
+    31), the last appointment (a date up to today) and the arrival time (07:00 to 20:00),
+    open in English and Urdu. Age has its hint and messages in both languages; the
+    date's hint is in English only (shown, marked, on the Urdu page)."""
+    from surveys import service as surveys
+    communicator, reviewer = people["communicator"][0], people["reviewer"][0]
+    made = surveys.create_survey(
+        store, communicator, title="Getting seen", purpose="Who the clinic reaches, and when",
+        base_language="en", target_languages=["ur"], questions=[
+            {"kind": "consent", "name": "consent", "text": "We keep your answers safely. Do you agree?",
+             "texts": {"ur": "ہم آپ کے جوابات محفوظ رکھتے ہیں۔ کیا آپ راضی ہیں؟"},
+             "options": {"hint": {"en": CONSENT_HINT}}},
+            {"kind": "integer", "name": "age", "text": "How old are you?",
+             "texts": {"ur": "آپ کی عمر کتنی ہے؟"},
+             "options": {"min": 16, "max": 120, "required": True,
+                         "hint": {"en": "In whole years", "ur": "پورے سالوں میں"},
+                         "required_message": AGE_NEEDED, "constraint_message": AGE_RANGE}},
+            {"kind": "decimal", "name": "visits",
+             "text": "How many times a month do you visit the clinic, on average?",
+             "texts": {"ur": "آپ اوسطاً مہینے میں کتنی بار کلینک جاتے ہیں؟"},
+             "options": {"min": 0, "max": 31}},
+            {"kind": "date", "name": "last_appointment", "text": "When was your last appointment?",
+             "texts": {"ur": "آپ کی آخری اپائنٹمنٹ کب تھی؟"},
+             "options": {"max": "today", "hint": {"en": LAST_SEEN_HINT}}},
+            {"kind": "time", "name": "arrival", "text": "What time did you arrive today?",
+             "texts": {"ur": "آج آپ کس وقت پہنچے؟"},
+             "options": {"min": "07:00", "max": "20:00"}},
+        ])
+    for q in made["questions"]:
+        surveys.approve_question_text(store, reviewer, q["id"], "ur")
+    for lang in ("en", "ur"):
+        surveys.open_language(store, communicator, made["id"], lang)
+    return made
+
+
+def start_respondent(page, survey_id: int, lang: str) -> None:
+    page.select_option("#survey", str(survey_id))
+    page.select_option("#respondent-language", lang)
+    page.click("#start")
+    page.wait_for_selector("#consent:not([hidden])")
+    # The consent's hint too (in English only: marked on the Urdu page).
+    marked = "" if lang == "en" else " " + said(lang, "words_untranslated")
+    assert page.text_content("#consent-hint") == CONSENT_HINT + marked
+    page.check("#consent-agree")
+    page.click("#save-consent")
+
+
+def refused_on_the_phone(page, typed: str) -> str:
+    """Type a value, press Save, and return what the page says (it stays on the question)."""
+    page.fill("#answer-value", typed)
+    page.click("#save-answer")
+    page.wait_for_selector("#answer-problem:not([hidden])")
+    return page.text_content("#answer-problem")
+
+
+def stored_values(store, collector_id: int) -> dict[str, tuple[str, int]]:
+    """question name -> (stored value, version) of the collector's one session."""
+    rows = store.all(
+        "SELECT q.name, a.choices_json, a.version FROM answers a JOIN survey_questions q "
+        "ON q.id = a.question_id JOIN survey_sessions s ON s.id = a.session_id "
+        "WHERE s.collector_id = ?", (collector_id,))
+    return {r["name"]: (json.loads(r["choices_json"])[0], r["version"]) for r in rows}
+
+
+def test_number_date_and_time_questions_are_checked_on_the_phone(
+        browser, live_server, people, store, value_survey):
+    collector, token = people["collector"]
+    context = phone(browser, locale="en-GB")
+    page = open_page(context, live_server.url)
+    sign_in(page, token)
+    start_respondent(page, value_survey["id"], "en")
+    heading_is(page, 1, 4)
+
+    # Age: a plain text box with the numeric keyboard, its format and range as help, the
+    # question's hint, and that it needs an answer.
+    assert page.get_attribute("#answer-value", "type") == "text"
+    assert page.get_attribute("#answer-value", "inputmode") == "numeric"
+    assert page.text_content("#answer-value-help") == "A whole number, e.g. 42. Allowed: 16 to 120."
+    assert page.text_content("#question-hint") == "In whole years"
+    assert page.is_visible("#question-required")
+    assert page.is_hidden("#answer-text-wrap") and page.is_hidden("#answer-recorder")
+    # It is not skipped, nor the respondent finished, without a word.
+    page.click("#skip")
+    page.wait_for_selector("#confirm[open]")
+    assert page.text_content("#confirm-title") == said("en", "required_note")
+    assert page.text_content("#confirm-words") == AGE_NEEDED["en"]
+    check_screen(page, "60-en-required-skip")
+    page.click("#confirm button[value=back]")
+    page.click("#finish-early")
+    page.wait_for_selector("#confirm[open]")
+    assert page.text_content("#confirm-body") == said("en", "required_left_body", count=1)
+    page.click("#confirm button[value=back]")
+    heading_is(page, 1, 4)
+    assert refused_on_the_phone(page, "") == AGE_NEEDED["en"]
+    assert refused_on_the_phone(page, "forty") == said("en", "value_not_whole")
+    assert refused_on_the_phone(page, "4.5") == said("en", "value_not_whole")
+    # Out of range: the question's own constraint message.
+    assert refused_on_the_phone(page, "130") == AGE_RANGE["en"]
+    check_screen(page, "61-en-age-out-of-range")
+    page.fill("#answer-value", "42")
+    page.click("#save-answer")
+    heading_is(page, 2, 4)
+
+    # Visits, on the Bengali page: a decimal keyboard, Bengali digits and a comma accepted.
+    choose_language(page, "bn")
+    assert page.get_attribute("#answer-value", "inputmode") == "decimal"
+    assert page.text_content("#answer-value-help") == (
+        said("bn", "help_decimal") + " " + said("bn", "range_between", min="০", max="৩১"))
+    assert refused_on_the_phone(page, "৩১,৫") == said("bn", "too_large", max="৩১")
+    check_screen(page, "62-bn-visits-too-many")
+    page.fill("#answer-value", "২,৫")
+    page.click("#save-answer")
+    heading_is(page, 3, 4)
+    choose_language(page, "en")
+    # The other keyboards of the region's languages are read the same way.
+    assert page.evaluate("async () => (await import('/collect/static/values.js'))"
+                         ".asciiDigits('੪੨ ४२ ૪૨ ٤٢ ۴۲ −٣٫٥')") == "4242424242-3.5"
+
+    # The last appointment: the phone's date picker, limited to today.
+    today = dt.date.today()
+    assert page.get_attribute("#answer-value", "type") == "date"
+    assert page.get_attribute("#answer-value", "max") == today.isoformat()
+    assert page.text_content("#answer-value-help") == "A date: day, month and year. Allowed: up to today."
+    assert page.text_content("#question-hint") == LAST_SEEN_HINT
+    tomorrow = today + dt.timedelta(days=1)
+    assert refused_on_the_phone(page, tomorrow.isoformat()) == said("en", "too_late", max="today")
+    check_screen(page, "63-en-date-too-late")
+    last_visit = today - dt.timedelta(days=10)
+    page.fill("#answer-value", last_visit.isoformat())
+    page.click("#save-answer")
+    heading_is(page, 4, 4)
+
+    # The arrival time: the phone's time picker, from 07:00 to 20:00.
+    assert page.get_attribute("#answer-value", "type") == "time"
+    assert (page.get_attribute("#answer-value", "min"),
+            page.get_attribute("#answer-value", "max")) == ("07:00", "20:00")
+    assert refused_on_the_phone(page, "06:30") == said("en", "too_early", min="07:00")
+    check_screen(page, "64-en-time-too-early")
+    page.fill("#answer-value", "08:05")
+    page.click("#save-answer")
+    page.wait_for_selector("#finished:not([hidden])")
+    done_items(page, 7)  # the session, consent, four answers, finish
+    context.close()
+
+    assert stored_values(store, collector.id) == {
+        "age": ("42", 1), "visits": ("2.5", 1), "last_appointment": (last_visit.isoformat(), 1),
+        "arrival": ("08:05", 1)}
+
+
+def test_urdu_digits_and_a_value_the_server_refuses_then_changed(
+        browser, live_server, people, store, value_survey):
+    """On the Urdu page with Urdu digits, on a phone whose clock runs two days ahead:
+    it accepts tomorrow under "up to today", the server refuses it, the page says so in
+    Urdu, and the leader changes it while the respondent is open."""
+    collector, token = people["collector"]
+    context = phone(browser, locale="ur-PK")
+    context.clock.set_system_time(dt.datetime.now() + dt.timedelta(days=2))
+    page = open_page(context, live_server.url, "ur")
+    sign_in(page, token)
+    start_respondent(page, value_survey["id"], "ur")
+    heading_is(page, 1, 4)
+
+    assert page.text_content("#question-hint") == "پورے سالوں میں"
+    assert page.get_attribute("#question-hint span", "lang") == "ur"
+    # Eastern Arabic-Indic digits, as an Urdu keyboard types them.
+    assert refused_on_the_phone(page, "۱۵۰") == AGE_RANGE["ur"]
+    check_screen(page, "65-ur-age-out-of-range")
+    page.fill("#answer-value", "۴۲")
+    page.click("#save-answer")
+    heading_is(page, 2, 4)
+    # Arabic-Indic digits with the Arabic decimal separator.
+    page.fill("#answer-value", "٣٫٥")
+    page.click("#save-answer")
+    heading_is(page, 3, 4)
+
+    # The date's hint has no Urdu yet: shown in English, marked so.
+    assert page.text_content("#question-hint") == f"{LAST_SEEN_HINT} {said('ur', 'words_untranslated')}"
+    assert page.get_attribute("#question-hint span", "lang") == "en"
+    assert page.text_content("#answer-value-help") == (
+        said("ur", "help_date") + " " + said("ur", "range_max", max=said("ur", "today")))
+    servers_today = dt.date.today()
+    assert page.get_attribute("#answer-value", "max") == (
+        servers_today + dt.timedelta(days=2)).isoformat()
+    page.fill("#answer-value", (servers_today + dt.timedelta(days=1)).isoformat())
+    page.click("#save-answer")
+    heading_is(page, 4, 4)
+
+    # The server's clock says tomorrow is after today: not accepted, and why, in Urdu.
+    refused = "#queue-list li[data-kind=answer][data-state=failed]"
+    page.wait_for_selector(f"{refused} .detail[data-code=answer-out-of-range]", timeout=60_000)
+    assert page.text_content(f"{refused} .detail") == said("ur", "err_answer-out-of-range")
+    assert page.text_content(f"{refused} .state") == said("ur", "state_failed")
+    check_screen(page, "66-ur-not-accepted")
+    page.click(f"{refused} .change-answer")
+    heading_is(page, 3, 4)
+    assert page.text_content("#answered-refused") == said("ur", "err_answer-out-of-range")
+    # The same value again would only be refused again.
+    page.click("#save-answer")
+    page.wait_for_selector("#answer-problem:not([hidden])")
+    assert page.text_content("#answer-problem") == said("ur", "refused_unchanged")
+    check_screen(page, "67-ur-change-refused-answer")
+    page.fill("#answer-value", servers_today.isoformat())
+    page.click("#save-answer")
+    heading_is(page, 4, 4)
+    # The time is not needed: skipped without a question, and the respondent finished.
+    page.click("#skip")
+    page.wait_for_selector("#finished:not([hidden])")
+    done_items(page, 6)  # the session, consent, three answers, finish
+    assert page.locator("#queue-list li[data-state=failed]").count() == 0
+    context.close()
+
+    assert stored_values(store, collector.id) == {
+        "age": ("42", 1), "visits": ("3.5", 1),
+        "last_appointment": (servers_today.isoformat(), 1)}

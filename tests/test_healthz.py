@@ -2,14 +2,26 @@
 
 
 def test_healthz_reports_database_jobs_and_model(live_server, whisper_model):
+    from cohear import cuda
+    cuda.remember({})  # this process has loaded no model yet
     with live_server.client() as c:
         r = c.get("/healthz")
     assert r.status_code == 200
     body = r.json()
     assert body["database"]["ok"] is True
     assert body["jobs"]["ok"] is True
-    assert body["whisper"] == {"ok": True, "model": "base", "verified": True, "device": "auto"}
+    # The device is known once the model has loaded (and proved it) for a transcription.
+    assert body["whisper"] == {"ok": True, "model": "base", "verified": True,
+                               "requested": "auto", "device": None, "compute_type": None,
+                               "fallback_reason": None}
     assert body["status"] == "ok"
+    cuda.remember({"model": "base", "requested": "auto", "device": "cpu",
+                   "compute_type": "int8", "fallback_reason": None})
+    with live_server.client() as c:
+        body = c.get("/healthz").json()
+    assert (body["whisper"]["device"], body["whisper"]["compute_type"]) == ("cpu", "int8")
+    assert body["status"] == "ok"
+    cuda.remember({})
 
 
 def test_healthz_says_how_to_fix_a_missing_model(live_server):

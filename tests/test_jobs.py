@@ -182,3 +182,17 @@ def test_the_redis_backend_carries_jobs_too(tmp_path):
             store.close()
     finally:
         server.shutdown()
+
+
+def test_the_sweep_sends_lost_messages_again_but_never_piles_up_duplicates(queue):
+    ids = [queue.enqueue("test.slow_note", {"steps": 1}) for _ in range(3)]
+    assert queue.huey.pending_count() == 3
+    for _ in range(5):  # nobody takes them for a while: the sweep runs again and again
+        queue.sweep()
+    assert queue.huey.pending_count() == 3
+    queue.huey.flush()  # the messages are lost (a Redis restarted without persistence)
+    assert queue.sweep()["queued"] == 3
+    assert queue.huey.pending_count() == 3
+    queue.start_worker()
+    for job_id in ids:
+        assert wait_for(queue, job_id, {"done"})["attempts"] == 1

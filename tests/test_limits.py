@@ -263,7 +263,8 @@ def test_the_field_page_survey_list_costs_the_same_with_a_20000_question_survey(
     statements, big_steps, big_result = list_cost(store, users["collector"])
     assert [s["title"] for s in small_result] == ["Demo", "Second"]
     assert [s["id"] for s in big_result] == [small_result[0]["id"], legacy]
-    assert big_result[1]["languages"] == [{"tag": "en", "name": "English", "direction": "ltr"}]
+    assert big_result[1]["languages"] == [{"tag": "en", "name": "English",
+                                           "native_name": "English", "direction": "ltr"}]
     assert statements == 1
     # A constant amount of work: within a few steps of the small list (a row more of
     # `surveys` is skipped), nowhere near the 20,000 rows of questions.
@@ -282,7 +283,8 @@ def test_the_survey_list_leaves_out_surveys_without_consent_or_open_languages(st
     listed = collect.surveys_for(store, users["collector"])
     assert [s["id"] for s in listed] == [open_one["id"]]
     assert listed[0] == {"id": open_one["id"], "title": "Open", "purpose": "Hear", "version": 1,
-                         "languages": [{"tag": "en", "name": "English", "direction": "ltr"}]}
+                         "languages": [{"tag": "en", "name": "English", "native_name": "English",
+                                        "direction": "ltr"}]}
 
 
 # -- messages, lists and bodies ------------------------------------------------------------------

@@ -162,7 +162,7 @@ def test_rejections_from_the_batched_path_land_in_the_stored_transcript(
     real = load_model(whisper_model, name="base")
     generate = ScriptedGenerate(real.whisper.model, real.whisper)
     scripted = replace(real, whisper=WithModel(real.whisper, generate))
-    monkeypatch.setattr(speech_jobs, "model_for", lambda store: scripted)
+    monkeypatch.setattr(speech_jobs, "model_for", lambda store, name=None: scripted)
     job = run_job(store, collector, rec.id)
     sha = store.one("SELECT normalised_sha256 FROM recordings WHERE id = ?", (rec.id,))[0]
     chunks = len(speech_chunks(read_wav(store.blobs.read(sha))))
@@ -178,7 +178,7 @@ def test_rejections_from_faster_whispers_pipeline_land_in_the_stored_transcript(
     real = load_model(whisper_model, name="base")
     pipeline = ScriptedPipeline(rec.duration_seconds)
     scripted = replace(real, batched=pipeline)
-    monkeypatch.setattr(speech_jobs, "model_for", lambda store: scripted)
+    monkeypatch.setattr(speech_jobs, "model_for", lambda store, name=None: scripted)
     job = run_job(store, collector, rec.id, word_timestamps=True)
     assert pipeline.calls == 1
     assert_rejections_stored(store, collector, rec.id, job)

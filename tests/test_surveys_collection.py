@@ -337,9 +337,10 @@ def test_an_earlier_version_of_an_answer_goes_on_withdrawal_too(store, users, su
                           text="Mrs Khan drove me")
     service.submit_answer(store, c, consented["id"], qid(survey, "experience"),
                           text="I went by bus")
-    assert count(store, "answer_versions") == 2 and count(store, "recordings") == 1
+    # Every version is kept (the newest too), the first with its recording.
+    assert count(store, "answer_versions") == 3 and count(store, "recordings") == 1
     report = service.withdraw_consent(store, users["reviewer"], consented["respondent_id"])
-    assert report["deleted"]["earlier_versions"] == 2
+    assert report["deleted"]["answer_versions"] == 3
     assert count(store, "answer_versions") == 0 and count(store, "answer_texts") == 0
     # The recording of the first version went too, with its audio.
     assert count(store, "recordings") == 0

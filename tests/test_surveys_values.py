@@ -90,6 +90,7 @@ def test_answers_are_checked_for_format_and_range_over_http(api, people):
         assert r.status_code == 422, (name, value, r.text)
         body = r.json()
         assert body["title"] == "Unprocessable content" and words in body["detail"]
+        assert body["code"] == ("answer-out-of-range" if "range" in words else "answer-format")
         assert f"'{name}'" in body["detail"] and value not in body["detail"]
     for name, value, stored in [("age", " 42 ", "42"), ("temp", "37,50", "37.5"),
                                 ("last_visit", "2026-01-31", "2026-01-31"),

@@ -429,7 +429,8 @@ def test_a_health_form_in_languages_outside_the_region_opens(store, communicator
     from webcollect import service as collect
     service.open_language(store, communicator, survey["id"], "sw", accept_english=True)
     page = collect.survey_in(store, ROLE_USERS(store)["admin"], survey["id"], "sw")
-    assert page["language"] == {"tag": "sw", "name": "Swahili", "direction": "ltr"}
+    assert page["language"] == {"tag": "sw", "name": "Swahili", "native_name": "Kiswahili",
+                                "direction": "ltr"}
 
 
 def ROLE_USERS(store):

@@ -92,6 +92,10 @@ def plant_a(store, users, q, consent_audio: bytes, voice_audio: bytes) -> dict:
                                        {"argos": A_WORDS["machine_english"]}, {"model": "t"})
     speech.correct(store, voice["recording_id"], reviewer, text=A_WORDS["correction"])
     service.sync_transcript(store, voice["id"])
+    # The machine English rendered the first transcript; after the correction a
+    # reviewer writes the English of the corrected words (the review app's F8).
+    service.add_text_version(store, reviewer, voice["id"], A_WORDS["machine_english"],
+                             rendering="english", source="translation")
     service.submit_answer(store, collector, session["id"], q["bus"], choices=["yes"])
 
     book = coding.create_codebook(store, reviewer, "Themes", survey_id=q["survey"],
@@ -201,7 +205,7 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
     report = service.withdraw_consent(store, users["collector"], a["respondent"])
 
     assert report["deleted"] == {
-        "codings": 3, "memos": 1, "redactions": 2, "answer_versions": 4, "answer_texts": 4,
+        "codings": 3, "memos": 1, "redactions": 2, "answer_versions": 4, "answer_texts": 5,
         "answers": 3, "contact_details": 1, "recordings": 2, "transcripts": 2,
         "audio_files": 4, "exports": 1, "job_records_scrubbed": 2, "upload_parts": 1,
         "translation_requests": 1}
@@ -209,7 +213,7 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
     after = table_counts(store)
     gone = {t: before[t] - after[t] for t in before if before[t] != after[t]}
     assert gone == {"codings": 3, "answer_memos": 1, "redactions": 2, "answer_versions": 4,
-                    "answer_texts": 4, "answers": 3, "respondent_contacts": 1,
+                    "answer_texts": 5, "answers": 3, "respondent_contacts": 1,
                     "recordings": 2, "transcripts": 2, "transcript_segments": 2,
                     "transcript_english": 2, "recording_jobs": 1, "blobs": 4,
                     "collect_parts": 1, "translation_requests": 1, "audit_log": -1}, gone

@@ -292,14 +292,14 @@ def submit_answer(session_id: Id, question_id: Annotated[Id, Form()],
         content_type=audio.content_type if audio else None, in_parts=in_parts))
 
 
-@router.post("/collect/api/sessions/{session_id}/finish")
+@router.post("/collect/api/sessions/{session_id}/finish", responses=problems(404))
 def finish_session(session_id: Id, store: StoreDep, user: Collector) -> dict:
     """The respondent is finished: their answers are final (answering again is 409).
     Finishing twice is harmless."""
     return service.finish_session(store, user, session_id)
 
 
-@router.delete("/collect/api/sessions/{session_id}")
+@router.delete("/collect/api/sessions/{session_id}", responses=problems(404, 409))
 def discard_session(session_id: Id, store: StoreDep, user: Collector) -> dict:
     """Discard a session with no answer yet (its consent and respondent go with it);
     one with answers is 409."""
@@ -316,7 +316,8 @@ def part_status(key: PartKey, store: StoreDep, user: Collector) -> dict:
 
 
 @router.put("/collect/api/parts/{key}", response_model=PartStatusOut,
-            responses=problems(*BODY, 409), openapi_extra={"requestBody": {"content": {"application/octet-stream": {
+            responses=problems(*BODY, 404, 409),
+            openapi_extra={"requestBody": {"content": {"application/octet-stream": {
                 "schema": {"type": "string", "format": "binary"}}}, "required": True}})
 async def add_part(key: PartKey, request: Request, store: StoreDep, user: Collector,
                    offset: Annotated[int, Query(ge=0, le=2**40)],

@@ -5,10 +5,17 @@
 // why, leaving a question with an answer not yet saved asks first, signing out with
 // items not yet sent warns, and everything the server refuses is said in the page's
 // language (from the problem's stable `code`), with the unsent list kept in view.
+//
+// Number, date and time questions are checked on the phone (values.js) before they are
+// saved; one the server refuses all the same (a phone's clock a day ahead lets it
+// accept tomorrow under "up to today") shows as not accepted with the reason, and the
+// leader changes it while the respondent is open. Once the respondent is finished on the
+// phone, a refused answer can only be corrected by a reviewer.
 
 import { fill, load, locale, pageLanguage, t } from "./i18n.js";
 import { Outbox, newKey, openDatabase } from "./queue.js";
 import { Recorder } from "./recorder.js";
+import { VALUE_KINDS, asciiDigits, bound, checkValue } from "./values.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN = "cohear.collect.token";
@@ -68,6 +75,8 @@ const PROBLEMS = {
   "session-has-answers": "This respondent already has answers, so they cannot be discarded.",
   "respondent-withdrawn": "This respondent has left the survey. Nothing more can be added.",
   "answer-invalid": "The server could not use this answer. Open the question again and save the answer again.",
+  "answer-out-of-range": "The server did not accept this answer: it is outside what the question allows (the phone's date or clock may be wrong). Change the answer while this respondent is open.",
+  "answer-format": "The server did not accept this answer: it is not written the way the question needs. Change the answer while this respondent is open.",
   "recording-too-large": "The recording is too long to send. Record a shorter answer.",
   "answer-too-long": "The typed answer is too long. Shorten it, or record it instead.",
   "not-found": "The server does not have this respondent. Tell your coordinator.",
@@ -76,9 +85,17 @@ const PROBLEMS = {
   refused: "The server did not accept this. Tell your coordinator, with this code: {code}",
 };
 
+// Codes the server may give with no message of their own on the page.
+const SAME_AS = { unprocessable: "answer-invalid" };
+// Refusals of the answer itself (not of the respondent or the sign-in): changing the
+// answer can put them right.
+const CHANGEABLE = ["answer-out-of-range", "answer-format", "answer-invalid", "unprocessable",
+                    "answer-too-long"];
+
 function problemKey(problem) {
   const code = (problem && problem.code) || "refused";
   if (code in PROBLEMS) return code;
+  if (code in SAME_AS) return SAME_AS[code];
   if (problem && problem.status >= 500) return "server";
   return "refused";
 }
@@ -112,11 +129,14 @@ async function api(path, options = {}) {
 // -- asking before anything is lost ------------------------------------------------------
 
 // A modal question with its buttons ({value, key, fallback, quiet}); resolves to the
-// value of the button pressed (the first, safest, one for Escape).
-function ask({ title, body, values = {}, buttons }) {
+// value of the button pressed (the first, safest, one for Escape). `words`: a
+// question's own message ({text, inBase}) shown above the page's explanation.
+function ask({ title, body, values = {}, buttons, words = null }) {
   const dialog = $("confirm");
   fill($("confirm-title"), title[0], title[1], values);
   fill($("confirm-body"), body[0], body[1], values);
+  $("confirm-words").hidden = !words;
+  if (words) questionWords($("confirm-words"), words.text, words.inBase, "message");
   $("confirm-buttons").replaceChildren(...buttons.map((b) => {
     const button = document.createElement("button");
     button.type = "submit";
@@ -477,6 +497,7 @@ async function discardRespondent() {
 function showConsent() {
   const consent = session.survey.consent;
   setQuestionText($("consent-text"), consent);
+  showHint($("consent-hint"), consent);
   respondentLine($("consent-respondent"));
   $("consent-prompt").hidden = !consent.has_prompt;
   $("consent-agree").checked = false;
@@ -486,9 +507,36 @@ function showConsent() {
   show("consent");
 }
 
-function refuse(el, key, fallback) {
-  fill(el, key, fallback);
+function refuse(el, key, fallback, values) {
+  delete el.dataset.words;
+  fill(el, key, fallback, values);
   el.hidden = false;
+}
+
+// A question's own words (its hint, required or constraint message): in the respondent's
+// language, or in the survey's own language marked as not yet translated.
+function questionWords(el, words, inBase, what) {
+  const span = document.createElement("span");
+  span.textContent = words;
+  span.lang = inBase ? session.survey.base_language : session.survey.language.tag;
+  span.dir = "auto";
+  const parts = [span];
+  if (inBase) {
+    const mark = document.createElement("span");
+    mark.className = "untranslated";
+    fill(mark, "words_untranslated", "(not yet translated)");
+    parts.push(" ", mark);
+  }
+  // Not one of the page's own messages: a change of page language leaves it as it is.
+  delete el.dataset.key;
+  el.dataset.words = what;
+  el.replaceChildren(...parts);
+  el.hidden = false;
+}
+
+function showHint(el, q) {
+  el.hidden = !q.hint;
+  if (q.hint) questionWords(el, q.hint, q.hint_in_base_language, "hint");
 }
 
 async function saveConsent() {
@@ -548,9 +596,162 @@ function current() { return session.survey.questions[session.index]; }
 
 function summary(q, answer) {
   if (answer.audio) return text("saved_recording", "a recording");
+  if (answer.text && q.kind === "date") return longDate(answer.text);
   if (answer.text) return answer.text;
   const labels = new Map(questionChoices(q).map((c) => [c.value, c.label]));
   return (answer.choices || []).map((v) => labels.get(v) || v).join(", ");
+}
+
+// -- number, date and time answers -----------------------------------------------------------
+
+const FORMAT_HELP = {
+  integer: ["help_integer", "A whole number, e.g. 42."],
+  decimal: ["help_decimal", "A number, e.g. 36.6 (a point or a comma before the decimals)."],
+  date: ["help_date", "A date: day, month and year."],
+  time: ["help_time", "A time on the 24-hour clock, e.g. 14:30."],
+  typedDate: ["help_date_typed", "A date written year-month-day, e.g. 2026-03-01."],
+};
+const VALUE_PROBLEMS = {
+  value_not_whole: "Type a whole number, with digits only, e.g. 42.",
+  value_not_number: "Type a number in digits, with a point or a comma before any decimals, e.g. 36.6.",
+  value_not_date: "This is not a whole date. Give the day, the month and the year.",
+  value_not_time: "This is not a whole time. Give the hours and the minutes.",
+  too_small: "This is less than {min}, the lowest answer allowed.",
+  too_large: "This is more than {max}, the highest answer allowed.",
+  too_early: "This is before {min}, the earliest allowed.",
+  too_late: "This is after {max}, the latest allowed.",
+};
+
+function longDate(iso) {
+  const [y, m, d] = iso.split("-").map(Number);
+  if (!y || !m || !d) return iso;
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "long" }).format(new Date(y, m - 1, d));
+}
+
+// A bound as the leader reads it: a date in the page language's own words ("today",
+// 1 March 2026), a number in the page's digits.
+function shownBound(q, which) {
+  const value = q[which];
+  if (value === null || value === undefined || value === "") return null;
+  if (q.kind === "date") return value === "today" ? text("today", "today") : longDate(value);
+  if (q.kind === "time") return String(value);
+  return new Intl.NumberFormat(locale(), { useGrouping: false, maximumFractionDigits: 20 })
+    .format(Number(value));
+}
+
+// The input for a number, date or time: a text box with a numeric keyboard for numbers
+// (type=number lets a scroll change the value and reads commas by the phone's locale),
+// the phone's own picker for dates and times, each with its format and range as help.
+function showValueInput(q, before) {
+  const input = $("answer-value");
+  input.type = { integer: "text", decimal: "text", date: "date", time: "time" }[q.kind];
+  const modes = { integer: "numeric", decimal: "decimal" };
+  if (modes[q.kind]) input.inputMode = modes[q.kind];
+  else input.removeAttribute("inputmode");
+  for (const which of ["min", "max"]) {
+    // Dates and times are limited in the picker too ("today" is the phone's today).
+    const limit = q.kind === "date" ? bound(q, which) : (q.kind === "time" ? q[which] : null);
+    if (limit) input.setAttribute(which, limit);
+    else input.removeAttribute(which);
+  }
+  input.required = !!q.required;
+  input.dir = "ltr";
+  input.value = before && before.text ? before.text : "";
+  input.setAttribute("aria-describedby", q.hint ? "answer-value-help question-hint"
+    : "answer-value-help");
+  // A browser without a date picker leaves a text box: then the format is typed.
+  const format = q.kind === "date" && input.type !== "date" ? FORMAT_HELP.typedDate
+    : FORMAT_HELP[q.kind];
+  const parts = [fill(document.createElement("span"), format[0], format[1])];
+  const low = shownBound(q, "min");
+  const high = shownBound(q, "max");
+  if (low !== null || high !== null) {
+    const range = document.createElement("span");
+    if (low !== null && high !== null) {
+      fill(range, "range_between", "Allowed: {min} to {max}.", { min: low, max: high });
+    } else if (low !== null) {
+      fill(range, "range_min", "Allowed: from {min}.", { min: low });
+    } else {
+      fill(range, "range_max", "Allowed: up to {max}.", { max: high });
+    }
+    parts.push(" ", range);
+  }
+  $("answer-value-help").replaceChildren(...parts);
+}
+
+// Why a typed value cannot be saved: the question's own constraint message for a value
+// outside its range where it has one, else the page's words.
+function refuseValue(q, found) {
+  const el = $("answer-problem");
+  if (found.problem !== "out_of_range") {
+    refuse(el, found.problem, VALUE_PROBLEMS[found.problem]);
+    return;
+  }
+  if (q.constraint_message) {
+    questionWords(el, q.constraint_message, q.constraint_message_in_base_language,
+      "constraint_message");
+    return;
+  }
+  const moment = q.kind === "date" || q.kind === "time";
+  const key = found.which === "min" ? (moment ? "too_early" : "too_small")
+    : (moment ? "too_late" : "too_large");
+  refuse(el, key, VALUE_PROBLEMS[key], { [found.which]: shownBound(q, found.which) });
+}
+
+function changeable(item) {
+  return item.kind === "answer" && item.state === "failed" && !!item.problem &&
+    CHANGEABLE.includes(item.problem.code);
+}
+
+// This respondent's answers to a question that the server refused for the answer itself.
+async function refusedAnswers(questionId) {
+  if (!session) return [];
+  const key = session.key;
+  return (await outbox.all()).filter((i) => changeable(i) && i.sessionKey === key &&
+    i.payload.questionId === questionId);
+}
+
+// On the question's screen: its saved answer was not accepted, and why.
+function showRefusal(q) {
+  const shown = session;
+  refusedAnswers(q.id).then((items) => {
+    if (session !== shown || $("question").hidden || current() !== q) return;
+    const last = items[items.length - 1];
+    $("answered-refused").hidden = !last;
+    $("answered").classList.toggle("refused", !!last);
+    if (last) {
+      fillProblem($("answered-refused"), last.problem);
+      $("answered-refused").dataset.code = last.problem.code;
+    }
+  });
+}
+
+// The leader opens a question whose answer was not accepted, to change it.
+async function changeAnswer(questionId) {
+  if (!session || session.finished) return;
+  const index = session.survey.questions.findIndex((q) => q.id === questionId);
+  if (index < 0 || $("question").hidden) return;
+  if (!(await mayLeave())) return;
+  session.index = index;
+  await outbox.saveSession(session);
+  showQuestion();
+}
+
+// Skipping a question that needs an answer asks first, with the question's own message.
+async function maySkip() {
+  const q = current();
+  if (!q.required || typeof session.answered[q.id] === "object") return true;
+  const choice = await ask({
+    title: ["required_note", "This question needs an answer."],
+    body: ["required_body", "Skip it only if the respondent does not want to answer."],
+    words: q.required_message
+      ? { text: q.required_message, inBase: q.required_message_in_base_language } : null,
+    buttons: [
+      { value: "back", key: "go_back", fallback: "Go back to the question" },
+      { value: "skip", key: "skip_anyway", fallback: "Skip it anyway", quiet: true },
+    ],
+  });
+  return choice === "skip";
 }
 
 function showQuestion() {
@@ -562,12 +763,17 @@ function showQuestion() {
   setQuestionText($("question-text"), q);
   respondentLine($("question-respondent"));
   $("not-translated").hidden = !q.in_base_language;
+  showHint($("question-hint"), q);
+  $("question-required").hidden = !q.required;
   $("question-prompt").hidden = !q.has_prompt;
   $("answer-problem").hidden = true;
   const before = typeof session.answered[q.id] === "object" ? session.answered[q.id] : null;
   $("answered").hidden = !before;
+  $("answered").classList.remove("refused");
+  $("answered-refused").hidden = true;
   if (before) {
     fill($("answered-text"), "saved_answer_is", "Saved answer: {answer}", { answer: summary(q, before) });
+    showRefusal(q);
   }
   $("previous").disabled = session.index === 0;
   $("discard-question").hidden = Object.keys(session.answered).length > 0;
@@ -584,6 +790,9 @@ function showQuestion() {
   $("answer-text").value = before && before.text ? before.text : "";
   $("answer-text").setAttribute("lang", session.survey.language.tag);
   $("answer-text").setAttribute("dir", "auto");
+  const valued = VALUE_KINDS.includes(q.kind);
+  $("answer-value-wrap").hidden = !valued;
+  if (valued) showValueInput(q, before);
   const list = $("choice-list");
   list.replaceChildren();
   const choices = questionChoices(q);
@@ -607,7 +816,12 @@ function entered() {
   const typed = $("answer-text-wrap").hidden ? "" : $("answer-text").value.trim();
   const choices = $("answer-choices").hidden ? []
     : [...$("choice-list").querySelectorAll("input:checked")].map((i) => i.value);
-  return { blob, typed, choices, recording: !!(answerRecorder && answerRecorder.recording) };
+  const valued = !$("answer-value-wrap").hidden;
+  const value = valued ? asciiDigits($("answer-value").value) : "";
+  // A date or time only partly filled in: the picker gives no value at all.
+  const partial = valued && $("answer-value").validity.badInput;
+  return { blob, typed, choices, value, partial,
+           recording: !!(answerRecorder && answerRecorder.recording) };
 }
 
 // Something on this question that is not saved: a recording (made or under way), typed
@@ -619,6 +833,7 @@ function unsaved() {
   const now = entered();
   if (now.recording || now.blob) return true;
   if (now.typed && now.typed !== ((before && before.text) || "")) return true;
+  if (now.partial || (now.value && now.value !== ((before && before.text) || ""))) return true;
   const saved = (before && before.choices) || [];
   return now.choices.length > 0 &&
     (now.choices.length !== saved.length || now.choices.some((c) => !saved.includes(c)));
@@ -632,20 +847,51 @@ async function saveCurrent() {
     refuse($("answer-problem"), "stop_first", "Stop the recording first, then save it.");
     return false;
   }
-  if (!now.blob && !now.typed && !now.choices.length) {
-    const before = typeof session.answered[q.id] === "object";
-    if (before) return true;  // nothing new: the saved answer stands
-    refuse($("answer-problem"), "nothing_to_save", "Nothing to save yet: record the answer, type it, or choose an option.");
+  const valued = VALUE_KINDS.includes(q.kind);
+  if (now.partial) {
+    const key = q.kind === "time" ? "value_not_time" : "value_not_date";
+    refuse($("answer-problem"), key, VALUE_PROBLEMS[key]);
     return false;
   }
-  if (!unsaved()) return true;
+  if (!now.blob && !now.typed && !now.choices.length && !now.value) {
+    const before = typeof session.answered[q.id] === "object";
+    if (before) return true;  // nothing new: the saved answer stands
+    if (q.required && q.required_message) {
+      questionWords($("answer-problem"), q.required_message, q.required_message_in_base_language,
+        "required_message");
+    } else if (valued) {
+      refuse($("answer-problem"), "nothing_value", "Nothing to save yet: type or choose the answer.");
+    } else {
+      refuse($("answer-problem"), "nothing_to_save", "Nothing to save yet: record the answer, type it, or choose an option.");
+    }
+    return false;
+  }
+  let value = null;
+  if (valued) {
+    const found = checkValue(q, now.value);
+    if (found.problem) {
+      refuseValue(q, found);
+      return false;
+    }
+    value = found.value;
+  }
+  const refused = await refusedAnswers(q.id);
+  if (!unsaved()) {
+    if (!refused.length) return true;
+    // The same answer would be refused again.
+    refuse($("answer-problem"), "refused_unchanged", "The server did not accept this answer. Change it before saving, or skip the question.");
+    return false;
+  }
   const payload = { questionId: q.id, number: session.index + 1 };
   const kept = {};
   if (now.blob) kept.audio = true;
   else if (now.choices.length) { payload.choices = now.choices; kept.choices = now.choices; }
+  else if (valued) { payload.text = value; kept.text = value; }
   else { payload.text = now.typed; kept.text = now.typed; }
   await outbox.add({ key: newKey(), kind: "answer", sessionKey: session.key, blob: now.blob || undefined,
                      payload });
+  // What the server refused can never be sent: the changed answer takes its place.
+  if (refused.length) await outbox.remove(refused.map((i) => i.key));
   session.answered[q.id] = kept;
   await outbox.saveSession(session);
   saved("answer_saved", "Answer saved on this phone.");
@@ -682,6 +928,7 @@ async function mayLeave() {
 
 async function step(delta) {
   if (!(await mayLeave())) return;
+  if (delta > 0 && !(await maySkip())) return;
   session.index = Math.max(0, session.index + delta);
   await outbox.saveSession(session);
   showQuestion();
@@ -689,6 +936,20 @@ async function step(delta) {
 
 async function finishEarly() {
   if (!(await mayLeave())) return;
+  const missing = session.survey.questions.filter((q) => q.required &&
+    typeof session.answered[q.id] !== "object").length;
+  if (missing) {
+    const choice = await ask({
+      title: ["required_left_title", "Questions that need an answer are not answered"],
+      body: ["required_left_body", "Questions that need an answer and have none: {count}. Finish only if the respondent does not want to answer them."],
+      values: { count: missing },
+      buttons: [
+        { value: "back", key: "go_back", fallback: "Go back to the question" },
+        { value: "finish", key: "finish_anyway", fallback: "Finish anyway", quiet: true },
+      ],
+    });
+    if (choice !== "finish") return;
+  }
   await showFinished();
 }
 
@@ -768,6 +1029,16 @@ async function renderOutbox() {
       fillProblem(detail, item.problem);
       li.append(detail);
     }
+    if (changeable(item) && session && session.key === item.sessionKey && !session.finished &&
+        !$("question").hidden) {
+      const change = document.createElement("button");
+      change.type = "button";
+      change.className = "quiet change-answer";
+      change.dataset.question = String(item.payload.questionId);
+      fill(change, "change_answer", "Change answer {number}", { number: item.payload.number });
+      change.addEventListener("click", () => changeAnswer(item.payload.questionId));
+      li.append(change);
+    }
     return li;
   }));
   $("queue-empty").hidden = items.some((i) => i.state !== "done");
@@ -787,7 +1058,10 @@ async function renderOutbox() {
       { count: others });
   }
   if (session && !$("consent").hidden) respondentLine($("consent-respondent"));
-  if (session && !$("question").hidden) respondentLine($("question-respondent"));
+  if (session && !$("question").hidden) {
+    respondentLine($("question-respondent"));
+    showRefusal(current());
+  }
   if (session && !$("finished").hidden) respondentLine($("finished-respondent"));
 }
 
@@ -818,7 +1092,18 @@ async function changeLanguage() {
   if (!$("sign-in").hidden && outbox && outbox.owner !== null) $("uploads").hidden = false;
   if (consentRecorder) consentRecorder.labels();
   if (answerRecorder) answerRecorder.labels();
-  if (session && !$("question").hidden) showQuestion();
+  if (session && !$("question").hidden) {
+    // Said again in the new language, keeping whatever was entered and not yet saved.
+    const typed = $("answer-text").value;
+    const value = $("answer-value").value;
+    const chosen = [...$("choice-list").querySelectorAll("input:checked")].map((i) => i.value);
+    showQuestion();
+    $("answer-text").value = typed;
+    if (!$("answer-value-wrap").hidden) $("answer-value").value = value;
+    for (const input of $("choice-list").querySelectorAll("input")) {
+      input.checked = chosen.includes(input.value);
+    }
+  }
   await renderOutbox();
   closeMenu();
 }
@@ -848,6 +1133,7 @@ async function main() {
   $("question-prompt").addEventListener("click", () => playPrompt(current()));
   $("answer-form").addEventListener("submit", saveAnswer);
   $("answer-text").addEventListener("input", () => { $("answer-problem").hidden = true; });
+  $("answer-value").addEventListener("input", () => { $("answer-problem").hidden = true; });
   $("previous").addEventListener("click", () => step(-1));
   $("skip").addEventListener("click", () => step(1));
   $("finish-early").addEventListener("click", finishEarly);

@@ -2,10 +2,10 @@
 // Network first (a new version arrives as soon as there is a connection), the kept
 // copy when there is none. API calls are never cached: the outbox deals with those.
 
-const CACHE = "cohear-collect-v2";
+const CACHE = "cohear-collect-v3";
 const SHELL = ["/collect/", "/collect/static/collect.css", "/collect/static/app.js",
   "/collect/static/i18n.js", "/collect/static/queue.js", "/collect/static/recorder.js",
-  "/collect/fonts.css"];
+  "/collect/static/values.js", "/collect/fonts.css"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
