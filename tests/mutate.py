@@ -198,6 +198,17 @@ def run_area(name: str, area: dict, jobs: int, only: list[str] | None = None) ->
     return code, round(time.monotonic() - started)
 
 
+def measured_at() -> str:
+    """The date and commit a run measured, "+changes" when the work tree differed from it
+    (SUMMARY.md reads each area's last run, so areas may have been measured at different
+    commits)."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
+    return f"{time.strftime('%Y-%m-%d', time.gmtime())} {commit}{'+changes' if dirty else ''}"
+
+
 def collect_area(name: str, area: dict, code: int, seconds: int, kept: dict[str, str] | None = None) -> dict:
     """Each mutant of an area's last run: module, function, the mutation as text, status
     (`kept`: statuses from an earlier run for the mutants this run did not check)."""
@@ -258,8 +269,9 @@ def summarise(results: list[dict]) -> int:
                 counts["not run"] += 1
     lines = ["# Mutation testing: the promise-carrying parts", "",
              "Written by `python3 dev.py mutate`; areas, functions and tests in `tests/mutation.toml`.", "",
-             "| area | mutants run | seconds | mutmut exit |", "| --- | --- | ---: | ---: |"]
-    lines += [f"| {r['area']} | {r.get('run', 'all')} | {r['seconds']} | {r['exit']} |" for r in results]
+             "| area | mutants run | seconds | mutmut exit | measured at |", "| --- | --- | ---: | ---: | --- |"]
+    lines += [f"| {r['area']} | {r.get('run', 'all')} | {r['seconds']} | {r['exit']} "
+              f"| {r.get('measured', 'not recorded')} |" for r in results]
     lines += ["", "| module | killed | survived | equivalent | not run | total |",
               "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for module, c in sorted(rows.items()):
@@ -310,6 +322,7 @@ def main() -> int:
             result = collect_area(name, areas[name], code, seconds,
                                   {m["name"]: m["status"] for m in before.get("mutants", [])})
             result["run"] = before.get("run", "all")
+            result["measured"] = before.get("measured", "not recorded")
         elif args.survivors and last.exists():
             before = json.loads(last.read_text("utf-8"))
             again = [m["name"] for m in before["mutants"] if m["status"] in SURVIVED]
@@ -317,9 +330,12 @@ def main() -> int:
             code, seconds = run_area(name, areas[name], args.jobs, again) if again else (0, 0)
             result = collect_area(name, areas[name], code, seconds, kept)
             result["run"] = "the last run's survivors"
+            result["measured"] = f"{measured_at()} (survivors; the rest {before.get('measured', 'not recorded')})"
         else:
+            stamp = measured_at()
             code, seconds = run_area(name, areas[name], args.jobs)
             result = collect_area(name, areas[name], code, seconds)
+            result["measured"] = stamp
         last.write_text(json.dumps(result, indent=1, ensure_ascii=False), "utf-8")
     results = [json.loads((REPORT / f"{n}.json").read_text("utf-8")) for n in areas if (REPORT / f"{n}.json").exists()]
     unexplained = summarise(results)
