@@ -11,7 +11,7 @@ import time
 import pytest
 
 from cohear.errors import Conflict, NotFound
-from cohear.jobs import JobCancelled, JobQueue, LeaseLost, handler, load_handlers
+from cohear.jobs import DEFAULT_QUEUE, JobCancelled, JobQueue, LeaseLost, handler, load_handlers, route
 from cohear.store import Store
 from tests.conftest import make_settings
 
@@ -29,6 +29,15 @@ def queue(tmp_path):
 @handler("test.ledger_fails")
 def _always_fails(ctx) -> dict:
     raise RuntimeError("this job always fails")
+
+
+@handler("test.ledger_routed")
+def _routed(ctx) -> dict:
+    return {}
+
+
+# As transcription jobs are: each goes to the queue of the model its payload asks for.
+route("test.ledger_routed", lambda payload: f"test.model.{payload['model']}", lambda store: [])
 
 
 def row(queue, job_id: int) -> dict:
@@ -177,6 +186,20 @@ def test_a_sweep_takes_back_only_jobs_whose_lease_ran_out(queue):
     # The job taken back runs again as a new attempt, and completes.
     assert queue.run_job(lost, "w9") == "done" and row(queue, lost)["attempts"] == 2
     assert runs(queue, lost)[-1] == (2, "w9", "done", 1)
+
+
+def test_a_sweep_sends_a_lost_message_to_the_queue_of_the_model_the_job_asks_for(queue):
+    """README: a job goes to its model's queue, and only a worker that has the model takes
+    it; a message the sweep sends again must go there too, not to the default queue."""
+    small = queue.enqueue("test.ledger_routed", {"model": "small"})
+    tiny = queue.enqueue("test.ledger_routed", {"model": "tiny"})
+    plain = queue.enqueue("test.slow_note", {})
+    for name in ("test.model.small", "test.model.tiny", DEFAULT_QUEUE):
+        queue.queue(name).flush()  # the messages were lost
+    assert queue.sweep() == {"requeued": [], "failed": [], "queued": 3}
+    assert [task.args[0] for task in queue.queue("test.model.small").pending()] == [small]
+    assert [task.args[0] for task in queue.queue("test.model.tiny").pending()] == [tiny]
+    assert [task.args[0] for task in queue.huey.pending()] == [plain]
 
 
 class Beats:
