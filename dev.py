@@ -3,8 +3,11 @@
 
     python3 dev.py run     # venv + install + offline Whisper model + demo, then serve on 127.0.0.1:8000
     python3 dev.py test    # venv + install (with test tools), then the whole test suite
+    python3 dev.py mutate  # mutation testing of the promise-carrying parts (slow; not in CI)
 
-Extra arguments after `test` go to pytest (e.g. `python3 dev.py test -k jobs`).
+Extra arguments after `test` go to pytest (e.g. `python3 dev.py test -k jobs`). `mutate`
+takes area names from tests/mutation.toml (e.g. `python3 dev.py mutate access jobs`) and
+writes mutation-report/SUMMARY.md; see tests/mutate.py.
 """
 
 from __future__ import annotations
@@ -55,12 +58,20 @@ def test(pytest_args: list[str]) -> int:
     return code
 
 
+def mutate(args: list[str]) -> int:
+    setup("test")
+    # Niced: the machine it runs on is usually shared, and this takes a while.
+    nice = ["nice", "-n", "10"] if os.name != "nt" else []
+    return subprocess.call([*nice, str(PY), str(ROOT / "tests" / "mutate.py"), *args], cwd=ROOT)
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+    commands = {"run": lambda: run(), "test": lambda: test(sys.argv[2:]), "mutate": lambda: mutate(sys.argv[2:])}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
     os.chdir(ROOT)
-    return run() if sys.argv[1] == "run" else test(sys.argv[2:])
+    return commands[sys.argv[1]]()
 
 
 if __name__ == "__main__":

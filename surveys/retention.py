@@ -30,12 +30,13 @@ def apply_retention(store: Store, *, days: int | None = None, now: dt.datetime |
             "r.normalised_sha256 FROM answers a JOIN recordings r ON r.id = a.recording_id "
             "WHERE a.status = 'verified' AND a.verified_at <= ?", (cutoff,)).fetchall()
         eligible = {row["recording_id"] for row in due}
+        due_answers = {row["answer_id"] for row in due}
         purged: dict[str, int] = {}
         recordings = []
         for row in due:
             took = False
             for sha in (row["original_sha256"], row["normalised_sha256"]):
-                if sha in purged or not _only_used_by(conn, sha, eligible):
+                if sha in purged or not _only_used_by(conn, sha, eligible, due_answers):
                     continue
                 blob = conn.execute("SELECT size, purged_at FROM blobs WHERE sha256 = ?",
                                     (sha,)).fetchone()
@@ -61,10 +62,19 @@ def apply_retention(store: Store, *, days: int | None = None, now: dt.datetime |
             "blobs": len(purged), "bytes": sum(purged.values())}
 
 
-def _only_used_by(conn, sha: str, eligible: set[int]) -> bool:
+def _only_used_by(conn, sha: str, eligible: set[int], due_answers: set[int]) -> bool:
+    """True when the audio `sha` is needed by nothing but answers past the period."""
     users = {r[0] for r in conn.execute(
         "SELECT id FROM recordings WHERE original_sha256 = ?1 OR normalised_sha256 = ?1", (sha,))}
     if not users <= eligible:
+        return False
+    # One recording can be several answers' (the same collector sending the same bytes again
+    # keeps one recording): every answer holding it, in any version, must be past the period.
+    marks = ",".join("?" * len(users))
+    holders = {r[0] for r in conn.execute(
+        f"SELECT id FROM answers WHERE recording_id IN ({marks}) UNION "
+        f"SELECT answer_id FROM answer_versions WHERE recording_id IN ({marks})", (*users, *users))}
+    if not holders <= due_answers:
         return False
     if conn.execute("SELECT 1 FROM question_prompts WHERE blob_sha256 = ? LIMIT 1",
                     (sha,)).fetchone():

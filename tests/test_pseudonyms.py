@@ -90,3 +90,31 @@ def test_the_salt_changes_every_pseudonym(cohear_id):
     """The property the promise rests on, for any id: change the key, change the output."""
     assert exports.pseudonym(b"k1", cohear_id) == expected(b"k1", cohear_id)
     assert exports.pseudonym(b"k1", cohear_id) != exports.pseudonym(b"k2", cohear_id)
+
+
+def reference(salt: bytes, kind: str, row_id: int) -> str:
+    digest = hmac.new(salt, f"{kind}:{row_id}".encode(), hashlib.sha256).digest()
+    return kind[0].upper() + "-" + base64.b32encode(digest[:8]).decode("ascii").rstrip("=")
+
+
+def test_session_and_answer_pseudonyms_are_the_salted_keyed_hash_of_their_ids(tmp_path, people):
+    """README: sessions and answers are salted pseudonyms too (`S-…`, `A-…`), made as the
+    respondent's are, over `session:ID` and `answer:ID`; another salt gives others."""
+    salt = "a shared secret for two installs"
+    store, _ = exported(tmp_path, people, salt, "refs")
+    researcher = store.one("SELECT id, name, role FROM users WHERE role = 'researcher'")
+    from cohear.auth import User
+    stored = {r["text"]: (r["session_id"], r["answer_id"]) for r in store.all(
+        "SELECT t.text, a.session_id, a.id AS answer_id FROM answer_texts t "
+        "JOIN answers a ON a.id = t.answer_id")}
+    for key in (salt, "another salt"):
+        out = tmp_path / f"refs-{len(key)}.csv"
+        exports.export_survey(Store(store.settings.replace(pseudonym_salt=key)), User(*researcher),
+                              1, "csv", out)
+        with open(out, encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        assert len(rows) == 2
+        for row in rows:
+            session_id, answer_id = stored[row["answer_text"]]
+            assert row["session"] == reference(key.encode(), "session", session_id)
+            assert row["answer"] == reference(key.encode(), "answer", answer_id)

@@ -194,6 +194,11 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
                            (a["recording"],)).fetchone()[0]
         conn.execute("UPDATE jobs SET status = 'failed', error = ? WHERE id = ?",
                      (f"ValueError: cannot read {A_WORDS['machine']}", job))
+        # An open request for a translator's English of A's voice answer, its note quoting A
+        # (written here: the service asks it only for answers not in English, and A's are).
+        conn.execute("INSERT INTO translation_requests (answer_id, language, of_version, note, "
+                     "requested_by, requested_at) VALUES (?, 'ur', 1, ?, ?, '2024-01-01T00:00:00Z')",
+                     (a["voice"], f"please check {A_WORDS['memo']}", users["reviewer"].id))
     before = table_counts(store)
     assert all(t in every_text(store) for t in A_TOKENS + B_TOKENS)
 
@@ -203,7 +208,7 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
         "codings": 3, "memos": 1, "redactions": 2, "answer_versions": 4, "answer_texts": 5,
         "answers": 3, "contact_details": 1, "recordings": 2, "transcripts": 2,
         "audio_files": 4, "exports": 1, "job_records_scrubbed": 2, "upload_parts": 1,
-        "translation_requests": 0}
+        "translation_requests": 1}
     assert report["exports_removed"] == [made["id"]] and report["wal"] == "done"
     after = table_counts(store)
     gone = {t: before[t] - after[t] for t in before if before[t] != after[t]}
@@ -211,7 +216,8 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
                     "answer_texts": 5, "answers": 3, "respondent_contacts": 1,
                     "recordings": 2, "transcripts": 2, "transcript_segments": 2,
                     "transcript_english": 2, "recording_jobs": 1, "blobs": 4,
-                    "collect_parts": 1, "survey_recordings": 2, "audit_log": -1}, gone
+                    "collect_parts": 1, "survey_recordings": 2, "translation_requests": 1,
+                    "audit_log": -1}, gone
     # Nothing of A's is left in any table, any column; the control's words are.
     everything = every_text(store)
     assert [t for t in A_TOKENS if t in everything] == []

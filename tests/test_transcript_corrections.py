@@ -1,0 +1,76 @@
+"""A reviewer's correction of a transcript (README, "Voice answers"): each is a new version
+and earlier versions stay; a segment the reviewer corrects is one they heard, so it is no
+longer rejected; a segment they remove is marked so; replacing the whole text gives one
+segment over the speech the machine kept; an English-only correction is a correction; an
+empty one is refused; words with control characters are refused and nothing is stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from cohear.errors import BadInput, Unprocessable
+from speech import service
+from speech.transcribe import LanguageFinding, Segment, Transcription
+from tests.test_speech_ingest import FLU, upload
+
+
+@pytest.fixture
+def heard(store, people):
+    """A machine transcript of three segments, the middle one rejected by a guard."""
+    collector = people["collector"][0]
+    rec = upload(store, collector, FLU.read_bytes())
+    segments = [Segment(0, 0.5, 1.5, "My mother", -0.2, 0.05, 1.0),
+                Segment(1, 1.5, 2.5, "thank you thank you", -0.2, 0.05, 1.0,
+                        rejected_reason="repeats an earlier segment"),
+                Segment(2, 2.5, 3.6, "needs the flu vaccine", -0.2, 0.05, 1.0)]
+    with store.transaction() as conn:
+        service.save_machine_transcript(conn, rec.id, None, Transcription(
+            LanguageFinding(None, "en", 0.9, "en"), segments, 3.9), {}, {})
+    return rec.id
+
+
+def test_a_corrected_segment_was_heard_so_it_is_no_longer_rejected(store, people, heard):
+    reviewer = people["reviewer"][0]
+    before = service.transcript(store, heard, reviewer)
+    assert before["segments"][1]["rejected"]
+    after = service.correct(store, heard, reviewer, segments=[{"index": 1, "text": " and "}])
+    seg = after["segments"][1]
+    assert (seg["text"], seg["rejected"], seg["rejected_reason"]) == ("and", False, None)
+    assert after["text"] == "My mother and needs the flu vaccine"
+    assert after["version"] == 2 and after["note"] == ""
+    assert service.transcript(store, heard, reviewer, version=1)["segments"][1]["rejected"]
+
+
+def test_a_segment_removed_without_words_is_marked_and_left_out(store, people, heard):
+    reviewer = people["reviewer"][0]
+    after = service.correct(store, heard, reviewer, segments=[{"index": 0, "keep": False}])
+    seg = after["segments"][0]
+    assert (seg["text"], seg["rejected"], seg["rejected_reason"]) == ("", True, "removed by the reviewer")
+    assert after["text"] == "needs the flu vaccine"
+
+
+def test_the_whole_text_replaced_is_one_segment_over_the_speech_kept(store, people, heard):
+    reviewer = people["reviewer"][0]
+    after = service.correct(store, heard, reviewer, text=" My mother needs the vaccine. ")
+    assert [(s["start"], s["end"], s["text"], s["rejected"]) for s in after["segments"]] == [
+        (0.5, 3.6, "My mother needs the vaccine.", False)]
+
+
+def test_an_english_only_correction_is_a_correction_and_an_empty_one_is_refused(store, people, heard):
+    reviewer = people["reviewer"][0]
+    after = service.correct(store, heard, reviewer, english="My mother needs the flu vaccine.")
+    assert after["version"] == 2
+    with pytest.raises(BadInput):
+        service.correct(store, heard, reviewer)
+    assert service.transcript(store, heard, reviewer)["version"] == 2
+
+
+@pytest.mark.parametrize("edit", [{"segments": [{"index": 2, "text": "bad\x07word"}]},
+                                  {"text": "bad\x07word"}, {"english": "bad\x07word"},
+                                  {"text": "fine", "note": "bad\x07note"}])
+def test_a_control_character_in_any_corrected_words_is_refused_and_nothing_stored(store, people, heard,
+                                                                                 edit):
+    reviewer = people["reviewer"][0]
+    with pytest.raises(Unprocessable):
+        service.correct(store, heard, reviewer, **edit)
+    assert service.transcript(store, heard, reviewer)["version"] == 1
