@@ -645,7 +645,10 @@ async def test_a_researchers_queue_names_no_collector_and_no_handled_concern(
     app = CohearApp(store, researcher)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        await pilot.press("f5")             # a researcher starts on Agreement and exports
+        await pilot.pause()
         queue = app.screen
+        assert isinstance(queue, QueueScreen)
         text = screen_text(app)
         labels = [str(c.label) for c in queue.query_one("#queue", DataTable).columns.values()]
         assert "collector" not in labels and "words" in labels
@@ -1271,6 +1274,8 @@ async def test_at_120_columns_every_language_of_the_translations_is_in_view(
                         ["pa-Guru", "pa-Arab", "pl"])
     app = CohearApp(store, people["communicator"][0])
     async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("f6")             # a communicator starts on Messages
         await pilot.pause()
         table = app.screen.query_one("#translations", DataTable)
         assert [str(c.label) for c in table.columns.values()][1:] == [
