@@ -83,6 +83,20 @@ def test_sign_in_takes_the_token_from_the_flag_or_the_environment(store, people,
         sign_in(store, token)
 
 
+def test_a_worker_token_is_refused_at_sign_in(settings, store, people, capsys):
+    """A transcription machine's token is for `cohear worker`; in the review app it would
+    land on the queue with nothing it may do. Refused, saying so, in one line."""
+    from cohear.cli import main
+    _, token = people["worker"]
+    with pytest.raises(Forbidden, match="worker tokens are for cohear worker; sign in with "
+                                        "a person's token"):
+        sign_in(store, token)
+    assert main(["--data-dir", str(settings.data_dir), "tui", "--token", token]) == 1
+    err = capsys.readouterr().err
+    assert "worker tokens are for cohear worker" in err and "Traceback" not in err
+    assert token not in err
+
+
 def test_cohear_tui_refuses_a_bad_token_in_one_line(settings, store, capsys):
     from cohear.cli import main
     assert main(["--data-dir", str(settings.data_dir), "tui", "--token", "coh_x_y"]) == 1
@@ -631,7 +645,10 @@ async def test_a_researchers_queue_names_no_collector_and_no_handled_concern(
     app = CohearApp(store, researcher)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        await pilot.press("f5")             # a researcher starts on Agreement and exports
+        await pilot.pause()
         queue = app.screen
+        assert isinstance(queue, QueueScreen)
         text = screen_text(app)
         labels = [str(c.label) for c in queue.query_one("#queue", DataTable).columns.values()]
         assert "collector" not in labels and "words" in labels
@@ -1257,6 +1274,8 @@ async def test_at_120_columns_every_language_of_the_translations_is_in_view(
                         ["pa-Guru", "pa-Arab", "pl"])
     app = CohearApp(store, people["communicator"][0])
     async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("f6")             # a communicator starts on Messages
         await pilot.pause()
         table = app.screen.query_one("#translations", DataTable)
         assert [str(c.label) for c in table.columns.values()][1:] == [

@@ -15,6 +15,7 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Input, Select
 
 from cohear import audit
+from cohear.auth import create_user
 from comms import service as comms
 from surveys import service as surveys
 from tui.app import CohearApp
@@ -153,6 +154,26 @@ async def test_signing_in_on_the_token_screen(store, desk):
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, MessagesScreen), "Messages")
         assert app.user.role == "communicator"
+
+
+async def test_the_token_screen_refuses_a_worker_token(store, desk):
+    """A transcription machine's token signs nobody in to the workspace (in the browser
+    too, which opens on this screen): it says what the token is for and stays put."""
+    _, token = create_user(store, "gpu-1", "worker")
+    app = CohearApp(store, None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await type_text(pilot, token)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SignInScreen) and app.user is None
+        text = screen_text(app)
+        assert "worker tokens are for cohear worker; sign in with a person's token" in text
+        assert app.screen.query_one("#token", Input).value == ""
+        await type_text(pilot, desk["tokens"]["reviewer"])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen), "the queue")
+        assert app.user.role == "reviewer"
 
 
 async def test_every_screen_is_reached_by_its_key_and_the_palette(store, desk):

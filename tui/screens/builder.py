@@ -20,7 +20,7 @@ from cohear.errors import CohearError
 from comms import listing
 from surveys import service as surveys
 from surveys.values import VALUE_KINDS, describe_range
-from tui.display import one_line, words
+from tui.display import one_line, safe, words
 from tui.screens.base import ReviewScreen
 from tui.screens.question_form import AUDIO_TYPES, KIND_WORDS
 from tui.widgets.footer import KeyFooter
@@ -143,7 +143,7 @@ class SurveyBuilderScreen(ReviewScreen):
             table.add_column(Text(tag, justify="center"), width=max(3, len(tag)), key=tag)
         reorder = self.reorder_rtl
         for i, q in enumerate(self.questions, start=1):
-            cells = [str(i), Text(q["name"]), KIND_WORDS.get(q["kind"], q["kind"]).split(":")[0]
+            cells = [str(i), Text(safe(q["name"])), KIND_WORDS.get(q["kind"], q["kind"]).split(":")[0]
                      .split(" (")[0], Text(one_line(q["text"], TEXT_WIDTH, reorder=reorder))]
             for tag in self.languages:
                 found = q["texts"].get(tag)
@@ -157,7 +157,7 @@ class SurveyBuilderScreen(ReviewScreen):
         if ids:
             table.move_cursor(row=ids.index(keep) if keep in ids else min(row or 0, len(ids) - 1),
                               animate=False)
-        title = Text.assemble((f"Survey {s['id']}: {s['title']}", "bold"),
+        title = Text.assemble((safe(f"Survey {s['id']}: {s['title']}"), "bold"),
                               f"  ·  version {s['version']}  ·  written in {s['base_language']}"
                               f"  ·  for {', '.join(s['target_languages']) or 'no other language'}")
         opened = [o["language"] + (" (English accepted)" if o["accepted_in_english"] else "")
@@ -196,14 +196,14 @@ class SurveyBuilderScreen(ReviewScreen):
         base = self.survey["base_language"]
         prompts = {r["language"] for r in self.store.all(
             "SELECT language FROM question_prompts WHERE question_id = ?", (q["id"],))}
-        parts: list = [Text.assemble((f"{q['name']}", "bold"),
+        parts: list = [Text.assemble((safe(q["name"]), "bold"),
                                      f"  ·  {KIND_WORDS.get(q['kind'], q['kind'])}  ·  "
-                                     f"{options_words(q)}"
+                                     f"{safe(options_words(q))}"
                                      + ("  ·  required" if q["options"].get("required") else "")),
                        Text.assemble((f"{base}: ", "dim")), words(q["text"], reorder=reorder)]
         hint = (q["options"].get("hint") or {}).get(base)
         if hint:
-            parts.append(Text(f"help: {hint}", style="dim"))
+            parts.append(Text(safe(f"help: {hint}"), style="dim"))
         for tag in self.languages:
             found = full["texts"].get(tag)
             line = Text(f"{tag}: ", style="bold")
@@ -216,7 +216,7 @@ class SurveyBuilderScreen(ReviewScreen):
         if full["labels"]:
             parts.append(Text("Labels (l translates one):", style="bold"))
             for key, item in full["labels"].items():
-                states = Text(f"  {key}: ")
+                states = Text(safe(f"  {key}: "))
                 for i, tag in enumerate(self.languages):
                     if i:
                         states.append(" ")

@@ -20,7 +20,7 @@ from cohear.errors import CohearError, NotFound
 from comms import segments
 from comms import service as comms
 from tui import files
-from tui.display import has_rtl, words
+from tui.display import has_rtl, safe, words
 from tui.screens.base import ReviewScreen
 from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
@@ -78,7 +78,9 @@ class CompareScreen(ReviewScreen):
             self.translation = comms.get_translation(self.store, self.message_id, self.language)
         except NotFound:
             self.translation = None
-        self.loaded_text = self.translation["text"] if self.translation else ""
+        # Shown one for one (a control character as U+FFFD): saving untouched is no edit.
+        self.loaded_text = safe(self.translation["text"] if self.translation else "",
+                                keep_length=True)
         editor = self.query_one("#compare-text", TextArea)
         editor.load_text(self.loaded_text)
         editor.read_only = not self.user.may("comms.edit_translation")
@@ -108,7 +110,7 @@ class CompareScreen(ReviewScreen):
     def show(self) -> None:
         t, m, reorder = self.translation, self.message, self.reorder_rtl
         title = Text()
-        title.append(f"Message {m['id']}: {m['title']}", style="bold")
+        title.append(f"Message {m['id']}: {safe(m['title'])}", style="bold")
         title.append(f"  ·  {comms.language(self.language).english_name} ({self.language})  ·  ")
         if t is None:
             title.append_text(state_text("none"))
@@ -141,11 +143,11 @@ class CompareScreen(ReviewScreen):
                       words(t["text"], reorder=True)]
         elif not t["text"]:
             parts.append(Text("\nwaiting for the translator", style="dim"))
-        more = Text(f"\norigin {t['origin']}, engine {t['engine'] or '-'}"
+        more = Text(safe(f"\norigin {t['origin']}, engine {t['engine'] or '-'}")
                     + (", pivoted through English" if t["pivoted"] else "")
                     + f", revision {t['revision']}")
         if t["approved_by"]:
-            more.append(f"\napproved by {t['approved_by']} {(t['approved_at'] or '')[:16]}")
+            more.append(safe(f"\napproved by {t['approved_by']} {(t['approved_at'] or '')[:16]}"))
         if t["similarity"] is not None:
             more.append("\nchrF: the source against the back-translation, 0-100; under 50 "
                         "deserves a close look", style="dim")
@@ -153,13 +155,14 @@ class CompareScreen(ReviewScreen):
             more.append(f"\ntranslates version {t['source_version']}; the message is at "
                         f"{t['current_version']}", style="bold red")
         for problem in t["placeholder_problems"]:
-            more.append(f"\nmissing placeholder {problem.get('placeholder')}", style="bold red")
+            more.append(safe(f"\nmissing placeholder {problem.get('placeholder')}"),
+                        style="bold red")
         sms = t.get("sms")
         if sms:
             more.append(f"\nSMS: {sms['encoding']}, {sms['characters']} characters, "
                         f"{sms['segments']} segment(s)")
             if sms.get("warning"):
-                more.append(f"\n{sms['warning']}", style="bold red")
+                more.append(safe(f"\n{sms['warning']}"), style="bold red")
         parts.append(more)
         return Group(*parts)
 

@@ -23,6 +23,7 @@ from textual.widgets import Header, Input, Select, Static, TextArea
 from cohear.errors import CohearError
 from comms import service as comms
 from language_packs.registry import LANGUAGES
+from tui.display import safe
 from tui.screens.base import ReviewScreen
 from tui.widgets.compose import PlainEditor, findings_view, marks_of, plain_alternative, sms_view
 from tui.widgets.footer import KeyFooter
@@ -93,9 +94,14 @@ class ComposeScreen(ReviewScreen):
                 self.app.pop_screen()
                 return
             m = self.message
-            self.saved = {"title": m["title"], "channel": m["channel"],
-                          "audience": m["audience"], "tags": ", ".join(m["tags"]),
-                          "source": m["source_text"], "language": m["source_language"]}
+            # The fields hold the words as shown (a stored control character as U+FFFD,
+            # one for one in the editor), so a save without typing changes nothing and
+            # one with new words stores them without the control characters.
+            self.saved = {"title": safe(m["title"]), "channel": m["channel"],
+                          "audience": safe(m["audience"]),
+                          "tags": ", ".join(safe(t) for t in m["tags"]),
+                          "source": safe(m["source_text"], keep_length=True),
+                          "language": m["source_language"]}
         else:
             self.saved = {"title": "", "channel": "sms", "audience": "", "tags": "",
                           "source": "", "language": "en"}

@@ -150,10 +150,11 @@ class Confirm(ModalScreen[bool]):
 
     def __init__(self, title: str, body: str, *, yes: str = "Yes", no: str = "Cancel"):
         super().__init__()
-        self.title_text = title
-        self.body = body
-        self.yes_label = yes
-        self.no_label = no
+        # Titles and bodies quote stored words (a term, a collector's name): through safe.
+        self.title_text = safe(title)
+        self.body = safe(body)
+        self.yes_label = safe(yes)
+        self.no_label = safe(no)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="wide"):
@@ -186,9 +187,9 @@ class AskPath(ModalScreen[str | None]):
     def __init__(self, title: str, *, value: str = "", hint: str = "",
                  must_exist: bool = False):
         super().__init__()
-        self.title_text = title
-        self.value = value
-        self.hint = hint
+        self.title_text = safe(title)
+        self.value = safe(value)
+        self.hint = safe(hint)
         self.must_exist = must_exist
 
     def compose(self) -> ComposeResult:
@@ -240,9 +241,10 @@ class ShowText(ModalScreen[None]):
 
     def __init__(self, title: str, body, *, hint: str = ""):
         super().__init__()
-        self.title_text = title
-        self.body = body
-        self.hint = hint
+        self.title_text = safe(title)
+        # A renderable body is the caller's to make safe; words given as a str are made so.
+        self.body = safe(body) if isinstance(body, str) else body
+        self.hint = safe(hint)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="dialog", classes="wide report"):
@@ -264,8 +266,8 @@ class Choose(ModalScreen[str | None]):
 
     def __init__(self, title: str, choices: list[tuple[str, str]]):
         super().__init__()
-        self.title_text = title
-        self.choices = choices
+        self.title_text = safe(title)
+        self.choices = [(safe(label), key) for label, key in choices]
 
     def compose(self) -> ComposeResult:
         from textual.widgets import OptionList

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Header, Input, Label, Select, Static
 from cohear.errors import CohearError
 from comms import service as comms
 from language_packs.registry import LANGUAGES
-from tui.display import one_line
+from tui.display import one_line, safe
 from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
 
@@ -46,15 +46,17 @@ class GlossaryEntry(ModalScreen[dict | None]):
                          "With one, give the fixed translation to use there (or leave it "
                          "empty to keep the term as it is in that language only).",
                          id="dialog-hint")
-            yield Input(value=e.get("term") or "", placeholder="term, as written in the "
+            # Stored words through safe: a control character an old row holds shows as
+            # U+FFFD (and an edited entry is saved without it).
+            yield Input(value=safe(e.get("term")), placeholder="term, as written in the "
                         "messages (e.g. Pharmacy First)", id="term")
             yield Select([("every language (keep as it is)", EVERY)]
                          + [(f"{tag}  {lang.english_name}", tag)
                             for tag, lang in LANGUAGES.items() if tag != "en"],
                          value=e.get("language") or EVERY, allow_blank=False, id="language")
-            yield Input(value=e.get("translation") or "", placeholder="fixed translation",
+            yield Input(value=safe(e.get("translation")), placeholder="fixed translation",
                         id="translation")
-            yield Input(value=e.get("note") or "", placeholder="note (why, who decided)",
+            yield Input(value=safe(e.get("note")), placeholder="note (why, who decided)",
                         id="note")
             yield Static("", id="dialog-problem")
             yield Static("Ctrl+S to save, Escape to cancel.")
@@ -131,13 +133,14 @@ class GlossaryScreen(ReviewScreen):
         for e in self.entries:
             built_in = e["note"] == "built in" and e["language"] is None
             lang = e["language"]
-            table.add_row(Text(e["term"], style="dim" if built_in else "bold"),
+            table.add_row(Text(safe(e["term"]), style="dim" if built_in else "bold"),
                           Text(f"{lang}  {LANGUAGES[lang].english_name}" if lang in LANGUAGES
-                               else (lang or "every language"), style="dim" if not lang else ""),
+                               else safe(lang or "every language"),
+                               style="dim" if not lang else ""),
                           Text(one_line(e["translation"] or "", 30, reorder=reorder) or
                                ("kept as it is" if not built_in else "kept as it is (built in)"),
                                style="" if e["translation"] else "dim"),
-                          Text(e["note"] or ""))
+                          Text(safe(e["note"])))
         found = [i for i, e in enumerate(self.entries)
                  if keep and (e["term"], e["language"]) == keep]
         if self.entries:
@@ -191,7 +194,7 @@ class GlossaryScreen(ReviewScreen):
         except CohearError as exc:
             self.failed(exc)
             return
-        self.notify(f"saved {new['term']!r}", timeout=3)
+        self.notify(safe(f"saved {new['term']!r}"), timeout=3)
         self.load(keep=(new["term"], new["language"]))
 
     def action_remove(self) -> None:
@@ -202,12 +205,12 @@ class GlossaryScreen(ReviewScreen):
         if entry["note"] == "built in":
             self.notify("built-in terms stay", timeout=3)
             return
-        where = f"in {entry['language']}" if entry["language"] else "for every language"
+        where = safe(f"in {entry['language']}") if entry["language"] else "for every language"
 
         def decided(yes: bool | None) -> None:
             if yes and self.attempt(comms.remove_glossary_term, self.store, self.user,
                                     entry["term"], language_tag=entry["language"]):
-                self.notify(f"removed {entry['term']!r} {where}", timeout=3)
+                self.notify(safe(f"removed {entry['term']!r} {where}"), timeout=3)
                 self.load()
 
         self.app.push_screen(Confirm(f"Remove {entry['term']!r} {where}?",

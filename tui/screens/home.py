@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.display import safe
 from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
 
@@ -38,7 +39,7 @@ class HomeScreen(ReviewScreen):
         user = self.user
         self.query_one("#home-title", Static).update(Text.assemble(
             ("What would you like to do?", "bold"),
-            f"  Signed in as {user.name} ({user.role}). Enter opens; each has its key."))
+            f"  Signed in as {safe(user.name)} ({user.role}). Enter opens; each has its key."))
         options = self.query_one("#home", OptionList)
         for action, name, what, key in CHOICES:
             if not self.app.check_action(action, ()):

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Header, Input, Label, Select, Static
 
 from cohear.auth import list_users
+from tui.display import safe
 from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
 from webcollect import links
@@ -36,7 +37,7 @@ class MakeLink(ModalScreen[dict | None]):
             yield Static("The link signs a phone in as this collector once. Send it privately "
                          "(it is shown once); the phone then stays signed in for the hours "
                          "given.", id="dialog-hint")
-            chooser = Select([(c, c) for c in self.collectors], prompt="collector",
+            chooser = Select([(Text(safe(c)), c) for c in self.collectors], prompt="collector",
                              id="collector")
             if len(self.collectors) == 1:
                 chooser.value = self.collectors[0]      # the only one: chosen already
@@ -106,7 +107,7 @@ class FieldLinksScreen(ReviewScreen):
         row = table.cursor_row
         table.clear()
         for link in self.links:
-            table.add_row(str(link["id"]), Text(link["collector"]),
+            table.add_row(str(link["id"]), Text(safe(link["collector"])),
                           Text(link["state"], style=STATE_STYLES.get(link["state"], "")),
                           link["expires_at"][:16].replace("T", " "),
                           (link["used_at"] or "")[:16].replace("T", " "),
@@ -147,7 +148,7 @@ class FieldLinksScreen(ReviewScreen):
             self.app.push_screen(ShowText(
                 f"Link {link['id']} for {link['collector']}",
                 Text(url, style="bold"),
-                hint=f"Shown only now: copy it and send it to {link['collector']} privately. "
+                hint=f"Shown only now: copy it and send it to {safe(link['collector'])} privately. "
                      f"It works once, until {link['expires_at'][:16].replace('T', ' ')} UTC."))
 
         self.app.push_screen(MakeLink(collectors), made)

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Header, Select, Static
 from cohear.errors import CohearError
 from comms import listing
 from comms.listing import MessageFilters
-from tui.display import one_line
+from tui.display import one_line, safe
 from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
 from tui.widgets.messages import FILTERS, MessageFilterBar, MessageTable, summary
@@ -92,7 +92,7 @@ class MessagesScreen(ReviewScreen):
         for m in self.rows:
             # People's words go in as Text: DataTable reads a str as markup.
             table.add_row(str(m["id"]), Text(one_line(m["title"], TITLE_WIDTH, reorder=reorder)),
-                          m["channel"], Text(m["audience"] or "-"), Text(m["owner"] or "-"),
+                          m["channel"], Text(safe(m["audience"]) or "-"), Text(safe(m["owner"]) or "-"),
                           str(m["current_version"]), summary(m["statuses"]), key=str(m["id"]))
         ids = [m["id"] for m in self.rows]
         if self.rows:

@@ -19,6 +19,7 @@ from cohear.errors import CohearError
 from language_packs.registry import LANGUAGES
 from surveys import service as surveys
 from surveys.values import FORMATS, VALUE_KINDS
+from tui.display import safe
 from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
 
@@ -79,16 +80,19 @@ class QuestionForm(ModalScreen[dict | None]):
         options = q.get("options", {})
         kind = q.get("kind", "open")
         with VerticalScroll(id="dialog", classes="wide form"):
-            yield Label(f"Question {q['name']!r}" if q else "A new question", id="dialog-title")
+            # Stored words are shown through safe (editors one for one): a control
+            # character an old row holds is U+FFFD here, and saved so.
+            yield Label(safe(f"Question {q['name']!r}") if q else "A new question",
+                        id="dialog-title")
             if q:
                 yield Static("New words make a new version of its message: its translations "
                              "become stale and are reviewed again.", id="dialog-hint")
             with Horizontal(classes="form-row"):
                 yield Select([(w, k) for k, w in KIND_WORDS.items()], value=kind,
                              allow_blank=False, id="kind")
-                yield Input(value=q.get("name", ""), placeholder="short name (letters, digits, _)",
+                yield Input(value=safe(q.get("name", "")), placeholder="short name (letters, digits, _)",
                             id="name", disabled=bool(q))
-            yield WordsEditor(text=q.get("text", ""), id="text")
+            yield WordsEditor(text=safe(q.get("text", ""), keep_length=True), id="text")
             with Vertical(id="opt-open", classes="options"):
                 yield Select([("voice or typed", "either"), ("voice only", "voice"),
                               ("typed only", "text")], value=options.get("answer", "either"),
@@ -96,8 +100,9 @@ class QuestionForm(ModalScreen[dict | None]):
             with Vertical(id="opt-choices", classes="options"):
                 yield Static("Choices, one a line: value | label (or just the label).",
                              classes="form-hint")
-                yield WordsEditor(text="\n".join(f"{c['value']} | {c['label']}" for c in
-                                                 options.get("choices", [])), id="choices")
+                yield WordsEditor(text=safe("\n".join(f"{c['value']} | {c['label']}" for c in
+                                                      options.get("choices", [])),
+                                            keep_length=True), id="choices")
             with Vertical(id="opt-scale", classes="options"):
                 with Horizontal(classes="form-row"):
                     yield Input(str(options.get("min", 1)), placeholder="lowest point",
@@ -106,8 +111,9 @@ class QuestionForm(ModalScreen[dict | None]):
                                 id="scale-max")
                 yield Static("Labels, one a line: point | words (e.g. 1 | Not at all).",
                              classes="form-hint")
-                yield WordsEditor(text="\n".join(f"{k} | {v}" for k, v in
-                                                 options.get("labels", {}).items()),
+                yield WordsEditor(text=safe("\n".join(f"{k} | {v}" for k, v in
+                                                      options.get("labels", {}).items()),
+                                            keep_length=True),
                                   id="scale-labels")
             with Vertical(id="opt-range", classes="options"):
                 yield Static(id="range-hint", classes="form-hint")
@@ -123,7 +129,7 @@ class QuestionForm(ModalScreen[dict | None]):
             with Vertical(id="opt-consent", classes="options"):
                 yield Input(str(options.get("consent_version", 1)),
                             placeholder="consent wording version", id="consent-version")
-            yield Input((options.get("hint") or {}).get(self.base, ""),
+            yield Input(safe((options.get("hint") or {}).get(self.base, "")),
                         placeholder=f"help text in {self.base} (optional)", id="hint")
             yield Checkbox("an answer is required", bool(options.get("required")),
                            id="required")
@@ -302,7 +308,8 @@ class OpenLanguage(ModalScreen[tuple[str, bool] | None]):
                 if tag != base else f"{tag} is the survey's own language.")
             return
         self.query_one("#missing", Static).update(
-            f"{len(missing)} question(s) have no approved {tag} text: {', '.join(missing)}.\n"
+            f"{len(missing)} question(s) have no approved {tag} text: "
+            f"{safe(', '.join(missing))}.\n"
             f"Accepting English means the leader's phone shows those questions in the "
             f"survey's own language ({base}), marked as such, to respondents who chose {tag}: "
             "the leader must translate them aloud, and answers to them were asked in words "
@@ -337,7 +344,7 @@ class AttachPrompt(ModalScreen[tuple[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="wide form"):
-            yield Label(f"A recorded prompt for {self.question!r}", id="dialog-title")
+            yield Label(safe(f"A recorded prompt for {self.question!r}"), id="dialog-title")
             yield Static("Record the question read aloud (a phone's voice recorder will do) "
                          "and give the file here: WAV, MP3, M4A, Ogg/Opus, WebM, FLAC or AMR. "
                          "Leaders play it to respondents on the field page.",

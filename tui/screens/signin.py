@@ -1,5 +1,6 @@
 """Signing in inside the app: the token screen the browser workspace opens on (each tab
-signs in for itself), with the same check as `cohear tui --token`."""
+signs in for itself), with the same check as `cohear tui --token` (a worker's token is
+refused: it is for `cohear worker`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.widgets import Header, Input, Label, Static
 
 from cohear.auth import User, authenticate
 from cohear.errors import CohearError
+from tui.signin import a_person
 from tui.widgets.footer import KeyFooter
 
 
@@ -44,7 +46,7 @@ class SignInScreen(Screen[User | None]):
             problem.display = True
             return
         try:
-            user = authenticate(self.app.store, token)
+            user = a_person(authenticate(self.app.store, token))
         except CohearError as exc:
             event.input.value = ""
             problem.update(exc.message())

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Header, Static
 from cohear.errors import CohearError
 from surveys import service as surveys
 from surveys import xlsform
-from tui.display import one_line
+from tui.display import one_line, safe
 from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
 
@@ -30,9 +30,10 @@ class SurveyTable(DataTable):
 def import_report(result: dict) -> Group:
     """What an XLSForm import made and what it left out, cell by cell."""
     survey, report = result["survey"], result["report"]
-    parts: list = [Text(f"Survey {survey['id']} {survey['title']!r}: "
-                        f"{len(survey['questions'])} questions in "
-                        + ", ".join([survey["base_language"], *survey["target_languages"]]),
+    parts: list = [Text(safe(f"Survey {survey['id']} {survey['title']!r}: "
+                             f"{len(survey['questions'])} questions in "
+                             + ", ".join([survey["base_language"],
+                                          *survey["target_languages"]])),
                         style="bold")]
     for lang in report.get("languages", []):
         note = lang.get("translation") or ""

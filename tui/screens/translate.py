@@ -24,6 +24,7 @@ from comms import exchange, listing
 from comms import service as comms
 from language_packs.registry import LANGUAGES
 from tui import files
+from tui.display import safe
 from tui.screens.base import ReviewScreen
 from tui.widgets.footer import KeyFooter
 from tui.widgets.messages import state_text
@@ -137,14 +138,14 @@ class TranslateScreen(ReviewScreen):
                       else "")
             who = (t["approved_by"] or t["updated_by"] or "") if t else ""
             table.add_row(Text("[x]" if tag in self.chosen else "[ ]", style="bold"),
-                          Text(f"{tag}  {name}"), path_words(source, tag, self.pairs),
+                          Text(safe(f"{tag}  {name}")), path_words(source, tag, self.pairs),
                           state_text(state),
                           "" if not t or t["similarity"] is None else f"{t['similarity']:.0f}",
-                          reused, Text(who), key=tag)
+                          reused, Text(safe(who)), key=tag)
         if self.languages:
             table.move_cursor(row=min(row or 0, len(self.languages) - 1), animate=False)
         m = self.message
-        title = Text.assemble((f"Message {m['id']}: ", "bold"), (m["title"], "bold"),
+        title = Text.assemble((f"Message {m['id']}: ", "bold"), (safe(m["title"]), "bold"),
                               f"  ·  version {m['version']}, written in {source}  ·  ")
         title.append(f"{len(self.chosen)} chosen" if self.chosen else
                      "space chooses languages; t machine-translates them, h asks translators",

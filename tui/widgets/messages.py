@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Select
 
+from tui.display import safe
 from tui.widgets.translations import STATUS_STYLES, STATUS_WORDS
 
 # The coverage map's cells: a two-letter mark on the state's colour, so the map reads in
@@ -80,8 +81,11 @@ class MessageFilterBar(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label("Filters (f):", classes="filters-label")
         for name in FILTERS:
+            # Audiences, tags and owners' names are people's words: shown through safe,
+            # as Text (a str would be read as markup).
             options = ([("stale only", True)] if name == "stale" else
-                       [c for c in self.choices.get(name, []) if c[1] != "health"])
+                       [(Text(safe(str(label))), value)
+                        for label, value in self.choices.get(name, []) if value != "health"])
             yield Select(options, prompt=BLANK.get(name, name), id=f"filter-{name}",
                          allow_blank=True, classes="filter", compact=True)
 
