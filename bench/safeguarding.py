@@ -3,14 +3,16 @@ in `tests/safeguarding_sentences.py`, for the lists as they stand and, as the ba
 in the same run, for the matcher of an earlier commit (default: the literal lists that
 came before stems and endings).
 
-    python bench/safeguarding.py [--baseline REV] [--show] [--rounds 20]
+    python bench/safeguarding.py [--baseline REV] [--tested REV] [--show] [--rounds 20]
 
 Recall: disclosures flagged with their concern. Precision: of the answers flagged, the
 share that were disclosures. `--show` lists what was missed and what was wrongly flagged.
 The held-out answers (written after the lists, never used to change them) are scored
 apart: the labelled set was written with the lists, so its "after" column is a floor the
-lists must keep, and the held-out one is closer to what to expect on new answers.
-Last, answers checked per second, after against before.
+lists must keep, and the held-out one is closer to what to expect on new answers. The
+answers outside testing found the lists missing are scored last, against the lists those
+testers used (`--tested`) as well as the baseline. Last, answers checked per second,
+after against before (and against the lists the testers used).
 """
 
 from __future__ import annotations
@@ -32,10 +34,13 @@ from tests.safeguarding_sentences import (  # noqa: E402
     EVERYDAY,
     HELD_OUT_DISCLOSURES,
     HELD_OUT_EVERYDAY,
+    OUTSIDE_TESTING_DISCLOSURES,
+    OUTSIDE_TESTING_EVERYDAY,
     score,
 )
 
 BASELINE = "bfaa766"  # the literal lists ("ignores word endings", but only listed forms matched)
+TESTED = "f54ae77"    # the lists the second outside users' try ran against
 
 
 def load_old(rev: str):
@@ -46,8 +51,10 @@ def load_old(rev: str):
                                capture_output=True)
         if shown.returncode == 0:
             (tmp / name).write_bytes(shown.stdout)
-    spec = importlib.util.spec_from_file_location("old_safeguarding", tmp / "safeguarding.py")
+    name = f"safeguarding_at_{rev}"
+    spec = importlib.util.spec_from_file_location(name, tmp / "safeguarding.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while they are made
     spec.loader.exec_module(module)
     return module
 
@@ -85,6 +92,8 @@ def table(old: dict, new: dict, show: bool) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default=BASELINE, help="git revision of the baseline")
+    parser.add_argument("--tested", default=TESTED,
+                        help="git revision of the lists the outside testers used")
     parser.add_argument("--show", action="store_true", help="list misses and false flags")
     parser.add_argument("--rounds", type=int, default=20, help="passes over the set for speed")
     args = parser.parse_args()
@@ -96,18 +105,29 @@ def main() -> int:
     held = {"disclosures": HELD_OUT_DISCLOSURES, "everyday": HELD_OUT_EVERYDAY}
     table(score(before, **held), score(safeguarding.keyword_hits, **held), args.show)
     print()
+    tested = load_old(args.tested).keyword_hits
+    outside = {"disclosures": OUTSIDE_TESTING_DISCLOSURES, "everyday": OUTSIDE_TESTING_EVERYDAY}
+    print(f"outside testing: found after the lists were written (before = {args.tested}, "
+          "the lists the testers used)")
+    table(score(tested, **outside), score(safeguarding.keyword_hits, **outside), args.show)
+    print()
+    print(f"labelled set against the lists the testers used (before = {args.tested})")
+    table(score(tested), score(safeguarding.keyword_hits), args.show)
+    print()
     texts = [(t, tag) for tag, pairs in DISCLOSURES.items() for t, _ in pairs] + [
         (t, tag) for tag, answers in EVERYDAY.items() for t in answers]
     speed = {}
-    for name, hits in (("before", before), ("after", safeguarding.keyword_hits)):
+    for name, hits in (("before", before), ("tested", tested),
+                       ("after", safeguarding.keyword_hits)):
         hits("warm up", "en")
         start = time.perf_counter()
         for _ in range(args.rounds):
             for text, tag in texts:
                 hits(text, tag)
         speed[name] = args.rounds * len(texts) / (time.perf_counter() - start)
-    print(f"answers per second: before {speed['before']:,.0f}, after {speed['after']:,.0f} "
-          f"({speed['after'] / speed['before']:.2f}x)")
+    print(f"answers per second: before {speed['before']:,.0f}, tested {speed['tested']:,.0f}, "
+          f"after {speed['after']:,.0f} ({speed['after'] / speed['before']:.2f}x before, "
+          f"{speed['after'] / speed['tested']:.2f}x tested)")
     return 0
 
 

@@ -18,7 +18,11 @@ version of it is refused before anything changes.
   BCP-47 tags (`trgLang`, `target-language`) as the standard says.
 - **Scripts**: every translated sentence must be written in the target language's
   script (Latin words such as GP or a web address are allowed in any language; for
-  Chinese, Traditional characters are not Simplified). A file with a sentence that is
+  Chinese, Traditional characters are not Simplified). A sentence mostly in Latin
+  letters for a language with a script of its own (romanised Urdu, "Yeh aap ki hifazat
+  karta hai") is not: at least three Latin words, outnumbering the words in the
+  language's script, not counting placeholders, addresses, acronyms or the glossary's
+  kept names (`service.ROMANISED_MIN_WORDS`). A file with a sentence that is
   not is refused whole, as for any other sentence that cannot be taken: the problem
   lists each sentence and what its letters are (`refused`), and says which language the
   file may really be (Gurmukhi under `Language: pa_PK` is pa-Guru). Imported with an
@@ -267,6 +271,7 @@ def import_file(store: Store, actor: User, data: bytes, *, message_id: int | Non
     fuzzy: dict[int, list[int]] = {}
     versions: dict[int, int] = {}
     wrong_script: list[dict] = []
+    kept_terms = service._terms(store, tag)   # glossary names may stay in Latin letters
     for uid, source, target, is_fuzzy in units:
         m = _UNIT_ID.match(uid)
         if not m:
@@ -290,7 +295,7 @@ def import_file(store: Store, actor: User, data: bytes, *, message_id: int | Non
             raise BadInput(f"sentence {index + 1} of message {mid} has no translation",
                            fix="translate every sentence, then import the file")
         text_rule.check(target, f"translation of sentence {index + 1} of message {mid}")
-        problem = service.script_problem(target, target_lang)
+        problem = service.script_problem(target, target_lang, kept_terms)
         if problem:
             wrong_script.append({"message_id": mid, "sentence": index + 1, "found": problem})
         by_message.setdefault(mid, {})[index] = target.strip()

@@ -128,14 +128,60 @@ def _foreign_letters(text: str, lang: Language) -> list[str]:
     return foreign
 
 
-def script_problem(text: str, lang: Language) -> str | None:
+# A sentence for a language with a script of its own is "romanised" when at least this
+# many of its words are in Latin letters and they outnumber the words in the language's
+# script. Kept names and addresses do not count (placeholders, URLs, email addresses,
+# the built-in and glossary terms), nor do acronyms (NHS, GP, COVID), so "اپنے GP سے
+# COVID-19 ویکسین" is Urdu; below three Latin words a sentence could be a name kept as
+# it is ("Calpol Plus"), so short romanised sentences pass and a reviewer sees them.
+ROMANISED_MIN_WORDS = 3
+ACRONYM_MAX_LETTERS = 6
+# Scripts written without spaces between words: each character counts as a word.
+_UNSPACED = {"Hans", "Hant", "Hani"}
+
+
+def _romanised(text: str, lang: Language, terms: Iterable[str] | None) -> bool:
+    if lang.script == "Latn" or lang.script not in _SCRIPT_NAMES:
+        return False
+    kept = list(text)
+    found = (placeholders.find(text) if terms is None
+             else placeholders.find(text, tuple(terms)))
+    for p in found:
+        kept[p.start:p.end] = " " * (p.end - p.start)
+    runs, current = [], []
+    for c in kept:      # runs of letters and marks (\w splits Indic words at vowel signs)
+        if unicodedata.category(c)[0] in "LM":
+            current.append(c)
+        elif current:
+            runs.append("".join(current))
+            current = []
+    if current:
+        runs.append("".join(current))
+    latin = native = 0
+    for run in runs:
+        letters = [c for c in run if unicodedata.category(c).startswith("L")]
+        if not letters:
+            continue
+        if all(unicodedata.name(c, "").startswith("LATIN") for c in letters):
+            if not (run.isupper() and len(letters) <= ACRONYM_MAX_LETTERS):
+                latin += 1
+        else:
+            native += len(letters) if lang.script in _UNSPACED else 1
+    return latin >= ROMANISED_MIN_WORDS and latin > native
+
+
+def script_problem(text: str, lang: Language, terms: Iterable[str] | None = None) -> str | None:
     """What in `text`'s letters says it is not written as `lang` is ("Gurmukhi letters",
-    "Traditional Chinese characters"), or None. Names scripts, never the words."""
+    "Traditional Chinese characters", "mostly Latin letters (romanised)" for romanised
+    Urdu and the like: see ROMANISED_MIN_WORDS), or None. Names scripts, never the
+    words. `terms`: the names kept as they are (default: the built-in ones)."""
     foreign = _foreign_letters(text, lang)
     if foreign:
         names = sorted({"Chinese" if n == "CJK" else n.title() for n in
                         (unicodedata.name(c, "?").split(" ")[0] for c in foreign)})
         return " and ".join(names) + " letters"
+    if _romanised(text, lang, terms):
+        return "mostly Latin letters (romanised)"
     if lang.script in ("Hans", "Hant"):
         import hanzidentifier  # CC-CEDICT's character sets: which form of Chinese
         kind = hanzidentifier.identify(text)
@@ -168,11 +214,13 @@ def check_script(text: str, lang: Language) -> None:
                            "text in their translations")
 
 
-def check_translation_script(text: str, lang: Language, what: str = "translation") -> None:
+def check_translation_script(text: str, lang: Language, what: str = "translation",
+                             terms: Iterable[str] | None = None) -> None:
     """Refuse a translation whose letters are not `lang`'s script (Gurmukhi saved as
-    Shahmukhi Punjabi, Traditional characters as Simplified Chinese): BadInput with code
-    `translation-script`, naming the scripts (not the words) and the language it may be."""
-    problem = script_problem(text, lang)
+    Shahmukhi Punjabi, Traditional characters as Simplified Chinese, romanised Urdu):
+    BadInput with code `translation-script`, naming the scripts (not the words) and the
+    language it may be. `terms`: the names kept as they are (the glossary's)."""
+    problem = script_problem(text, lang, terms)
     if problem is None:
         return
     fits = languages_written_like(text, lang)
@@ -556,7 +604,7 @@ def edit_translation(store: Store, actor: User, message_id: int, lang: str, text
     lang_entry = language(lang)
     tag = lang_entry.tag
     text = clean_text(text, "translation", MAX_TRANSLATION_CHARS)
-    check_translation_script(text, lang_entry)
+    check_translation_script(text, lang_entry, terms=_terms(store, tag))
     message = _message_row(store, message_id)
     _not_source(message, [tag])
     with store.transaction() as conn:

@@ -916,7 +916,7 @@ def export_survey(store: Store, actor: User, survey_id: int, fmt: str, out: Path
             rows = _write_qdpx(plan, tmp, tick)
             dictionary = None
         if dictionary is not None:
-            dictionary_path = out.with_name(out.stem + ".dictionary.csv")
+            dictionary_path = dictionary_file(out, fmt)
             with _partial(store, dictionary_path) as dtmp:
                 _write_dictionary_csv(dtmp, dictionary)
     with store.transaction() as conn:
@@ -968,7 +968,15 @@ def export_files(store: Store, export_id: int, fmt: str) -> list[Path]:
     """Every file an export job writes under its final name (the export, and for CSV
     its data dictionary)."""
     path = export_path(store, export_id, fmt)
-    return [path, path.with_name(path.stem + ".dictionary.csv")]
+    return [path, dictionary_file(path, fmt)]
+
+
+def dictionary_file(out: Path, fmt: str) -> Path:
+    """Where a CSV export's data dictionary goes: `NAME.dictionary.csv` for the long CSV,
+    `NAME.wide-dictionary.csv` for the wide one, so two exports of one name in the two
+    formats (`s2.csv`, `s2.wide-csv`) keep a dictionary each."""
+    return out.with_name(out.stem + (".wide-dictionary.csv" if fmt == "wide-csv"
+                                     else ".dictionary.csv"))
 
 
 def get_export(store: Store, actor: User, export_id: int) -> dict:

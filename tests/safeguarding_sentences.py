@@ -32,6 +32,10 @@ DISCLOSURES: dict[str, list[tuple[str, str]]] = {
         ("I'm scared of my husband.", "danger"),
         ("I don't want to live anymore.", "self-harm"),
         ("They forced me to marry my cousin.", "abuse"),
+        ("My husband makes me have sex when I say no.", "abuse"),
+        ("He tried to burn me with the iron.", "abuse"),
+        ("I'm afraid of going back home tonight.", "danger"),
+        ("I am not allowed out of the house on my own.", "danger"),
     ],
     "ur": [
         ("میرے شوہر مجھے مارتے ہیں", "abuse"),
@@ -46,6 +50,10 @@ DISCLOSURES: dict[str, list[tuple[str, str]]] = {
         ("میں مرنا چاہتی ہوں", "self-harm"),
         ("میں اپنی جان لینا چاہتا ہوں", "self-harm"),
         ("میرے گھر والوں نے زبردستی میری شادی کروائی", "abuse"),
+        ("میرا شوہر میرے ساتھ زبردستی کرتا ہے", "abuse"),
+        ("ساس نے مجھے جلا دیا", "abuse"),
+        ("مجھے گھر جانے سے ڈر لگتا ہے", "danger"),
+        ("وہ مجھے گھر سے نکلنے نہیں دیتا", "danger"),
     ],
     "pa-Guru": [
         ("ਮੇਰਾ ਪਤੀ ਮੈਨੂੰ ਮਾਰਦਾ ਹੈ", "abuse"),
@@ -58,6 +66,10 @@ DISCLOSURES: dict[str, list[tuple[str, str]]] = {
         ("ਕਈ ਵਾਰ ਮੈਂ ਖੁਦਕੁਸ਼ੀ ਬਾਰੇ ਸੋਚਦੀ ਹਾਂ", "self-harm"),
         ("ਮੈਂ ਮਰਨਾ ਚਾਹੁੰਦੀ ਹਾਂ", "self-harm"),
         ("ਮੈਂ ਆਪਣੀ ਜਾਨ ਲੈਣਾ ਚਾਹੁੰਦਾ ਹਾਂ", "self-harm"),
+        ("ਮੇਰਾ ਪਤੀ ਮੇਰੇ ਨਾਲ ਜ਼ਬਰਦਸਤੀ ਕਰਦਾ ਹੈ", "abuse"),
+        ("ਉਸਨੇ ਮੈਨੂੰ ਸਾੜਨ ਦੀ ਕੋਸ਼ਿਸ਼ ਕੀਤੀ", "abuse"),
+        ("ਮੈਨੂੰ ਘਰ ਜਾਣ ਤੋਂ ਡਰ ਲੱਗਦਾ ਹੈ", "danger"),
+        ("ਉਹ ਮੈਨੂੰ ਘਰੋਂ ਬਾਹਰ ਨਿਕਲਣ ਨਹੀਂ ਦਿੰਦਾ", "danger"),
     ],
     "pa-Arab": [
         ("میرا گھر والا مینوں ماردا اے", "abuse"),
@@ -69,6 +81,10 @@ DISCLOSURES: dict[str, list[tuple[str, str]]] = {
         ("مینوں اپنے گھر والے توں ڈر لگدا اے", "danger"),
         ("کدی کدی میں خودکشی بارے سوچدی آں", "self-harm"),
         ("میں مرنا چاہندی آں", "self-harm"),
+        ("میرا خاوند میرے نال زبردستی کردا اے", "abuse"),
+        ("اوہنے مینوں ساڑن دی کوشش کیتی", "abuse"),
+        ("مینوں گھر جان توں ڈر لگدا اے", "danger"),
+        ("اوہ مینوں گھروں باہر نکلن نئیں دیندا", "danger"),
     ],
     "bn": [
         ("আমার স্বামী আমাকে মারে", "abuse"),
@@ -81,6 +97,10 @@ DISCLOSURES: dict[str, list[tuple[str, str]]] = {
         ("মাঝে মাঝে আত্মহত্যার কথা ভাবি", "self-harm"),
         ("আমি মরে যেতে চাই", "self-harm"),
         ("আমি নিজেকে শেষ করে দিতে চাই", "self-harm"),
+        ("স্বামী জোর করে আমার সাথে শারীরিক সম্পর্ক করে", "abuse"),
+        ("শাশুড়ি আমাকে পুড়িয়ে মারার চেষ্টা করেছে", "abuse"),
+        ("আমার বাড়ি ফিরতে ভয় লাগে", "danger"),
+        ("শ্বশুর আমাকে ঘরে আটকে রাখে", "danger"),
     ],
     "pl": [
         ("Mąż mnie bije.", "abuse"),
@@ -93,6 +113,10 @@ DISCLOSURES: dict[str, list[tuple[str, str]]] = {
         ("Czasami myślę o samobójstwie.", "self-harm"),
         ("Chcę umrzeć.", "self-harm"),
         ("Myślałam, żeby odebrać sobie życie.", "self-harm"),
+        ("Mąż zmusza mnie do seksu.", "abuse"),
+        ("Próbował mnie podpalić.", "abuse"),
+        ("Boję się wracać do domu.", "danger"),
+        ("Nie pozwala mi wychodzić z domu.", "danger"),
     ],
     "ar": [
         ("زوجي يضربني", "abuse"),
@@ -105,6 +129,10 @@ DISCLOSURES: dict[str, list[tuple[str, str]]] = {
         ("أفكر في الانتحار أحيانا", "self-harm"),
         ("أريد أن أموت", "self-harm"),
         ("أريد أن أنهي حياتي", "self-harm"),
+        ("زوجي يجبرني على ممارسة الجنس", "abuse"),
+        ("حاول أن يحرقني", "abuse"),
+        ("أخاف من العودة إلى البيت", "danger"),
+        ("زوجي يمنعني من الخروج", "danger"),
     ],
     "so": [
         ("Ninkaygu wuu i garaacaa.", "abuse"),
@@ -115,6 +143,10 @@ DISCLOSURES: dict[str, list[tuple[str, str]]] = {
         ("Waan ka baqaa ninkayga.", "danger"),
         ("Waxaan doonayaa inaan is dilo.", "self-harm"),
         ("Waxaan ka fikiraa isdilid.", "self-harm"),
+        ("Ninkaygu wuxuu igu qasbaa galmo.", "abuse"),
+        ("Wuxuu isku dayay inuu i gubo.", "abuse"),
+        ("Waan ka baqayaa inaan guriga aado.", "danger"),
+        ("Guriga ayuu igu xiraa.", "danger"),
     ],
 }
 
@@ -137,6 +169,12 @@ EVERYDAY: dict[str, list[str]] = {
         "I waited two hours and it was the end of my day off.",
         "Asthma can be life-threatening, so I keep my inhaler with me.",
         "My grandmother died last year.",
+        "The forces of nature are stronger than we think.",
+        "The fire alarm went off while I was burning the toast.",
+        "I burned my hand on the kettle.",
+        "I'm scared of spiders.",
+        "I'm not allowed to eat before the blood test.",
+        "Visitors are not allowed on the ward after eight.",
     ],
     "ur": [
         "میرے پیٹ میں درد ہے",
@@ -149,6 +187,10 @@ EVERYDAY: dict[str, list[str]] = {
         "یہ ویکسین بچوں کے لیے محفوظ ہے",
         "دل کی بیماری کا خطرہ کم کرنے کے لیے ورزش کریں",
         "میری دادی پچھلے سال فوت ہو گئیں",
+        "ڈاکٹر نے زبردستی دوا نہیں دی، سمجھایا",
+        "مجھے سینے میں جلن ہوتی ہے",
+        "روٹی جل گئی",
+        "میں گھر جا کر دوا لوں گی",
     ],
     "pa-Guru": [
         "ਮੇਰੇ ਪੇਟ ਵਿੱਚ ਦਰਦ ਹੈ",
@@ -160,6 +202,10 @@ EVERYDAY: dict[str, list[str]] = {
         "ਨਰਸ ਨੇ ਸਭ ਕੁਝ ਚੰਗੀ ਤਰ੍ਹਾਂ ਸਮਝਾਇਆ",
         "ਮੇਰੇ ਦਾਦਾ ਜੀ ਪਿਛਲੇ ਸਾਲ ਮਰ ਗਏ",
         "ਇਹ ਦਵਾਈ ਬੱਚਿਆਂ ਲਈ ਸੁਰੱਖਿਅਤ ਹੈ",
+        "ਮੈਨੂੰ ਛਾਤੀ ਵਿੱਚ ਜਲਣ ਹੁੰਦੀ ਹੈ",
+        "ਰੋਟੀ ਸੜ ਗਈ",
+        "ਮੈਂ ਘਰ ਜਾ ਕੇ ਦਵਾਈ ਲਵਾਂਗੀ",
+        "ਕਲਾਸ ਵਿੱਚ ਸਵਾਲ ਲਈ ਹੱਥ ਚੁੱਕੋ",
     ],
     "pa-Arab": [
         "میرے ڈھڈ وچ درد اے",
@@ -171,6 +217,9 @@ EVERYDAY: dict[str, list[str]] = {
         "نرس نے سب کجھ چنگی طرح سمجھایا",
         "میرے دادا جی پچھلے سال مر گئے",
         "ایہہ دوائی بچیاں لئی محفوظ اے",
+        "مینوں چھاتی وچ جلن ہوندی اے",
+        "روٹی سڑ گئی",
+        "میں گھر جا کے دوائی لواں گی",
     ],
     "bn": [
         "আমার পেটে ব্যথা",
@@ -182,6 +231,10 @@ EVERYDAY: dict[str, list[str]] = {
         "আমরা মশা মারার ওষুধ কিনেছি",
         "নার্স সবকিছু ভালোভাবে বুঝিয়ে দিয়েছেন",
         "ডায়াবেটিসের ঝুঁকি কমাতে হাঁটুন",
+        "আমার বুকে জ্বালাপোড়া হয়",
+        "রুটি পুড়ে গেছে",
+        "ডাক্তার জোর দিয়ে বললেন হাঁটতে",
+        "আমি বাড়ি গিয়ে ওষুধ খাব",
     ],
     "pl": [
         "Serce mi mocno bije po schodach.",
@@ -193,6 +246,10 @@ EVERYDAY: dict[str, list[str]] = {
         "Mój dziadek zmarł w zeszłym roku.",
         "Ten lek zabija bakterie.",
         "Pielęgniarka była bardzo miła.",
+        "Lekarz zmusza mnie do ćwiczeń, i dobrze.",
+        "Przypaliłam tosty.",
+        "Boję się pająków.",
+        "Wracam do domu autobusem.",
     ],
     "ar": [
         "أشعر بألم في بطني",
@@ -205,6 +262,10 @@ EVERYDAY: dict[str, list[str]] = {
         "الممرضة كانت لطيفة جدا",
         "اضرب البيض مع الحليب",
         "التدخين يزيد خطر الإصابة بأمراض القلب",
+        "أشعر بحرقة في المعدة",
+        "احترق الخبز في الفرن",
+        "لا يسمح بالتدخين في المستشفى",
+        "أعود إلى البيت بالحافلة",
     ],
     "so": [
         "Caloosha ayaa i xanuunaysa.",
@@ -216,6 +277,9 @@ EVERYDAY: dict[str, list[str]] = {
         "Kalkaalisadu aad bay u fiicnayd.",
         "Ukunta ayaan garaacay.",
         "Waxaan dilay kaneecada.",
+        "Cuntadu way gubatay.",
+        "Guriga ayaan tagayaa.",
+        "Waan ka baqaa caarada.",
     ],
 }
 
@@ -272,6 +336,27 @@ HELD_OUT_EVERYDAY: dict[str, list[str]] = {
     "ar": ["ابني مصاب بالحمى", "قال الطبيب إن اللقاح آمن", "تأخرت الحافلة كثيرا", "أمشي كل يوم"],
     "so": ["Wiilkayga ayaa qandho qaba.", "Dhakhtarku wuxuu yiri tallaalku waa ammaan.",
            "Baskii aad buu u soo daahay.", "Maalin walba waan socdaa."],
+}
+
+# Found by people outside the team trying cohear (the second users' try), after the lists
+# were written: disclosures the lists missed then, and the everyday answers they tried
+# beside them. They are a group of their own so the README can say how the lists did on
+# them before and after they were widened; from now on the tests hold the lists to them.
+OUTSIDE_TESTING_DISCLOSURES: dict[str, list[tuple[str, str]]] = {
+    "en": [("he won't let me leave the house or see my family", "danger"),
+           ("I'm scared to go home", "danger"),
+           ("he forces me to have sex", "abuse")],
+    "ur": [("وہ مجھ پر ہاتھ اٹھاتا ہے", "abuse"),
+           ("اس نے مجھے جلانے کی کوشش کی", "abuse"),
+           ("شوہر زبردستی کرتا ہے", "abuse")],
+    "pa-Guru": [("ਉਹ ਮੇਰੇ ਤੇ ਹੱਥ ਚੁੱਕਦਾ ਹੈ", "abuse")],
+    "bn": [("স্বামী গায়ে হাত তোলে", "abuse"),
+           ("ও আমাকে বাড়ি থেকে বের হতে দেয় না", "danger")],
+}
+OUTSIDE_TESTING_EVERYDAY: dict[str, list[str]] = {
+    "en": ["I was killing time at the bus stop for an hour",
+           "my hands hurt in the cold so I can't drive"],
+    "ur": ["میرے ہاتھ میں درد رہتا ہے"],
 }
 
 # Everyday answers a keyword list cannot tell from a disclosure; flagging them is the

@@ -14,6 +14,10 @@ from comms import exchange, exports, service
 
 FLU = ("Hello {first_name}, you can have a free flu vaccine at your GP surgery. "
        "Call 0121 496 0000 to book.")
+# A reviewer's Urdu for FLU (the test packs copy English through, and a person's edit
+# must be in Arabic script).
+URDU_FLU = ("ہیلو {first_name}، آپ اپنی GP سرجری میں مفت فلو ویکسین لگوا سکتے ہیں۔ "
+            "بک کرنے کے لیے 0121 496 0000 پر کال کریں۔")
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +105,7 @@ def test_glossary_terms_are_updated_not_duplicated(store, team):
 def test_a_translation_that_lost_a_placeholder_is_flagged_and_cannot_be_approved(
         store, team, flu, copy_packs):
     service.translate_messages(store, team["communicator"], [flu["id"]], ["ur"])
-    text = service.get_translation(store, flu["id"], "ur")["text"]
+    text = URDU_FLU   # the test packs copy English through; a reviewer writes Urdu
     edited = service.edit_translation(store, team["reviewer"], flu["id"], "ur",
                                       text.replace("{first_name}", "فلاں"))
     assert edited["status"] == "needs_review"
@@ -236,11 +240,13 @@ def test_po_round_trip_and_xliff_12_is_read_too(store, team, flu):
 
     old = xliff.xlifffile(sourcelanguage="en")
     old.settargetlanguage("ti")
-    for i, seg in enumerate(["Hello {first_name}, you can have a free flu vaccine at your GP surgery.",
-                             "Call 0121 496 0000 to book."]):
+    for i, (seg, target) in enumerate([
+            ("Hello {first_name}, you can have a free flu vaccine at your GP surgery.",
+             "ሰላም {first_name}፡ ኣብ GP ናይ ጉንፋዕ ክታበት ብናጻ ክትረኽቡ ትኽእሉ ኢኹም።"),
+            ("Call 0121 496 0000 to book.", "ንምዝገባ ናብ 0121 496 0000 ደውሉ።")]):
         unit = old.addsourceunit(seg)
         unit.setid(f"m{flu['id']}-v1-s{i}")
-        unit.target = "ትግርኛ " + seg
+        unit.target = target
     result = exchange.import_file(store, comm, bytes(old))
     assert result["format"] == "XLIFF 1.2" and result["language"] == "ti"
 
@@ -306,7 +312,7 @@ def test_every_change_to_words_is_in_the_audit_log_with_before_and_after(
     comm, reviewer = team["communicator"], team["reviewer"]
     service.translate_messages(store, comm, [flu["id"]], ["ur"])
     machine = service.get_translation(store, flu["id"], "ur")
-    service.edit_translation(store, reviewer, flu["id"], "ur", machine["text"] + " شکریہ")
+    service.edit_translation(store, reviewer, flu["id"], "ur", URDU_FLU + " شکریہ")
     service.approve_translation(store, reviewer, flu["id"], "ur")
     service.edit_message(store, comm, flu["id"], source_text=FLU + " Thank you.")
 
@@ -320,7 +326,7 @@ def test_every_change_to_words_is_in_the_audit_log_with_before_and_after(
         ("translation.machine", "test-communicator"), ("translation.needs_review", "test-reviewer"),
         ("translation.approved", "test-reviewer"), ("translation.stale", "test-communicator")]
     assert log[1]["before"]["text"] == machine["text"]
-    assert log[1]["after"]["text"] == machine["text"] + " شکریہ"
+    assert log[1]["after"]["text"] == URDU_FLU + " شکریہ"
     assert log[2]["before"]["status"] == "needs_review" and log[2]["after"]["status"] == "approved"
 
 

@@ -9,7 +9,13 @@ import pytest
 from surveys import safeguarding
 from surveys import service as surveys
 from surveys.safeguarding import keyword_hits
-from tests.safeguarding_sentences import DISCLOSURES, EVERYDAY, FLAGGING_IS_FINE
+from tests.safeguarding_sentences import (
+    DISCLOSURES,
+    EVERYDAY,
+    FLAGGING_IS_FINE,
+    OUTSIDE_TESTING_DISCLOSURES,
+    OUTSIDE_TESTING_EVERYDAY,
+)
 from tests.test_collect_api import answer, consent, start, survey  # noqa: F401 - fixture
 
 BRIEF_LANGUAGES = ("en", "ur", "pa-Guru", "pa-Arab", "bn", "pl", "ar", "so")
@@ -26,6 +32,20 @@ def test_every_labelled_disclosure_raises_its_concern(tag):
 def test_everyday_answers_that_share_the_words_raise_no_flag(tag):
     flagged = [(text, keyword_hits(text, tag)) for text in EVERYDAY[tag]
                if keyword_hits(text, tag) and text not in FLAGGING_IS_FINE]
+    assert flagged == []
+
+
+@pytest.mark.parametrize("tag", sorted(OUTSIDE_TESTING_DISCLOSURES))
+def test_the_disclosures_outside_testing_found_missed_now_raise_their_concern(tag):
+    missed = [(text, concern, keyword_hits(text, tag))
+              for text, concern in OUTSIDE_TESTING_DISCLOSURES[tag]
+              if concern not in keyword_hits(text, tag)]
+    assert missed == []
+
+
+def test_the_everyday_answers_outside_testing_tried_raise_no_flag():
+    flagged = [(text, keyword_hits(text, tag)) for tag, answers in OUTSIDE_TESTING_EVERYDAY.items()
+               for text in answers if keyword_hits(text, tag)]
     assert flagged == []
 
 

@@ -153,6 +153,28 @@ def test_wide_csv_one_row_per_respondent_with_question_and_code_columns(store, u
     assert columns[:-2] == list(rows[0])
 
 
+def test_a_long_and_a_wide_export_with_one_stem_keep_a_dictionary_each(store, users, coded,
+                                                                        tmp_path):
+    """`--format csv -o s2.csv` then `--format wide-csv -o s2.wide-csv`: the second
+    export's dictionary does not replace the first's."""
+    survey_id = coded["survey"]["id"]
+    long = exports.export_survey(store, users["researcher"], survey_id, "csv",
+                                 tmp_path / "s2.csv")
+    wide = exports.export_survey(store, users["researcher"], survey_id, "wide-csv",
+                                 tmp_path / "s2.wide-csv")
+    assert long["dictionary"] != wide["dictionary"]
+    assert Path(long["dictionary"]).name == "s2.dictionary.csv"
+    assert Path(wide["dictionary"]).name == "s2.wide-dictionary.csv"
+    # Each dictionary still describes its own file's columns, first to last.
+    for report in (long, wide):
+        header = list(read_csv(report["path"])[0])
+        described = [d["column"] for d in read_csv(report["dictionary"])]
+        assert described[:len(header)] == header
+    # An export job names its files the same way, so withdrawal finds both.
+    assert [p.name for p in exports.export_files(store, 7, "wide-csv")] == [
+        "export-7.csv", "export-7.wide-dictionary.csv"]
+
+
 def test_xlsx_has_one_row_per_respondent_and_a_dictionary_sheet(store, users, coded, tmp_path):
     from openpyxl import load_workbook
 

@@ -1,7 +1,8 @@
 """A translation is stored only when its letters are the target language's script: PO
-and XLIFF files from translators (a `Language: pa_PK` file holding Gurmukhi), and a
-translation edited through the API. The refusal names each sentence and what its
-letters are, never the words, and nothing is stored."""
+and XLIFF files from translators (a `Language: pa_PK` file holding Gurmukhi, an Urdu file
+with a sentence in romanised Urdu), and a translation edited through the API. The
+refusal names each sentence and what its letters are, never the words, and nothing is
+stored."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def flu(store, team):
     message = service.create_message(store, team["communicator"], title="Flu",
                                      source_text=FLU, channel="sms")
     service.request_human(store, team["communicator"], message["id"],
-                          ["pa-Arab", "pa-Guru", "zh-Hans"])
+                          ["pa-Arab", "pa-Guru", "zh-Hans", "ur"])
     return message
 
 
@@ -142,3 +143,98 @@ def test_a_translation_edited_through_the_api_is_checked(api):
     r = comm.put(f"/api/messages/{message['id']}/translations/pl",
                  json={"text": "Dzień dobry {first_name}, ਪੰਜਾਬੀ"})
     assert r.status_code == 400 and "Gurmukhi letters" in r.json()["detail"]
+
+
+# -- romanised sentences: Latin letters where the language has its own script --------
+
+URDU = ["ہیلو {first_name}، آپ اس سردی مفت فلو ویکسین لگوا سکتے ہیں۔",
+        "اپنی GP سرجری میں بک کریں۔"]
+ROMAN_URDU = "Yeh aap aur aap ke khandan ki hifazat karta hai."
+
+
+def test_a_po_file_with_a_sentence_in_romanised_urdu_is_refused_whole(store, team, flu):
+    data = filled_po(store, flu["id"], "ur", [URDU[0], ROMAN_URDU])
+    with pytest.raises(BadInput) as err:
+        exchange.import_file(store, team["communicator"], data)
+    problem = err.value.problem()
+    assert problem["code"] == "translation-script" and problem["status"] == 400
+    assert problem["refused"] == [{"message_id": flu["id"], "sentence": 2,
+                                   "found": "mostly Latin letters (romanised)"}]
+    assert "Urdu in Arabic script" in problem["fix"]
+    assert not any(word in str(problem) for word in ROMAN_URDU.split())
+    assert translation(store, flu["id"], "ur")["status"] == "human_requested"
+
+
+def test_an_xliff_file_in_romanised_punjabi_is_refused(store, team, flu):
+    data, _ = exchange.export_file(store, [flu["id"]], "pa-Arab", "xliff")
+    doc = xliff2.Xliff2File.parsestring(data)
+    for unit, target in zip(doc.units, ["Sat sri akal {first_name}, tusi is sardi vich muft "
+                                        "flu tika lawa sakde o.", "Apni GP surgery vich book "
+                                        "karo."], strict=True):
+        unit.target = target
+    with pytest.raises(BadInput) as err:
+        exchange.import_file(store, team["communicator"], bytes(doc))
+    assert [r["sentence"] for r in err.value.extra["refused"]] == [1, 2]
+    assert translation(store, flu["id"], "pa-Arab")["status"] == "human_requested"
+
+
+@pytest.mark.parametrize("text", [
+    # Kept names, acronyms, placeholders, numbers and addresses inside Urdu are fine.
+    "اپنے GP سے COVID-19 اور MMR ویکسین کے بارے میں پوچھیں: https://www.nhs.uk/covid",
+    "{first_name}، NHS App میں اپنی appointment دیکھیں۔",
+    "مزید معلومات کے لیے help@nhs.net پر ای میل کریں یا NHS 111 کو کال کریں۔",
+    # Half and half is not "mostly" Latin: a brand and a kind of medicine among Urdu words.
+    "Ventolin inhaler دن میں دو بار لیں",
+    # Too short to tell romanised Urdu from a name kept as it is.
+    "Calpol Plus",
+])
+def test_latin_words_inside_a_sentence_in_the_right_script_are_allowed(text):
+    assert service.script_problem(text, service.language("ur")) is None
+
+
+@pytest.mark.parametrize("text,tag", [
+    (ROMAN_URDU, "ur"),
+    ("Aap apne GP se appointment book kar sakte hain.", "ur"),
+    ("Ami apnar GP-r kache jabo.", "bn"),
+    ("Qing zai nin de GP zhensuo yuyue.", "zh-Hans"),
+])
+def test_a_sentence_mostly_in_latin_letters_is_refused_for_a_language_with_its_own_script(
+        text, tag):
+    assert service.script_problem(text, service.language(tag)) == \
+        "mostly Latin letters (romanised)"
+
+
+def test_chinese_is_counted_by_characters_so_a_few_latin_words_stay_a_minority():
+    text = "请在 NHS App 上预约 flu vaccine。"
+    assert service.script_problem(text, service.language("zh-Hans")) is None
+
+
+def test_latin_languages_are_not_checked_for_romanisation():
+    assert service.script_problem("Dzień dobry, proszę umówić wizytę u GP.",
+                                  service.language("pl")) is None
+
+
+def test_a_glossary_term_kept_in_english_does_not_count_as_latin(store, team, flu):
+    text = "NHS Healthy Start Vitamins مفت"
+    data = filled_po(store, flu["id"], "ur", [URDU[0], text])
+    with pytest.raises(BadInput, match="romanised"):
+        exchange.import_file(store, team["communicator"], data)
+    service.add_glossary_term(store, team["communicator"], "Healthy Start Vitamins")
+    report = exchange.import_file(store, team["communicator"], data)
+    assert report["language"] == "ur"
+    assert translation(store, flu["id"], "ur")["text"].endswith(text)
+
+
+def test_a_romanised_translation_edited_through_the_api_is_refused(api):
+    comm = api["communicator"]
+    message = comm.post("/api/messages", json={"title": "Flu", "source_text": FLU,
+                                               "channel": "sms"}).json()
+    url = f"/api/messages/{message['id']}/translations/ur"
+    r = comm.put(url, json={"text": ROMAN_URDU})
+    assert r.status_code == 400
+    problem = r.json()
+    assert problem["code"] == "translation-script"
+    assert "romanised" in problem["detail"] and "Arabic script" in problem["fix"]
+    assert comm.get(url).status_code == 404
+    r = comm.put(url, json={"text": " ".join(URDU)})
+    assert r.status_code == 200, r.text

@@ -18,7 +18,7 @@ from lxml import etree
 from translate.storage import po, xliff, xliff2
 
 from cohear.errors import BadInput
-from comms import exchange, service
+from comms import exchange, placeholders, service
 from language_packs.registry import LANGUAGES
 from surveys import coding, xlsform
 
@@ -53,8 +53,20 @@ def xliff2_schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(DATA / "xliff_core_2.0.xsd"), parser))
 
 
-def translated(tag: str, source: str) -> str:
-    return f"[{tag}] {source}"
+# A few words in each script, for files "translated" by the tests: a language with a
+# script of its own refuses a sentence mostly in Latin letters (romanised), so the
+# English source cannot stand in for a translation.
+SAMPLE = {"Latn": "przetłumaczona wiadomość", "Arab": "ترجمہ شدہ پیغام یہاں",
+          "Guru": "ਅਨੁਵਾਦ ਕੀਤਾ ਸੁਨੇਹਾ ਇੱਥੇ", "Beng": "অনুবাদ করা বার্তা এখানে",
+          "Gujr": "અનુવાદિત સંદેશ અહીં", "Deva": "अनुवादित संदेश यहाँ",
+          "Ethi": "ዝተተርጎመ መልእኽቲ ኣብዚ", "Hans": "翻译的信息在这里", "Hant": "翻譯的訊息在這裡"}
+
+
+def translated(tag: str, source: str, prefix: str = "") -> str:
+    """A stand-in translation of `source` into `tag`: words in its script, and the
+    source's placeholders as a translator keeps them."""
+    kept = " ".join(p.text for p in placeholders.find(source, ()))
+    return f"{prefix}[{tag}] {SAMPLE[LANGUAGES[tag].script]} {kept}".strip()
 
 
 @pytest.mark.parametrize("tag", TAGS)
@@ -77,7 +89,7 @@ def test_po_goes_out_in_gettexts_form_and_comes_back_as_it_stands(store, team, f
     result = exchange.import_file(store, team["communicator"], path.read_bytes())
     assert result["language"] == tag and result["format"] == "PO"
     assert result["imported"][0]["status"] == "received" and "warnings" not in result
-    assert service.get_translation(store, flu["id"], tag)["text"].startswith(f"[{tag}] Hello")
+    assert service.get_translation(store, flu["id"], tag)["text"].startswith(doc[0].msgstr)
 
 
 def test_gettexts_msgfmt_checks_coheres_po_for_every_language_without_a_warning(store, team,
@@ -111,7 +123,7 @@ def test_a_po_file_without_coheres_own_header_still_imports_by_its_language(stor
     doc = polib.pofile(data.decode())
     del doc.metadata["X-Cohear-Language"]  # a tool that drops unknown headers
     for entry in doc:
-        entry.msgstr = "شاہ مکھی " + entry.msgid
+        entry.msgstr = translated("pa-Arab", entry.msgid)
     result = exchange.import_file(store, team["communicator"], str(doc).encode())
     assert result["language"] == "pa-Arab"
 
@@ -138,7 +150,7 @@ def test_an_xliff_12_state_asking_for_review_needs_review_too(store, team, flu):
     for i, seg in enumerate(service.source_segments(service._message_row(store, flu["id"]))):
         unit = doc.addsourceunit(seg.source)
         unit.setid(f"m{flu['id']}-v1-s{i}")
-        unit.target = "ትግርኛ " + seg.source
+        unit.target = translated("ti", seg.source)
     data = bytes(doc).replace(b'state="translated"', b'state="needs-review-translation"', 1)
     result = exchange.import_file(store, team["communicator"], data)
     assert result["imported"][0]["status"] == "needs_review"
@@ -163,9 +175,9 @@ def test_xliff_20_is_valid_against_the_oasis_schema_and_round_trips(store, team,
     for unit in doc.units:
         u = old.addsourceunit(unit.source)
         u.setid(unit.getid())
-        u.target = "1.2 " + unit.source
+        u.target = translated(tag, unit.source, "1.2 ")
     assert exchange.import_file(store, team["communicator"], bytes(old))["language"] == tag
-    assert service.get_translation(store, flu["id"], tag)["text"].startswith("1.2 Hello")
+    assert service.get_translation(store, flu["id"], tag)["text"].startswith(f"1.2 [{tag}]")
 
 
 def test_a_translation_with_a_control_character_is_refused_and_nothing_changes(store, team, flu):
@@ -214,7 +226,7 @@ def test_a_utf16_xliff_without_a_dtd_is_read(store, team, flu):
     data, _ = exchange.export_file(store, [flu["id"]], "ur", "xliff")
     doc = xliff2.Xliff2File.parsestring(data)
     for unit in doc.units:
-        unit.target = "اردو " + unit.source
+        unit.target = translated("ur", unit.source)
     text = bytes(doc).decode("utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"')
     result = exchange.import_file(store, team["communicator"], text.encode("utf-16"))
     assert result["language"] == "ur" and result["format"] == "XLIFF 2.0"
