@@ -403,3 +403,7 @@ def test_deleting_recordings_removes_their_words_rows_and_audio(store, people):
     assert "flu" not in str([(e["before"], e["after"]) for e in log]).lower()
     with pytest.raises(NotFound):
         service.get_recording(store, rec.id, reviewer)
+    # A respondent with no recordings: the withdrawal's report counts nothing deleted.
+    with store.transaction() as conn:
+        assert service.delete_recordings(conn, store, []) == (
+            {"recordings": 0, "transcripts": 0}, [])
