@@ -445,3 +445,29 @@ def test_a_phone_whose_parts_were_dropped_starts_again_and_nothing_is_padded(sto
     with pytest.raises(Conflict) as lost:
         collect.add_part(store, users["collector"], other, 60000, len(audio), audio[60000:])
     assert lost.value.status == 409 and lost.value.extra["received"] == 0
+
+
+def test_a_part_not_installed_is_skipped_but_a_broken_one_stops_the_withdrawal(tmp_path, monkeypatch):
+    """Erasers are loaded before every withdrawal; a package that is not installed has
+    nothing to erase and is skipped, but one that is installed and fails to import (a
+    dependency of its own missing) must stop the withdrawal rather than leave its part
+    of the respondent behind."""
+    from surveys import withdrawal
+    (tmp_path / "eraser_here.py").write_text(
+        "from surveys.withdrawal import eraser\n\n"
+        "@eraser('test.here')\n"
+        "def erase(conn, store, **kw):\n"
+        "    return {}, []\n", "utf-8")
+    (tmp_path / "eraser_broken.py").write_text("import cohear_dependency_not_installed\n", "utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(withdrawal, "ERASERS", {})
+    for name in ("eraser_here", "eraser_broken"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(withdrawal, "ERASER_MODULES",
+                        ("not_installed_at_all", "not_installed_pkg.service", "eraser_here"))
+    withdrawal._load_erasers()
+    assert list(withdrawal.ERASERS) == ["test.here"]   # loaded after the missing ones
+    monkeypatch.setattr(withdrawal, "ERASER_MODULES", ("eraser_broken",))
+    with pytest.raises(ModuleNotFoundError) as broken:
+        withdrawal._load_erasers()
+    assert broken.value.name == "cohear_dependency_not_installed"
