@@ -171,6 +171,7 @@ def table_counts(store) -> dict[str, int]:
 
 def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
         store, users, tmp_path):
+    from speech import service as speech
     from surveys import exports, service
     from webcollect import service as collect
     consent_audio, voice_audio, part_audio, b_part = variants(4)
@@ -199,6 +200,10 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
         conn.execute("INSERT INTO translation_requests (answer_id, language, of_version, note, "
                      "requested_by, requested_at) VALUES (?, 'ur', 1, ?, ?, '2024-01-01T00:00:00Z')",
                      (a["voice"], f"please check {A_WORDS['memo']}", users["reviewer"].id))
+    # Transcribed again after that failure: a second job of the recording, still waiting,
+    # which the answer no longer names (it names its first transcription).
+    again = speech.queue_transcription(store, a["recording"], users["reviewer"], jobs=JobQueue(store))
+    assert again != job
     before = table_counts(store)
     assert all(t in every_text(store) for t in A_TOKENS + B_TOKENS)
 
@@ -207,7 +212,7 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
     assert report["deleted"] == {
         "codings": 3, "memos": 1, "redactions": 2, "answer_versions": 4, "answer_texts": 5,
         "answers": 3, "contact_details": 1, "recordings": 2, "transcripts": 2,
-        "audio_files": 4, "exports": 1, "job_records_scrubbed": 2, "upload_parts": 1,
+        "audio_files": 4, "exports": 1, "job_records_scrubbed": 3, "upload_parts": 1,
         "translation_requests": 1}
     assert report["exports_removed"] == [made["id"]] and report["wal"] == "done"
     after = table_counts(store)
@@ -215,7 +220,7 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
     assert gone == {"codings": 3, "answer_memos": 1, "redactions": 2, "answer_versions": 4,
                     "answer_texts": 5, "answers": 3, "respondent_contacts": 1,
                     "recordings": 2, "transcripts": 2, "transcript_segments": 2,
-                    "transcript_english": 2, "recording_jobs": 1, "blobs": 4,
+                    "transcript_english": 2, "recording_jobs": 2, "blobs": 4,
                     "collect_parts": 1, "survey_recordings": 2, "translation_requests": 1,
                     "audit_log": -1}, gone
     # Nothing of A's is left in any table, any column; the control's words are.
@@ -245,6 +250,8 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
     assert export["status"] == "removed" and "withdrew" in export["removed_reason"]
     job_row = store.one("SELECT status, error, result_json FROM jobs WHERE id = ?", (job,))
     assert "Mossgrove" not in (job_row["error"] or "") and job_row["result_json"] is None
+    # The waiting transcription never runs: its recording is gone.
+    assert store.one("SELECT status FROM jobs WHERE id = ?", (again,))[0] == "cancelled"
     # The audit log keeps the facts, not the words; the withdrawal says what went.
     erased = store.one("SELECT count(*) FROM audit_log WHERE erased = 1")[0]
     assert erased == report["audit_entries_erased"] > 0
