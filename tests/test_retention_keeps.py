@@ -76,6 +76,7 @@ def test_the_period_counts_from_verification_to_the_day_and_the_report_is_exact(
     report = apply_retention(store, days=30, now=at + dt.timedelta(days=30))
     assert report["recordings"] == [answer["recording_id"]] and report["blobs"] == 2
     assert report["bytes"] == sizes and report["days"] == 30
+    assert report["cutoff"] == at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")   # what the command says
     assert not any(f.exists() for f in kept)
     purged = store.all("SELECT purge_reason FROM blobs WHERE purged_at IS NOT NULL")
     assert [r[0] for r in purged] == ["audio retention", "audio retention"]
@@ -162,6 +163,8 @@ def test_retention_off_reports_that_nothing_was_deleted(store, people, survey):
     report = apply_retention(store, days=0, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=10_000))
     assert report == {"days": 0, "recordings": [], "blobs": 0, "bytes": 0,
                       "note": "audio retention is off (audio_retention_days = 0)"}
+    # The hourly job gives no days: the setting's, 0 by default, is off.
+    assert store.settings.audio_retention_days == 0 and apply_retention(store) == report
 
 
 def test_the_period_is_counted_in_utc_whatever_the_machines_time_zone(store, people, survey, monkeypatch):
@@ -177,10 +180,15 @@ def test_the_period_is_counted_in_utc_whatever_the_machines_time_zone(store, peo
     time.tzset()
     try:
         assert apply_retention(store, days=1)["recordings"] == []
+        assert all(f.exists() for f in files(store, answer["recording_id"]))
+        # Three hours later (by the stamp) it is a day old: one day's retention takes it.
+        stamp = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1, hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        with store.transaction() as conn:
+            conn.execute("UPDATE answers SET verified_at = ? WHERE id = ?", (stamp, answer["id"]))
+        assert apply_retention(store, days=1)["recordings"] == [answer["recording_id"]]
     finally:
         monkeypatch.undo()
         time.tzset()
-    assert all(f.exists() for f in files(store, answer["recording_id"]))
 
 
 def test_audio_a_recording_outside_the_surveys_holds_is_kept(store, people, survey):
