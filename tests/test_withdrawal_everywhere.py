@@ -184,6 +184,11 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
     assert queue.run_job(made["job_id"], "test") == "done"
     files = exports.export_files(store, made["id"], "csv")
     assert "Brinwhistle" in files[0].read_text(encoding="utf-8-sig")
+    # And a second export, in another format: every file of each goes.
+    made2 = exports.request_export(store, users["researcher"], q["survey"], "xlsx", jobs=queue)
+    assert queue.run_job(made2["job_id"], "test") == "done"
+    files2 = exports.export_files(store, made2["id"], "xlsx")
+    assert files2[0].exists()
     # Unfinished field-page uploads: A's (tagged with A's session) and B's.
     collect.add_part(store, users["collector"], "part-of-a-1", 0, 9000, part_audio[:4000],
                      session_id=a["session"])
@@ -212,9 +217,9 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
     assert report["deleted"] == {
         "codings": 3, "memos": 1, "redactions": 2, "answer_versions": 4, "answer_texts": 5,
         "answers": 3, "contact_details": 1, "recordings": 2, "transcripts": 2,
-        "audio_files": 4, "exports": 1, "job_records_scrubbed": 3, "upload_parts": 1,
+        "audio_files": 4, "exports": 2, "job_records_scrubbed": 4, "upload_parts": 1,
         "translation_requests": 1}
-    assert report["exports_removed"] == [made["id"]] and report["wal"] == "done"
+    assert report["exports_removed"] == [made["id"], made2["id"]] and report["wal"] == "done"
     after = table_counts(store)
     gone = {t: before[t] - after[t] for t in before if before[t] != after[t]}
     assert gone == {"codings": 3, "answer_memos": 1, "redactions": 2, "answer_versions": 4,
@@ -242,7 +247,7 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
     assert collect.part_status(store, users["collector"], "part-of-b-1")["received"] == 4000
     assert collect.part_status(store, users["collector"], "part-of-a-1")["received"] == 0
     # Files: the export, A's audio and A's part are gone.
-    assert not files[0].exists() and not files[1].exists()
+    assert not files[0].exists() and not files[1].exists() and not files2[0].exists()
     parts = store.settings.data_dir / "collect-parts"
     assert sorted(p.name for p in parts.iterdir()) == [
         f"{users['collector'].id}-part-of-b-1.part"]
