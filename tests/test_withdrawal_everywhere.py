@@ -479,6 +479,7 @@ def test_a_part_not_installed_is_skipped_but_a_broken_one_stops_the_withdrawal(t
                         ("not_installed_at_all", "not_installed_pkg.service", "eraser_here"))
     withdrawal._load_erasers()
     assert list(withdrawal.ERASERS) == ["test.here"]   # loaded after the missing ones
+    assert withdrawal.ERASERS["test.here"] is sys.modules["eraser_here"].erase
     monkeypatch.setattr(withdrawal, "ERASER_MODULES", ("eraser_broken",))
     with pytest.raises(ModuleNotFoundError) as broken:
         withdrawal._load_erasers()
