@@ -222,3 +222,23 @@ def test_audio_two_collectors_sent_goes_when_both_answers_are_past_the_period(st
         assert [e["action"] for e in audit.entries(store.conn, entity="recording",
                                                    entity_id=answer["recording_id"])
                 if e["action"] == "recording.audio_purged"] == ["recording.audio_purged"]
+
+
+def test_audio_kept_for_another_answer_goes_once_that_answer_is_withdrawn(store, people, survey):
+    """A file kept because another answer still needed it goes at a later run once that
+    answer has gone (its respondent withdrew), though the rest of its recording's audio
+    went before."""
+    (audio,) = variants(1, offset=60)
+    first = voice(store, people, survey, audio)
+    original, copy = files(store, first["recording_id"])
+    # Someone sent the 16 kHz copy itself: that recording's files are only the copy.
+    second = voice(store, people, survey, copy.read_bytes(), verify=False, collector="collector2")
+    assert files(store, second["recording_id"]) == [copy, copy]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+    assert apply_retention(store, days=30, now=later)["blobs"] == 1
+    assert not original.exists() and copy.exists()
+    respondent = store.one("SELECT respondent_id FROM answers WHERE id = ?", (second["id"],))[0]
+    service.withdraw_consent(store, people["collector2"][0], respondent)
+    assert copy.exists()          # the first recording still holds it
+    report = apply_retention(store, days=30, now=later)
+    assert report["blobs"] == 1 and not copy.exists()
