@@ -263,6 +263,27 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
     fact = store.one("SELECT detail FROM audit_log WHERE action = 'respondent.withdraw'")[0]
     assert "3 codings" in fact and f"exports removed: {made['id']}" in fact
 
+    # B withdraws too, while two exports are unfinished and their jobs died after writing
+    # the files under their final names: those files go (the jobs write them again).
+    unfinished = [exports.request_export(store, users["researcher"], q["survey"], fmt, jobs=queue)
+                  for fmt in ("csv", "xlsx")]
+    died = [exports.export_files(store, e["id"], fmt)[0] for e, fmt in zip(unfinished, ("csv", "xlsx"))]
+    for path in died:
+        path.write_bytes(b"Fennimore")
+    b_respondent = store.one("SELECT respondent_id FROM survey_sessions WHERE id = ?", (b["session"],))[0]
+    report = service.withdraw_consent(store, users["reviewer"], b_respondent)
+    assert not any(path.exists() for path in died)
+    # The count of entries erased is this withdrawal's own; the fact says what went, by whom.
+    assert report["audit_entries_erased"] == store.one(
+        "SELECT count(*) FROM audit_log WHERE erased = 1")[0] - erased > 0
+    fact = store.one("SELECT actor_id, detail FROM audit_log WHERE action = 'respondent.withdraw' "
+                     "ORDER BY id DESC LIMIT 1")
+    assert fact["actor_id"] == users["reviewer"].id
+    assert fact["detail"] == (
+        "consent withdrawn; deleted 0 translation requests, 1 codings, 1 memos, 0 redactions, "
+        "1 answer versions, 1 answer texts, 1 answers, 0 contact details, 0 recordings, "
+        "0 transcripts, 0 audio files, 0 exports, 0 job records scrubbed, 1 upload parts")
+
 
 def files_holding(root: Path, needles: dict[str, bytes]) -> dict[str, list[str]]:
     """needle name -> files under root whose bytes contain it."""
