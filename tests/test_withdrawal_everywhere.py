@@ -284,6 +284,28 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
         "1 answer versions, 1 answer texts, 1 answers, 0 contact details, 0 recordings, "
         "0 transcripts, 0 audio files, 0 exports, 0 job records scrubbed, 1 upload parts")
 
+    # An export finished before a respondent's first answer cannot hold them: it stays
+    # when they withdraw. Their transcription still running is asked to stop.
+    d = service.start_session(store, users["collector"], q["survey"], "en")
+    service.record_consent(store, users["collector"], d["id"], method="tick")
+    service.submit_answer(store, users["collector"], d["id"], q["story"], text="Tollerby stays")
+    earlier = exports.request_export(store, users["researcher"], q["survey"], "csv", jobs=queue)
+    assert queue.run_job(earlier["job_id"], "test") == "done"
+    earlier_files = [p for p in exports.export_files(store, earlier["id"], "csv") if p.exists()]
+    assert earlier_files
+    c = service.start_session(store, users["collector"], q["survey"], "en")
+    service.record_consent(store, users["collector"], c["id"], method="tick")
+    c_voice = service.submit_answer(store, users["collector"], c["id"], q["voice"],
+                                    audio=io.BytesIO(variants(1, offset=50)[0]),
+                                    filename="c.wav", content_type="audio/wav")
+    running = speech.queue_transcription(store, c_voice["recording_id"], users["reviewer"], jobs=queue)
+    queue.claim(running, "busy-worker")
+    c_respondent = store.one("SELECT respondent_id FROM survey_sessions WHERE id = ?", (c["id"],))[0]
+    service.withdraw_consent(store, users["collector"], c_respondent)
+    assert all(p.exists() for p in earlier_files)
+    assert exports.get_export(store, users["researcher"], earlier["id"])["status"] == "done"
+    assert store.one("SELECT cancel_requested FROM jobs WHERE id = ?", (running,))[0] == 1
+
 
 def files_holding(root: Path, needles: dict[str, bytes]) -> dict[str, list[str]]:
     """needle name -> files under root whose bytes contain it."""
