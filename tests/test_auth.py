@@ -28,6 +28,7 @@ def test_a_token_signs_in_its_user(store, people):
 @pytest.mark.parametrize("token, words", [
     (None, "needs a cohear API token"),
     ("Bearer-nonsense", "not a cohear token"),
+    ("xyz_deadbeef_notthesecret", "not a cohear token"),   # three parts, not cohear's
     ("coh_deadbeef_notthesecret", "not valid"),
 ])
 def test_bad_tokens_are_refused_with_reasons(store, people, token, words):
@@ -89,6 +90,9 @@ def test_every_account_change_is_audited(store, people):
     assert "token.revoke" in actions
     revoked = audit.entries(store.conn, limit=1)[0]
     assert revoked["actor_name"] == "test-admin"
+    # About whom, and which of their tokens (its public prefix, never the secret).
+    assert (revoked["action"], revoked["entity"], revoked["entity_id"], revoked["detail"]) == (
+        "token.revoke", "user", str(people["collector"][0].id), f"token {token.split('_')[1]}")
 
 
 def test_the_audit_log_is_append_only(store, people):
