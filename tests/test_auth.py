@@ -3,6 +3,7 @@
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -164,3 +165,23 @@ def test_a_collector_cannot_read_another_collectors_job(api, live_server, people
     with live_server.client(people["collector2"][1]) as other:
         assert other.get(f"/api/jobs/{job_id}").status_code == 404
         assert all(j["id"] != job_id for j in other.get("/api/jobs").json())
+
+
+def test_a_tokens_last_use_is_recorded_to_the_minute(store, people):
+    """`cohear users tokens` shows when each token was last used (an admin spots a token
+    still in use, or one never used): signing in records it."""
+    _, token = people["reviewer"]
+    prefix = token.split("_")[1]
+
+    def last_used() -> str | None:
+        return {t["prefix"]: t["last_used_at"] for t in list_tokens(store)}[prefix]
+
+    assert last_used() is None
+    authenticate(store, token)
+    first = last_used()
+    assert first is not None and first[:10] == time.strftime("%Y-%m-%d", time.gmtime())
+    with store.transaction() as conn:   # a use a while ago
+        conn.execute("UPDATE tokens SET last_used_at = '2020-01-01T00:00:00.000000Z' WHERE prefix = ?",
+                     (prefix,))
+    authenticate(store, token)
+    assert last_used()[:10] == first[:10]
