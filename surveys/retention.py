@@ -36,7 +36,10 @@ def apply_retention(store: Store, *, days: int | None = None, now: dt.datetime |
         for row in due:
             took = False
             for sha in (row["original_sha256"], row["normalised_sha256"]):
-                if sha in purged or not _only_used_by(conn, sha, eligible, due_answers):
+                if sha in purged:      # shared with a recording taken before: this one's too
+                    took = True
+                    continue
+                if not _only_used_by(conn, sha, eligible, due_answers):
                     continue
                 blob = conn.execute("SELECT size, purged_at FROM blobs WHERE sha256 = ?",
                                     (sha,)).fetchone()
@@ -46,7 +49,7 @@ def apply_retention(store: Store, *, days: int | None = None, now: dt.datetime |
                 took = True
                 if not dry_run:
                     store.blobs.purge(conn, sha, REASON)
-            if took:
+            if took and row["recording_id"] not in recordings:   # one recording, several answers
                 recordings.append(row["recording_id"])
                 if not dry_run:
                     audit.record(conn, None, "recording.audio_purged", "recording",

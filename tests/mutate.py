@@ -304,6 +304,9 @@ def main() -> int:
                         help="run again only the mutants that survived the area's last run (after "
                              "adding tests; the code they mutate must be unchanged), keeping the "
                              "other results")
+    parser.add_argument("--afresh", action="append", default=[], metavar="MODULE",
+                        help="with --survivors: run every mutant of MODULE again (its code changed "
+                             "since the last run, so the old mutants no longer match it)")
     parser.add_argument("--report-only", action="store_true",
                         help="run nothing: read the areas' last mutmut results again (after editing "
                              "the equivalents, say) and rewrite SUMMARY.md")
@@ -325,11 +328,21 @@ def main() -> int:
             result["measured"] = before.get("measured", "not recorded")
         elif args.survivors and last.exists():
             before = json.loads(last.read_text("utf-8"))
-            again = [m["name"] for m in before["mutants"] if m["status"] in SURVIVED]
-            kept = {m["name"]: m["status"] for m in before["mutants"]}
+            equivalents = read_equivalents()
+            # Survivors a rule or a listed row already explains keep their result; a module
+            # run afresh gets every mutant run again and none of its old results.
+            fresh = [m for m in args.afresh if any(spec.startswith(m + ":") for spec in areas[name]["functions"])]
+            again = [m["name"] for m in before["mutants"] if m["status"] in SURVIVED
+                     and m["module"] not in fresh
+                     and not (sql_case_only(m["mutation"]) or row_key_case_only(m["mutation"])
+                              or (m["module"], m["function"], m["mutation"]) in equivalents)]
+            again += [mutant_glob(spec)[1] for spec in areas[name]["functions"]
+                      if mutant_glob(spec)[0] in fresh]
+            kept = {m["name"]: m["status"] for m in before["mutants"] if m["module"] not in fresh}
             code, seconds = run_area(name, areas[name], args.jobs, again) if again else (0, 0)
             result = collect_area(name, areas[name], code, seconds, kept)
-            result["run"] = "the last run's survivors"
+            result["run"] = "the last run's unexplained survivors" + (
+                f", and all of {', '.join(fresh)} afresh" if fresh else "")
             result["measured"] = f"{measured_at()} (survivors; the rest {before.get('measured', 'not recorded')})"
         else:
             stamp = measured_at()

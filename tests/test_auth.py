@@ -3,6 +3,7 @@
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -28,6 +29,7 @@ def test_a_token_signs_in_its_user(store, people):
 @pytest.mark.parametrize("token, words", [
     (None, "needs a cohear API token"),
     ("Bearer-nonsense", "not a cohear token"),
+    ("xyz_deadbeef_notthesecret", "not a cohear token"),   # three parts, not cohear's
     ("coh_deadbeef_notthesecret", "not valid"),
 ])
 def test_bad_tokens_are_refused_with_reasons(store, people, token, words):
@@ -89,6 +91,9 @@ def test_every_account_change_is_audited(store, people):
     assert "token.revoke" in actions
     revoked = audit.entries(store.conn, limit=1)[0]
     assert revoked["actor_name"] == "test-admin"
+    # About whom, and which of their tokens (its public prefix, never the secret).
+    assert (revoked["action"], revoked["entity"], revoked["entity_id"], revoked["detail"]) == (
+        "token.revoke", "user", str(people["collector"][0].id), f"token {token.split('_')[1]}")
 
 
 def test_the_audit_log_is_append_only(store, people):
@@ -160,3 +165,23 @@ def test_a_collector_cannot_read_another_collectors_job(api, live_server, people
     with live_server.client(people["collector2"][1]) as other:
         assert other.get(f"/api/jobs/{job_id}").status_code == 404
         assert all(j["id"] != job_id for j in other.get("/api/jobs").json())
+
+
+def test_a_tokens_last_use_is_recorded_to_the_minute(store, people):
+    """`cohear users tokens` shows when each token was last used (an admin spots a token
+    still in use, or one never used): signing in records it."""
+    _, token = people["reviewer"]
+    prefix = token.split("_")[1]
+
+    def last_used() -> str | None:
+        return {t["prefix"]: t["last_used_at"] for t in list_tokens(store)}[prefix]
+
+    assert last_used() is None
+    authenticate(store, token)
+    first = last_used()
+    assert first is not None and first[:10] == time.strftime("%Y-%m-%d", time.gmtime())
+    with store.transaction() as conn:   # a use a while ago
+        conn.execute("UPDATE tokens SET last_used_at = '2020-01-01T00:00:00.000000Z' WHERE prefix = ?",
+                     (prefix,))
+    authenticate(store, token)
+    assert last_used()[:10] == first[:10]

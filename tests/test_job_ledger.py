@@ -231,3 +231,82 @@ def test_the_heartbeat_renews_the_lease_of_the_holder_before_it_runs_out(queue):
         conn.execute("UPDATE jobs SET owner = 'w2', lease_expires_at = 0 WHERE id = ?", (job_id,))
     queue._heartbeat(ctx, Beats(3))
     assert row(queue, job_id)["lease_expires_at"] == 0
+
+
+def test_a_remote_lease_is_renewed_only_for_its_holder_and_carries_a_cancellation(queue):
+    """README, "A job on a worker": a worker renews its lease as it goes (which reports
+    progress and carries a cancellation); a job not leased to the worker asking is not
+    its to renew."""
+    job_id = queue.enqueue("test.slow_note", {})
+    queue.claim(job_id, "w1")
+    with queue.store.transaction() as conn:
+        conn.execute("UPDATE jobs SET lease_expires_at = 0 WHERE id = ?", (job_id,))
+    lease = queue.settings.job_lease_seconds
+    before = time.time()
+    assert queue.renew(job_id, "w1", 0.25) == {"lease_seconds": lease, "cancel_requested": False}
+    r = row(queue, job_id)
+    assert before + lease <= r["lease_expires_at"] <= time.time() + lease and r["progress"] == 0.25
+    # No progress given keeps the last; progress is a fraction, whatever a worker sends.
+    queue.renew(job_id, "w1")
+    assert row(queue, job_id)["progress"] == 0.25
+    queue.renew(job_id, "w1", 7.0)
+    assert row(queue, job_id)["progress"] == 1.0
+    queue.renew(job_id, "w1", -3.0)
+    assert row(queue, job_id)["progress"] == 0.0
+    queue.cancel(job_id)
+    assert queue.renew(job_id, "w1") == {"lease_seconds": lease, "cancel_requested": True}
+    # Another worker, or the holder once the job is no longer running, renews nothing.
+    with queue.store.transaction() as conn:
+        conn.execute("UPDATE jobs SET lease_expires_at = 0 WHERE id = ?", (job_id,))
+    assert queue.renew(job_id, "w2", 0.5) is None
+    assert queue.renew(job_id + 100, "w1") is None
+    with queue.store.transaction() as conn:
+        conn.execute("UPDATE jobs SET status = 'queued' WHERE id = ?", (job_id,))
+    assert queue.renew(job_id, "w1", 0.5) is None
+    r = row(queue, job_id)
+    assert (r["lease_expires_at"], r["progress"]) == (0, 0.0)
+
+
+def test_a_remote_workers_job_is_its_own_only_while_it_holds_the_lease(queue):
+    """The job a worker names is the one its handler would see, and only while that worker
+    holds the running job's lease (README: another's job, or its own after the lease
+    ended, is not found)."""
+    from cohear.auth import create_user
+    starter, _ = create_user(queue.store, "starter", "collector")
+    job_id = queue.enqueue("test.slow_note", {"n": "ü"}, actor=starter)
+    claimed = queue.claim(job_id, "w1")
+    ctx = queue.context(job_id, "w1")
+    assert (ctx.store, ctx.job_id, ctx.kind, ctx.payload, ctx.attempt, ctx.owner, ctx.created_by) == (
+        queue.store, job_id, "test.slow_note", {"n": "ü"}, 1, "w1", starter.id)
+    assert (claimed.attempt, claimed.created_by) == (ctx.attempt, ctx.created_by)
+    assert queue.context(job_id, "w2") is None
+    assert queue.context(job_id + 100, "w1") is None
+    with queue.store.transaction() as conn:
+        conn.execute("UPDATE jobs SET status = 'queued' WHERE id = ?", (job_id,))
+    assert queue.context(job_id, "w1") is None
+
+
+@pytest.mark.parametrize("permanent", [False, True])
+def test_a_failed_attempt_is_retried_while_attempts_are_left_unless_it_is_permanent(queue, permanent):
+    """README: a worker's failure is an ordinary failed attempt, retried while attempts
+    are left; only the server decides that a job can never succeed (permanent)."""
+    job_id = queue.enqueue("test.slow_note", {}, max_attempts=2)
+    ctx = queue.claim(job_id, "w1")
+    queue.huey.flush()
+    outcome = queue.fail(ctx, "failed on worker gpu-box: internal", permanent=permanent)
+    r = row(queue, job_id)
+    if permanent:
+        assert outcome == "failed" and (r["status"], r["owner"]) == ("failed", None)
+        assert r["finished_at"] is not None and queue.claim(job_id, "w2") is None
+        assert list(queue.huey.pending()) == []
+        return
+    assert outcome == "retry" and (r["status"], r["owner"], r["finished_at"]) == ("queued", None, None)
+    assert r["error"] == "failed on worker gpu-box: internal"
+    # Queued again with a message at once, not left for the next sweep.
+    assert [task.args[0] for task in queue.huey.pending()] == [job_id]
+    assert runs(queue, job_id) == [(1, "w1", "failed", 1)]
+    # The second and last attempt's failure ends the job.
+    ctx = queue.claim(job_id, "w2")
+    assert queue.fail(ctx, "failed again", permanent=False) == "failed"
+    r = row(queue, job_id)
+    assert (r["status"], r["attempts"], r["owner"]) == ("failed", 2, None) and r["finished_at"] is not None

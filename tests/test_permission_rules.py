@@ -116,3 +116,11 @@ def test_a_token_is_revoked_by_its_prefix_or_by_the_whole_token(store, people, g
     with pytest.raises(Unauthorized, match="revoked"):
         authenticate(store, token)
     assert authenticate(store, other).role == "researcher"
+
+
+def test_a_user_may_exactly_what_their_role_may():
+    """The TUI and the services ask `user.may` before offering an action: the same answer
+    as the table, for every role and action."""
+    for action in permissions.PERMISSIONS:
+        for role in permissions.ROLES:
+            assert User(1, "someone", role).may(action) == (role in permissions.PERMISSIONS[action])

@@ -403,3 +403,36 @@ def test_deleting_recordings_removes_their_words_rows_and_audio(store, people):
     assert "flu" not in str([(e["before"], e["after"]) for e in log]).lower()
     with pytest.raises(NotFound):
         service.get_recording(store, rec.id, reviewer)
+    # A respondent with no recordings: the withdrawal's report counts nothing deleted.
+    with store.transaction() as conn:
+        assert service.delete_recordings(conn, store, []) == (
+            {"recordings": 0, "transcripts": 0}, [])
+
+
+def test_deleting_a_recording_keeps_each_file_still_used_and_removes_the_rest(store, people):
+    """A file another recording holds, or one the caller still uses (surveys: a question's
+    audio prompt), is kept; every other file of the deleted recording goes, whichever of
+    its two files (original, normalised) is the one kept."""
+    from tests.test_crash_safety import variants
+    collector, other = people["collector"][0], people["collector2"][0]
+    orders = set()
+    for sound in variants(8, offset=20):
+        rec = upload(store, collector, sound)
+        # Someone sent the 16 kHz copy itself: their recording's original is this one's normalised.
+        shared = upload(store, other, store.blobs.path(rec.normalised_sha256).read_bytes())
+        assert shared.original_sha256 == rec.normalised_sha256
+        orders.add(rec.normalised_sha256 < rec.original_sha256)
+        with store.transaction() as conn:
+            _, gone = service.delete_recordings(conn, store, [rec.id])
+        assert gone == [rec.original_sha256]
+        assert store.one("SELECT 1 FROM blobs WHERE sha256 = ?", (rec.normalised_sha256,))
+    assert orders == {True, False}  # the kept file came first and last in the loop
+    for n, pick in enumerate((min, max)):   # the kept file first, then last, of the two
+        rec = upload(store, collector, variants(1, offset=40 + n)[0])
+        both = {rec.original_sha256, rec.normalised_sha256}
+        kept = pick(both)
+        with store.transaction() as conn:
+            _, gone = service.delete_recordings(conn, store, [rec.id],
+                                                still_used=lambda conn, sha, kept=kept: sha == kept)
+        assert gone == sorted(both - {kept})
+        assert store.one("SELECT 1 FROM blobs WHERE sha256 = ?", (kept,))

@@ -171,6 +171,7 @@ def table_counts(store) -> dict[str, int]:
 
 def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
         store, users, tmp_path):
+    from speech import service as speech
     from surveys import exports, service
     from webcollect import service as collect
     consent_audio, voice_audio, part_audio, b_part = variants(4)
@@ -183,6 +184,11 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
     assert queue.run_job(made["job_id"], "test") == "done"
     files = exports.export_files(store, made["id"], "csv")
     assert "Brinwhistle" in files[0].read_text(encoding="utf-8-sig")
+    # And a second export, in another format: every file of each goes.
+    made2 = exports.request_export(store, users["researcher"], q["survey"], "xlsx", jobs=queue)
+    assert queue.run_job(made2["job_id"], "test") == "done"
+    files2 = exports.export_files(store, made2["id"], "xlsx")
+    assert files2[0].exists()
     # Unfinished field-page uploads: A's (tagged with A's session) and B's.
     collect.add_part(store, users["collector"], "part-of-a-1", 0, 9000, part_audio[:4000],
                      session_id=a["session"])
@@ -199,6 +205,10 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
         conn.execute("INSERT INTO translation_requests (answer_id, language, of_version, note, "
                      "requested_by, requested_at) VALUES (?, 'ur', 1, ?, ?, '2024-01-01T00:00:00Z')",
                      (a["voice"], f"please check {A_WORDS['memo']}", users["reviewer"].id))
+    # Transcribed again after that failure: a second job of the recording, still waiting,
+    # which the answer no longer names (it names its first transcription).
+    again = speech.queue_transcription(store, a["recording"], users["reviewer"], jobs=JobQueue(store))
+    assert again != job
     before = table_counts(store)
     assert all(t in every_text(store) for t in A_TOKENS + B_TOKENS)
 
@@ -207,15 +217,15 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
     assert report["deleted"] == {
         "codings": 3, "memos": 1, "redactions": 2, "answer_versions": 4, "answer_texts": 5,
         "answers": 3, "contact_details": 1, "recordings": 2, "transcripts": 2,
-        "audio_files": 4, "exports": 1, "job_records_scrubbed": 2, "upload_parts": 1,
+        "audio_files": 4, "exports": 2, "job_records_scrubbed": 4, "upload_parts": 1,
         "translation_requests": 1}
-    assert report["exports_removed"] == [made["id"]] and report["wal"] == "done"
+    assert report["exports_removed"] == [made["id"], made2["id"]] and report["wal"] == "done"
     after = table_counts(store)
     gone = {t: before[t] - after[t] for t in before if before[t] != after[t]}
     assert gone == {"codings": 3, "answer_memos": 1, "redactions": 2, "answer_versions": 4,
                     "answer_texts": 5, "answers": 3, "respondent_contacts": 1,
                     "recordings": 2, "transcripts": 2, "transcript_segments": 2,
-                    "transcript_english": 2, "recording_jobs": 1, "blobs": 4,
+                    "transcript_english": 2, "recording_jobs": 2, "blobs": 4,
                     "collect_parts": 1, "survey_recordings": 2, "translation_requests": 1,
                     "audit_log": -1}, gone
     # Nothing of A's is left in any table, any column; the control's words are.
@@ -237,7 +247,7 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
     assert collect.part_status(store, users["collector"], "part-of-b-1")["received"] == 4000
     assert collect.part_status(store, users["collector"], "part-of-a-1")["received"] == 0
     # Files: the export, A's audio and A's part are gone.
-    assert not files[0].exists() and not files[1].exists()
+    assert not files[0].exists() and not files[1].exists() and not files2[0].exists()
     parts = store.settings.data_dir / "collect-parts"
     assert sorted(p.name for p in parts.iterdir()) == [
         f"{users['collector'].id}-part-of-b-1.part"]
@@ -245,11 +255,56 @@ def test_withdrawal_with_codings_memos_redactions_and_renderings_leaves_nothing(
     assert export["status"] == "removed" and "withdrew" in export["removed_reason"]
     job_row = store.one("SELECT status, error, result_json FROM jobs WHERE id = ?", (job,))
     assert "Mossgrove" not in (job_row["error"] or "") and job_row["result_json"] is None
+    # The waiting transcription never runs: its recording is gone.
+    assert store.one("SELECT status FROM jobs WHERE id = ?", (again,))[0] == "cancelled"
     # The audit log keeps the facts, not the words; the withdrawal says what went.
     erased = store.one("SELECT count(*) FROM audit_log WHERE erased = 1")[0]
     assert erased == report["audit_entries_erased"] > 0
     fact = store.one("SELECT detail FROM audit_log WHERE action = 'respondent.withdraw'")[0]
-    assert "3 codings" in fact and f"exports removed: {made['id']}" in fact
+    assert "3 codings" in fact and fact.endswith(f"; exports removed: {made['id']}, {made2['id']}")
+
+    # B withdraws too, while two exports are unfinished and their jobs died after writing
+    # the files under their final names: those files go (the jobs write them again).
+    unfinished = [exports.request_export(store, users["researcher"], q["survey"], fmt, jobs=queue)
+                  for fmt in ("csv", "xlsx")]
+    died = [exports.export_files(store, e["id"], fmt)[0] for e, fmt in zip(unfinished, ("csv", "xlsx"))]
+    for path in died:
+        path.write_bytes(b"Fennimore")
+    b_respondent = store.one("SELECT respondent_id FROM survey_sessions WHERE id = ?", (b["session"],))[0]
+    report = service.withdraw_consent(store, users["reviewer"], b_respondent)
+    assert not any(path.exists() for path in died)
+    # The count of entries erased is this withdrawal's own; the fact says what went, by whom.
+    assert report["audit_entries_erased"] == store.one(
+        "SELECT count(*) FROM audit_log WHERE erased = 1")[0] - erased > 0
+    fact = store.one("SELECT actor_id, detail FROM audit_log WHERE action = 'respondent.withdraw' "
+                     "ORDER BY id DESC LIMIT 1")
+    assert fact["actor_id"] == users["reviewer"].id
+    assert fact["detail"] == (
+        "consent withdrawn; deleted 0 translation requests, 1 codings, 1 memos, 0 redactions, "
+        "1 answer versions, 1 answer texts, 1 answers, 0 contact details, 0 recordings, "
+        "0 transcripts, 0 audio files, 0 exports, 0 job records scrubbed, 1 upload parts")
+
+    # An export finished before a respondent's first answer cannot hold them: it stays
+    # when they withdraw. Their transcription still running is asked to stop.
+    d = service.start_session(store, users["collector"], q["survey"], "en")
+    service.record_consent(store, users["collector"], d["id"], method="tick")
+    service.submit_answer(store, users["collector"], d["id"], q["story"], text="Tollerby stays")
+    earlier = exports.request_export(store, users["researcher"], q["survey"], "csv", jobs=queue)
+    assert queue.run_job(earlier["job_id"], "test") == "done"
+    earlier_files = [p for p in exports.export_files(store, earlier["id"], "csv") if p.exists()]
+    assert earlier_files
+    c = service.start_session(store, users["collector"], q["survey"], "en")
+    service.record_consent(store, users["collector"], c["id"], method="tick")
+    c_voice = service.submit_answer(store, users["collector"], c["id"], q["voice"],
+                                    audio=io.BytesIO(variants(1, offset=50)[0]),
+                                    filename="c.wav", content_type="audio/wav")
+    running = speech.queue_transcription(store, c_voice["recording_id"], users["reviewer"], jobs=queue)
+    queue.claim(running, "busy-worker")
+    c_respondent = store.one("SELECT respondent_id FROM survey_sessions WHERE id = ?", (c["id"],))[0]
+    service.withdraw_consent(store, users["collector"], c_respondent)
+    assert all(p.exists() for p in earlier_files)
+    assert exports.get_export(store, users["researcher"], earlier["id"])["status"] == "done"
+    assert store.one("SELECT cancel_requested FROM jobs WHERE id = ?", (running,))[0] == 1
 
 
 def files_holding(root: Path, needles: dict[str, bytes]) -> dict[str, list[str]]:
@@ -445,3 +500,30 @@ def test_a_phone_whose_parts_were_dropped_starts_again_and_nothing_is_padded(sto
     with pytest.raises(Conflict) as lost:
         collect.add_part(store, users["collector"], other, 60000, len(audio), audio[60000:])
     assert lost.value.status == 409 and lost.value.extra["received"] == 0
+
+
+def test_a_part_not_installed_is_skipped_but_a_broken_one_stops_the_withdrawal(tmp_path, monkeypatch):
+    """Erasers are loaded before every withdrawal; a package that is not installed has
+    nothing to erase and is skipped, but one that is installed and fails to import (a
+    dependency of its own missing) must stop the withdrawal rather than leave its part
+    of the respondent behind."""
+    from surveys import withdrawal
+    (tmp_path / "eraser_here.py").write_text(
+        "from surveys.withdrawal import eraser\n\n"
+        "@eraser('test.here')\n"
+        "def erase(conn, store, **kw):\n"
+        "    return {}, []\n", "utf-8")
+    (tmp_path / "eraser_broken.py").write_text("import cohear_dependency_not_installed\n", "utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(withdrawal, "ERASERS", {})
+    for name in ("eraser_here", "eraser_broken"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(withdrawal, "ERASER_MODULES",
+                        ("not_installed_at_all", "not_installed_pkg.service", "eraser_here"))
+    withdrawal._load_erasers()
+    assert list(withdrawal.ERASERS) == ["test.here"]   # loaded after the missing ones
+    assert withdrawal.ERASERS["test.here"] is sys.modules["eraser_here"].erase
+    monkeypatch.setattr(withdrawal, "ERASER_MODULES", ("eraser_broken",))
+    with pytest.raises(ModuleNotFoundError) as broken:
+        withdrawal._load_erasers()
+    assert broken.value.name == "cohear_dependency_not_installed"
