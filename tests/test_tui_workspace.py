@@ -363,6 +363,75 @@ async def test_editing_says_which_translations_go_stale_before_saving(store, des
     assert log(store, "message.edit_source")[0]["after"]["source_text"].endswith("reception.")
 
 
+async def test_a_source_saved_by_someone_else_meanwhile_is_not_overwritten(store, desk):
+    flu = desk["flu"]
+    app = CohearApp(store, desk["users"]["communicator"])
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(ComposeScreen(flu))
+        await pilot.pause()
+        screen = app.screen
+        assert screen.message["version"] == 1
+        # Another communicator saves version 2 while this screen still shows version 1.
+        comms.edit_message(store, desk["users"]["admin"], flu, expected_version=1,
+                           source_text="Book your flu jab before Friday. It is free.")
+        screen.query_one("#source").focus()
+        await pilot.press("end")
+        await type_text(pilot, " Ask at reception.")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        # No dialog naming a version that no longer holds: a refusal saying why.
+        assert not isinstance(app.screen, Confirm)
+        shown = " ".join(str(n.message) for n in app._notifications)
+        assert "Changed by someone else: reload" in shown and "version 2" in shown
+        # Saving around the early check (the race in between) is refused by the service.
+        screen.save_edit(screen.current_values(), 0)
+        await pilot.pause()
+    message = comms.get_message(store, flu)
+    assert message["version"] == 2 and message["source_text"].endswith("It is free.")
+    assert len(log(store, "message.edit_source")) == 1
+
+
+async def test_a_translation_changed_after_the_reviewer_opened_it_is_not_approved(store, desk):
+    flu, reviewer = desk["flu"], desk["users"]["reviewer"]
+    app = CohearApp(store, reviewer)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(CompareScreen(flu, "ur"))
+        await pilot.pause()
+        seen = app.screen.translation["revision"]
+        changed = "جی پی پر اپنا فلو کا ٹیکہ بک نہ کریں۔"
+        comms.edit_translation(store, desk["users"]["communicator"], flu, "ur", changed)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert comms.get_translation(store, flu, "ur")["status"] == "needs_review"
+        shown = " ".join(str(n.message) for n in app._notifications)
+        assert "changed by someone else" in shown and "Reload and review again" in shown
+        # The screen now shows the words that are there; approving them is a new review.
+        assert app.screen.translation["revision"] == seen + 1
+        assert app.screen.translation["text"] == changed
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+    assert comms.get_translation(store, flu, "ur")["status"] == "approved"
+
+
+async def test_a_translation_edit_over_someone_elses_is_refused(store, desk):
+    flu = desk["flu"]
+    app = CohearApp(store, desk["users"]["reviewer"])
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(CompareScreen(flu, "bn"))
+        await pilot.pause()
+        comms.edit_translation(store, desk["users"]["communicator"], flu, "bn",
+                               "জিপিতে আপনার ফ্লু টিকা বুক করুন।")
+        editor = app.screen.query_one("#compare-text")
+        editor.focus()
+        await pilot.press("end")
+        await type_text(pilot, " ok")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        shown = " ".join(str(n.message) for n in app._notifications)
+        assert "changed by someone else" in shown
+    assert comms.get_translation(store, flu, "bn")["text"] == "জিপিতে আপনার ফ্লু টিকা বুক করুন।"
+
+
 # -- translate, as a job, and compare --------------------------------------------------------
 
 async def test_translate_as_a_job_then_compare_side_by_side_and_approve(store, desk):
