@@ -756,6 +756,7 @@ async def test_make_list_and_withdraw_field_links(store, desk):
         await until(pilot, lambda: isinstance(app.screen, ShowText), "the link")
         text = screen_text(app)
         assert "http://127.0.0.1:8000/collect/#link=cl_" in text and "Shown only now" in text
+        assert "only works on this computer" in text and "public_url" in text
         code = text.split("#link=")[1].split()[0]
         await pilot.press("enter")
         await pilot.pause()
