@@ -637,7 +637,12 @@ async def test_build_a_survey_from_the_keyboard(store, desk, tmp_path):
         await pilot.press("tab")
         await type_text(pilot, "Hear how people reach the clinic")
         await tab_to(pilot, "targets")
+        assert "[ ] ur  Urdu" in screen_text(app)
         await pilot.press("space")                       # the first: Urdu
+        await pilot.pause()
+        # Chosen rows say so in characters, not by colour alone.
+        text = screen_text(app)
+        assert "[x] ur  Urdu" in text and "[ ] pa-Guru" in text and "[x] pa" not in text
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, SurveyBuilderScreen), "the builder")
         builder = app.screen
