@@ -216,6 +216,9 @@ async def test_each_role_sees_only_its_actions_on_the_new_screens(store, desk):
         offered = footer_actions(app)
         for action in ("machine_translate", "ask_humans", "export_file", "choose"):
             assert action not in offered, action
+        # Its header names only keys this role has.
+        assert "space chooses" not in screen_text(app)
+        assert "Enter opens a language side by side" in screen_text(app)
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, CompareScreen)
@@ -226,6 +229,8 @@ async def test_each_role_sees_only_its_actions_on_the_new_screens(store, desk):
         await pilot.press("f9")
         await pilot.pause()
         assert "add" not in footer_actions(app) and "remove" not in footer_actions(app)
+        assert "select_cursor" not in footer_actions(app)        # no Edit either
+        assert "entries of yours" not in screen_text(app)
         await pilot.press("f4")
         await pilot.pause()
         assert "create" not in footer_actions(app)
