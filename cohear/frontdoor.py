@@ -187,3 +187,10 @@ def front_door(request: Request) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
     return response
+
+
+@router.head("/", include_in_schema=False)
+def front_door_head(request: Request) -> Response:
+    """HEAD answers as GET does, headers only (the server drops the body): uptime monitors
+    and link checkers ask with HEAD, and a 405 reads to them as the server being down."""
+    return front_door(request)

@@ -71,6 +71,21 @@ class Settings:
             host = socket.gethostname()
         return f"http://{host}:{self.port}"
 
+    @property
+    def base_url_note(self) -> str | None:
+        """What to print beside a link built from `base_url` when it may not be where
+        people reach this server: None once `public_url` is set. A link is shown once, so
+        a wrong one must be noticed before it is sent, not when a phone fails to open it."""
+        if self.public_url:
+            return None
+        how = ("set public_url (COHEAR_PUBLIC_URL, or public_url in cohear.toml) to the "
+               "address people reach this server at, e.g. https://cohear.example.nhs.uk")
+        if self.host in ("localhost", "::1") or self.host.startswith("127."):
+            return ("this address only works on this computer (public_url is not set): a "
+                    "phone cannot open it; " + how)
+        return ("built from this machine's host and port settings (public_url is not set): "
+                "if the server runs elsewhere or behind a proxy, " + how)
+
     def masked(self) -> dict[str, Any]:
         """The settings as plain data with secrets replaced by `***`."""
         out: dict[str, Any] = {}

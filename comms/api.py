@@ -17,6 +17,7 @@ from cohear.schema import BODY, SIGNED_IN, problems
 from cohear.store import Store
 from comms import exchange, exports, service
 from comms.schema import (
+    Approval,
     CheckOut,
     CoverageOut,
     GlossaryTerm,
@@ -185,7 +186,8 @@ def get_message(*, message_id: Id, store: StoreDep, _: Reader) -> dict:
 
 @router.patch("/{message_id}", response_model=MessageOut, responses=problems(*BODY, 404, 409))
 def edit_message(*, message_id: Id, body: MessageEdit, store: StoreDep, user: Writer) -> dict:
-    return service.edit_message(store, user, message_id, **body.model_dump())
+    changes = body.model_dump(exclude={"version"})
+    return service.edit_message(store, user, message_id, expected_version=body.version, **changes)
 
 
 @router.get("/{message_id}/versions", response_model=list[MessageVersionOut],
@@ -231,13 +233,16 @@ def translation_history(
 def edit_translation(
     *, message_id: Id, language: str, body: TranslationEdit, store: StoreDep, user: Editor
 ) -> dict:
-    return service.edit_translation(store, user, message_id, language, body.text)
+    return service.edit_translation(store, user, message_id, language, body.text,
+                                    expected_revision=body.revision)
 
 
 @router.post("/{message_id}/translations/{language}/approve", response_model=TranslationOut,
-             responses=problems(400, 404, 409, 422))
-def approve(*, message_id: Id, language: str, store: StoreDep, user: Approver) -> dict:
-    return service.approve_translation(store, user, message_id, language)
+             responses=problems(*BODY, 404, 409, 422))
+def approve(
+    *, message_id: Id, language: str, body: Approval, store: StoreDep, user: Approver
+) -> dict:
+    return service.approve_translation(store, user, message_id, language, revision=body.revision)
 
 
 @router.post("/{message_id}/human-requests", response_model=list[TranslationOut],

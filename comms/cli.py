@@ -97,7 +97,7 @@ def show(
     for t in translations:
         score = "" if t["similarity"] is None else f", chrF {t['similarity']}"
         console.print(
-            f"\n[bold]{t['language']}[/] {t['status']} (of version "
+            f"\n[bold]{t['language']}[/] {t['status']} (revision {t['revision']}, of version "
             f"{t['source_version']}{score}{', pivoted' if t['pivoted'] else ''})",
             highlight=False,
         )
@@ -218,13 +218,16 @@ def approve(
     message_id: int,
     language: Annotated[str, typer.Option("--language", "-l")],
     as_user: Annotated[str, typer.Option("--as", help="The reviewer (or admin) approving.")],
+    revision: Annotated[int | None, typer.Option(
+        help="The revision you reviewed (`cohear messages show` lists it); refused when "
+             "the translation has changed since.")] = None,
 ):
     """Approve one translation (reviewers and admins)."""
     from cohear.cli import console
     from comms import service
 
     store, actor = _ctx(as_user)
-    t = service.approve_translation(store, actor, message_id, language)
+    t = service.approve_translation(store, actor, message_id, language, revision=revision)
     console.print(
         f"{t['language']} translation of message {message_id} approved by "
         f"{t['approved_by']} at {t['approved_at']}"

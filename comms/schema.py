@@ -31,6 +31,11 @@ class NewMessage(BaseModel):
 
 
 class MessageEdit(BaseModel):
+    # Required, not optional: an edit that does not say which version it was made to
+    # could silently replace words someone else saved meanwhile (a lost update).
+    version: int = Field(ge=1, lt=2**63, description=(
+        "the message version the edit was made to (its `version` when read); a message "
+        "that has moved on since answers 409 `message-changed`"))
     source_text: Text | None = Field(None, max_length=SOURCE_BODY_CHARS)
     title: Text | None = Field(None, max_length=L.TITLE_CHARS)
     audience: Text | None = Field(None, max_length=L.AUDIENCE_CHARS)
@@ -51,6 +56,17 @@ class TranslateMany(TranslateRequest):
 
 class TranslationEdit(BaseModel):
     text: Text = Field(min_length=1, max_length=TRANSLATION_BODY_CHARS)
+    revision: int = Field(ge=0, lt=2**63, description=(
+        "the translation revision the edit started from (its `revision` when read; 0 when "
+        "there was no translation yet); one changed since answers 409 `translation-changed`"))
+
+
+class Approval(BaseModel):
+    # Required: an approval must name the words the reviewer read, or a translation
+    # changed after they opened it would be approved unseen.
+    revision: int = Field(ge=1, lt=2**63, description=(
+        "the translation revision the reviewer read (its `revision`); one changed since "
+        "answers 409 `translation-changed`"))
 
 
 class HumanRequest(BaseModel):

@@ -355,11 +355,26 @@ def versions(store: Store, message_id: int) -> list[dict]:
         (message_id,))]
 
 
+def message_changed(message_id: int, edited: int, current: int) -> Conflict:
+    """The refusal of an edit made to a version that is no longer the current one."""
+    return Conflict(f"message {message_id} was changed by someone else: you edited version "
+                    f"{edited}, and it is now at version {current}",
+                    fix="reload the message, then make your edit again on the current version",
+                    extra={"current_version": current, "edited_version": edited},
+                    code="message-changed")
+
+
 def edit_message(store: Store, actor: User, message_id: int, *, source_text: str | None = None,
                  title: str | None = None, audience: str | None = None,
-                 channel: str | None = None, tags: Iterable[str] | None = None) -> dict:
+                 channel: str | None = None, tags: Iterable[str] | None = None,
+                 expected_version: int | None = None) -> dict:
     """Change a message. A new source text is a new version, and every translation of the
-    old one becomes `stale` (its text kept, still pointing at the version it translates)."""
+    old one becomes `stale` (its text kept, still pointing at the version it translates).
+
+    `expected_version` is the version the editor had in front of them: when the message
+    has moved on since, the edit is refused (409 `message-changed`) rather than silently
+    replacing someone else's words. The API and the TUI always pass it; None (no check)
+    is for cohear's own callers that write words nobody edited by hand."""
     text_rule.check(audience, "audience")
     text_rule.check_each(tags, "tag")
     row = _message_row(store, message_id)
@@ -380,6 +395,8 @@ def edit_message(store: Store, actor: User, message_id: int, *, source_text: str
     with store.transaction() as conn:
         current = conn.execute("SELECT current_version FROM messages WHERE id = ?",
                                (message_id,)).fetchone()[0]
+        if expected_version is not None and expected_version != current:
+            raise message_changed(message_id, expected_version, current)
         version = current
         if text is not None and text != row["source_text"]:
             version = current + 1
@@ -597,10 +614,30 @@ def _problems(source: str, text: str) -> str:
     return json.dumps(placeholders.missing(source, text), ensure_ascii=False)
 
 
+def translation_changed(message_id: int, tag: str, seen: int, current: int) -> Conflict:
+    """The refusal of an edit or approval of a translation revision that is not the
+    current one (someone saved, translated or imported it meanwhile)."""
+    seen_words = f"revision {seen}" if seen else "no translation"
+    now_words = f"revision {current}" if current else "no translation"
+    return Conflict(f"the {tag} translation of message {message_id} was changed by someone "
+                    f"else: you had {seen_words}, and it is now at {now_words}",
+                    fix="reload and review again: read the current text before you save "
+                        "or approve it",
+                    extra={"current_revision": current, "seen_revision": seen},
+                    code="translation-changed")
+
+
 def edit_translation(store: Store, actor: User, message_id: int, lang: str, text: str,
-                     *, reason: str = "edited by hand") -> dict:
+                     *, reason: str = "edited by hand",
+                     expected_revision: int | None = None) -> dict:
     """A person's new text for a translation. It now needs review (or, when a human
-    translation was requested, it is `received`), and it translates the current version."""
+    translation was requested, it is `received`), and it translates the current version.
+
+    `expected_revision` is the translation revision the editor started from (0: there was
+    no translation yet); when it has moved on since, the edit is refused (409
+    `translation-changed`). Saving the very text already stored is no change and is
+    never refused. None (no check) is for imports and suggestions, which carry no
+    revision."""
     lang_entry = language(lang)
     tag = lang_entry.tag
     text = clean_text(text, "translation", MAX_TRANSLATION_CHARS)
@@ -613,6 +650,9 @@ def edit_translation(store: Store, actor: User, message_id: int, lang: str, text
         current = message["current_version"]
         if row is not None and row["text"] == text and row["source_version"] == current:
             return translation_dict(store, row, message)
+        now_at = 0 if row is None else row["revision"]
+        if expected_revision is not None and expected_revision != now_at:
+            raise translation_changed(message_id, tag, expected_revision, now_at)
         requested = row is not None and row["status"] == "human_requested"
         status = "received" if requested else "needs_review"
         changes = {"text": text, "status": status, "source_version": message["current_version"],
@@ -662,9 +702,17 @@ def request_human(store: Store, actor: User, message_id: int,
     return [get_translation(store, message_id, t) for t in tags]
 
 
-def approve_translation(store: Store, actor: User, message_id: int, lang: str) -> dict:
+def approve_translation(store: Store, actor: User, message_id: int, lang: str, *,
+                        revision: int | None = None) -> dict:
     """Approve a translation of the current version (reviewers and admins). Refused when
-    it is stale, empty, or has lost a placeholder. Its sentences go into memory."""
+    it is stale, empty, or has lost a placeholder. Its sentences go into memory.
+
+    `revision` names the text the reviewer read: when the translation has been changed
+    since (a hand edit, a new machine translation, a translator's file), approving would
+    approve words nobody reviewed, so it is refused (409 `translation-changed`). Asking
+    again for a revision that has since been approved with the same words is answered
+    with the approval, so a retried request is harmless. The API and the TUI always pass
+    it; None (no check) is for cohear's own callers approving words they wrote."""
     actor.require("comms.approve")
     tag = language(lang).tag
     message = _message_row(store, message_id)
@@ -675,7 +723,12 @@ def approve_translation(store: Store, actor: User, message_id: int, lang: str) -
             raise NotFound(f"message {message_id} has no {tag} translation",
                            fix="translate it or request a human translation first")
         if row["status"] == "approved":
-            return translation_dict(store, row, message)
+            if revision is None or revision == row["revision"] or _same_words(
+                    conn, row, revision):
+                return translation_dict(store, row, message)
+            raise translation_changed(message_id, tag, revision, row["revision"])
+        if revision is not None and revision != row["revision"]:
+            raise translation_changed(message_id, tag, revision, row["revision"])
         if row["source_version"] != message["current_version"] or row["status"] == "stale":
             raise Conflict(f"the {tag} translation is of version {row['source_version']}, but "
                            f"the message is now at version {message['current_version']}",
@@ -697,6 +750,15 @@ def approve_translation(store: Store, actor: User, message_id: int, lang: str) -
         _write_translation(conn, actor, row, approval, reason="approved")
         _remember(conn, actor, message, row, now)
     return get_translation(store, message_id, tag)
+
+
+def _same_words(conn, row, revision: int) -> bool:
+    """Whether `revision` of the translation held the words (of the same source version)
+    that are approved now: a retried approval of what was reviewed."""
+    old = conn.execute("SELECT text, source_version FROM translation_revisions WHERE "
+                       "translation_id = ? AND revision = ?", (row["id"], revision)).fetchone()
+    return (old is not None and old["text"] == row["text"]
+            and old["source_version"] == row["source_version"])
 
 
 def _remember(conn, actor: User, message, row, now: str) -> None:

@@ -444,16 +444,26 @@ def open_for_collection(store: Store) -> list[dict]:
     return [{"id": r["id"], "title": r["title"], "purpose": r["purpose"],
              "version": r["version"], "languages": json.loads(r["languages"])} for r in rows]
 def question_messages(store: Store) -> dict[int, dict]:
-    """comms message id -> {survey_id, survey_title, question, position} for every message
-    that carries a survey question's words (newest version of each survey first), so the
-    translations of a survey's questions can be listed together under their survey."""
+    """comms message id -> {survey_id, survey_title, question, position, label} for every
+    message a survey owns: each question's words (consent included; `label` None) and
+    each of its labels (a choice, a scale point; `label` its key, "choice:yes"), newest
+    version of each survey first, so the translations of a survey's words can be listed
+    together under their survey."""
     out: dict[int, dict] = {}
     for r in store.all("SELECT q.message_id, q.name, q.position, q.survey_version, s.id, "
                        "s.title FROM survey_questions q JOIN surveys s ON s.id = q.survey_id "
                        "WHERE q.message_id IS NOT NULL ORDER BY s.id, q.survey_version DESC, "
                        "q.position"):
         out.setdefault(r["message_id"], {"survey_id": r["id"], "survey_title": r["title"],
-                                         "question": r["name"], "position": r["position"]})
+                                         "question": r["name"], "position": r["position"],
+                                         "label": None})
+    for r in store.all("SELECT m.message_id, m.label, q.name, q.position, s.id, s.title "
+                       "FROM question_label_messages m JOIN survey_questions q "
+                       "ON q.id = m.question_id JOIN surveys s ON s.id = q.survey_id "
+                       "ORDER BY s.id, q.survey_version DESC, q.position, m.rowid"):
+        out.setdefault(r["message_id"], {"survey_id": r["id"], "survey_title": r["title"],
+                                         "question": r["name"], "position": r["position"],
+                                         "label": r["label"]})
     return out
 
 

@@ -271,7 +271,7 @@ EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
     ("GET", M + "/{message_id}"): (roles(200, 200, 403, 200, 200),
                                    lambda w, u: get(f"{M}/{w.ids['message']}")),
     ("PATCH", M + "/{message_id}"): (roles(200, 200, 403, 403, 403), lambda w, u: Call(
-        "PATCH", f"{M}/{w.fresh_message()}", {"json": {"title": w.name("Renamed")}})),
+        "PATCH", f"{M}/{w.fresh_message()}", {"json": {"title": w.name("Renamed"), "version": 1}})),
     ("GET", M + "/{message_id}/versions"): (roles(200, 200, 403, 200, 200), lambda w, u: get(
         f"{M}/{w.ids['message']}/versions")),
     ("GET", M + "/{message_id}/check"): (roles(200, 200, 403, 200, 200), lambda w, u: get(
@@ -289,10 +289,12 @@ EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
     ("PUT", M + "/{message_id}/translations/{language}"): (
         roles(200, 200, 403, 200, 403),
         lambda w, u: Call("PUT", f"{M}/{w.fresh_message(translated=True)}/translations/ur",
-                          {"json": {"text": "اپنے جی پی سے فلو ویکسین بک کریں۔"}})),
+                          {"json": {"text": "اپنے جی پی سے فلو ویکسین بک کریں۔",
+                                    "revision": 1}})),
     ("POST", M + "/{message_id}/translations/{language}/approve"): (
         roles(200, 403, 403, 200, 403),
-        lambda w, u: post(f"{M}/{w.fresh_message(translated=True)}/translations/ur/approve")),
+        lambda w, u: post(f"{M}/{w.fresh_message(translated=True)}/translations/ur/approve",
+                          json={"revision": 1})),
     ("POST", M + "/{message_id}/human-requests"): (roles(200, 200, 403, 403, 403), lambda w, u: post(
         f"{M}/{w.fresh_message()}/human-requests", json={"languages": ["pa-Guru"]})),
     ("GET", M + "/{message_id}/export.xlf"): (roles(200, 200, 403, 403, 403), lambda w, u: get(

@@ -26,11 +26,15 @@ def test_messages_from_draft_to_approved_on_the_command_line(capsys, settings, p
     assert code == 0 and "message 1 ur: machine translation" in out
     code, out, _ = run(capsys, data, "messages", "show", "1")
     assert code == 0 and "chrF 100.0" in out and "back-translation: Your hypertension" in out
+    assert "ur machine (revision 1," in out
     code, out, err = run(capsys, data, "messages", "approve", "1", "-l", "ur",
                          "--as", "test-communicator")
     assert code == 1 and "admin or reviewer" in err
+    code, out, err = run(capsys, data, "messages", "approve", "1", "-l", "ur",
+                         "--revision", "2", "--as", "test-reviewer")
+    assert code == 1 and "changed by someone else" in err     # not the revision read
     code, out, _ = run(capsys, data, "messages", "approve", "1", "-l", "ur",
-                       "--as", "test-reviewer")
+                       "--revision", "1", "--as", "test-reviewer")
     assert code == 0 and "approved by test-reviewer" in out
     code, out, _ = run(capsys, data, "messages", "coverage", "--format", "json")
     assert json.loads(out)["messages"][0]["statuses"] == {"pl": "machine", "ur": "approved"}

@@ -91,3 +91,11 @@ def test_which_answer_an_accept_header_gets():
     assert wants_json("application/json") and wants_json("application/json, */*;q=0.1")
     assert not wants_json("text/html;q=1, application/json;q=0.5")
     assert wants_json("text/html;q=0.5, application/json")
+
+
+def test_head_answers_as_get_does(api):
+    got = api["anonymous"].get("/", headers={"Accept": BROWSER_ACCEPT})
+    head = api["anonymous"].head("/", headers={"Accept": BROWSER_ACCEPT})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-security-policy"] == got.headers["content-security-policy"]

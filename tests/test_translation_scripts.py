@@ -132,16 +132,16 @@ def test_a_translation_edited_through_the_api_is_checked(api):
     message = comm.post("/api/messages", json={"title": "Flu", "source_text": FLU,
                                                "channel": "sms"}).json()
     url = f"/api/messages/{message['id']}/translations/pa-Arab"
-    r = comm.put(url, json={"text": " ".join(GURMUKHI)})
+    r = comm.put(url, json={"text": " ".join(GURMUKHI), "revision": 0})
     assert r.status_code == 400
     problem = r.json()
     assert problem["code"] == "translation-script" and problem["fix"]
     assert "Gurmukhi letters" in problem["detail"] and "save it as pa-Guru" in problem["fix"]
     assert comm.get(url).status_code == 404                  # nothing was stored
-    r = comm.put(url, json={"text": " ".join(SHAHMUKHI)})
+    r = comm.put(url, json={"text": " ".join(SHAHMUKHI), "revision": 0})
     assert r.status_code == 200, r.text
     r = comm.put(f"/api/messages/{message['id']}/translations/pl",
-                 json={"text": "Dzień dobry {first_name}, ਪੰਜਾਬੀ"})
+                 json={"text": "Dzień dobry {first_name}, ਪੰਜਾਬੀ", "revision": 0})
     assert r.status_code == 400 and "Gurmukhi letters" in r.json()["detail"]
 
 

@@ -1265,6 +1265,34 @@ async def test_translations_are_grouped_by_message_survey_and_the_field_page(
         assert all(r.group.key == "field-page" for r in screen.rows[row + 1:])
 
 
+async def test_every_message_a_survey_owns_is_grouped_under_it(store, people, translated):
+    """A choice question's labels (each a message of its own) were listed among the
+    health messages, and their survey's count left them out."""
+    from surveys import service as surveys
+    survey = surveys.create_survey(
+        store, people["communicator"][0], title="Travel", purpose="How people travel",
+        base_language="en", target_languages=["ur"], questions=[
+            {"kind": "consent", "name": "consent", "text": "Do you agree to take part?"},
+            {"kind": "single_choice", "name": "transport", "text": "How did you travel?",
+             "options": {"choices": [{"value": "bus", "label": "By bus"},
+                                     {"value": "car", "label": "By car"}]}},
+            {"kind": "open", "name": "story", "text": "Tell us more."}])
+    app = CohearApp(store, people["reviewer"][0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("f6")
+        await pilot.pause()
+        groups = {g.title: [m["label"] for m in g.messages] for g in app.screen.groups}
+        assert groups == {
+            "Health messages": [f"{translated} Clinic bus"],
+            f"Survey {survey['id']}: Travel": [
+                "question consent", "question transport", "question transport, choice:bus",
+                "question transport, choice:car", "question story"]}
+        text = screen_text(app)
+        assert f"Survey {survey['id']}: Travel (5)" in text and "Health messages (1)" in text
+        assert "question transport, choice:bus" in text
+
+
 async def test_at_120_columns_every_language_of_the_translations_is_in_view(
         store, people, translated):
     """The Translations screen's Urdu column was cut off at 120 columns: the message

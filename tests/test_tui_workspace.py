@@ -216,6 +216,9 @@ async def test_each_role_sees_only_its_actions_on_the_new_screens(store, desk):
         offered = footer_actions(app)
         for action in ("machine_translate", "ask_humans", "export_file", "choose"):
             assert action not in offered, action
+        # Its header names only keys this role has.
+        assert "space chooses" not in screen_text(app)
+        assert "Enter opens a language side by side" in screen_text(app)
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, CompareScreen)
@@ -226,6 +229,8 @@ async def test_each_role_sees_only_its_actions_on_the_new_screens(store, desk):
         await pilot.press("f9")
         await pilot.pause()
         assert "add" not in footer_actions(app) and "remove" not in footer_actions(app)
+        assert "select_cursor" not in footer_actions(app)        # no Edit either
+        assert "entries of yours" not in screen_text(app)
         await pilot.press("f4")
         await pilot.pause()
         assert "create" not in footer_actions(app)
@@ -361,6 +366,75 @@ async def test_editing_says_which_translations_go_stale_before_saving(store, des
     assert {t["language"]: t["status"] for t in comms.list_translations(store, flu)} == {
         "ur": "stale", "bn": "stale"}
     assert log(store, "message.edit_source")[0]["after"]["source_text"].endswith("reception.")
+
+
+async def test_a_source_saved_by_someone_else_meanwhile_is_not_overwritten(store, desk):
+    flu = desk["flu"]
+    app = CohearApp(store, desk["users"]["communicator"])
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(ComposeScreen(flu))
+        await pilot.pause()
+        screen = app.screen
+        assert screen.message["version"] == 1
+        # Another communicator saves version 2 while this screen still shows version 1.
+        comms.edit_message(store, desk["users"]["admin"], flu, expected_version=1,
+                           source_text="Book your flu jab before Friday. It is free.")
+        screen.query_one("#source").focus()
+        await pilot.press("end")
+        await type_text(pilot, " Ask at reception.")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        # No dialog naming a version that no longer holds: a refusal saying why.
+        assert not isinstance(app.screen, Confirm)
+        shown = " ".join(str(n.message) for n in app._notifications)
+        assert "Changed by someone else: reload" in shown and "version 2" in shown
+        # Saving around the early check (the race in between) is refused by the service.
+        screen.save_edit(screen.current_values(), 0)
+        await pilot.pause()
+    message = comms.get_message(store, flu)
+    assert message["version"] == 2 and message["source_text"].endswith("It is free.")
+    assert len(log(store, "message.edit_source")) == 1
+
+
+async def test_a_translation_changed_after_the_reviewer_opened_it_is_not_approved(store, desk):
+    flu, reviewer = desk["flu"], desk["users"]["reviewer"]
+    app = CohearApp(store, reviewer)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(CompareScreen(flu, "ur"))
+        await pilot.pause()
+        seen = app.screen.translation["revision"]
+        changed = "جی پی پر اپنا فلو کا ٹیکہ بک نہ کریں۔"
+        comms.edit_translation(store, desk["users"]["communicator"], flu, "ur", changed)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert comms.get_translation(store, flu, "ur")["status"] == "needs_review"
+        shown = " ".join(str(n.message) for n in app._notifications)
+        assert "changed by someone else" in shown and "Reload and review again" in shown
+        # The screen now shows the words that are there; approving them is a new review.
+        assert app.screen.translation["revision"] == seen + 1
+        assert app.screen.translation["text"] == changed
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+    assert comms.get_translation(store, flu, "ur")["status"] == "approved"
+
+
+async def test_a_translation_edit_over_someone_elses_is_refused(store, desk):
+    flu = desk["flu"]
+    app = CohearApp(store, desk["users"]["reviewer"])
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(CompareScreen(flu, "bn"))
+        await pilot.pause()
+        comms.edit_translation(store, desk["users"]["communicator"], flu, "bn",
+                               "জিপিতে আপনার ফ্লু টিকা বুক করুন।")
+        editor = app.screen.query_one("#compare-text")
+        editor.focus()
+        await pilot.press("end")
+        await type_text(pilot, " ok")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        shown = " ".join(str(n.message) for n in app._notifications)
+        assert "changed by someone else" in shown
+    assert comms.get_translation(store, flu, "bn")["text"] == "জিপিতে আপনার ফ্লু টিকা বুক করুন।"
 
 
 # -- translate, as a job, and compare --------------------------------------------------------
@@ -568,7 +642,12 @@ async def test_build_a_survey_from_the_keyboard(store, desk, tmp_path):
         await pilot.press("tab")
         await type_text(pilot, "Hear how people reach the clinic")
         await tab_to(pilot, "targets")
+        assert "[ ] ur  Urdu" in screen_text(app)
         await pilot.press("space")                       # the first: Urdu
+        await pilot.pause()
+        # Chosen rows say so in characters, not by colour alone.
+        text = screen_text(app)
+        assert "[x] ur  Urdu" in text and "[ ] pa-Guru" in text and "[x] pa" not in text
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, SurveyBuilderScreen), "the builder")
         builder = app.screen
@@ -687,6 +766,7 @@ async def test_make_list_and_withdraw_field_links(store, desk):
         await until(pilot, lambda: isinstance(app.screen, ShowText), "the link")
         text = screen_text(app)
         assert "http://127.0.0.1:8000/collect/#link=cl_" in text and "Shown only now" in text
+        assert "only works on this computer" in text and "public_url" in text
         code = text.split("#link=")[1].split()[0]
         await pilot.press("enter")
         await pilot.pause()

@@ -181,9 +181,13 @@ def test_collect_links_on_the_command_line(capsys, settings, store, people):
     from cohear.cli import main
     data = ["--data-dir", str(settings.data_dir)]
     assert main(data + ["collect", "link", "test-collector"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "link 1 for test-collector" in out
     assert "http://127.0.0.1:8000/collect/#link=cl_" in out.replace("\n", "")
+    # A loopback address (public_url unset) is said to be one, with the way to fix it.
+    err = captured.err.replace("\n", " ")
+    assert "only works on this computer" in err and "COHEAR_PUBLIC_URL" in err
     assert main(data + ["collect", "list"]) == 0
     listed = capsys.readouterr().out
     assert "waiting" in listed and "cl_" not in listed
@@ -193,3 +197,14 @@ def test_collect_links_on_the_command_line(capsys, settings, store, people):
     assert "already withdrawn" in capsys.readouterr().err
     assert main(data + ["collect", "link", "test-reviewer"]) == 1
     assert "links are for collectors" in capsys.readouterr().err
+
+
+def test_a_link_under_the_public_url_carries_no_note(capsys, settings, store, people,
+                                                      monkeypatch):
+    from cohear.cli import main
+    monkeypatch.setenv("COHEAR_PUBLIC_URL", "https://cohear.example.nhs.uk")
+    assert main(["--data-dir", str(settings.data_dir), "collect", "link",
+                 "test-collector"]) == 0
+    captured = capsys.readouterr()
+    assert "https://cohear.example.nhs.uk/collect/#link=cl_" in captured.out.replace("\n", "")
+    assert "public_url" not in captured.err

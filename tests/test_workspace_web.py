@@ -116,6 +116,21 @@ def test_it_will_not_listen_beyond_this_machine_unless_asked(settings, store, ca
     assert "beyond this machine" in err and "--allow-remote" in err and "TLS proxy" in err
 
 
+def test_without_textual_serve_one_line_says_what_to_install(settings, store, capsys,
+                                                             monkeypatch):
+    """A fake only to make the failure happen: textual-serve missing from the install."""
+    import sys
+
+    from cohear.cli import main
+    monkeypatch.setitem(sys.modules, "textual_serve", None)
+    monkeypatch.setitem(sys.modules, "textual_serve.server", None)
+    monkeypatch.delitem(sys.modules, "tui.web", raising=False)
+    assert main(["--data-dir", str(settings.data_dir), "tui", "--web"]) == 1
+    err = capsys.readouterr().err
+    assert "needs textual_serve" in err and "pip install 'textual-serve>=1.1'" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 3
+
+
 # -- in Chromium ----------------------------------------------------------------------------
 
 def shot(page, name: str, *, docs: bool = False) -> None:

@@ -36,7 +36,17 @@ def register(app: typer.Typer) -> None:
         a browser."""
         from cohear.cli import open_store
         if web:
-            from tui import web as web_workspace
+            try:
+                from tui import web as web_workspace
+            except ImportError as exc:
+                # textual-serve is a dependency; an install made without it (--no-deps, a
+                # trimmed image) gets the fix in one line, not a traceback.
+                from cohear.errors import CohearError
+                raise CohearError(
+                    f"the browser workspace needs {exc.name or 'textual-serve'}, which is not "
+                    "installed", fix="install it with `python -m pip install "
+                    "'textual-serve>=1.1'` (or reinstall cohear with its dependencies), or "
+                    "run `cohear tui` in a terminal", status=503) from None
             store = open_store()     # migrated now, so every tab's process starts at once
             data_dir = store.settings.data_dir
             store.close()

@@ -39,6 +39,11 @@ def link(name: Annotated[str, typer.Argument(help="The collector's user name.")]
                   f"{made['expires_at'][:16]} UTC:", highlight=False)
     # The whole link on a line of its own, so it can be copied; it is shown only now.
     console.print(store.settings.base_url + made["path"], highlight=False, soft_wrap=True)
+    note = store.settings.base_url_note
+    if note:
+        # On stderr: the link stays the only line a script reads from stdout.
+        from cohear.cli import err_console
+        err_console.print(f"note: {note}", style="yellow", highlight=False)
 
 
 @collect_app.command("list")

@@ -174,6 +174,11 @@ class CompareScreen(ReviewScreen):
         return []
 
     # -- writing ---------------------------------------------------------------------------
+    def seen_revision(self) -> int:
+        """The translation revision this screen shows (0: none yet); saving or approving
+        names it, so a translation changed by someone else meanwhile is refused."""
+        return self.translation["revision"] if self.translation else 0
+
     def action_save(self) -> None:
         text = self.query_one("#compare-text", TextArea).text
         if text == self.loaded_text:
@@ -183,7 +188,7 @@ class CompareScreen(ReviewScreen):
             self.attempt(self.user.require, "comms.edit_translation")
             return
         if self.attempt(comms.edit_translation, self.store, self.user, self.message_id,
-                        self.language, text):
+                        self.language, text, expected_revision=self.seen_revision()):
             self.notify("saved; it now needs review", timeout=3)
             self.load()
 
@@ -194,10 +199,18 @@ class CompareScreen(ReviewScreen):
         if not self.user.may("comms.approve"):
             self.attempt(self.user.require, "comms.approve")
             return
-        if self.attempt(comms.approve_translation, self.store, self.user, self.message_id,
-                        self.language):
-            self.notify(f"{self.language} translation approved", timeout=3)
-            self.load()
+        # The approval names the revision on screen: words changed since are refused,
+        # and the screen then shows the new words for the reviewer to review again.
+        try:
+            comms.approve_translation(self.store, self.user, self.message_id, self.language,
+                                      revision=self.seen_revision())
+        except CohearError as exc:
+            self.failed(exc)
+            if exc.code == "translation-changed":
+                self.load()
+            return
+        self.notify(f"{self.language} translation approved", timeout=3)
+        self.load()
 
     def action_ask_human(self) -> None:
         if not self.user.may("comms.write"):

@@ -281,6 +281,12 @@ class ComposeScreen(ReviewScreen):
         if not self.unsaved_edits():
             self.notify("nothing has changed", timeout=3)
             return
+        # Someone else may have saved since this screen read the message: say so now,
+        # before a dialog names versions that no longer hold (the save is refused anyway).
+        now = self.attempt(comms.get_message, self.store, self.message_id)
+        if now and now["version"] != self.message["version"]:
+            self.changed_elsewhere(now["version"])
+            return
         new_words = values["source"].strip() != self.saved["source"].strip()
         going_stale = [t for t in self.translations if t["status"] != "stale"]
         if new_words and going_stale:
@@ -311,12 +317,27 @@ class ComposeScreen(ReviewScreen):
             changes["tags"] = _tags(values["tags"])
         if values["source"].strip() != before["source"].strip():
             changes["source_text"] = values["source"]
-        done = self.attempt(comms.edit_message, self.store, self.user, self.message_id,
-                            **changes)
+        try:
+            done = comms.edit_message(self.store, self.user, self.message_id,
+                                      expected_version=self.message["version"], **changes)
+        except CohearError as exc:
+            if exc.code == "message-changed":
+                self.changed_elsewhere(exc.extra["current_version"])
+            else:
+                self.failed(exc)
+            return
         if done:
             self.notify(f"saved: version {done['version']}"
                         + (f"; {stale} translations are now stale" if stale else ""), timeout=5)
             self.load()
+
+    def changed_elsewhere(self, current: int) -> None:
+        """Someone saved this message since it was opened: nothing was written, and the
+        editor keeps the words typed here so they can be copied into the new version."""
+        self.notify(f"Changed by someone else: reload. Message {self.message_id} is now at "
+                    f"version {current}; you edited version {self.message['version']}. Copy "
+                    "your words, press Esc and open it again to edit the current version.",
+                    title="Not saved", severity="error", timeout=12)
 
     def action_translate(self) -> None:
         from tui.screens.translate import TranslateScreen

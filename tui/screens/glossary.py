@@ -26,6 +26,13 @@ EVERY = "every"     # the language choice for "every language"
 class GlossaryTable(DataTable):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Edit")]
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        # Edit is offered only to the roles that may change the glossary.
+        user = getattr(self.app, "user", None)
+        if action == "select_cursor" and (user is None or not user.may("comms.write")):
+            return False
+        return super().check_action(action, parameters)
+
 
 class GlossaryEntry(ModalScreen[dict | None]):
     """A term, its language (or every language) and its fixed translation, with a note."""
@@ -148,7 +155,7 @@ class GlossaryScreen(ReviewScreen):
                               animate=False)
         mine = sum(1 for e in self.entries if e["note"] != "built in")
         self.query_one("#glossary-title", Static).update(Text.assemble(
-            ("Glossary", "bold"), f"  ·  {mine} entries of yours, "
+            ("Glossary", "bold"), f"  ·  {mine} entries of the team's, "
             f"{len(self.entries) - mine} built in  ·  used by every machine translation"))
 
     def selected(self) -> dict | None:

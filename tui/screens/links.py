@@ -145,9 +145,13 @@ class FieldLinksScreen(ReviewScreen):
                 return
             self.load()
             url = self.store.settings.base_url + link["path"]
+            body = Text(url, style="bold")
+            note = self.store.settings.base_url_note
+            if note:
+                body.append(f"\n\nNote: {note}.", style="bold yellow")
             self.app.push_screen(ShowText(
                 f"Link {link['id']} for {link['collector']}",
-                Text(url, style="bold"),
+                body,
                 hint=f"Shown only now: copy it and send it to {safe(link['collector'])} privately. "
                      f"It works once, until {link['expires_at'][:16].replace('T', ' ')} UTC."))
 

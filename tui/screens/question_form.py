@@ -20,6 +20,7 @@ from language_packs.registry import LANGUAGES
 from surveys import service as surveys
 from surveys.values import FORMATS, VALUE_KINDS
 from tui.display import safe
+from tui.widgets.choices import MarkedSelectionList
 from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
 
@@ -230,7 +231,7 @@ class NewSurvey(ModalScreen[dict | None]):
                           for tag, lang in LANGUAGES.items()], value="en", allow_blank=False,
                          id="base")
             yield Static("The languages it is for (space chooses):", classes="form-hint")
-            yield SelectionList[str](*[(f"{tag}  {lang.english_name}", tag)
+            yield MarkedSelectionList(*[(f"{tag}  {lang.english_name}", tag)
                                        for tag, lang in LANGUAGES.items() if tag != "en"],
                                      id="targets")
             yield Static("", id="dialog-problem")

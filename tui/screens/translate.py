@@ -147,8 +147,11 @@ class TranslateScreen(ReviewScreen):
         m = self.message
         title = Text.assemble((f"Message {m['id']}: ", "bold"), (safe(m["title"]), "bold"),
                               f"  ·  version {m['version']}, written in {source}  ·  ")
-        title.append(f"{len(self.chosen)} chosen" if self.chosen else
-                     "space chooses languages; t machine-translates them, h asks translators",
+        # Only keys this role has: a reviewer reviews, a communicator also translates.
+        hint = ("space chooses languages; t machine-translates them, h asks translators"
+                if self.user.may("comms.write") else
+                "Enter opens a language side by side to review it")
+        title.append(f"{len(self.chosen)} chosen" if self.chosen else hint,
                      style="dim" if not self.chosen else "bold")
         self.query_one("#translate-title", Static).update(title)
 

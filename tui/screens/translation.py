@@ -115,6 +115,11 @@ class TranslationScreen(ReviewScreen):
         return []
 
     # -- writing ---------------------------------------------------------------------------
+    def seen_revision(self) -> int:
+        """The translation revision this screen shows (0: none yet); saving or approving
+        names it, so a translation changed by someone else meanwhile is refused."""
+        return self.translation["revision"] if self.translation else 0
+
     def action_save(self) -> None:
         text = self.query_one("#translation-text", TextArea).text
         if text == self.loaded_text:
@@ -125,7 +130,7 @@ class TranslationScreen(ReviewScreen):
             self.attempt(self.user.require, "comms.edit_translation")
             return
         if self.attempt(comms.edit_translation, self.store, self.user, self.message_id,
-                        self.language, text):
+                        self.language, text, expected_revision=self.seen_revision()):
             self.notify("saved; it now needs review", timeout=3)
             self.load()
 
@@ -133,10 +138,18 @@ class TranslationScreen(ReviewScreen):
         if self.unsaved_edits():
             self.notify("save your edit before approving", severity="warning")
             return
-        if self.attempt(comms.approve_translation, self.store, self.user, self.message_id,
-                        self.language):
-            self.notify(f"{self.language} translation approved", timeout=3)
-            self.load()
+        # The approval names the revision on screen: words changed since are refused,
+        # and the screen then shows the new words for the reviewer to review again.
+        try:
+            comms.approve_translation(self.store, self.user, self.message_id, self.language,
+                                      revision=self.seen_revision())
+        except CohearError as exc:
+            self.failed(exc)
+            if exc.code == "translation-changed":
+                self.load()
+            return
+        self.notify(f"{self.language} translation approved", timeout=3)
+        self.load()
 
     def action_request_human(self) -> None:
         if not self.user.may("comms.write"):

@@ -50,8 +50,9 @@ class Row:
 
 
 def group_messages(messages: list[dict], questions: dict[int, dict]) -> list[Group]:
-    """Health messages first, then one group per survey (its questions in order), then
-    the field page's own words (folded)."""
+    """Health messages first, then one group per survey (every message it owns: its
+    questions in order, consent among them, each followed by its labels), then the field
+    page's own words (folded)."""
     health = Group("health", "Health messages")
     field_page = Group("field-page", "Field page's own words", folded=True)
     by_survey: dict[int, Group] = {}
@@ -63,13 +64,18 @@ def group_messages(messages: list[dict], questions: dict[int, dict]) -> list[Gro
                 group = by_survey[question["survey_id"]] = Group(
                     f"survey-{question['survey_id']}",
                     f"Survey {question['survey_id']}: {question['survey_title']}")
-            group.messages.append(m | {"label": f"question {question['question']}",
-                                       "order": question["position"]})
+            # A label sits under its question: "question barriers, choice:time".
+            label = question.get("label")
+            group.messages.append(m | {
+                "label": f"question {question['question']}"
+                         + (f", {label}" if label else ""),
+                "order": (question["position"], label is not None, m["id"])})
         elif FIELD_PAGE_TAG in m["tags"]:
             field_page.messages.append(m | {"label": m["title"].removeprefix(FIELD_PAGE_PREFIX),
-                                            "order": m["id"]})
+                                            "order": (m["id"],)})
         else:
-            health.messages.append(m | {"label": f"{m['id']} {m['title']}", "order": m["id"]})
+            health.messages.append(m | {"label": f"{m['id']} {m['title']}",
+                                        "order": (m["id"],)})
     groups = [health, *(by_survey[k] for k in sorted(by_survey)), field_page]
     for group in groups:
         group.messages.sort(key=lambda m: m["order"])
