@@ -72,6 +72,12 @@ DOCUMENT_DEPTH = 100                       # nesting of elements: HTML, a DOCX o
 HTML_ELEMENTS = 10_000                     # elements of one HTML file or text (a long
                                            # leaflet has hundreds)
 DOCUMENT_XML_ELEMENTS = 200_000            # elements of the XML parts read of one DOCX/ODT
+HTML_ATTRIBUTES_PER_ELEMENT = 100          # html5ever takes seconds over one element with
+                                           # 200,000 (an element needs a handful)
+HTML_ATTRIBUTES = 50_000                   # attributes of one HTML file or text, in all
+HTML_REFERENCES = 100_000                  # character and entity references (&amp; &#1575;):
+                                           # each is a character of text, so as many as
+                                           # a file's words may hold (MAX_FILE_CHARS)
 
 
 def check_count(what: str, count: int, limit: int, fix: str) -> None:

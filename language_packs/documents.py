@@ -13,8 +13,10 @@ same format with each unit replaced by its translation.
 
 Files are untrusted: a DOCX or ODT is a zip read in memory with bounds on its size, its
 number of members, each member's unpacked size (never more than it declares) and its
-compression ratio. A document with a DTD in any part (in whatever encoding, whether
-cohear reads that part or only copies it into the translated file) is refused. The parts
+compression ratio. A document with a DTD in any part (in whatever encoding, UTF-16 and
+UTF-32 with or without a BOM included, whether cohear reads that part or only copies it
+into the translated file) is refused, and so is a part that looks like XML but cannot be
+read as far as its first element (what cohear cannot read it cannot vouch for). The parts
 read are parsed by lxml with entities left unresolved, no network and no DTD, and their
 nesting and elements are counted while libxml2 streams them (bounds in cohear/limits.py),
 so a hostile part is refused at its first element too many.
@@ -33,7 +35,7 @@ from lxml import etree
 
 from cohear import limits
 from cohear.errors import BadInput, TooLarge
-from cohear.safexml import declares_dtd
+from cohear.safexml import as_utf8, xml_prolog
 
 MAX_FILE_BYTES = 10 * 1024 * 1024       # an uploaded file
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024   # all members of a DOCX/ODT together, unpacked
@@ -185,9 +187,16 @@ def _members(data: bytes, what: str) -> tuple[list[zipfile.ZipInfo], dict[str, b
         if len(body) > info.file_size:
             raise BadInput(f"a part of the {what} holds more than it declares",
                            fix="send the document as the word processor saved it")
-        if declares_dtd(body):
+        prolog = xml_prolog(body)
+        if prolog == "dtd":
             raise BadInput(f"a part of the {what} ({info.filename[:60]!r}) declares a DTD, "
                            "which word processors never write",
+                           fix="send the document as the word processor saved it")
+        if prolog == "unreadable":
+            # Copied into the translated file as it is, so what cohear cannot read it
+            # cannot vouch for: refused, not taken for safe.
+            raise BadInput(f"a part of the {what} ({info.filename[:60]!r}) looks like XML "
+                           "but cannot be read (its encoding or its first lines are broken)",
                            fix="send the document as the word processor saved it")
         contents[info.filename] = body
     return infos, contents
@@ -205,6 +214,11 @@ def parse_xml(data: bytes, what: str, counted: _Elements | None = None):
     TooLarge at the first element nested too deep or one too many (`counted` carries
     the count across a document's parts)."""
     counted = counted if counted is not None else _Elements()
+    try:
+        data = as_utf8(data)  # libxml2 alone reads UTF-32 with a BOM as broken
+    except UnicodeDecodeError:
+        raise BadInput(f"the {what} holds XML that cannot be read",
+                       fix="save the document again and send it") from None
     events = etree.iterparse(io.BytesIO(data), events=("start", "end"),
                              resolve_entities=False, no_network=True, load_dtd=False,
                              huge_tree=False, remove_blank_text=False)

@@ -9,12 +9,16 @@ in its input) streams it and counts nesting and elements, stopping at the first 
 the bounds in cohear/limits.py: html5ever builds a tree in time that grows with the
 square of its depth, so 100,000 nested `<div>`s would hold a worker for half a minute.
 libxml2 closes `<div/>` where html5ever nests it; such input is bounded by the element
-count instead, which keeps html5ever's worst case under a second.
+count instead, which keeps html5ever's worst case under a second. Attributes are bounded
+per element and in all as libxml2 streams them (one element with 200,000 attributes held
+html5ever for 8 s), and character and entity references are counted in the text before
+either parser reads it (500,000 `&amp;` took 5 s before the text limit was reached).
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from html.parser import HTMLParser
 
@@ -45,10 +49,19 @@ class _Shape:
     def __init__(self) -> None:
         self.depth = 0
         self.elements = 0
+        self.attributes = 0
 
     def start(self, tag, attrib) -> None:
         self.depth += 1
         self.elements += 1
+        self.attributes += len(attrib)
+        if len(attrib) > limits.HTML_ATTRIBUTES_PER_ELEMENT:
+            raise TooLarge(f"an element of the HTML has more than "
+                           f"{limits.HTML_ATTRIBUTES_PER_ELEMENT} attributes",
+                           fix="send simpler HTML (a health message needs few attributes)")
+        if self.attributes > limits.HTML_ATTRIBUTES:
+            raise TooLarge(f"the HTML has more than {limits.HTML_ATTRIBUTES:,} attributes",
+                           fix="split it into shorter documents")
         if self.depth > limits.DOCUMENT_DEPTH:
             raise TooLarge(f"the HTML nests elements more than {limits.DOCUMENT_DEPTH} deep",
                            fix="send simpler HTML (a health message needs little nesting)")
@@ -66,9 +79,20 @@ class _Shape:
         return None
 
 
+# What html5ever and html.parser read as a character or entity reference (a name with
+# or without its ";", a decimal or hexadecimal number).
+_REFERENCE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*)")
+
+
 def check_shape(markup: str) -> None:
-    """TooLarge when `markup` nests elements deeper, or holds more of them, than the
-    bounds in cohear/limits.py; streamed, so it stops at the first element too many."""
+    """TooLarge when `markup` nests elements deeper, or holds more of them or of their
+    attributes, or more character and entity references, than the bounds in
+    cohear/limits.py; streamed, so it stops at the first one too many."""
+    for count, _ in enumerate(_REFERENCE.finditer(markup), start=1):
+        if count > limits.HTML_REFERENCES:
+            raise TooLarge(f"the HTML has more than {limits.HTML_REFERENCES:,} character "
+                           "or entity references (&amp;, &#...;)",
+                           fix="send the text as plain characters, or split it")
     parser = etree.HTMLParser(target=_Shape(), recover=True, no_network=True, encoding="utf-8")
     data = markup.encode("utf-8", "replace")
     chunk = 64 * 1024

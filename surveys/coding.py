@@ -233,19 +233,43 @@ def import_codebook_csv(store: Store, actor: User, name: str, text: str, *,
     (with an optional `parent`); `description`, `colour` (or `color`) and `memo` are
     optional. Cells cohear escaped for spreadsheets are read back unescaped. A file the
     csv module cannot read (a field past its 131,072 characters, far beyond the longest
-    a code holds: `limits.MEMO_CHARS`; a NUL byte; a stray quote) is a 400 naming the line."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    a code holds: `limits.MEMO_CHARS`; a NUL byte; a quote never closed, or followed by
+    more than a comma: read strictly, since a lenient reader takes the rest of the file
+    into that one field) is a 400 naming the line its record starts on."""
+    reader = _Records(csv.DictReader(io.StringIO(text.lstrip("\ufeff")), strict=True))
     try:
         return _import_codebook_rows(store, actor, name, reader, survey_id)
     except csv.Error as exc:
         # The csv module's messages name the fault, never the file's words.
-        raise BadInput(f"the codebook CSV cannot be read from line {reader.line_num + 1}: {exc} "
+        raise BadInput(f"the codebook CSV cannot be read from line {reader.line}: {exc} "
                        f"(a code's longest field, its memo, holds {limits.MEMO_CHARS:,} "
                        "characters)", fix="save the codebook as plain CSV from a "
                        "spreadsheet and send it again") from None
 
 
-def _import_codebook_rows(store: Store, actor: User, name: str, reader: csv.DictReader,
+class _Records:
+    """A csv.DictReader's rows, noting the line each record starts on (a quoted field may
+    run over several lines), so an error names where the broken record begins."""
+
+    def __init__(self, reader: csv.DictReader) -> None:
+        self.reader = reader
+        self.line = 1
+
+    @property
+    def fieldnames(self):
+        return self.reader.fieldnames
+
+    def __iter__(self):
+        while True:
+            self.line = self.reader.line_num + 1
+            try:
+                row = next(self.reader)
+            except StopIteration:
+                return
+            yield row
+
+
+def _import_codebook_rows(store: Store, actor: User, name: str, reader: _Records,
                           survey_id: int | None) -> dict:
     headers = [(f or "").strip().lower() for f in reader.fieldnames or []]
     key = next((k for k in ("path", "tag", "name") if k in headers), None)

@@ -53,6 +53,9 @@ from surveys.views import concern_open
 register({
     "exports.pseudonymised": {"admin", "researcher"},
     "exports.identifiable": {"admin"},
+    # An export is its requester's, as its job is (jobs.read_all): admins see every
+    # export; a researcher sees the ones they asked for, and another's is a 404.
+    "exports.read_all": {"admin"},
 })
 
 FORMATS = {"csv": ".csv", "wide-csv": ".csv", "xlsx": ".xlsx", "json": ".json", "qdpx": ".qdpx"}
@@ -979,12 +982,29 @@ def dictionary_file(out: Path, fmt: str) -> Path:
                                      else ".dictionary.csv"))
 
 
+_EXPORT = ("SELECT e.*, j.status AS job_status, j.progress, j.error FROM survey_exports e "
+           "LEFT JOIN jobs j ON j.id = e.job_id")
+
+
+def _visible(actor: User, row) -> bool:
+    """Whether `actor` may know of the export in `row`: their own, or any for admins;
+    an identifiable one only to those who may make one."""
+    if row["identifiable"] and not actor.may("exports.identifiable"):
+        return False
+    return actor.may("exports.read_all") or row["created_by"] == actor.id
+
+
 def get_export(store: Store, actor: User, export_id: int) -> dict:
+    """One export, as its requester (or an admin) sees it; NotFound for anyone else, so
+    another researcher's export, its job id and its state are not told."""
     actor.require("exports.pseudonymised")
-    row = store.one("SELECT e.*, j.status AS job_status, j.progress, j.error FROM survey_exports e"
-                    " LEFT JOIN jobs j ON j.id = e.job_id WHERE e.id = ?", (export_id,))
-    if row is None or (row["identifiable"] and not actor.may("exports.identifiable")):
+    row = store.one(f"{_EXPORT} WHERE e.id = ?", (export_id,))
+    if row is None or not _visible(actor, row):
         raise NotFound(f"export {export_id} does not exist", fix="see GET /api/exports")
+    return _shown(row)
+
+
+def _shown(row) -> dict:
     item = dict(row)
     if item["status"] == "queued" and item["job_status"] in ("failed", "cancelled"):
         item["status"] = "failed"
@@ -993,15 +1013,13 @@ def get_export(store: Store, actor: User, export_id: int) -> dict:
 
 
 def list_exports(store: Store, actor: User) -> list[dict]:
+    """The newest 200 exports `actor` may see (`get_export`'s rule), newest first."""
     actor.require("exports.pseudonymised")
-    ids = [r[0] for r in store.all("SELECT id FROM survey_exports ORDER BY id DESC LIMIT 200")]
-    out = []
-    for export_id in ids:
-        try:
-            out.append(get_export(store, actor, export_id))
-        except NotFound:
-            continue
-    return out
+    mine = "" if actor.may("exports.read_all") else " AND e.created_by = ?"
+    rows = store.all(f"{_EXPORT} WHERE (e.identifiable = 0 OR ?){mine} ORDER BY e.id DESC "
+                     "LIMIT 200", (int(actor.may("exports.identifiable")),
+                                   *(() if not mine else (actor.id,))))
+    return [_shown(row) for row in rows if _visible(actor, row)]
 
 
 def export_file(store: Store, actor: User, export_id: int) -> tuple[Path, str]:

@@ -25,13 +25,18 @@ text reads "born in [date_of_birth]" or "aged [age]".
 Phone numbers: phonenumbers' matcher (POSSIBLE leniency) over the text, and, because it
 reads a run of digit groups as one candidate ("07700 900123 943 476 5919" is no number),
 each run split into the numbers written in a UK form (0 and 9-10 digits, or +/00) that
-phonenumbers accepts. Where suggestions of any kinds overlap, they become one span over
-all of them: more is hidden, never less.
+phonenumbers accepts. Any run of whitespace between digit groups is a separator as a
+space is (a thin, narrow no-break or figure space, any other Unicode space, a tab, a line
+break: "07700\u2009900123", "07700\n900123"), and a run of more digits than one UK number
+holds ("0770090012307700900456") may be split anywhere between its digits. Where
+suggestions of any kinds overlap, they become one span over all of them: more is hidden,
+never less.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -50,7 +55,9 @@ KINDS = ("phone", "nhs_number", "email", "postcode", "date_of_birth", "age", "na
 # What a respondent's own contact details are marked as, in free text (never suggested on
 # answers' words, whose redactions are stored and decided).
 CONTACT = "contact"
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Anchored at the start of a run of the characters an address may hold: unanchored, a
+# 200,000-character word is tried from each of its characters (quadratic).
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NHS = re.compile(r"(?<!\d)(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?!\d)")
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\b", re.IGNORECASE)
 # Common given names and surnames in the West Midlands' communities; a data directory
@@ -155,21 +162,33 @@ def _names_in(text: str, names: Iterable[str]) -> list[tuple[int, int]]:
 
 
 # A run of digits that may hold phone numbers: digits with the separators people put
-# between their groups (spaces, hyphens, dots, brackets), and a leading + for +44.
-_DIGIT_RUN = re.compile(r"\+?\(?\d[\d \u00a0().-]*\d\)?")
+# between their groups (any whitespace: a thin or narrow no-break space, a tab, a line
+# break; hyphens, dots, brackets), and a leading + for +44.
+_DIGIT_RUN = re.compile(r"\+?\(?\d[\d\s().-]*\d\)?")
 _DIGIT_GROUP = re.compile(r"\+?\(?\d+\)?")
 _NUMERIC_DATE = re.compile(r"\d{1,2}([./-])\d{1,2}\1\d{2,4}")
+_SPACES = re.compile(r"\s+")
 _MIN_PHONE_DIGITS, _MAX_PHONE_DIGITS = 7, 15
+_UK_NATIONAL_DIGITS = 11  # a group of more digits than this may be two numbers run together
 
 
 def _a_phone_number(candidate: str, region: str) -> bool:
     """phonenumbers' own judgement (POSSIBLE leniency, as for the whole text) of exactly
-    these characters as one number; a date written 12.03.1987 is never one."""
+    these characters as one number, every whitespace run read as one space (phonenumbers
+    splits a number at a thin space or a line break); a date written 12.03.1987 is never
+    one."""
     digits = sum(ch.isdigit() for ch in candidate)
     if not _MIN_PHONE_DIGITS <= digits <= _MAX_PHONE_DIGITS + 2:  # + 2: a 00 or (0)
         return False
     if _NUMERIC_DATE.fullmatch(candidate):
         return False
+    return _accepted(_SPACES.sub(" ", candidate), region)
+
+
+@functools.lru_cache(maxsize=4096)
+def _accepted(candidate: str, region: str) -> bool:
+    # Cached: a long run of digits puts the same few candidates to phonenumbers again
+    # and again (a transcript of 200,000 zeros is 40,000 tries of "00000000000").
     return any(m.start == 0 and m.end == len(candidate) for m in phonenumbers.PhoneNumberMatcher(
         candidate, region, leniency=phonenumbers.Leniency.POSSIBLE))
 
@@ -195,12 +214,22 @@ def _phones_in_run(text: str, start: int, end: int, region: str) -> list[tuple[i
     number is (see `_whole_number_shape`) is put to phonenumbers, and of the splits of
     the run into the numbers it accepts, the one covering most digits wins (then the
     one with fewer numbers). Only stretches starting with 0 or + are tried, so a run of
-    small numbers ("4 5 6 7 8") costs little and is not taken for a phone number."""
-    groups = [(start + m.start(), start + m.end()) for m in _DIGIT_GROUP.finditer(
-        text[start:end])]
+    small numbers ("4 5 6 7 8") costs little and is not taken for a phone number. A group
+    of more digits than a UK number holds ("0770090012307700900456") is taken digit by
+    digit, so it may be split between any two of its digits."""
+    groups = []
+    for m in _DIGIT_GROUP.finditer(text[start:end]):
+        s, e = start + m.start(), start + m.end()
+        if sum(ch.isdigit() for ch in m.group()) > _UK_NATIONAL_DIGITS:
+            cuts = [s] + [i for i in range(s + 1, e) if text[i].isdigit() and text[i - 1].isdigit()]
+            groups += list(zip(cuts, [*cuts[1:], e], strict=True))
+        else:
+            groups.append((s, e))
     n = len(groups)
-    # best[i]: (digits covered, -numbers, spans) from group i on.
-    best: list[tuple[int, int, list[tuple[int, int]]]] = [(0, 0, [])] * (n + 1)
+    # best[i]: (digits covered, -numbers, first span, the group after it) from group i on;
+    # the spans are followed from group to group at the end, not copied at each step (a
+    # run of 200,000 digits holds 18,000 numbers).
+    best: list[tuple[int, int, tuple[int, int] | None, int]] = [(0, 0, None, n)] * (n + 1)
     for i in range(n - 1, -1, -1):
         choice = best[i + 1]
         first = text[groups[i][0]:groups[i][1]].lstrip("(")
@@ -214,11 +243,18 @@ def _phones_in_run(text: str, start: int, end: int, region: str) -> list[tuple[i
                 if not (_whole_number_shape(text[s:e]) and _a_phone_number(text[s:e], region)):
                     continue
                 rest = best[j + 1]
-                option = (digits + rest[0], rest[1] - 1, [(s, e), *rest[2]])
+                option = (digits + rest[0], rest[1] - 1, (s, e), j + 1)
                 if option[:2] > choice[:2]:
                     choice = option
         best[i] = choice
-    return best[0][2]
+    spans, i = [], 0
+    while i < n:
+        _, _, span, after = best[i]
+        if span is None:
+            break
+        spans.append(span)
+        i = after
+    return spans
 
 
 def _phone_numbers(text: str, region: str) -> list[tuple[int, int]]:
@@ -227,7 +263,8 @@ def _phone_numbers(text: str, region: str) -> list[tuple[int, int]]:
         text, region, leniency=phonenumbers.Leniency.POSSIBLE)
         if sum(ch.isdigit() for ch in m.raw_string) >= _MIN_PHONE_DIGITS]  # not a year or an age
     for run in _DIGIT_RUN.finditer(text):
-        if len(_DIGIT_GROUP.findall(run.group())) > 1:
+        groups = _DIGIT_GROUP.findall(run.group())
+        if len(groups) > 1 or sum(ch.isdigit() for ch in run.group()) > _UK_NATIONAL_DIGITS:
             spans += _phones_in_run(text, run.start(), run.end(), region)
     return spans
 

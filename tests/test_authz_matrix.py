@@ -438,7 +438,9 @@ EXPECTED: dict[tuple[str, str], tuple[Expect, Recipe]] = {
     ("GET", "/api/codebooks/{codebook_id}/export"): (roles(200, 200, 403, 200, 200), lambda w, u: get(
         f"/api/codebooks/{w.ids['codebook']}/export")),
 
-    # research exports: researchers and admins (identifiable: admins only)
+    # research exports: researchers and admins (identifiable: admins only); the world's
+    # export is the researcher's own: another researcher's is a 404 and is not listed
+    # (test_each_researcher_lists_and_reads_only_their_own_exports)
     ("POST", "/api/exports"): (roles(202, 403, 403, 403, 202), lambda w, u: post(
         "/api/exports", json={"survey_id": w.ids["survey"], "format": "json"})),
     ("GET", "/api/exports"): (roles(200, 403, 403, 403, 200), lambda w, u: get("/api/exports")),
@@ -657,6 +659,52 @@ def test_a_researcher_reading_every_job_is_caught(live_server, world, monkeypatc
     assert any(by == world.users["collector"].id for _, by in lists["researcher"])
     problems = check(live_server, world, _rows(("GET", "/api/jobs/{job_id}")))
     assert any("as researcher: expected 404, got 200" in p for p in problems), problems
+
+
+def export_lists(live_server, world: World, tokens: dict) -> dict[str, set]:
+    lists = {}
+    for who, token in tokens.items():
+        with live_server.client(token) as c:
+            r = c.get("/api/exports")
+        assert r.status_code == 200, r.text
+        lists[who] = {(e["id"], e["job_id"]) for e in r.json()}
+    return lists
+
+
+def test_each_researcher_lists_and_reads_only_their_own_exports(live_server, world):
+    """As with jobs: admins list and read every export; a researcher only the ones they
+    asked for, and another researcher's (its id, job id and state) is a 404."""
+    from cohear.auth import create_user
+    other, other_token = create_user(world.store, "test-researcher-2", "researcher")
+    with live_server.client(other_token) as c:
+        made = c.post("/api/exports", json={"survey_id": world.ids["survey"], "format": "json"})
+    assert made.status_code == 202, made.text
+    theirs = (made.json()["id"], made.json()["job_id"])
+    every = {(r["id"], r["job_id"]) for r in world.store.all("SELECT * FROM survey_exports")}
+    lists = export_lists(live_server, world, {"admin": world.tokens["admin"],
+                                              "researcher": world.tokens["researcher"],
+                                              "researcher2": other_token})
+    assert lists["admin"] == every
+    assert lists["researcher2"] == {theirs}
+    assert lists["researcher"] == {e for e in every if e != theirs}
+    assert world.ids["export"] in {i for i, _ in lists["researcher"]}
+    with live_server.client(world.tokens["researcher"]) as c:
+        for path in (f"/api/exports/{theirs[0]}", f"/api/exports/{theirs[0]}/file"):
+            r = c.get(path)
+            assert r.status_code == 404 and str(theirs[1]) not in r.text, (path, r.text)
+        assert c.get(f"/api/jobs/{theirs[1]}").status_code == 404
+    with live_server.client(world.tokens["admin"]) as c:
+        assert c.get(f"/api/exports/{theirs[0]}").status_code == 200
+
+
+def test_a_researcher_reading_every_export_is_caught(live_server, world, monkeypatch):
+    from cohear import permissions
+    from cohear.auth import create_user
+    monkeypatch.setitem(permissions.PERMISSIONS, "exports.read_all",
+                        permissions.PERMISSIONS["exports.read_all"] | {"researcher"})
+    _, other_token = create_user(world.store, "test-researcher-3", "researcher")
+    with live_server.client(other_token) as c:
+        assert world.ids["export"] in {e["id"] for e in c.get("/api/exports").json()}
 
 
 def test_researchers_reading_raw_words_is_caught(live_server, world, monkeypatch):

@@ -349,11 +349,17 @@ LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY a "ha"><!ENTITY 
     ("flu.docx", "deep-docx", 400, "nests elements more than 100 deep"),
     ("flu.docx", "many-elements-docx", 400, "more than 200,000 elements"),
     ("flu.odt", "deep-odt", 400, "nests elements more than 100 deep"),
+    # Attributes and references are counted before html5ever reads them too.
+    ("attrs.html", "many-attributes", 400, "more than 100 attributes"),
+    ("attrs.html", "attributes-in-all", 400, "more than 50,000 attributes"),
+    ("refs.html", "many-references", 400, "more than 100,000 character or entity"),
+    ("refs.html", "many-numeric-references", 400, "more than 100,000 character or entity"),
 ], ids=["pdf", "empty", "latin-1", "not-a-zip-docx", "not-a-zip-odt", "dtd", "dtd-utf16",
         "zip-bomb", "too-many-words", "dtd-docx-styles", "dtd-docx-styles-utf16",
         "dtd-docx-unnamed-part", "dtd-odt-manifest", "dtd-odt-styles", "deep-html",
         "self-closing-divs", "comment-trick", "many-html-elements", "deep-docx",
-        "many-docx-elements", "deep-odt"])
+        "many-docx-elements", "deep-odt", "many-attributes", "attributes-in-all",
+        "many-references", "many-numeric-references"])
 def test_files_cohear_cannot_or_will_not_read(lt, store, name, data, status, words):
     client, tokens = lt
     if data == "dtd":
@@ -397,6 +403,14 @@ HOSTILE = {
         "<w:sdt>" * 150 + "<w:p><w:r><w:t>x</w:t></w:r></w:p>" + "</w:sdt>" * 150)),
     "many-elements-docx": lambda: with_document_xml(docx_bytes(), word_document(
         "".join(f'<w:p w:rsidR="{i:08X}"/>' for i in range(200_001)))),
+    # The attack's: one element with 200,000 attributes (8 s in html5ever), and 500,000
+    # references (5 s before the text limit was reached).
+    "many-attributes": lambda: ("<p " + " ".join(f'a{i}="x"' for i in range(200_000))
+                                + ">hi</p>").encode(),
+    "attributes-in-all": lambda: ("<p " + " ".join(f'a{i}="x"' for i in range(100))
+                                  + ">hi</p>").encode() * 501,
+    "many-references": lambda: ("<p>" + "&amp;" * 500_000 + "</p>").encode(),
+    "many-numeric-references": lambda: ("<p>" + "&#1575&#x627;" * 50_001 + "</p>").encode(),
     "deep-odt": lambda: with_parts(odt_bytes(), {"content.xml": _part(
         odt_bytes(), "content.xml").replace(b"<text:h ", b"<text:span>" * 150 + b"<text:h ")}),
 }
@@ -413,6 +427,35 @@ def test_bounds_are_checked_before_html5ever_parses_anything(monkeypatch):
     with pytest.raises(TooLarge, match="100 deep"):
         documents.open_document(HOSTILE["deep-html"](), "deep.html")
     assert seen == []
+
+
+@pytest.mark.parametrize("case", ["many-attributes", "many-references"])
+def test_attributes_and_references_are_refused_before_html5ever_reads_them(monkeypatch, case):
+    from cohear.errors import TooLarge
+    from language_packs import documents, markup
+    seen = []
+    monkeypatch.setattr(markup.nh3, "clean", lambda *a, **k: seen.append(a) or "")
+    with pytest.raises(TooLarge):
+        documents.open_document(HOSTILE[case](), "leaflet.html")
+    assert seen == []
+
+
+def test_html_at_the_attribute_and_reference_bounds_is_read():
+    from language_packs import markup
+    element = "<p " + " ".join(f'a{i}="x"' for i in range(limits.HTML_ATTRIBUTES_PER_ELEMENT))
+    markup.check_shape(element + ">" + "&amp;" * limits.HTML_REFERENCES + "</p>")
+    markup.check_shape((element + ">hi</p>") * (limits.HTML_ATTRIBUTES
+                                                // limits.HTML_ATTRIBUTES_PER_ELEMENT))
+
+
+def test_html_texts_are_bounded_on_translate_too(lt):
+    """/translate format=html: an element with too many attributes is a 400 problem."""
+    client, tokens = lt
+    q = "<p " + " ".join(f"a{i}" for i in range(limits.HTML_ATTRIBUTES_PER_ELEMENT + 1)) + ">hi"
+    assert len(q) < 5_000
+    r = client.post("/translate", json={"q": q, "source": "en", "target": "ur",
+                                        "format": "html", "api_key": tokens["communicator"]})
+    assert r.status_code == 400 and "more than 100 attributes" in r.json()["error"], r.text
 
 
 def test_ordinary_html_with_implied_end_tags_is_well_within_the_bounds(lt):

@@ -132,3 +132,63 @@ def test_answers_stored_under_the_older_rules_get_the_missed_suggestions(store, 
     assert redaction.suggest_again(store) == {"texts": 1, "added": 0}
     assert store.one("SELECT count(*) FROM redactions WHERE answer_text_id = ?",
                      (text_id,))[0] == 2
+
+
+SPACED = [
+    ("call 07700\u2009900123 today", "call [phone] today"),          # thin space
+    ("call 07700\u202f900123 today", "call [phone] today"),          # narrow no-break space
+    ("call 07700\u2007900123 today", "call [phone] today"),          # figure space
+    ("call 07700\u3000900123 today", "call [phone] today"),          # ideographic space
+    ("call 0121\u2009496\u20090000 today", "call [phone] today"),
+    ("call 07700\t900123 today", "call [phone] today"),
+    ("call 07700\n900123 today", "call [phone] today"),
+    ("call 07700\r\n900123 today", "call [phone] today"),
+    ("call 07700\u2028900123 today", "call [phone] today"),          # line separator
+    ("call 07700 \u2009 900123 today", "call [phone] today"),        # a run of spaces
+    ("07700\u2009900123\n0121 496 0000", "[phone]\n[phone]"),
+]
+RUN_TOGETHER = [
+    ("call 0770090012307700900456 today", "call [phone][phone] today"),
+    ("call 0121496000007700900123", "call [phone][phone]"),
+    ("0770090012307700900456 07700\u2009900789", "[phone][phone] [phone]"),
+]
+
+
+@pytest.mark.parametrize("text, expected", SPACED + RUN_TOGETHER)
+def test_any_whitespace_separates_groups_and_numbers_run_together_are_split(text, expected):
+    assert hidden(text) == expected
+
+
+def test_a_long_run_of_numbers_run_together_is_split_into_all_of_them():
+    # Split digit by digit, a 20,000-digit run is still one pass (the spans are not
+    # copied from step to step) and phonenumbers is asked each distinct candidate once.
+    run = "07700900123" * 2000
+    assert hidden(run) == "[phone]" * 2000
+
+
+def test_suggest_redactions_finds_them_in_stored_answers(store, people, monkeypatch, capsys):
+    """Answers stored before these rules (their suggestions gone, as the older rules
+    left them) get them from `cohear surveys suggest-redactions`."""
+    from cohear.cli import main
+    from surveys import service, views
+    users = {role: user for role, (user, _) in people.items()}
+    s = service.create_survey(store, users["communicator"], title="Spaces", purpose="p",
+                              base_language="en", questions=[
+                                  {"kind": "consent", "name": "consent", "text": "Agree?"},
+                                  {"kind": "open", "name": "story", "text": "Tell us"}])
+    service.open_language(store, users["communicator"], s["id"], "en")
+    cases = SPACED[:1] + SPACED[6:7] + RUN_TOGETHER[:1]
+    answers = []
+    for words, _ in cases:
+        session = service.start_session(store, users["collector"], s["id"], "en")
+        service.record_consent(store, users["collector"], session["id"], method="tick")
+        answers.append(service.submit_answer(store, users["collector"], session["id"],
+                                             s["questions"][1]["id"], text=words))
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM redactions")
+    monkeypatch.setenv("COHEAR_DATA_DIR", str(store.settings.data_dir))
+    assert main(["surveys", "suggest-redactions"]) == 0
+    assert "added 4 redaction suggestion" in capsys.readouterr().out
+    for answer, (_, expected) in zip(answers, cases, strict=True):
+        assert views.answer_view(store, answer["id"], users["researcher"])["texts"][
+            "original"]["text"] == expected

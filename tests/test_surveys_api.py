@@ -254,7 +254,12 @@ def test_codebooks_are_imported_and_exported_as_csv_and_qdc(api):
 @pytest.mark.parametrize("csv_bytes, says", [
     (b"name,memo\ncode," + b"m" * 131_073 + b"\n", "field larger than field limit"),
     (b'name,memo\ncode,"' + b"m" * 200_000 + b"\n", "field larger than field limit"),
-], ids=["long-field", "unclosed-quote"])
+    # The attack's: a quote never closed was read as a field running to the end (201).
+    (b'name,memo\na,"unterminated', "unexpected end of data"),
+    (b'name,memo\na,"unterminated\nmmmm,b\n', "unexpected end of data"),
+    (b'name,memo\na,"mmmm"mmmm\n', "',' expected after '\"'"),
+], ids=["long-field", "unclosed-quote", "unterminated-quote", "unterminated-quote-then-rows",
+        "text-after-closing-quote"])
 def test_a_codebook_csv_the_csv_module_cannot_read_is_a_clear_400(api, csv_bytes, says):
     r = api["reviewer"].post("/api/codebooks/import", data={"name": "Broken"},
                              files={"file": ("codes.csv", csv_bytes, "text/csv")})
