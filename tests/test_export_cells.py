@@ -77,7 +77,10 @@ def test_no_csv_cell_cohear_writes_would_run_and_the_words_come_back(store, user
     for fmt in ("csv", "wide-csv"):
         out = tmp_path / f"{fmt}.csv"
         report = exports.export_survey(store, users["researcher"], survey_id, fmt, out)
-        for path in (out, tmp_path / f"{fmt}.dictionary.csv"):
+        # The long CSV's dictionary is NAME.dictionary.csv, the wide one's
+        # NAME.wide-dictionary.csv (README, exports).
+        kind = "wide-dictionary" if fmt == "wide-csv" else "dictionary"
+        for path in (out, tmp_path / f"{fmt}.{kind}.csv"):
             rows = csv_cells(path.read_text(encoding="utf-8-sig"))
             assert_nothing_runs(rows)
         assert report["dictionary"]
