@@ -7,6 +7,7 @@ over plain HTTP, and the refusal to listen beyond this machine."""
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -136,7 +137,9 @@ def test_without_textual_serve_one_line_says_what_to_install(settings, store, ca
 def shot(page, name: str, *, docs: bool = False) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
-    if docs:
+    # The README's pictures change only when asked (COHEAR_UPDATE_DOCS=1), so a test run
+    # never leaves the working tree changed.
+    if docs and os.environ.get("COHEAR_UPDATE_DOCS") == "1":
         DOCS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(DOCS / f"{name}.png"))
 
