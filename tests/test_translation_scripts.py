@@ -230,11 +230,12 @@ def test_a_romanised_translation_edited_through_the_api_is_refused(api):
     message = comm.post("/api/messages", json={"title": "Flu", "source_text": FLU,
                                                "channel": "sms"}).json()
     url = f"/api/messages/{message['id']}/translations/ur"
-    r = comm.put(url, json={"text": ROMAN_URDU})
+    # `revision` 0: there is no translation yet (edits name the revision they were made to).
+    r = comm.put(url, json={"text": ROMAN_URDU, "revision": 0})
     assert r.status_code == 400
     problem = r.json()
     assert problem["code"] == "translation-script"
     assert "romanised" in problem["detail"] and "Arabic script" in problem["fix"]
     assert comm.get(url).status_code == 404
-    r = comm.put(url, json={"text": " ".join(URDU)})
+    r = comm.put(url, json={"text": " ".join(URDU), "revision": 0})
     assert r.status_code == 200, r.text
