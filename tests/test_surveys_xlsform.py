@@ -654,7 +654,8 @@ def test_every_language_header_converts_without_a_language_warning_and_round_tri
         store, communicator):
     """pyxform warns about a language whose `(code)` is not an IANA language subtag
     ("zh-Hans", "pa-Guru") or whose name holds parentheses; every tag cohear has is
-    written as pyxform reads it, and each comes back as the same tag."""
+    written as pyxform reads it, and each comes back as the same tag. (Each language's
+    words are its tag and a digit: English words would be refused as romanised.)"""
     from pyxform.xls2xform import convert
 
     targets = [t for t in EXPORT_TAGS if t != "en"]
@@ -663,11 +664,11 @@ def test_every_language_header_converts_without_a_language_warning_and_round_tri
         store, communicator, title="Languages", purpose="Every header", base_language="en",
         target_languages=targets, questions=[
             {"kind": "open", "name": "story", "text": "Tell us",
-             "texts": {t: f"[{t}] Tell us" for t in targets},
-             "options": {"hint": {t: f"[{t}] Speak" for t in EXPORT_TAGS}}},
+             "texts": {t: f"[{t}] 1" for t in targets},
+             "options": {"hint": {t: f"[{t}] 2" for t in EXPORT_TAGS}}},
             {"kind": "single_choice", "name": "way", "text": "How?", "options": {
                 "choices": [{"value": "bus", "label": "Bus",
-                             "labels": {t: f"[{t}] Bus" for t in targets}}]}}])
+                             "labels": {t: f"[{t}] 3" for t in targets}}]}}])
     data = xlsform.export_xlsform(store, survey["id"])
     result = convert(xlsform=io.BytesIO(data), file_type=".xlsx")
     assert [w for w in result.warnings if "language" in w.lower()] == []
@@ -680,7 +681,7 @@ def test_every_language_header_converts_without_a_language_warning_and_round_tri
     assert again["survey"]["target_languages"] == targets
     story = again["survey"]["questions"][0]
     assert {t: v["text"] for t, v in story["texts"].items()} == {
-        t: f"[{t}] Tell us" for t in targets}
+        t: f"[{t}] 1" for t in targets}
 
 
 def test_a_language_named_by_its_bare_code_takes_its_script_from_its_words(store,
