@@ -65,12 +65,17 @@ def test_an_english_only_correction_is_a_correction_and_an_empty_one_is_refused(
     assert service.transcript(store, heard, reviewer)["version"] == 2
 
 
-@pytest.mark.parametrize("edit", [{"segments": [{"index": 2, "text": "bad\x07word"}]},
-                                  {"text": "bad\x07word"}, {"english": "bad\x07word"},
-                                  {"text": "fine", "note": "bad\x07note"}])
+@pytest.mark.parametrize("edit, named", [
+    ({"segments": [{"index": 2, "text": "bad\x07word"}]}, "the corrected segment holds"),
+    ({"text": "bad\x07word"}, "the corrected text holds"),
+    ({"english": "bad\x07word"}, "the English text holds"),
+    ({"text": "fine", "note": "bad\x07note"}, "the note holds")])
 def test_a_control_character_in_any_corrected_words_is_refused_and_nothing_stored(store, people, heard,
-                                                                                 edit):
+                                                                                 edit, named):
+    """The refusal says which of the words sent holds the character (never the words)."""
     reviewer = people["reviewer"][0]
-    with pytest.raises(Unprocessable):
+    with pytest.raises(Unprocessable) as refused:
         service.correct(store, heard, reviewer, **edit)
+    assert refused.value.detail.startswith(named), refused.value.detail
+    assert "bad" not in refused.value.detail
     assert service.transcript(store, heard, reviewer)["version"] == 1
