@@ -36,6 +36,9 @@ def test_a_corrected_segment_was_heard_so_it_is_no_longer_rejected(store, people
     after = service.correct(store, heard, reviewer, segments=[{"index": 1, "text": " and "}])
     seg = after["segments"][1]
     assert (seg["text"], seg["rejected"], seg["rejected_reason"]) == ("and", False, None)
+    # Heard by a person: no longer shown as unsure. Segments not corrected keep theirs.
+    assert seg["confidence"] == 1.0
+    assert after["segments"][0]["confidence"] == before["segments"][0]["confidence"] < 1.0
     assert after["text"] == "My mother and needs the flu vaccine"
     assert after["version"] == 2 and after["note"] == ""
     assert service.transcript(store, heard, reviewer, version=1)["segments"][1]["rejected"]
@@ -52,8 +55,25 @@ def test_a_segment_removed_without_words_is_marked_and_left_out(store, people, h
 def test_the_whole_text_replaced_is_one_segment_over_the_speech_kept(store, people, heard):
     reviewer = people["reviewer"][0]
     after = service.correct(store, heard, reviewer, text=" My mother needs the vaccine. ")
-    assert [(s["start"], s["end"], s["text"], s["rejected"]) for s in after["segments"]] == [
-        (0.5, 3.6, "My mother needs the vaccine.", False)]
+    assert [(s["start"], s["end"], s["text"], s["rejected"], s["confidence"])
+            for s in after["segments"]] == [(0.5, 3.6, "My mother needs the vaccine.", False, 1.0)]
+
+
+def test_the_whole_text_replaced_where_the_machine_kept_nothing_spans_the_recording(store, people):
+    """Every segment rejected (Whisper heard only hallucinations): the reviewer's words
+    are one segment from the start to the end of the recording."""
+    rec = upload(store, people["collector"][0], FLU.read_bytes())
+    looped = [Segment(i, 1.0 + i, 2.0 + i, "thank you", -1.4, 0.9, 1.0,
+                      rejected_reason="text over silence") for i in range(2)]
+    with store.transaction() as conn:
+        service.save_machine_transcript(conn, rec.id, None, Transcription(
+            LanguageFinding(None, "en", 0.9, "en"), looped, 3.9), {}, {})
+    reviewer = people["reviewer"][0]
+    after = service.correct(store, rec.id, reviewer, text="My mother needs the flu vaccine")
+    assert [(s["start"], s["end"], s["text"], s["rejected"], s["confidence"])
+            for s in after["segments"]] == [
+        (0.0, after["duration_seconds"], "My mother needs the flu vaccine", False, 1.0)]
+    assert after["duration_seconds"] > 3
 
 
 def test_an_english_only_correction_is_a_correction_and_an_empty_one_is_refused(store, people, heard):
