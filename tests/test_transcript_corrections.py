@@ -99,3 +99,35 @@ def test_a_control_character_in_any_corrected_words_is_refused_and_nothing_store
     assert refused.value.detail.startswith(named), refused.value.detail
     assert "bad" not in refused.value.detail
     assert service.transcript(store, heard, reviewer)["version"] == 1
+
+
+def _machine(store, people, segments, english, language="en"):
+    rec = upload(store, people["collector"][0], FLU.read_bytes())
+    with store.transaction() as conn:
+        service.save_machine_transcript(conn, rec.id, None, Transcription(
+            LanguageFinding(None, language, 0.9, language), segments, 3.9), english, {})
+    return rec.id
+
+
+def test_an_english_recording_is_its_own_english_after_a_correction(store, people):
+    """README: an English recording is its own English (`source`): the corrected words,
+    at once, not the machine's words marked out of date."""
+    said = "My mother needs the flu vaccine"
+    rid = _machine(store, people, [Segment(0, 0.5, 3.6, said, -0.2, 0.05, 1.0)], {"source": said})
+    after = service.correct(store, rid, people["reviewer"][0], text="My mother needs the vaccine")
+    assert after["english"] == {"engine": "source", "text": "My mother needs the vaccine"}
+    assert after["english_by_engine"] == {"source": "My mother needs the vaccine"}
+    assert not after["english_stale"] and after["english_of_version"] == 2
+
+
+def test_a_correction_that_keeps_the_words_keeps_the_machines_english_current(store, people):
+    """A reviewer who confirms a segment's words (with a note) changes no words: the
+    English rendered from them is still the English of the new version."""
+    rid = _machine(store, people, [Segment(0, 0.5, 1.5, "میری ماں", -0.2, 0.05, 1.0),
+                                   Segment(1, 1.5, 3.6, "فلو کی ویکسین", -0.9, 0.3, 1.0)],
+                   {"argos": "My mother flu vaccine"}, language="ur")
+    after = service.correct(store, rid, people["reviewer"][0],
+                            segments=[{"index": 1, "text": "فلو کی ویکسین"}], note="checked")
+    assert after["version"] == 2 and after["text"] == "میری ماں فلو کی ویکسین"
+    assert after["english"] == {"engine": "argos", "text": "My mother flu vaccine"}
+    assert not after["english_stale"] and after["english_of_version"] == 2
