@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from cohear import audit
 from cohear.errors import BadInput, Unprocessable
 from speech import service
 from speech.transcribe import LanguageFinding, Segment, Transcription
@@ -131,3 +132,55 @@ def test_a_correction_that_keeps_the_words_keeps_the_machines_english_current(st
     assert after["version"] == 2 and after["text"] == "میری ماں فلو کی ویکسین"
     assert after["english"] == {"engine": "argos", "text": "My mother flu vaccine"}
     assert not after["english_stale"] and after["english_of_version"] == 2
+
+
+def test_each_correction_is_audited_with_the_version_words_and_english_before_and_after(store, people):
+    """README: the audit log holds each correction's before and after. The English it
+    records is the one shown: a current rendering before an out-of-date one."""
+    rid = _machine(store, people, [Segment(0, 0.5, 1.5, "میری ماں", -0.2, 0.05, 1.0),
+                                   Segment(1, 1.5, 3.6, "فلو ویکسین", -0.9, 0.3, 1.0)],
+                   {"argos": "My mother flu vaccine", "whisper-translate": "Mother, flu vaccine"},
+                   language="ur")
+    reviewer = people["reviewer"][0]
+    service.correct(store, rid, reviewer, segments=[{"index": 1, "text": "فلو کی ویکسین"}],
+                    note="one word added")
+    with store.transaction() as conn:  # Whisper's English of the corrected words arrives
+        service.save_english(conn, rid, 2, "whisper-translate", "My mother, the flu vaccine")
+    # The words confirmed unchanged: argos still renders version 1, whisper-translate is current.
+    service.correct(store, rid, reviewer, segments=[{"index": 0, "text": "میری ماں"}], note="checked")
+    entries = sorted((e for e in audit.entries(store.conn, entity="recording", entity_id=rid)
+                      if e["action"] == "transcript.correct"), key=lambda e: e["id"])
+    assert [(e["before"], e["after"], e["detail"]) for e in entries] == [
+        ({"version": 1, "text": "میری ماں فلو ویکسین",
+          "english": {"engine": "argos", "text": "My mother flu vaccine"}},
+         {"version": 2, "text": "میری ماں فلو کی ویکسین",
+          "english": {"engine": "argos", "text": "My mother flu vaccine"}, "note": "one word added"},
+         "version 2"),
+        ({"version": 2, "text": "میری ماں فلو کی ویکسین",
+          "english": {"engine": "whisper-translate", "text": "My mother, the flu vaccine"}},
+         {"version": 3, "text": "میری ماں فلو کی ویکسین",
+          "english": {"engine": "whisper-translate", "text": "My mother, the flu vaccine"},
+          "note": "checked"},
+         "version 3")]
+
+
+def test_a_correction_returns_the_version_it_saved_though_another_lands_at_once(store, people, heard,
+                                                                               monkeypatch):
+    """Two reviewers at the same moment: each is given back the version they saved, not
+    the other's (planted: the second correction commits just before the first reads back)."""
+    first, second = people["reviewer"][0], people["admin"][0]
+    real = service.transcript
+    reads = []
+
+    def read(store_, recording_id, user, version=None):
+        reads.append(version)
+        if len(reads) == 2:  # the first correction is saved, not yet read back
+            monkeypatch.setattr(service, "transcript", real)
+            service.correct(store, heard, second, text="Someone else's words")
+        return real(store_, recording_id, user, version)
+
+    monkeypatch.setattr(service, "transcript", read)
+    mine = service.correct(store, heard, first, text="My mother needs the flu vaccine")
+    assert (mine["version"], mine["text"], mine["author"]) == (2, "My mother needs the flu vaccine",
+                                                              first.name)
+    assert real(store, heard, first)["version"] == 3
