@@ -60,6 +60,8 @@ def test_the_compression_ratio_is_zlibs_over_the_segments_utf8_bytes():
 
 @pytest.mark.parametrize("text, phrase", [
     ("thank you thank you thank you", None),                        # 3 times: kept
+    ("thank you thank you thank you for coming to the clinic", None),  # 3 times, more after
+    ("no no no we said", None),
     ("thank you thank you thank you thank you", "thank you"),      # 4 times
     ("Thank you, THANK you. thank You! thank you", "thank you"),   # case and punctuation
     ("she said no no no no", "no"),                                  # at the very end
