@@ -186,16 +186,35 @@ def run_area(name: str, area: dict, jobs: int, only: list[str] | None = None) ->
     print(f"== {name}: mutmut run (progress in {log.relative_to(ROOT)})", flush=True)
     # mutmut runs the tests in work/mutants, so a test's `python -m cohear` (started there) runs
     # the mutants too.
+    # The tests' temporary files go under the area's copy, pruned as the run goes: mutmut ends
+    # each mutant's pytest without its exit handlers, so pytest never frees the lock on that
+    # run's numbered temporary directory nor removes it (about 150 MB a mutant for speech).
+    tmp = work / "tmp"
+    tmp.mkdir()
     with open(log, "w", encoding="utf-8") as out:
         # Its own process group, so stopping this run (Ctrl+C, a kill) stops mutmut's workers too.
         run = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *globs],
-                               cwd=work, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                               cwd=work, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                               env={**os.environ, "TMPDIR": str(tmp)})
         try:
-            code = run.wait()
+            while (code := run.poll()) is None:
+                prune_temporary(tmp, keep=jobs + 2)
+                time.sleep(5)
         except BaseException:
             os.killpg(run.pid, signal.SIGTERM)
             raise
+    shutil.rmtree(tmp, ignore_errors=True)
     return code, round(time.monotonic() - started)
+
+
+def prune_temporary(tmp: Path, keep: int) -> None:
+    """Remove pytest's numbered temporary directories under `tmp` but the newest `keep` (those
+    of the tests running now: mutmut runs at most `jobs` at once, each numbered after the last)."""
+    for user in tmp.glob("pytest-of-*"):
+        numbered = sorted((d for d in user.glob("pytest-[0-9]*") if d.is_dir()),
+                          key=lambda d: int(d.name.removeprefix("pytest-")))
+        for old in numbered[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def measured_at() -> str:

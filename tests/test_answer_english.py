@@ -6,6 +6,8 @@ marked out of date, in the service and the API."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cohear import audit
@@ -198,3 +200,23 @@ def test_withdrawal_removes_translation_requests(store, review_workspace):
     report = surveys.withdraw_consent(store, reviewer, respondent)
     assert report["deleted"]["translation_requests"] == 1
     assert store.one("SELECT count(*) FROM translation_requests")[0] == 0
+
+
+def test_a_correction_where_a_pack_can_render_it_queues_its_english_for_that_version(
+        store, review_workspace, copy_pack_files):
+    """With the language's pack installed, the corrected words are queued for English at
+    once: the job names the recording and the new version, and who asked for it."""
+    from language_packs.packs import install
+    ws = review_workspace
+    reviewer = ws["users"]["reviewer"]
+    install(store, copy_pack_files[("ur", "en")])
+    corrected = speech.correct(store, ws["recording"], reviewer, segments=[
+        {"index": 1, "text": "بس دیر سے آئی"}], base_version=1)
+    assert corrected["english_stale"]
+    [queued] = store.all("SELECT payload_json, created_by FROM jobs WHERE kind = ?", (speech.ENGLISH_JOB,))
+    assert json.loads(queued["payload_json"]) == {"recording_id": ws["recording"], "version": 2}
+    assert queued["created_by"] == reviewer.id
+    [job] = run_queued(store, speech.ENGLISH_JOB)
+    assert job["result"]["rendered"]
+    fresh = speech.transcript(store, ws["recording"], reviewer)
+    assert not fresh["english_stale"] and fresh["english"]["text"] == corrected["text"]
