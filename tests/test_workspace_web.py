@@ -126,6 +126,10 @@ def test_without_textual_serve_one_line_says_what_to_install(settings, store, ca
     monkeypatch.setitem(sys.modules, "textual_serve", None)
     monkeypatch.setitem(sys.modules, "textual_serve.server", None)
     monkeypatch.delitem(sys.modules, "tui.web", raising=False)
+    # `from tui import web` takes the package's attribute when an earlier test in this
+    # process imported it: without it, the import is made again and fails as it would.
+    import tui
+    monkeypatch.delattr(tui, "web", raising=False)
     assert main(["--data-dir", str(settings.data_dir), "tui", "--web"]) == 1
     err = capsys.readouterr().err
     assert "needs textual_serve" in err and "pip install 'textual-serve>=1.1'" in err
