@@ -695,9 +695,10 @@ def heading_is(page, number: int, total: int) -> None:
                            arg=[str(number), str(total)])
 
 
-def done_items(page, n: int, timeout: int = 60_000) -> None:
+def done_items(page, n: int, timeout: int = 120_000) -> None:
     """Wait until `n` of the collector's items show as sent (saying what the list shows
-    when they do not)."""
+    when they do not). Two minutes: on a loaded machine an upload can time out and wait
+    out the outbox's backoff before it goes again."""
     try:
         page.wait_for_function(
             "(n) => document.querySelectorAll('#queue-list li[data-state=done]').length === n",
