@@ -1,7 +1,7 @@
 """Mutation testing of the promise-carrying parts (`python3 dev.py mutate [AREA ...]`): runs
 mutmut per area of tests/mutation.toml and writes mutation-report/SUMMARY.md.
 
-Each area runs in its own copy of the repository under mutation-report/work/AREA (mutmut
+Each area runs in its own copy of the repository under mutation-report/areas/AREA (mutmut
 reads its settings from the project's pyproject.toml, and each area has its own functions
 and tests), from a fresh start, so a result never comes from a stale cache. A surviving
 mutant listed in tests/mutation-equivalents.md (module, function and the mutation as this
@@ -175,7 +175,7 @@ def read_equivalents() -> dict[tuple[str, str, str], str]:
 def run_area(name: str, area: dict, jobs: int, only: list[str] | None = None) -> tuple[int, int]:
     """Run mutmut over one area (or only the mutants named) from a fresh copy; (mutmut's exit
     status, seconds)."""
-    work = REPORT / "work" / name
+    work = REPORT / "areas" / name
     print(f"== {name}: copying the repository to {work.relative_to(ROOT)}", flush=True)
     copy_repository(work)
     with open(work / "pyproject.toml", "a", encoding="utf-8") as f:
@@ -184,7 +184,7 @@ def run_area(name: str, area: dict, jobs: int, only: list[str] | None = None) ->
     started = time.monotonic()
     log = REPORT / f"{name}.log"
     print(f"== {name}: mutmut run (progress in {log.relative_to(ROOT)})", flush=True)
-    # mutmut runs the tests in work/mutants, so a test's `python -m cohear` (started there) runs
+    # mutmut runs the tests in areas/AREA/mutants, so a test's `python -m cohear` (started there) runs
     # the mutants too.
     # The tests' temporary files go under the area's copy, pruned as the run goes: mutmut ends
     # each mutant's pytest without its exit handlers, so pytest never frees the lock on that
@@ -231,7 +231,7 @@ def measured_at() -> str:
 def collect_area(name: str, area: dict, code: int, seconds: int, kept: dict[str, str] | None = None) -> dict:
     """Each mutant of an area's last run: module, function, the mutation as text, status
     (`kept`: statuses from an earlier run for the mutants this run did not check)."""
-    work = REPORT / "work" / name
+    work = REPORT / "areas" / name
     log = REPORT / f"{name}.log"
     listing = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=work,
                              capture_output=True, text=True).stdout
