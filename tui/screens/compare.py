@@ -22,13 +22,14 @@ from comms import service as comms
 from tui import files
 from tui.display import has_rtl, safe, words
 from tui.screens.base import ReviewScreen
+from tui.screens.translation import TranslationWrites
 from tui.widgets.editor import WordsEditor
 from tui.widgets.footer import KeyFooter
 from tui.widgets.messages import state_text
 from tui.widgets.translations import SentenceTable
 
 
-class CompareScreen(ReviewScreen):
+class CompareScreen(TranslationWrites, ReviewScreen):
     # Ctrl+T (used by the Translation screen) never reaches a page in a browser: Ctrl+G.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save edit"),
@@ -40,6 +41,8 @@ class CompareScreen(ReviewScreen):
     ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {
         "save": "comms.edit_translation", "approve": "comms.approve",
         "ask_human": "comms.write", "export_file": "comms.write", "import_file": "comms.write"}
+
+    EDITOR = "#compare-text"
 
     def __init__(self, message_id: int, language: str):
         super().__init__()
@@ -174,44 +177,6 @@ class CompareScreen(ReviewScreen):
         return []
 
     # -- writing ---------------------------------------------------------------------------
-    def seen_revision(self) -> int:
-        """The translation revision this screen shows (0: none yet); saving or approving
-        names it, so a translation changed by someone else meanwhile is refused."""
-        return self.translation["revision"] if self.translation else 0
-
-    def action_save(self) -> None:
-        text = self.query_one("#compare-text", TextArea).text
-        if text == self.loaded_text:
-            self.notify("nothing has changed", timeout=3)
-            return
-        if not self.user.may("comms.edit_translation"):
-            self.attempt(self.user.require, "comms.edit_translation")
-            return
-        if self.attempt(comms.edit_translation, self.store, self.user, self.message_id,
-                        self.language, text, expected_revision=self.seen_revision()):
-            self.notify("saved; it now needs review", timeout=3)
-            self.load()
-
-    def action_approve(self) -> None:
-        if self.unsaved_edits():
-            self.notify("save your edit before approving", severity="warning")
-            return
-        if not self.user.may("comms.approve"):
-            self.attempt(self.user.require, "comms.approve")
-            return
-        # The approval names the revision on screen: words changed since are refused,
-        # and the screen then shows the new words for the reviewer to review again.
-        try:
-            comms.approve_translation(self.store, self.user, self.message_id, self.language,
-                                      revision=self.seen_revision())
-        except CohearError as exc:
-            self.failed(exc)
-            if exc.code == "translation-changed":
-                self.load()
-            return
-        self.notify(f"{self.language} translation approved", timeout=3)
-        self.load()
-
     def action_ask_human(self) -> None:
         if not self.user.may("comms.write"):
             self.attempt(self.user.require, "comms.write")

@@ -21,7 +21,55 @@ from tui.widgets.footer import KeyFooter
 from tui.widgets.translations import status_text
 
 
-class TranslationScreen(ReviewScreen):
+class TranslationWrites:
+    """Saving and approving one message's translation, shared by the screen that edits it
+    alone and the side-by-side review: both name the revision on screen, so words changed
+    by someone else meanwhile are refused. The screen names its editor (`EDITOR`) and has
+    `store`, `user`, `message_id`, `language`, `translation`, `loaded_text`, `load()`."""
+
+    EDITOR = ""
+
+    def seen_revision(self) -> int:
+        """The translation revision this screen shows (0: none yet); saving or approving
+        names it, so a translation changed by someone else meanwhile is refused."""
+        return self.translation["revision"] if self.translation else 0
+
+    def action_save(self) -> None:
+        text = self.query_one(self.EDITOR, TextArea).text
+        if text == self.loaded_text:
+            self.notify("nothing has changed", timeout=3)
+            return
+        # comms checks this role in its API routes; the TUI checks it the same way.
+        if not self.user.may("comms.edit_translation"):
+            self.attempt(self.user.require, "comms.edit_translation")
+            return
+        if self.attempt(comms.edit_translation, self.store, self.user, self.message_id,
+                        self.language, text, expected_revision=self.seen_revision()):
+            self.notify("saved; it now needs review", timeout=3)
+            self.load()
+
+    def action_approve(self) -> None:
+        if self.unsaved_edits():
+            self.notify("save your edit before approving", severity="warning")
+            return
+        if not self.user.may("comms.approve"):
+            self.attempt(self.user.require, "comms.approve")
+            return
+        # The approval names the revision on screen: words changed since are refused,
+        # and the screen then shows the new words for the reviewer to review again.
+        try:
+            comms.approve_translation(self.store, self.user, self.message_id, self.language,
+                                      revision=self.seen_revision())
+        except CohearError as exc:
+            self.failed(exc)
+            if exc.code == "translation-changed":
+                self.load()
+            return
+        self.notify(f"{self.language} translation approved", timeout=3)
+        self.load()
+
+
+class TranslationScreen(TranslationWrites, ReviewScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save edit"),
         Binding("ctrl+r", "approve", "Approve"),
@@ -30,6 +78,8 @@ class TranslationScreen(ReviewScreen):
     ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {
         "save": "comms.edit_translation", "approve": "comms.approve",
         "request_human": "comms.write"}
+
+    EDITOR = "#translation-text"
 
     def __init__(self, message_id: int, language: str):
         super().__init__()
@@ -115,42 +165,6 @@ class TranslationScreen(ReviewScreen):
         return []
 
     # -- writing ---------------------------------------------------------------------------
-    def seen_revision(self) -> int:
-        """The translation revision this screen shows (0: none yet); saving or approving
-        names it, so a translation changed by someone else meanwhile is refused."""
-        return self.translation["revision"] if self.translation else 0
-
-    def action_save(self) -> None:
-        text = self.query_one("#translation-text", TextArea).text
-        if text == self.loaded_text:
-            self.notify("nothing has changed", timeout=3)
-            return
-        # comms checks this role in its API routes; the TUI checks it the same way.
-        if not self.user.may("comms.edit_translation"):
-            self.attempt(self.user.require, "comms.edit_translation")
-            return
-        if self.attempt(comms.edit_translation, self.store, self.user, self.message_id,
-                        self.language, text, expected_revision=self.seen_revision()):
-            self.notify("saved; it now needs review", timeout=3)
-            self.load()
-
-    def action_approve(self) -> None:
-        if self.unsaved_edits():
-            self.notify("save your edit before approving", severity="warning")
-            return
-        # The approval names the revision on screen: words changed since are refused,
-        # and the screen then shows the new words for the reviewer to review again.
-        try:
-            comms.approve_translation(self.store, self.user, self.message_id, self.language,
-                                      revision=self.seen_revision())
-        except CohearError as exc:
-            self.failed(exc)
-            if exc.code == "translation-changed":
-                self.load()
-            return
-        self.notify(f"{self.language} translation approved", timeout=3)
-        self.load()
-
     def action_request_human(self) -> None:
         if not self.user.may("comms.write"):
             self.attempt(self.user.require, "comms.write")
