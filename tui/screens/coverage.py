@@ -11,20 +11,19 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Header, Select, Static
+from textual.widgets import DataTable, Header, Static
 
 from cohear.errors import CohearError
 from comms import listing
 from comms.listing import MessageFilters
 from language_packs.registry import get_language
 from tui.display import one_line
-from tui.screens.base import ReviewScreen
+from tui.screens.messages import MessageListing
 from tui.widgets.footer import KeyFooter
 from tui.widgets.messages import (
-    FILTERS,
     HeatMap,
     MessageFilterBar,
     cell,
@@ -34,7 +33,6 @@ from tui.widgets.messages import (
 
 TITLE_WIDTH = 20
 FIXED = 2          # id and title stay in view while the languages scroll
-_FIELDS = {"owner": "owner_id", "stale": "stale_only"}
 
 
 def language_name(tag: str) -> str:
@@ -44,7 +42,7 @@ def language_name(tag: str) -> str:
         return tag
 
 
-class CoverageScreen(ReviewScreen):
+class CoverageScreen(MessageListing):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next_page", "Next page"),
         Binding("b", "previous_page", "Previous page"),
@@ -185,42 +183,6 @@ class CoverageScreen(ReviewScreen):
         self.show_totals()
 
     # -- filters -------------------------------------------------------------------------
-    @on(Select.Changed, ".filter")
-    def filter_changed(self, event: Select.Changed) -> None:
-        name = (event.select.id or "").removeprefix("filter-")
-        field = _FIELDS.get(name, name)
-        value = getattr(MessageFilters(), field) if event.select.is_blank() else event.value
-        if getattr(self.filters, field) == value:
-            return
-        self.filters = self.filters.but(**{field: value})
-        self.page_start = 0
-        if self.filters.status in ("none", "no_path") and not self.filters.language:
-            self.notify("`not started` and `no path` are about one language: choose one too",
-                        severity="warning", timeout=5)
-            return
-        self.load()
-
-    def action_focus_filters(self) -> None:
-        self.query_one("#filter-kind", Select).focus()
-
-    def action_clear_filters(self) -> None:
-        with self.prevent(Select.Changed):
-            for name in FILTERS:
-                self.query_one(f"#filter-{name}", Select).clear()
-        self.filters = MessageFilters()
-        self.page_start = 0
-        self.load()
-
-    def action_next_page(self) -> None:
-        if self.page_start + self.page_size < self.total:
-            self.page_start += self.page_size
-            self.load()
-
-    def action_previous_page(self) -> None:
-        if self.page_start:
-            self.page_start = max(0, self.page_start - self.page_size)
-            self.load()
-
     def action_reload(self) -> None:
         self.load(keep=True)
 

@@ -25,7 +25,51 @@ TITLE_WIDTH = 32
 _FIELDS = {"owner": "owner_id", "stale": "stale_only"}
 
 
-class MessagesScreen(ReviewScreen):
+class MessageListing(ReviewScreen):
+    """What Messages and the coverage map share: the filter bar (a filter changed, focused,
+    cleared) and paging. The screen has `filters`, `page_start`, `page_size`, `total` and
+    `load()`."""
+
+    # -- filters -------------------------------------------------------------------------
+    @on(Select.Changed, ".filter")
+    def filter_changed(self, event: Select.Changed) -> None:
+        name = (event.select.id or "").removeprefix("filter-")
+        field = _FIELDS.get(name, name)
+        default = getattr(MessageFilters(), field)
+        value = default if event.select.is_blank() else event.value
+        if getattr(self.filters, field) == value:
+            return
+        self.filters = self.filters.but(**{field: value})
+        self.page_start = 0
+        if self.filters.status in ("none", "no_path") and not self.filters.language:
+            self.notify("`not started` and `no path` are about one language: choose one too",
+                        severity="warning", timeout=5)
+            return
+        self.load()
+
+    def action_focus_filters(self) -> None:
+        self.query_one("#filter-kind", Select).focus()
+
+    def action_clear_filters(self) -> None:
+        with self.prevent(Select.Changed):
+            for name in FILTERS:
+                self.query_one(f"#filter-{name}", Select).clear()
+        self.filters = MessageFilters()
+        self.page_start = 0
+        self.load()
+
+    def action_next_page(self) -> None:
+        if self.page_start + self.page_size < self.total:
+            self.page_start += self.page_size
+            self.load()
+
+    def action_previous_page(self) -> None:
+        if self.page_start:
+            self.page_start = max(0, self.page_start - self.page_size)
+            self.load()
+
+
+class MessagesScreen(MessageListing):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "compose", "Compose new"),
         Binding("t", "translate", "Translate"),
@@ -120,45 +164,6 @@ class MessagesScreen(ReviewScreen):
         if not self.rows or table.cursor_row is None or table.cursor_row >= len(self.rows):
             return None
         return self.rows[table.cursor_row]["id"]
-
-    # -- filters -------------------------------------------------------------------------
-    @on(Select.Changed, ".filter")
-    def filter_changed(self, event: Select.Changed) -> None:
-        name = (event.select.id or "").removeprefix("filter-")
-        field = _FIELDS.get(name, name)
-        default = getattr(MessageFilters(), field)
-        value = default if event.select.is_blank() else event.value
-        if getattr(self.filters, field) == value:
-            return
-        self.filters = self.filters.but(**{field: value})
-        self.page_start = 0
-        if self.filters.status in ("none", "no_path") and not self.filters.language:
-            self.notify("`not started` and `no path` are about one language: choose one too",
-                        severity="warning", timeout=5)
-            return
-        self.load()
-
-    def action_focus_filters(self) -> None:
-        self.query_one("#filter-kind", Select).focus()
-
-    def action_clear_filters(self) -> None:
-        with self.prevent(Select.Changed):
-            for name in FILTERS:
-                self.query_one(f"#filter-{name}", Select).clear()
-        self.filters = MessageFilters()
-        self.page_start = 0
-        self.load()
-
-    # -- moving and opening ----------------------------------------------------------------
-    def action_next_page(self) -> None:
-        if self.page_start + self.page_size < self.total:
-            self.page_start += self.page_size
-            self.load()
-
-    def action_previous_page(self) -> None:
-        if self.page_start:
-            self.page_start = max(0, self.page_start - self.page_size)
-            self.load()
 
     def action_reload(self) -> None:
         self.load(keep=self.selected())
